@@ -1,0 +1,241 @@
+// Package summary owns summary.json, the machine-readable result of a run (schema
+// atlasbench/summary/v1): its Go types and reading and writing it. Every later stage
+// (report, gate, compare) reads a run through this package instead of attacking again.
+package summary
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// Schema is the value of Summary.Schema for this version of the format.
+const Schema = "atlasbench/summary/v1"
+
+// FileName is the name of the summary inside a run directory.
+const FileName = "summary.json"
+
+// Summary is the whole result of one run. With both modes, the top-level figures are the
+// cache mode's and NoCache holds the same figures for the no-cache run.
+type Summary struct {
+	Schema   string    `json:"schema"`
+	Scenario string    `json:"scenario"`
+	Config   string    `json:"config"`
+	Mode     string    `json:"mode"` // cache, nocache or both
+	Started  time.Time `json:"started"`
+	Env      Env       `json:"env"`
+	Notes    []string  `json:"notes,omitempty"` // loud caveats, e.g. "embedded Redis: latencies not representative"
+	// Interrupted is true when the run was stopped (Ctrl-C) before its end; figures cover what was measured.
+	Interrupted bool `json:"interrupted,omitempty"`
+
+	Figures // the cache mode's figures (or the only mode's)
+
+	DBQueryReduction *float64 `json:"db_query_reduction,omitempty"` // 1 - cache per-request / nocache per-request; both modes only
+	Speedup          *Speedup `json:"speedup,omitempty"`            // nocache / cache latency; both modes only
+	NoCache          *Figures `json:"nocache,omitempty"`
+
+	Thresholds []Threshold `json:"thresholds"`
+	Pass       bool        `json:"pass"`
+}
+
+// Env describes where the run happened.
+type Env struct {
+	Go           string `json:"go"`
+	CPUs         int    `json:"cpus"`
+	OS           string `json:"os"`
+	RedisBackend string `json:"redis_backend"` // process, docker, embedded, external
+	DB           string `json:"db"`            // sqlite or postgres
+	Git          string `json:"git,omitempty"`
+	Target       string `json:"target,omitempty"` // set when -target drove an external server
+}
+
+// Figures are one mode's measurements over the measured window (warm-up excluded).
+type Figures struct {
+	Mode                string                `json:"mode"`
+	Requests            int64                 `json:"requests"`
+	Rate                Rate                  `json:"rate"`
+	SuccessRatio        float64               `json:"success_ratio"`
+	Errors              int64                 `json:"errors"`
+	ErrorsByKind        map[string]int64      `json:"errors_by_kind,omitempty"` // e.g. "transport", "5xx", "unexpected 404"
+	Latency             Latency               `json:"latency_ms"`               // from the intended send time
+	ServiceTime         Latency               `json:"service_time_ms"`          // from the actual send
+	ByEndpoint          map[string]Endpoint   `json:"by_endpoint"`
+	HitRate             HitRate               `json:"hit_rate"`
+	HitRateHeaders      *HitRate              `json:"hit_rate_headers,omitempty"` // the same from X-Cache headers seen
+	DBQueries           DBQueries             `json:"db_queries"`
+	Phases              []Phase               `json:"phases"`
+	IsolationViolations int64                 `json:"isolation_violations"`
+	StaleReads          int64                 `json:"stale_reads"`
+	Examples            []Example             `json:"examples,omitempty"`    // first violations, for the report
+	Series              *Series               `json:"series,omitempty"`      // per-second time series for the charts
+	Percentiles         []PercentilePoint     `json:"percentiles,omitempty"` // HDR-style latency by percentile
+	Extra               map[string]float64    `json:"extra,omitempty"`
+	CacheStats          map[string]ClassStats `json:"cache_stats,omitempty"` // server counters over the window
+}
+
+// Rate is the target and achieved request rate in requests per second.
+type Rate struct {
+	Target   float64 `json:"target"`
+	Achieved float64 `json:"achieved"`
+	// Kept is false when the load generator fell behind the schedule by more than 5%.
+	Kept bool `json:"kept"`
+}
+
+// Latency is a latency distribution in milliseconds.
+type Latency struct {
+	Mean float64 `json:"mean"`
+	P50  float64 `json:"p50"`
+	P90  float64 `json:"p90"`
+	P95  float64 `json:"p95"`
+	P99  float64 `json:"p99"`
+	P999 float64 `json:"p999"`
+	Max  float64 `json:"max"`
+}
+
+// Endpoint is the figures of one route, keyed by "METHOD /path/{pattern}".
+type Endpoint struct {
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	Latency  Latency `json:"latency_ms"`
+	HitRate  float64 `json:"hit_rate"` // share of X-Cache: HIT
+}
+
+// HitRate is the share of cache lookups that hit, per class, from the server's counters.
+// A class with no lookups is 0.
+type HitRate struct {
+	Tier          float64 `json:"tier"`
+	UserProfile   float64 `json:"userProfile"`
+	Conversations float64 `json:"conversations"`
+	APIResponses  float64 `json:"apiResponses"`
+	Overall       float64 `json:"overall"`
+}
+
+// ClassStats are a cache class's server counters.
+type ClassStats struct {
+	Hits     uint64 `json:"hits"`
+	Misses   uint64 `json:"misses"`
+	Errors   uint64 `json:"errors"`
+	Bypasses uint64 `json:"bypasses"`
+}
+
+// DBQueries are the server's DB query counters over the measured window.
+type DBQueries struct {
+	Total      uint64            `json:"total"`
+	PerRequest float64           `json:"per_request"`
+	ByClass    map[string]uint64 `json:"by_class"`
+}
+
+// Speedup is how many times faster the cache mode was than the no-cache mode.
+type Speedup struct {
+	P50  float64 `json:"p50"`
+	P99  float64 `json:"p99"`
+	Mean float64 `json:"mean"`
+}
+
+// Phase is a window of the run: steady, or a fault window and the recovery after it.
+type Phase struct {
+	Name     string  `json:"name"`
+	Fault    string  `json:"fault,omitempty"` // the verb that opened it
+	StartS   float64 `json:"start_s"`         // seconds from the end of warm-up
+	EndS     float64 `json:"end_s"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	Latency  Latency `json:"latency_ms"`
+	HitRate  HitRate `json:"hit_rate"`
+	// RecoveryS is the time from the end of the fault until the overall hit rate is back within
+	// 10% of its level before the fault; nil when it did not recover within the run.
+	RecoveryS *float64 `json:"recovery_s,omitempty"`
+	DBQPSPeak float64  `json:"db_qps_peak,omitempty"`
+}
+
+// Example is one checker finding, kept for the report.
+type Example struct {
+	Kind     string  `json:"kind"` // isolation, stale, tier
+	Request  string  `json:"request"`
+	Expected string  `json:"expected"`
+	Got      string  `json:"got"`
+	AtS      float64 `json:"at_s"`
+}
+
+// Series are per-second samples over the measured window (index i covers [i, i+1) s).
+type Series struct {
+	LatencyP50 []float64            `json:"latency_p50_ms"`
+	LatencyP99 []float64            `json:"latency_p99_ms"`
+	LatencyMax []float64            `json:"latency_max_ms"`
+	RPS        []float64            `json:"rps"`
+	Errors     []float64            `json:"errors"`
+	HitRate    map[string][]float64 `json:"hit_rate"` // per class and "overall"; NaN-free: -1 when no lookups
+	DBQPS      []float64            `json:"db_qps"`
+	Faults     []FaultMark          `json:"faults,omitempty"`
+}
+
+// FaultMark is a fault window to shade in the charts, in seconds from the end of warm-up.
+type FaultMark struct {
+	Name   string  `json:"name"`
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+}
+
+// PercentilePoint is one point of an HDR-style percentile curve.
+type PercentilePoint struct {
+	Percentile float64 `json:"p"`
+	LatencyMS  float64 `json:"ms"`
+}
+
+// Threshold is one evaluated CI-gate expression.
+type Threshold struct {
+	Expr  string  `json:"expr"`
+	Value float64 `json:"value"`
+	Pass  bool    `json:"pass"`
+	Error string  `json:"error,omitempty"`
+}
+
+// Write stores s as dir/summary.json (indented, atomically via a temp file).
+func Write(dir string, s *Summary) error {
+	if s.Schema == "" {
+		s.Schema = Schema
+	}
+	data, err := json.MarshalIndent(s, "", "  ")
+	if err != nil {
+		return fmt.Errorf("summary: encode: %w", err)
+	}
+	tmp, err := os.CreateTemp(dir, ".summary-*.json")
+	if err != nil {
+		return fmt.Errorf("summary: %w", err)
+	}
+	if _, err := tmp.Write(append(data, '\n')); err != nil {
+		tmp.Close()
+		os.Remove(tmp.Name())
+		return fmt.Errorf("summary: write: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("summary: write: %w", err)
+	}
+	return os.Rename(tmp.Name(), filepath.Join(dir, FileName))
+}
+
+// Read loads a summary from a run directory or a summary.json path and checks its schema.
+func Read(path string) (*Summary, error) {
+	if st, err := os.Stat(path); err == nil && st.IsDir() {
+		path = filepath.Join(path, FileName)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("summary: %w", err)
+	}
+	var s Summary
+	if err := json.Unmarshal(data, &s); err != nil {
+		return nil, fmt.Errorf("summary: %s: %w", path, err)
+	}
+	if s.Schema != Schema {
+		return nil, fmt.Errorf("summary: %s: schema %q, want %q", path, s.Schema, Schema)
+	}
+	if s.Scenario == "" {
+		return nil, errors.New("summary: " + path + ": no scenario")
+	}
+	return &s, nil
+}

@@ -1,0 +1,96 @@
+// Package testutil owns the test fixtures every package shares: a child redis-server
+// on a free port and a throw-away PostgreSQL database. Only tests import it.
+package testutil
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/redisproc"
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx"
+)
+
+// Redis starts a child redis-server on a free loopback port and stops it when the test ends.
+// A missing redis-server binary fails the test: it is required (.ci/run installs it).
+func Redis(t testing.TB, args ...string) *redisproc.Server {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s, err := redisproc.Start(ctx, redisproc.Options{Args: args})
+	if err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	t.Cleanup(func() { s.Stop() })
+	return s
+}
+
+// PostgresAdminDSN is the server the PostgreSQL tests use; ATLAS_TEST_POSTGRES overrides it.
+func PostgresAdminDSN() string {
+	if dsn := os.Getenv("ATLAS_TEST_POSTGRES"); dsn != "" {
+		return dsn
+	}
+	return "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable"
+}
+
+// Postgres creates a fresh database on the local PostgreSQL server, returns its DSN and
+// drops it when the test ends. When no server answers on 127.0.0.1:5432 the test is
+// skipped with the reason: PostgreSQL is an optional engine.
+func Postgres(t testing.TB) string {
+	t.Helper()
+	admin := PostgresAdminDSN()
+	if os.Getenv("ATLAS_TEST_POSTGRES") == "" {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second)
+		if err != nil {
+			t.Skipf("PostgreSQL tests skipped: nothing answers on 127.0.0.1:5432 (%v); set ATLAS_TEST_POSTGRES to a server's DSN to run them", err)
+		}
+		c.Close()
+	}
+	db, err := sql.Open("pgx", admin)
+	if err != nil {
+		t.Fatalf("testutil: postgres: %v", err)
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(ctx); err != nil {
+		t.Skipf("PostgreSQL tests skipped: %s does not accept connections: %v", admin, err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	name := "atlasbench_test_" + hex.EncodeToString(b)
+	if _, err := db.ExecContext(ctx, "CREATE DATABASE "+name); err != nil {
+		t.Fatalf("testutil: create database %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		db, err := sql.Open("pgx", admin)
+		if err != nil {
+			t.Errorf("testutil: drop database %s: %v", name, err)
+			return
+		}
+		defer db.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if _, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
+			t.Errorf("testutil: drop database %s: %v", name, err)
+		}
+	})
+	return replaceDB(admin, name)
+}
+
+// replaceDB swaps the database name in a postgres:// URL.
+func replaceDB(dsn, name string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		panic(fmt.Sprintf("testutil: bad DSN %q: %v", dsn, err))
+	}
+	u.Path = "/" + name
+	return u.String()
+}

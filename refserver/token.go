@@ -1,0 +1,60 @@
+package refserver
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// MaxUserIDLen is the longest subject a token may carry.
+const MaxUserIDLen = 128
+
+// NewToken mints an HS256 JWT for userID (the `sub` claim), valid from now for ttl.
+// `bench token`, the load driver and the tests all mint tokens here.
+func NewToken(secret []byte, userID string, now time.Time, ttl time.Duration) (string, error) {
+	if len(secret) == 0 {
+		return "", errors.New("refserver: empty JWT secret")
+	}
+	if userID == "" {
+		return "", errors.New("refserver: empty user ID")
+	}
+	claims := jwt.RegisteredClaims{
+		Subject:   userID,
+		IssuedAt:  jwt.NewNumericDate(now),
+		NotBefore: jwt.NewNumericDate(now.Add(-time.Minute)),
+		ExpiresAt: jwt.NewNumericDate(now.Add(ttl)),
+	}
+	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
+	if err != nil {
+		return "", fmt.Errorf("refserver: sign token: %w", err)
+	}
+	return s, nil
+}
+
+// ParseToken verifies an HS256 token against secret at time now and returns its subject.
+// It rejects alg "none" and every other algorithm, a wrong signature, a missing or past
+// expiry, a future nbf, and a missing, over-long or control-character subject.
+func ParseToken(secret []byte, token string, now time.Time) (string, error) {
+	var claims jwt.RegisteredClaims
+	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return secret, nil },
+		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
+		jwt.WithExpirationRequired(),
+		jwt.WithTimeFunc(func() time.Time { return now }),
+		jwt.WithLeeway(5*time.Second),
+	)
+	if err != nil {
+		return "", fmt.Errorf("refserver: token: %w", err)
+	}
+	sub := claims.Subject
+	if sub == "" || len(sub) > MaxUserIDLen {
+		return "", errors.New("refserver: token: subject missing or longer than 128 bytes")
+	}
+	for _, r := range sub {
+		if r < 0x20 || r == 0x7f {
+			return "", errors.New("refserver: token: subject has control characters")
+		}
+	}
+	return sub, nil
+}
