@@ -148,7 +148,7 @@ func (s *Server) Start(ctx context.Context) error {
 
 	deadline := time.Now().Add(s.opts.StartTimeout)
 	for {
-		if err := ping(s.Addr(), 200*time.Millisecond); err == nil {
+		if err := Ping(s.Addr(), 200*time.Millisecond); err == nil {
 			return nil
 		}
 		select {
@@ -220,24 +220,36 @@ func (s *Server) Logs() string {
 	return s.logs.String()
 }
 
-// ping sends an inline PING and expects +PONG (or -NOAUTH: the server is up but wants a password).
-func ping(addr string, timeout time.Duration) error {
+// Ping sends an inline PING to addr and expects +PONG (or -NOAUTH: the server is up but wants a password).
+func Ping(addr string, timeout time.Duration) error {
+	return inline(addr, "PING", timeout, "+PONG", "-NOAUTH")
+}
+
+// FlushAll empties a Redis that has no password (used after a container restart, which keeps data).
+func FlushAll(addr string) error {
+	return inline(addr, "FLUSHALL", time.Second, "+OK")
+}
+
+// inline sends one inline command and checks the reply's prefix against ok.
+func inline(addr, command string, timeout time.Duration, ok ...string) error {
 	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
 		return err
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(timeout))
-	if _, err := c.Write([]byte("PING\r\n")); err != nil {
+	if _, err := c.Write([]byte(command + "\r\n")); err != nil {
 		return err
 	}
-	buf := make([]byte, 64)
+	buf := make([]byte, 128)
 	n, err := c.Read(buf)
 	if err != nil {
 		return err
 	}
-	if bytes.HasPrefix(buf[:n], []byte("+PONG")) || bytes.HasPrefix(buf[:n], []byte("-NOAUTH")) {
-		return nil
+	for _, prefix := range ok {
+		if bytes.HasPrefix(buf[:n], []byte(prefix)) {
+			return nil
+		}
 	}
-	return fmt.Errorf("redisproc: unexpected PING reply %q", buf[:n])
+	return fmt.Errorf("redisproc: unexpected %s reply %q", command, bytes.TrimSpace(buf[:n]))
 }

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// Exit codes (SPEC.md).
+const (
+	exitOK    = 0
+	exitFail  = 1 // a threshold or the regression gate failed
+	exitUsage = 2 // bad usage, scenario or config
+	exitEnv   = 3 // the environment failed: Redis or DB could not start, target unreachable
+)
+
+// usageError is bad usage, a bad scenario or a bad config: exit 2.
+type usageError struct{ err error }
+
+func (e usageError) Error() string { return e.err.Error() }
+func (e usageError) Unwrap() error { return e.err }
+
+// envError is an environment failure: exit 3.
+type envError struct{ err error }
+
+func (e envError) Error() string { return e.err.Error() }
+func (e envError) Unwrap() error { return e.err }
+
+// failError is a run or gate that finished but did not pass: exit 1. Its report is printed already.
+type failError struct{ msg string }
+
+func (e failError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return usageError{fmt.Errorf(format, args...)} }
+
+// exitCode prints err (unless it is help) and maps it to the process exit code.
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	fmt.Fprintln(stderr, "bench:", err)
+	var u usageError
+	var e envError
+	var f failError
+	switch {
+	case errors.As(err, &f):
+		return exitFail
+	case errors.As(err, &u):
+		return exitUsage
+	case errors.As(err, &e):
+		return exitEnv
+	case errors.Is(err, context.Canceled):
+		return exitFail
+	default:
+		return exitEnv
+	}
+}
+
+// command is one subcommand.
+type command struct {
+	name, args, summary string
+	run                 func(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error
+}
+
+func commands() []command {
+	return []command{
+		{"serve", "[flags]", "run the reference Atlas server (cache or no-cache mode)", runServe},
+		{"token", "USERID", "print a JWT for USERID signed with ATLAS_JWT_SECRET", runToken},
+	}
+}
+
+// run dispatches to a subcommand. main only calls this.
+func run(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" || args[0] == "-help" {
+		printUsage(stdout)
+		if len(args) == 0 {
+			return usagef("no command given")
+		}
+		return nil
+	}
+	for _, c := range commands() {
+		if c.name == args[0] {
+			return c.run(ctx, args[1:], getenv, stdout, stderr)
+		}
+	}
+	printUsage(stderr)
+	return usagef("unknown command %q", args[0])
+}
+
+func printUsage(w io.Writer) {
+	var b strings.Builder
+	b.WriteString("atlasbench: proves what a Redis cache in front of a database really buys.\n\nUsage:\n")
+	for _, c := range commands() {
+		fmt.Fprintf(&b, "  bench %-9s %-12s %s\n", c.name, c.args, c.summary)
+	}
+	b.WriteString("\nRun `bench COMMAND -h` for a command's flags.\n")
+	io.WriteString(w, b.String())
+}
+
+// newFlagSet makes a flag set whose -h prints the command's help to stdout and whose
+// errors are usage errors.
+func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
+	fs.SetOutput(stdout)
+	fs.Usage = func() {
+		fmt.Fprintf(stdout, "Usage: bench %s\n\n%s\n\nFlags:\n", name, strings.TrimSpace(usage))
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseFlags parses args; a parse error is a usage error, -h is flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return usageError{err}
+	}
+	return nil
+}
+
+// envOr returns getenv(key) when set, else def.
+func envOr(getenv func(string) string, key, def string) string {
+	if v := getenv(key); v != "" {
+		return v
+	}
+	return def
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/cache"
+	"github.com/atlasbench/atlasbench/internal/stack"
+	"github.com/atlasbench/atlasbench/refserver"
+	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/redis/go-redis/v9"
+)
+
+// defaultJWTSecret is used when ATLAS_JWT_SECRET is unset: fine on loopback, never in production.
+const defaultJWTSecret = "atlasbench-dev-secret"
+
+// jwtSecret reads ATLAS_JWT_SECRET, falling back to the development secret.
+func jwtSecret(getenv func(string) string) (secret []byte, isDefault bool) {
+	if s := getenv("ATLAS_JWT_SECRET"); s != "" {
+		return []byte(s), false
+	}
+	return []byte(defaultJWTSecret), true
+}
+
+const serveUsage = `serve [flags]
+
+Runs the reference Atlas chat API: JWT auth, users with tiers free/core/studio, conversations
+and messages in a real database, and the tier-isolated Redis cache layer (or none, -mode nocache).
+It seeds users u1…uN on start; mint a token with "bench token u1".
+
+Examples:
+  bench serve                                  # SQLite in a temp dir, child redis-server, :8000
+  bench serve -mode nocache -db-latency 5ms    # the same API from the DB alone, with a remote-DB round trip
+  bench serve -db postgres://postgres@127.0.0.1:5432/atlas -redis redis://127.0.0.1:6380
+
+Environment: ATLAS_LISTEN, REDIS_URL, ATLAS_DB, ATLAS_CACHE_MODE, ATLAS_JWT_SECRET.`
+
+// serveOptions are the parsed flags of bench serve.
+type serveOptions struct {
+	listen, redis, db, mode, config, seedTiers, logLevel string
+	seedUsers, seedConversations, seedMessages           int
+	seed                                                 int64
+	dbLatency, dbJitter                                  time.Duration
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", serveUsage, stdout)
+	var o serveOptions
+	fs.StringVar(&o.listen, "listen", envOr(getenv, "ATLAS_LISTEN", "127.0.0.1:8000"), "address to listen on (`host:port`; port 0 picks a free one) [ATLAS_LISTEN]")
+	fs.StringVar(&o.redis, "redis", envOr(getenv, "REDIS_URL", "auto"), "Redis: auto (child redis-server, else Docker, else embedded), process, docker, embedded, or a redis://, rediss://, redis+cluster:// URL; several comma-separated host:port mean a Cluster [REDIS_URL]")
+	fs.StringVar(&o.db, "db", envOr(getenv, "ATLAS_DB", "sqlite"), "database: sqlite (temp dir), sqlite:/path/file.db, or postgres://… [ATLAS_DB]")
+	fs.StringVar(&o.mode, "mode", envOr(getenv, "ATLAS_CACHE_MODE", "cache"), "cache or nocache [ATLAS_CACHE_MODE]")
+	fs.StringVar(&o.config, "config", "default", "cache config: a built-in ("+strings.Join(cache.BuiltinConfigs(), ", ")+") or a YAML file")
+	fs.IntVar(&o.seedUsers, "seed-users", 1000, "users u1…uN to seed (0: seed nothing)")
+	fs.IntVar(&o.seedConversations, "seed-conversations", 5, "conversations per user")
+	fs.IntVar(&o.seedMessages, "seed-messages", 40, "messages per conversation")
+	fs.Int64Var(&o.seed, "seed", 1, "seed for tiers, names and contents")
+	fs.StringVar(&o.seedTiers, "seed-tiers", store.DefaultTierMix().String(), "share of seeded users per tier")
+	fs.DurationVar(&o.dbLatency, "db-latency", 0, "simulated network round trip added to every DB query (e.g. 10ms)")
+	fs.DurationVar(&o.dbJitter, "db-jitter", 0, "uniform ± spread of that round trip")
+	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	return serve(ctx, o, getenv, stdout, stderr)
+}
+
+func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdout, stderr io.Writer) error {
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(o.logLevel)); err != nil {
+		return usagef("serve: -log-level %q: want debug, info, warn or error", o.logLevel)
+	}
+	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if o.mode != "cache" && o.mode != "nocache" {
+		return usagef("serve: -mode %q: want cache or nocache", o.mode)
+	}
+	if o.seedUsers < 0 || o.seedConversations < 0 || o.seedMessages < 0 {
+		return usagef("serve: -seed-users, -seed-conversations and -seed-messages must be >= 0")
+	}
+	mix, err := store.ParseTierMix(o.seedTiers)
+	if err != nil {
+		return usagef("serve: -seed-tiers: %v", err)
+	}
+	cfg, err := cache.LoadConfig(o.config)
+	if err != nil {
+		return usageError{err}
+	}
+	secret, isDefault := jwtSecret(getenv)
+	if isDefault {
+		log.Warn("ATLAS_JWT_SECRET is not set: using the development secret (loopback use only)")
+	}
+
+	st, err := store.Open(ctx, o.db, store.Options{Latency: o.dbLatency, Jitter: o.dbJitter, Log: log})
+	if err != nil {
+		return envError{fmt.Errorf("serve: database: %w", err)}
+	}
+	defer st.Close()
+	if o.seedUsers > 0 {
+		start := time.Now()
+		err := st.Seed(ctx, store.SeedConfig{Seed: o.seed, Users: o.seedUsers, Conversations: o.seedConversations, Messages: o.seedMessages, Tiers: mix})
+		switch {
+		case errors.Is(err, store.ErrNotEmpty):
+			log.Info("database already seeded; keeping its data")
+		case err != nil:
+			return envError{fmt.Errorf("serve: seed: %w", err)}
+		default:
+			log.Info("seeded", "users", o.seedUsers, "conversations_per_user", o.seedConversations, "messages_per_conversation", o.seedMessages, "took", time.Since(start).Round(time.Millisecond))
+		}
+	}
+
+	var client redis.UniversalClient
+	if o.mode == "cache" && cfg.Enabled() {
+		rds, err := stack.StartRedis(ctx, o.redis, log)
+		if err != nil {
+			return envError{fmt.Errorf("serve: redis: %w", err)}
+		}
+		defer rds.Close()
+		if rds.Note != "" {
+			log.Warn(rds.Note)
+		}
+		if client, err = cache.NewClient(rds.URL, cfg); err != nil {
+			return usageError{fmt.Errorf("serve: -redis: %w", err)}
+		}
+		defer client.Close()
+		log.Info("redis", "backend", rds.Backend, "url", rds.URL)
+	}
+	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, 1000)})
+	if c.Enabled() && cfg.Warm {
+		if err := c.WarmStart(ctx); err != nil {
+			log.Warn("warming at start failed; serving cold", "err", err)
+		}
+	}
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	c.Start(bg)
+
+	srv := refserver.New(refserver.Config{JWTSecret: secret, Log: log}, st, c)
+	ln, err := net.Listen("tcp", o.listen)
+	if err != nil {
+		return envError{fmt.Errorf("serve: listen: %w", err)}
+	}
+	hs := &http.Server{
+		Handler:           srv,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	fmt.Fprintf(stdout, "atlas: listening on http://%s (mode %s, config %s, db %s)\n", ln.Addr(), srv.Mode(), cfg.Name, st.Driver())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return envError{fmt.Errorf("serve: %w", err)}
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return envError{fmt.Errorf("serve: shutdown: %w", err)}
+	}
+	return nil
+}

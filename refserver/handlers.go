@@ -1,0 +1,248 @@
+package refserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/atlasbench/atlasbench/internal/cache"
+	"github.com/atlasbench/atlasbench/refserver/store"
+)
+
+// requestContext is what an authenticated handler knows about its caller.
+type requestContext struct {
+	userID      string
+	tier        store.Tier
+	tierOutcome cache.Outcome // how the tier lookup was served
+	view        *cache.UserView
+}
+
+// authenticated verifies the bearer token (the only source of the principal: headers
+// such as X-User-Id are ignored), looks the tier up through the cache, and sets
+// X-Atlas-Tier and X-Atlas-Tier-Cache before calling h.
+func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *requestContext)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(auth, "Bearer ")
+		if !ok || token == "" {
+			s.writeError(w, r, unauthorized("missing bearer token"))
+			return
+		}
+		userID, err := ParseToken(s.cfg.JWTSecret, token, s.cfg.Now())
+		if err != nil {
+			s.writeError(w, r, unauthorized("invalid token"))
+			return
+		}
+		ctx := r.Context()
+		view := s.cache.User(ctx, userID)
+		val, outcome, err := view.Load(ctx, cache.ClassTier, "", "", func(ctx context.Context) ([]byte, error) {
+			t, err := s.store.GetTier(ctx, userID)
+			if errors.Is(err, store.ErrNotFound) {
+				return nil, cache.ErrNotFound
+			}
+			return []byte(t), err
+		})
+		w.Header().Set("X-Atlas-Tier-Cache", outcome.String())
+		if errors.Is(err, cache.ErrNotFound) {
+			s.writeError(w, r, unauthorized("unknown user"))
+			return
+		}
+		if err != nil {
+			s.writeError(w, r, fmt.Errorf("tier lookup: %w", err))
+			return
+		}
+		tier := store.Tier(val)
+		if !tier.Valid() {
+			s.writeError(w, r, fmt.Errorf("tier lookup: invalid tier %q", val))
+			return
+		}
+		w.Header().Set("X-Atlas-Tier", string(tier))
+		h(w, r, &requestContext{userID: userID, tier: tier, tierOutcome: outcome, view: view})
+	})
+}
+
+// serveCached answers a cacheable GET: the body from the cache, or from load on a miss.
+func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, rc *requestContext, class cache.Class, resource string, load func(ctx context.Context) ([]byte, error)) {
+	body, outcome, err := rc.view.Load(r.Context(), class, string(rc.tier), resource, func(ctx context.Context) ([]byte, error) {
+		b, err := load(ctx)
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, cache.ErrNotFound
+		}
+		return b, err
+	})
+	w.Header().Set("X-Cache", outcome.String())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	writeBody(w, http.StatusOK, body)
+}
+
+func (s *Server) getProfile(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+	s.serveCached(w, r, rc, cache.ClassUserProfile, "", func(ctx context.Context) ([]byte, error) {
+		u, err := s.store.GetUser(ctx, rc.userID)
+		if err != nil {
+			return nil, err
+		}
+		return renderProfile(u), nil
+	})
+}
+
+// getTier answers from the tier lookup the middleware made: its X-Cache is that lookup's.
+func (s *Server) getTier(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+	w.Header().Set("X-Cache", rc.tierOutcome.String())
+	writeBody(w, http.StatusOK, renderTier(rc.userID, rc.tier, s.cfg.Limits[rc.tier]))
+}
+
+func (s *Server) putTier(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+	var in struct {
+		Tier string `json:"tier"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	tier := store.Tier(in.Tier)
+	if !tier.Valid() {
+		s.writeError(w, r, badRequest(`tier: must be one of "free", "core", "studio"`))
+		return
+	}
+	if err := s.store.SetTier(r.Context(), rc.userID, tier); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.invalidate(r.Context(), rc.userID, cache.ScopeAll)
+	w.Header().Set("X-Atlas-Tier", string(tier))
+	writeBody(w, http.StatusOK, renderTier(rc.userID, tier, s.cfg.Limits[tier]))
+}
+
+func (s *Server) listConversations(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+	s.serveCached(w, r, rc, cache.ClassConversations, "", func(ctx context.Context) ([]byte, error) {
+		cs, err := s.store.ListConversations(ctx, rc.userID)
+		if err != nil {
+			return nil, err
+		}
+		return renderConversations(rc.userID, cs), nil
+	})
+}
+
+func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+	var in struct {
+		Title string `json:"title"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if n := utf8.RuneCountInString(in.Title); n == 0 || n > 200 || !utf8.ValidString(in.Title) {
+		s.writeError(w, r, badRequest("title: must be 1 to 200 characters of valid UTF-8"))
+		return
+	}
+	c, err := s.store.CreateConversation(r.Context(), rc.userID, in.Title, s.cfg.Now())
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.invalidate(r.Context(), rc.userID, cache.ScopeData)
+	writeBody(w, http.StatusCreated, renderConversation(c))
+}
+
+// Default and largest page of GET …/messages.
+const (
+	defaultMessageLimit = 50
+	maxMessageLimit     = 200
+)
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+	id, ok := parseConversationRef(r.PathValue("id"))
+	if !ok {
+		s.writeError(w, r, errNotFound)
+		return
+	}
+	limit := defaultMessageLimit
+	if v, present := r.URL.Query()["limit"]; present {
+		n, err := strconv.Atoi(v[0])
+		if len(v) != 1 || err != nil || n < 1 || n > maxMessageLimit {
+			s.writeError(w, r, badRequest(fmt.Sprintf("limit: must be one integer from 1 to %d", maxMessageLimit)))
+			return
+		}
+		limit = n
+	}
+	// The key holds the routed resource with the normalised query, never the raw URL.
+	resource := "messages/" + conversationRef(id) + "?limit=" + strconv.Itoa(limit)
+	s.serveCached(w, r, rc, cache.ClassAPIResponses, resource, func(ctx context.Context) ([]byte, error) {
+		if _, err := s.store.GetConversation(ctx, rc.userID, id); err != nil {
+			return nil, err
+		}
+		ms, err := s.store.ListMessages(ctx, id, limit)
+		if err != nil {
+			return nil, err
+		}
+		return renderMessages(rc.userID, id, ms), nil
+	})
+}
+
+func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+	id, ok := parseConversationRef(r.PathValue("id"))
+	if !ok {
+		s.writeError(w, r, errNotFound)
+		return
+	}
+	var in struct {
+		Content string `json:"content"`
+	}
+	if err := decodeBody(r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	limits := s.cfg.Limits[rc.tier]
+	if in.Content == "" || len(in.Content) > limits.MaxMessageBytes || !utf8.ValidString(in.Content) {
+		s.writeError(w, r, badRequest(fmt.Sprintf("content: must be 1 to %d bytes of valid UTF-8 on the %s tier", limits.MaxMessageBytes, rc.tier)))
+		return
+	}
+	now := s.cfg.Now().UTC()
+	dayStart := now.Truncate(24 * time.Hour)
+	m, err := s.store.CreateMessage(r.Context(), rc.userID, id, in.Content, now, dayStart, limits.MessagesPerDay)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	s.invalidate(r.Context(), rc.userID, cache.ScopeData)
+	writeBody(w, http.StatusCreated, renderMessage(m))
+}
+
+// invalidate runs after the DB commit and before the answer. A failure is not the
+// client's: the cache layer keeps the user pending (bypassed) and retries.
+func (s *Server) invalidate(ctx context.Context, userID string, scope cache.Scope) {
+	if err := s.cache.Invalidate(ctx, userID, scope); err != nil {
+		s.log.WarnContext(ctx, "invalidation deferred", "user", userID, "err", err)
+	}
+}
+
+// decodeBody reads one JSON object with only known fields.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badRequest("body: malformed JSON: " + err.Error())
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return err
+		}
+		return badRequest("body: trailing data after the JSON object")
+	}
+	return nil
+}

@@ -1,0 +1,95 @@
+package refserver
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+// initMetrics builds the server's own registry (no globals): the same counters /healthz
+// shows, read at scrape time, plus request durations per route and the Go runtime.
+func (s *Server) initMetrics() {
+	s.registry = prometheus.NewRegistry()
+	s.duration = prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "atlas_http_request_duration_seconds",
+		Help:    "Time to answer a request, by route and status code.",
+		Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5},
+	}, []string{"route", "code"})
+	s.registry.MustRegister(
+		s.duration,
+		statsCollector{s},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+}
+
+func (s *Server) metricsHandler() http.Handler {
+	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
+}
+
+// instrument records the duration of every request to route.
+func (s *Server) instrument(route string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+		h.ServeHTTP(rec, r)
+		s.duration.WithLabelValues(route, strconv.Itoa(rec.status)).Observe(time.Since(start).Seconds())
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+var (
+	descCache = prometheus.NewDesc("atlas_cache_lookups_total",
+		"Cache lookups by class and outcome (hit, miss, error, bypass).", []string{"class", "outcome"}, nil)
+	descDB = prometheus.NewDesc("atlas_db_queries_total",
+		"Database queries by class.", []string{"class"}, nil)
+	descRequests = prometheus.NewDesc("atlas_http_requests_total",
+		"Requests under /api/.", nil, nil)
+	descRedisUp = prometheus.NewDesc("atlas_redis_up",
+		"1 when Redis answers PING.", nil, nil)
+)
+
+// statsCollector exposes the server's counters at scrape time.
+type statsCollector struct{ s *Server }
+
+func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- descCache
+	ch <- descDB
+	ch <- descRequests
+	ch <- descRedisUp
+}
+
+func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
+	for class, st := range c.s.cache.Stats() {
+		for outcome, v := range map[string]uint64{"hit": st.Hits, "miss": st.Misses, "error": st.Errors, "bypass": st.Bypasses} {
+			ch <- prometheus.MustNewConstMetric(descCache, prometheus.CounterValue, float64(v), string(class), outcome)
+		}
+	}
+	for class, v := range c.s.store.Stats().ByClass {
+		ch <- prometheus.MustNewConstMetric(descDB, prometheus.CounterValue, float64(v), class)
+	}
+	ch <- prometheus.MustNewConstMetric(descRequests, prometheus.CounterValue, float64(c.s.requests.Load()))
+	up := 0.0
+	if c.s.cache.Enabled() {
+		ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+		defer cancel()
+		if c.s.cache.Health(ctx).Up {
+			up = 1
+		}
+	}
+	ch <- prometheus.MustNewConstMetric(descRedisUp, prometheus.GaugeValue, up)
+}

@@ -1,0 +1,202 @@
+package refserver
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/cache"
+	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Limits are what a tier may do; part of the GET /api/me/tier answer.
+type Limits struct {
+	MessagesPerDay  int `json:"messagesPerDay"` // 0 = unlimited
+	MaxMessageBytes int `json:"maxMessageBytes"`
+}
+
+// DefaultLimits are the per-tier limits of the reference server.
+func DefaultLimits() map[store.Tier]Limits {
+	return map[store.Tier]Limits{
+		store.TierFree:   {MessagesPerDay: 200, MaxMessageBytes: 4000},
+		store.TierCore:   {MessagesPerDay: 0, MaxMessageBytes: 16000},
+		store.TierStudio: {MessagesPerDay: 0, MaxMessageBytes: 32000},
+	}
+}
+
+// Config configures the server. The zero value of each field means its default.
+type Config struct {
+	// JWTSecret verifies HS256 tokens. Required.
+	JWTSecret []byte
+	// Limits per tier; default DefaultLimits().
+	Limits map[store.Tier]Limits
+	// BodyLimit caps request bodies in bytes (413 beyond); default 64 KiB.
+	BodyLimit int64
+	// Now is the clock; default time.Now. Tests pass a deterministic one.
+	Now func() time.Time
+	// Log receives the server's logs; default discards.
+	Log *slog.Logger
+}
+
+// Server is the reference Atlas API. It implements http.Handler.
+type Server struct {
+	cfg      Config
+	store    store.Store
+	cache    *cache.Cache
+	log      *slog.Logger
+	mux      *http.ServeMux
+	requests atomic.Uint64
+	registry *prometheus.Registry
+	duration *prometheus.HistogramVec
+}
+
+// New builds the server over a store and a cache. In no-cache mode pass a cache built
+// with a nil client (every lookup is then a BYPASS straight to the store).
+func New(cfg Config, st store.Store, c *cache.Cache) *Server {
+	if cfg.Limits == nil {
+		cfg.Limits = DefaultLimits()
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = 64 << 10
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	s := &Server{cfg: cfg, store: st, cache: c, log: cfg.Log, mux: http.NewServeMux()}
+	s.routes()
+	s.initMetrics()
+	return s
+}
+
+// Mode is "cache" when a working cache layer is configured, else "nocache".
+func (s *Server) Mode() string {
+	if s.cache.Enabled() {
+		return "cache"
+	}
+	return "nocache"
+}
+
+// Warmer loads what cache warming needs: tier and rendered profile of the given users,
+// or of the most active ones when ids is nil. Pass it as cache.Options.Warmer.
+func Warmer(st store.Store, limit int) func(ctx context.Context, ids []string) ([]cache.WarmEntry, error) {
+	return func(ctx context.Context, ids []string) ([]cache.WarmEntry, error) {
+		var users []store.User
+		var err error
+		if ids == nil {
+			users, err = st.ActiveUsers(ctx, limit)
+		} else {
+			users, err = st.UsersByID(ctx, ids)
+		}
+		if err != nil {
+			return nil, err
+		}
+		out := make([]cache.WarmEntry, 0, len(users))
+		for _, u := range users {
+			out = append(out, cache.WarmEntry{UserID: u.ID, Tier: string(u.Tier), Profile: renderProfile(u)})
+		}
+		return out, nil
+	}
+}
+
+// route is one authenticated API route.
+type route struct {
+	pattern string
+	class   cache.Class // "" for writes
+	handler func(w http.ResponseWriter, r *http.Request, rc *requestContext)
+}
+
+func (s *Server) routes() {
+	for _, rt := range []route{
+		{"GET /api/me", cache.ClassUserProfile, s.getProfile},
+		{"GET /api/me/tier", cache.ClassTier, s.getTier},
+		{"PUT /api/me/tier", "", s.putTier},
+		{"GET /api/conversations", cache.ClassConversations, s.listConversations},
+		{"POST /api/conversations", "", s.createConversation},
+		{"GET /api/conversations/{id}/messages", cache.ClassAPIResponses, s.listMessages},
+		{"POST /api/conversations/{id}/messages", "", s.createMessage},
+	} {
+		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authenticated(rt.handler)))
+	}
+	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
+	s.mux.Handle("GET /metrics", s.metricsHandler())
+	s.mux.HandleFunc("/", s.notFound)
+}
+
+// requestIDPattern is what an echoed X-Request-Id may look like.
+var requestIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,64}$`)
+
+// ServeHTTP applies what every request gets, refuses non-canonical paths, and routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.ErrorContext(r.Context(), "panic", "value", v, "path", r.URL.Path)
+			s.writeError(w, r, &Error{http.StatusInternalServerError, "internal", "internal error"})
+		}
+	}()
+	if id := r.Header.Get("X-Request-Id"); id != "" && requestIDPattern.MatchString(id) {
+		w.Header().Set("X-Request-Id", id)
+	}
+	if strings.HasPrefix(r.URL.Path, "/api/") {
+		s.requests.Add(1)
+		h := w.Header()
+		h.Set("Cache-Control", "private, no-store")
+		h.Set("X-Cache", cache.Bypass.String())
+		h.Set("X-Atlas-Tier", "none")
+	}
+	if !canonicalPath(r) {
+		s.writeError(w, r, errNotFound)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.BodyLimit)
+	s.mux.ServeHTTP(w, r)
+}
+
+// canonicalPath refuses every path variant that could alias a route: percent-encoded
+// characters, empty, dot or matrix (;) segments, and trailing slashes. They get 404,
+// never a redirect and never another key.
+func canonicalPath(r *http.Request) bool {
+	p := r.URL.Path
+	if r.URL.RawPath != "" || p == "" || p[0] != '/' {
+		return false
+	}
+	if p == "/" {
+		return true
+	}
+	if strings.HasSuffix(p, "/") || strings.ContainsAny(p, ";\\%") {
+		return false
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+// notFound answers every unrouted request: 405 when the path exists under another method.
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	for _, m := range []string{http.MethodGet, http.MethodPost, http.MethodPut} {
+		if m == r.Method {
+			continue
+		}
+		probe := r.Clone(r.Context())
+		probe.Method = m
+		if _, pattern := s.mux.Handler(probe); pattern != "/" && pattern != "" {
+			s.writeError(w, r, errMethodNotAllowed)
+			return
+		}
+	}
+	s.writeError(w, r, errNotFound)
+}
