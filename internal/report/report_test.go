@@ -1,0 +1,544 @@
+package report
+
+import (
+	"bytes"
+	"encoding/base64"
+	"flag"
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/net/html"
+
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+var (
+	update = flag.Bool("update", false, "rewrite testdata/*.golden from the current output")
+	look   = flag.String("look", "", "also render the sample and every variant into subdirectories of this directory, to look at")
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// wiggle is deterministic noise in [-1, 1] for second i.
+func wiggle(i int, seed float64) float64 { return math.Sin(float64(i)*1.7 + seed) }
+
+// sampleSummary is a realistic run of the mixed scenario in both modes: 60 s measured, Redis
+// killed at 20 s and started at 30 s, embedded Redis, two failed thresholds and a stale read.
+func sampleSummary() *summary.Summary {
+	const n = 60
+	cache := &summary.Series{HitRate: map[string][]float64{}, Faults: []summary.FaultMark{{Name: "kill-redis", StartS: 20, EndS: 30}}}
+	noCache := &summary.Series{}
+	base := map[string]float64{"tier": 0.97, "userProfile": 0.91, "conversations": 0.84, "apiResponses": 0.78, "overall": 0.88}
+	for i := range n {
+		down, recovering := i >= 20 && i < 30, i >= 30 && i < 35
+		recovered := 1.0
+		if recovering {
+			recovered = float64(i-29) / 6 // back over 5 s
+		}
+		p50, p99, dbqps := 0.9+0.05*wiggle(i, 0), 4.2+0.6*wiggle(i, 1), 150+12*wiggle(i, 2)
+		switch {
+		case down:
+			p50, p99, dbqps = 12.5+0.5*wiggle(i, 3), 28+3*wiggle(i, 4), 520+20*wiggle(i, 5)
+		case recovering:
+			p50, p99, dbqps = p50+(12-p50)*(1-recovered), p99+(25-p99)*(1-recovered), dbqps+(500-dbqps)*(1-recovered)
+		}
+		cache.LatencyP50 = append(cache.LatencyP50, p50)
+		cache.LatencyP99 = append(cache.LatencyP99, p99)
+		cache.LatencyMax = append(cache.LatencyMax, p99*1.8)
+		cache.RPS = append(cache.RPS, 300)
+		cache.Errors = append(cache.Errors, 0)
+		cache.DBQPS = append(cache.DBQPS, dbqps)
+		for class, h := range base {
+			v := math.Min(1, h*recovered+0.01*wiggle(i, h))
+			if down {
+				v = -1 // breaker open: no lookups at all
+			}
+			cache.HitRate[class] = append(cache.HitRate[class], v)
+		}
+		noCache.LatencyP50 = append(noCache.LatencyP50, 11.2+0.4*wiggle(i, 6))
+		noCache.LatencyP99 = append(noCache.LatencyP99, 24.5+1.5*wiggle(i, 7))
+		noCache.LatencyMax = append(noCache.LatencyMax, 40)
+		noCache.RPS = append(noCache.RPS, 300)
+		noCache.Errors = append(noCache.Errors, 0)
+		noCache.DBQPS = append(noCache.DBQPS, 510+15*wiggle(i, 8))
+	}
+	curve := func(p50, exp, maxMS float64) []summary.PercentilePoint {
+		var pts []summary.PercentilePoint
+		for _, p := range []float64{0, 0.25, 0.5, 0.75, 0.9, 0.95, 0.99, 0.995, 0.999, 0.9995, 0.9999, 1} {
+			v := maxMS
+			if p < 1 {
+				v = math.Min(maxMS, p50*math.Pow(2*(1-0.5)/(1-p), exp))
+			}
+			pts = append(pts, summary.PercentilePoint{Percentile: 100 * p, LatencyMS: v}) // percents, as internal/metrics writes them
+		}
+		return pts
+	}
+	cacheEndpoints := map[string]summary.Endpoint{
+		"GET /api/conversations/{id}/messages":  {Requests: 9000, Errors: 2, Latency: summary.Latency{P50: 1.3, P99: 29.1, Max: 61.2}, HitRate: 0.78},
+		"GET /api/me/tier":                      {Requests: 5400, Latency: summary.Latency{P50: 0.8, P99: 21.4, Max: 44}, HitRate: 0.97},
+		"POST /api/conversations/{id}/messages": {Requests: 900, Errors: 1, Latency: summary.Latency{P50: 14.2, P99: 31.5, Max: 70.3}},
+		"PUT /api/me/tier":                      {Requests: 180, Latency: summary.Latency{P50: 15.1, P99: 33.9, Max: 52.8}},
+	}
+	noCacheEndpoints := map[string]summary.Endpoint{
+		"GET /api/conversations/{id}/messages":  {Requests: 9000, Latency: summary.Latency{P50: 11.9, P99: 25.2, Max: 52.8}},
+		"GET /api/me/tier":                      {Requests: 5400, Latency: summary.Latency{P50: 10.8, P99: 23.1, Max: 41.7}},
+		"POST /api/conversations/{id}/messages": {Requests: 900, Latency: summary.Latency{P50: 13.9, P99: 30.2, Max: 49.5}},
+		"PUT /api/me/tier":                      {Requests: 180, Latency: summary.Latency{P50: 14.8, P99: 32.6, Max: 47.1}},
+	}
+	return &summary.Summary{
+		Schema:   summary.Schema,
+		Scenario: "mixed",
+		Config:   "default",
+		Mode:     "both",
+		Started:  time.Date(2026, 5, 4, 9, 30, 0, 0, time.UTC),
+		Env:      summary.Env{Go: "go1.26.8", CPUs: 2, OS: "linux/amd64", RedisBackend: "embedded", DB: "sqlite", Git: "3f9c2ab"},
+		Notes:    []string{"embedded Redis (miniredis): latencies not representative"},
+		Figures: summary.Figures{
+			Mode:         "cache",
+			Requests:     18000,
+			Rate:         summary.Rate{Target: 300, Achieved: 299.96, Kept: true},
+			SuccessRatio: 0.99983,
+			Errors:       3,
+			ErrorsByKind: map[string]int64{"transport": 1, "5xx": 2},
+			Latency:      summary.Latency{Mean: 3.12, P50: 1.21, P90: 12.9, P95: 14.8, P99: 27.5, P999: 38.2, Max: 70.3},
+			ServiceTime:  summary.Latency{Mean: 3.01, P50: 1.18, P90: 12.6, P95: 14.5, P99: 26.9, P999: 37.7, Max: 69.8},
+			ByEndpoint:   cacheEndpoints,
+			HitRate:      summary.HitRate{Tier: 0.8123, UserProfile: 0.764, Conversations: 0.702, APIResponses: 0.655, Overall: 0.7312},
+			DBQueries:    summary.DBQueries{Total: 12780, PerRequest: 0.71, ByClass: map[string]uint64{"tier": 1900, "apiResponses": 9000, "writes": 1080, "warm": 800}},
+			Phases: []summary.Phase{
+				{Name: "steady", StartS: 0, EndS: 20, Requests: 6000, Latency: summary.Latency{P99: 4.6}, HitRate: summary.HitRate{Overall: 0.881}, DBQPSPeak: 163},
+				{Name: "redis down", Fault: "kill-redis", StartS: 20, EndS: 30, Requests: 3000, Errors: 2, Latency: summary.Latency{P99: 30.8}, RecoveryS: ptr(4.2), DBQPSPeak: 541},
+				{Name: "after", StartS: 30, EndS: 60, Requests: 9000, Errors: 1, Latency: summary.Latency{P99: 19.4}, HitRate: summary.HitRate{Overall: 0.842}, DBQPSPeak: 498},
+			},
+			StaleReads: 1,
+			Examples: []summary.Example{{
+				Kind:     "stale",
+				Request:  "GET /api/conversations/c12/messages?limit=50 (u7, X-Request-Id r-1042)",
+				Expected: "newest m90012 (acknowledged at 31.20 s)",
+				Got:      "newest m90007 | served from cache",
+				AtS:      31.4,
+			}},
+			Series:      cache,
+			Percentiles: curve(1.2, 0.55, 70.3),
+		},
+		DBQueryReduction: ptr(0.5872),
+		Speedup:          &summary.Speedup{P50: 9.42, Mean: 3.87, P99: 0.895},
+		NoCache: &summary.Figures{
+			Mode:         "nocache",
+			Requests:     18000,
+			Rate:         summary.Rate{Target: 300, Achieved: 299.91, Kept: true},
+			SuccessRatio: 1,
+			Latency:      summary.Latency{Mean: 12.07, P50: 11.4, P90: 19.8, P95: 21.9, P99: 24.6, P999: 33.1, Max: 52.8},
+			ServiceTime:  summary.Latency{Mean: 11.9, P50: 11.3, P90: 19.5, P95: 21.6, P99: 24.3, P999: 32.8, Max: 52.5},
+			ByEndpoint:   noCacheEndpoints,
+			DBQueries:    summary.DBQueries{Total: 30960, PerRequest: 1.72},
+			Series:       noCache,
+			Percentiles:  curve(11.4, 0.12, 52.8),
+		},
+		Thresholds: []summary.Threshold{
+			{Expr: "hit_rate.tier >= 0.80", Value: 0.8123, Pass: true},
+			{Expr: "latency.p99 <= 50ms", Value: 27.5, Pass: true},
+			{Expr: "db_query_reduction >= 0.40", Value: 0.5872, Pass: true},
+			{Expr: "errors == 0", Value: 3},
+			{Expr: "isolation_violations == 0", Value: 0, Pass: true},
+			{Expr: "stale_reads == 0", Value: 1},
+		},
+		Pass: false,
+	}
+}
+
+// minimalSummary has figures but nothing to chart: one mode, no series, no percentiles.
+func minimalSummary() *summary.Summary {
+	return &summary.Summary{
+		Schema:   summary.Schema,
+		Scenario: "smoke",
+		Mode:     "cache",
+		Figures: summary.Figures{
+			Mode:     "cache",
+			Requests: 150,
+			Rate:     summary.Rate{Target: 10, Achieved: 10, Kept: true},
+			Latency:  summary.Latency{P50: 0.8, P99: 3},
+		},
+		Pass: true,
+	}
+}
+
+func render(t *testing.T, s *summary.Summary) (dir string) {
+	t.Helper()
+	dir = t.TempDir()
+	if err := Render(dir, s); err != nil {
+		t.Fatalf("Render: %v", err)
+	}
+	return dir
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// checkPNG asserts data is a PNG of the chart size that is not a single colour.
+func checkPNG(t *testing.T, name string, data []byte) {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if got, want := img.Bounds().Size(), image.Pt(ChartWidth, ChartHeight); got != want {
+		t.Errorf("%s: size %v, want %v", name, got, want)
+	}
+	colours := map[[4]uint32]bool{}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y += 3 {
+		for x := b.Min.X; x < b.Max.X; x += 3 {
+			r, g, bl, a := img.At(x, y).RGBA()
+			colours[[4]uint32{r, g, bl, a}] = true
+		}
+	}
+	if len(colours) < 5 {
+		t.Errorf("%s: only %d colours: blank chart", name, len(colours))
+	}
+}
+
+func TestRender(t *testing.T) {
+	dir := render(t, sampleSummary())
+	if *look != "" {
+		lookAt(t, "sample", sampleSummary())
+	}
+	for _, name := range Charts() {
+		checkPNG(t, name, []byte(readFile(t, filepath.Join(dir, name))))
+	}
+
+	md := readFile(t, filepath.Join(dir, MarkdownFile))
+	for _, want := range []string{
+		"❌ FAIL: 2 of 6 thresholds failed",
+		"> ⚠️ **embedded Redis (miniredis): latencies not representative**",
+		"| `latency.p99 <= 50ms` | 27.5 ms | ✅ |",
+		"| `errors == 0` | 3 | ❌ fail |",
+		"| `hit_rate.tier >= 0.80` | 81.2% | ✅ |",
+		"| latency p99 (ms) | 27.5 | 24.6 | 1.12× slower |",
+		"| latency p50 (ms) | 1.21 | 11.4 | 9.42× faster |",
+		"| DB queries per request | 0.710 | 1.72 | 58.7% fewer |",
+		"| hit rate tier | 81.2% | — |",
+		"| errors | 3 (5xx 2, transport 1) | 0 |",
+		"| success ratio | 99.98% | 100.0% |",
+		"❌ **cache: isolation violations 0, stale reads 1.**",
+		"\nno cache: isolation violations 0, stale reads 0.\n",
+		"| rate achieved / target (rps) | 300.0 / 300.0 | 299.9 / 300.0 |",
+		"| redis down | `kill-redis` | 20–30 |",
+		"| 4.2 s |",
+		"`newest m90007 \\| served from cache`",
+		"![Latency over time](latency.png)",
+		"![DB queries per second](db-qps.png)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if i, j := strings.Index(md, "embedded Redis"), strings.Index(md, "FAIL"); i < 0 || i > j {
+		t.Errorf("the embedded-Redis warning is not above the verdict")
+	}
+
+	page := readFile(t, filepath.Join(dir, HTMLFile))
+	imgs := checkHTML(t, page)
+	if len(imgs) != len(Charts()) {
+		t.Errorf("report.html embeds %d images, want %d", len(imgs), len(Charts()))
+	}
+	for i, src := range imgs {
+		data, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
+		if err != nil {
+			t.Fatalf("image %d: %v", i, err)
+		}
+		checkPNG(t, "inline image", data)
+	}
+	for _, want := range []string{"embedded Redis (miniredis): latencies not representative", "FAIL", "9.42× faster", "newest m90007 | served from cache"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+}
+
+// checkHTML asserts the page is well formed (every element closed, in order), refers to
+// nothing outside itself, and returns the src of its images.
+func checkHTML(t *testing.T, page string) (imgs []string) {
+	t.Helper()
+	if strings.Contains(page, "http://") || strings.Contains(page, "https://") {
+		t.Errorf("report.html refers to the network")
+	}
+	void := map[string]bool{"meta": true, "img": true, "hr": true, "br": true, "link": true, "input": true}
+	var open []string
+	z := html.NewTokenizer(strings.NewReader(page))
+	for {
+		tt := z.Next()
+		if tt == html.ErrorToken {
+			break
+		}
+		tok := z.Token()
+		switch tt {
+		case html.StartTagToken:
+			if !void[tok.Data] {
+				open = append(open, tok.Data)
+			}
+			for _, a := range tok.Attr {
+				if tok.Data == "img" && a.Key == "src" {
+					if !strings.HasPrefix(a.Val, "data:image/png;base64,") {
+						t.Errorf("img src %.40q is not an inline PNG", a.Val)
+					}
+					imgs = append(imgs, a.Val)
+				}
+				if a.Key == "href" {
+					t.Errorf("link to %q in a self-contained page", a.Val)
+				}
+			}
+		case html.EndTagToken:
+			if len(open) == 0 || open[len(open)-1] != tok.Data {
+				t.Fatalf("</%s> closes %v", tok.Data, open)
+			}
+			open = open[:len(open)-1]
+		}
+	}
+	if len(open) > 0 {
+		t.Errorf("unclosed elements: %v", open)
+	}
+	doc, err := html.Parse(strings.NewReader(page))
+	if err != nil {
+		t.Fatalf("parse report.html: %v", err)
+	}
+	tables := 0
+	for n := range doc.Descendants() {
+		if n.Type == html.ElementNode && n.Data == "table" {
+			tables++
+		}
+	}
+	if tables == 0 {
+		t.Errorf("report.html has no table")
+	}
+	return imgs
+}
+
+func TestRenderGolden(t *testing.T) {
+	dir := render(t, sampleSummary())
+	got := readFile(t, filepath.Join(dir, MarkdownFile))
+	golden := filepath.Join("testdata", "report.md.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if want := readFile(t, golden); got != want {
+		t.Errorf("report.md differs from %s (go test -run TestRenderGolden -update to accept):\n%s", golden, diff(want, got))
+	}
+}
+
+// diff shows the first lines where want and got differ.
+func diff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 10; i++ {
+		var wl, gl string
+		if i < len(w) {
+			wl = w[i]
+		}
+		if i < len(g) {
+			gl = g[i]
+		}
+		if wl != gl {
+			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, wl, gl)
+			shown++
+		}
+	}
+	return b.String()
+}
+
+func TestRenderWithoutData(t *testing.T) {
+	dir := render(t, minimalSummary())
+	for _, name := range Charts() {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s drawn without data", name)
+		}
+	}
+	md := readFile(t, filepath.Join(dir, MarkdownFile))
+	if got := strings.Count(md, "not drawn"); got != len(Charts()) {
+		t.Errorf("report.md says %d charts were not drawn, want %d:\n%s", got, len(Charts()), md)
+	}
+	for _, want := range []string{"✅ PASS: no thresholds were set", "| requests | 150 |", "No thresholds were set."} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if strings.Contains(md, "cache vs no cache") {
+		t.Errorf("report.md compares with a no-cache run that did not happen")
+	}
+	if imgs := checkHTML(t, readFile(t, filepath.Join(dir, HTMLFile))); len(imgs) != 0 {
+		t.Errorf("report.html embeds %d images without data", len(imgs))
+	}
+}
+
+// TestRenderVariants renders odd but possible summaries: each must render, drawing the
+// charts it has data for and nothing else.
+func TestRenderVariants(t *testing.T) {
+	all := Charts()
+	tests := []struct {
+		name   string
+		edit   func(s *summary.Summary)
+		charts []string // expected to be drawn
+		inMD   []string
+	}{
+		// -mode cache: no comparison, no no-cache lines.
+		{"cache only", func(s *summary.Summary) { s.NoCache, s.Speedup, s.DBQueryReduction, s.Mode = nil, nil, nil, "cache" }, all, []string{"| figure | cache |"}},
+		// -mode nocache: no lookups, so no hit-rate chart.
+		{"nocache only", func(s *summary.Summary) {
+			nc := *s.NoCache
+			s.Figures, s.NoCache, s.Speedup, s.DBQueryReduction, s.Mode = nc, nil, nil, nil, "nocache"
+		}, []string{chartLatency, chartPercentiles, chartDBQPS}, []string{"a no-cache run does no cache lookups", "| figure | no cache |"}},
+		// redis-flap: many short windows, whose labels must not pile up.
+		{"flapping", func(s *summary.Summary) {
+			s.Series.Faults = nil
+			for at := 10.0; at < 50; at += 4 {
+				s.Series.Faults = append(s.Series.Faults, summary.FaultMark{Name: "flap-redis", StartS: at, EndS: at + 2})
+			}
+		}, all, nil},
+		// A fault with no duration (flush-redis) and one past the end of the series.
+		{"instant and late faults", func(s *summary.Summary) {
+			s.Series.Faults = []summary.FaultMark{{Name: "flush-redis", StartS: 15, EndS: 15}, {Name: "partition-redis", StartS: 55, EndS: 70}}
+		}, all, nil},
+		// A 2 s stall: the latency axes go logarithmic.
+		{"latency spike", func(s *summary.Summary) {
+			s.Series.LatencyP99[25], s.Series.LatencyP50[25] = 2100, 900
+			s.Percentiles[len(s.Percentiles)-2].LatencyMS = 2100
+		}, all, nil},
+		// Percentiles written as fractions (0.999) instead of percents (99.9), and a NaN.
+		// (summary.PercentilePoint does not say which; both must draw the same curve.)
+		{"percentiles as fractions", func(s *summary.Summary) {
+			for i := range s.Percentiles {
+				s.Percentiles[i].Percentile /= 100
+			}
+			s.Percentiles = append(s.Percentiles, summary.PercentilePoint{Percentile: math.NaN(), LatencyMS: 1})
+		}, all, nil},
+		// Hit-rate series without a single lookup: nothing to draw.
+		{"no lookups", func(s *summary.Summary) {
+			for k, v := range s.Series.HitRate {
+				s.Series.HitRate[k] = slices.Repeat([]float64{-1}, len(v))
+			}
+		}, []string{chartLatency, chartPercentiles, chartDBQPS}, []string{"no second of the run had a cache lookup"}},
+		// Series present but empty, and zero latencies (seconds without requests).
+		{"empty series", func(s *summary.Summary) {
+			s.Series = &summary.Series{LatencyP50: make([]float64, 10)}
+			s.NoCache.Series = nil
+		}, []string{chartPercentiles}, []string{"no per-second latency series"}},
+		// Interrupted, behind schedule, embedded Redis without the run's note.
+		{"derived notes", func(s *summary.Summary) {
+			s.Notes, s.Interrupted, s.Figures.Rate.Kept, s.Figures.Rate.Achieved = nil, true, false, 241.3
+		}, all, []string{"Redis was embedded (miniredis)", "interrupted", "fell behind schedule (cache): 241.3 of 300.0 rps", "| 241.3 / 300.0 ⚠ behind |"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := sampleSummary()
+			tt.edit(s)
+			dir := render(t, s)
+			if *look != "" {
+				lookAt(t, tt.name, s)
+			}
+			for _, name := range all {
+				data, err := os.ReadFile(filepath.Join(dir, name))
+				drawn := slices.Contains(tt.charts, name)
+				switch {
+				case drawn && err != nil:
+					t.Errorf("%s not drawn: %v", name, err)
+				case drawn:
+					checkPNG(t, name, data)
+				case err == nil:
+					t.Errorf("%s drawn without data", name)
+				}
+			}
+			md := readFile(t, filepath.Join(dir, MarkdownFile))
+			if strings.Contains(md, "drawing failed") {
+				t.Errorf("a chart failed to draw:\n%s", md)
+			}
+			for _, want := range tt.inMD {
+				if !strings.Contains(md, want) {
+					t.Errorf("report.md lacks %q", want)
+				}
+			}
+			checkHTML(t, readFile(t, filepath.Join(dir, HTMLFile)))
+		})
+	}
+}
+
+// TestRenderFromSummaryJSON re-renders a run from its summary.json, as `bench report DIR`
+// does, and gets the same report; a chart that no longer has data is removed.
+func TestRenderFromSummaryJSON(t *testing.T) {
+	s := sampleSummary()
+	dir := render(t, s)
+	if err := summary.Write(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	first := readFile(t, filepath.Join(dir, MarkdownFile))
+	read, err := summary.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir, read); err != nil {
+		t.Fatal(err)
+	}
+	if again := readFile(t, filepath.Join(dir, MarkdownFile)); again != first {
+		t.Errorf("re-rendering from summary.json changed report.md:\n%s", diff(first, again))
+	}
+	read.Series.HitRate = nil
+	if err := Render(dir, read); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, chartHitRate)); err == nil {
+		t.Errorf("a stale %s survived a render without hit-rate data", chartHitRate)
+	}
+}
+
+func TestRenderErrors(t *testing.T) {
+	if err := Render(t.TempDir(), nil); err == nil {
+		t.Error("Render(nil) succeeded")
+	}
+	if err := Render(filepath.Join(t.TempDir(), "missing"), sampleSummary()); err == nil {
+		t.Error("Render into a missing directory succeeded")
+	}
+}
+
+func TestCharts(t *testing.T) {
+	names := Charts()
+	if len(names) != 4 {
+		t.Fatalf("Charts() = %v, want 4 charts", names)
+	}
+	for _, n := range names {
+		if !strings.HasSuffix(n, ".png") || strings.ContainsAny(n, `/\`) {
+			t.Errorf("chart name %q is not a plain .png file name", n)
+		}
+	}
+	names[0] = "changed"
+	if Charts()[0] == "changed" {
+		t.Error("Charts() shares its slice with the caller")
+	}
+}
+
+// lookAt renders s into -look/name for a person to look at.
+func lookAt(t *testing.T, name string, s *summary.Summary) {
+	t.Helper()
+	dir := filepath.Join(*look, strings.ReplaceAll(name, " ", "-"))
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := Render(dir, s); err != nil {
+		t.Fatal(err)
+	}
+}

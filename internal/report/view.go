@@ -1,0 +1,439 @@
+package report
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+// view is the report's content, built once and written both as Markdown and as HTML.
+// Every string in it is plain text; each writer escapes for its own format.
+type view struct {
+	Title    string
+	Subtitle string
+	Notes    []string // loud caveats, shown first
+	Pass     bool
+	Verdict  string // "PASS" or "FAIL"
+	Detail   string // "4 of 6 thresholds passed; failed: errors == 0, …"
+	Effect   string // what the cache did against no cache, in one line; empty with one mode
+	Sections []section
+	Charts   []chart
+	Env      string
+}
+
+// section is a titled part of the report: lines, an optional table, and notes after it.
+type section struct {
+	Title string
+	Lines []line
+	Table *table
+	Foot  []string
+}
+
+// line is a paragraph; a loud one reports a problem.
+type line struct {
+	Text string
+	Loud bool
+}
+
+// table is a plain-text table. Align has one letter per column: l left, r right,
+// c centre, m monospace (code, left).
+type table struct {
+	Head  []string
+	Align string
+	Rows  [][]string
+}
+
+// maxExamples bounds the checker findings listed per mode.
+const maxExamples = 10
+
+// maxCell bounds a request, expected or got value in the examples table (runes).
+const maxCell = 160
+
+func newView(s *summary.Summary, charts []chart) *view {
+	v := &view{
+		Title:    "atlasbench: " + s.Scenario,
+		Subtitle: subtitle(s),
+		Notes:    notes(s),
+		Pass:     s.Pass,
+		Verdict:  "FAIL",
+		Detail:   verdictDetail(s.Thresholds),
+		Effect:   effect(s),
+		Charts:   charts,
+		Env:      envLine(s.Env),
+	}
+	if s.Pass {
+		v.Verdict = "PASS"
+	}
+	v.Sections = append(v.Sections,
+		thresholdSection(s.Thresholds),
+		section{Title: "Key figures", Table: figuresTable(s), Foot: []string{
+			"Latency is measured from each request's intended send time, so time spent queued behind slow " +
+				"responses counts (no coordinated omission); service time is from the actual send.",
+		}},
+	)
+	for _, sec := range []*section{endpointSection(s), phaseSection(&s.Figures), checkSection(s)} {
+		if sec != nil {
+			v.Sections = append(v.Sections, *sec)
+		}
+	}
+	return v
+}
+
+func subtitle(s *summary.Summary) string {
+	parts := []string{"scenario " + s.Scenario}
+	if s.Config != "" {
+		parts = append(parts, "config "+s.Config)
+	}
+	if s.Mode != "" {
+		parts = append(parts, "mode "+s.Mode)
+	}
+	if !s.Started.IsZero() {
+		parts = append(parts, "started "+s.Started.UTC().Format(time.DateTime)+" UTC")
+	}
+	return strings.Join(parts, " · ")
+}
+
+// notes are the summary's caveats plus the ones a reader must not miss even when the run
+// forgot to write them: embedded Redis, an interrupted run, a load generator behind schedule.
+func notes(s *summary.Summary) []string {
+	ns := slices.Clone(s.Notes)
+	mentions := func(words ...string) bool {
+		for _, n := range ns {
+			for _, w := range words {
+				if strings.Contains(strings.ToLower(n), w) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	if s.Env.RedisBackend == "embedded" && !mentions("embedded", "miniredis") {
+		ns = append(ns, "Redis was embedded (miniredis): latencies are not representative of a real Redis.")
+	}
+	if s.Interrupted {
+		ns = append(ns, "The run was interrupted before its end: the figures cover only what was measured.")
+	}
+	for _, f := range modes(s) {
+		if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
+			ns = append(ns, fmt.Sprintf("The load generator fell behind schedule (%s): %s of %s rps achieved.",
+				modeLabel(f), rps(f.Rate.Achieved), rps(f.Rate.Target)))
+		}
+	}
+	return ns
+}
+
+func verdictDetail(ts []summary.Threshold) string {
+	if len(ts) == 0 {
+		return "no thresholds were set"
+	}
+	var failed []string
+	for _, t := range ts {
+		if !t.Pass {
+			failed = append(failed, t.Expr)
+		}
+	}
+	if len(failed) == 0 {
+		return fmt.Sprintf("%d of %d thresholds passed", len(ts), len(ts))
+	}
+	return fmt.Sprintf("%d of %d thresholds failed: %s", len(failed), len(ts), strings.Join(failed, ", "))
+}
+
+// effect is the one line a PR reader wants: what the cache changed against no cache.
+func effect(s *summary.Summary) string {
+	var parts []string
+	if r := s.DBQueryReduction; r != nil {
+		parts = append(parts, reduction(*r)+" DB queries per request")
+	}
+	if sp := s.Speedup; sp != nil {
+		parts = append(parts, faster(sp.P50)+" at p50", faster(sp.Mean)+" on average", faster(sp.P99)+" at p99")
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return "Cache against no cache: " + strings.Join(parts, ", ") + "."
+}
+
+// faster says a speed-up factor in words: 3.42 → "3.42× faster", 0.8 → "1.25× slower".
+func faster(x float64) string {
+	switch {
+	case x >= 1:
+		return times(x) + " faster"
+	case x > 0:
+		return times(1/x) + " slower"
+	default:
+		return dash
+	}
+}
+
+// reduction says a DB query reduction in words: 0.412 → "41.2% fewer", -0.1 → "10.0% more".
+func reduction(r float64) string {
+	if r >= 0 {
+		return pct(r) + " fewer"
+	}
+	return pct(-r) + " more"
+}
+
+func envLine(e summary.Env) string {
+	var parts []string
+	add := func(label, v string) {
+		if v != "" {
+			parts = append(parts, label+v)
+		}
+	}
+	add("", e.Go)
+	add("", e.OS)
+	if e.CPUs > 0 {
+		parts = append(parts, fmt.Sprintf("%d CPUs", e.CPUs))
+	}
+	add("Redis ", e.RedisBackend)
+	add("DB ", e.DB)
+	add("git ", e.Git)
+	add("target ", e.Target)
+	return strings.Join(parts, " · ")
+}
+
+// modes are the figures of each mode that ran, the main one first.
+func modes(s *summary.Summary) []*summary.Figures {
+	fs := []*summary.Figures{&s.Figures}
+	if s.NoCache != nil {
+		fs = append(fs, s.NoCache)
+	}
+	return fs
+}
+
+// modeLabel names a mode for people: "cache" or "no cache".
+func modeLabel(f *summary.Figures) string {
+	if f.Mode == "nocache" {
+		return "no cache"
+	}
+	return "cache"
+}
+
+func thresholdSection(ts []summary.Threshold) section {
+	sec := section{Title: "Thresholds"}
+	if len(ts) == 0 {
+		sec.Lines = []line{{Text: "No thresholds were set."}}
+		return sec
+	}
+	t := &table{Head: []string{"threshold", "value", "pass"}, Align: "mrc"}
+	for _, th := range ts {
+		value, pass := thresholdValue(th.Expr, th.Value), "✅"
+		if th.Error != "" {
+			value = "error: " + th.Error
+		}
+		if !th.Pass {
+			pass = "❌ fail"
+		}
+		t.Rows = append(t.Rows, []string{th.Expr, value, pass})
+	}
+	sec.Table = t
+	return sec
+}
+
+func figuresTable(s *summary.Summary) *table {
+	fs := modes(s)
+	both := len(fs) > 1
+	t := &table{Head: []string{"figure"}, Align: "l"}
+	for _, f := range fs {
+		t.Head = append(t.Head, modeLabel(f))
+		t.Align += "r"
+	}
+	if both {
+		t.Head = append(t.Head, "cache vs no cache")
+		t.Align += "r"
+	}
+	add := func(label string, cell func(*summary.Figures) string, compare string) {
+		row := []string{label}
+		for _, f := range fs {
+			row = append(row, cell(f))
+		}
+		if both {
+			row = append(row, compare)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	speedup := func(pick func(*summary.Speedup) float64) string {
+		if s.Speedup == nil {
+			return ""
+		}
+		return faster(pick(s.Speedup))
+	}
+	lat := func(label string, pick func(summary.Latency) float64, compare string) {
+		add(label, func(f *summary.Figures) string { return ms(pick(f.Latency)) }, compare)
+	}
+	hit := func(label string, pick func(summary.HitRate) float64) {
+		add("hit rate "+label, func(f *summary.Figures) string {
+			if f.Mode == "nocache" {
+				return dash // no lookups at all
+			}
+			return pct(pick(f.HitRate))
+		}, "")
+	}
+
+	add("requests", func(f *summary.Figures) string { return count(f.Requests) }, "")
+	add("rate achieved / target (rps)", func(f *summary.Figures) string {
+		r := rps(f.Rate.Achieved) + " / " + rps(f.Rate.Target)
+		if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
+			r += " ⚠ behind"
+		}
+		return r
+	}, "")
+	add("success ratio", func(f *summary.Figures) string { return pct(f.SuccessRatio) }, "")
+	add("errors", errorsCell, "")
+	lat("latency mean (ms)", func(l summary.Latency) float64 { return l.Mean }, speedup(func(sp *summary.Speedup) float64 { return sp.Mean }))
+	lat("latency p50 (ms)", func(l summary.Latency) float64 { return l.P50 }, speedup(func(sp *summary.Speedup) float64 { return sp.P50 }))
+	lat("latency p90 (ms)", func(l summary.Latency) float64 { return l.P90 }, "")
+	lat("latency p99 (ms)", func(l summary.Latency) float64 { return l.P99 }, speedup(func(sp *summary.Speedup) float64 { return sp.P99 }))
+	lat("latency p99.9 (ms)", func(l summary.Latency) float64 { return l.P999 }, "")
+	lat("latency max (ms)", func(l summary.Latency) float64 { return l.Max }, "")
+	add("service time p50 (ms)", func(f *summary.Figures) string { return ms(f.ServiceTime.P50) }, "")
+	add("service time p99 (ms)", func(f *summary.Figures) string { return ms(f.ServiceTime.P99) }, "")
+	hit("tier", func(h summary.HitRate) float64 { return h.Tier })
+	hit("userProfile", func(h summary.HitRate) float64 { return h.UserProfile })
+	hit("conversations", func(h summary.HitRate) float64 { return h.Conversations })
+	hit("apiResponses", func(h summary.HitRate) float64 { return h.APIResponses })
+	hit("overall", func(h summary.HitRate) float64 { return h.Overall })
+	add("DB queries", func(f *summary.Figures) string { return count(f.DBQueries.Total) }, "")
+	dbCompare := ""
+	if s.DBQueryReduction != nil {
+		dbCompare = reduction(*s.DBQueryReduction)
+	}
+	add("DB queries per request", func(f *summary.Figures) string { return sig(f.DBQueries.PerRequest, 3) }, dbCompare)
+	add("isolation violations", func(f *summary.Figures) string { return count(f.IsolationViolations) }, "")
+	add("stale reads", func(f *summary.Figures) string { return count(f.StaleReads) }, "")
+	return t
+}
+
+// errorsCell is the error count with its kinds, largest first: "3 (5xx 2, transport 1)".
+func errorsCell(f *summary.Figures) string {
+	c := count(f.Errors)
+	if len(f.ErrorsByKind) == 0 {
+		return c
+	}
+	kinds := slices.SortedFunc(maps.Keys(f.ErrorsByKind), func(a, b string) int {
+		return cmp.Or(cmp.Compare(f.ErrorsByKind[b], f.ErrorsByKind[a]), cmp.Compare(a, b))
+	})
+	parts := make([]string, len(kinds))
+	for i, k := range kinds {
+		parts[i] = k + " " + count(f.ErrorsByKind[k])
+	}
+	return c + " (" + strings.Join(parts, ", ") + ")"
+}
+
+func endpointSection(s *summary.Summary) *section {
+	eps := s.ByEndpoint
+	if len(eps) == 0 {
+		return nil
+	}
+	names := slices.SortedFunc(maps.Keys(eps), func(a, b string) int {
+		return cmp.Or(cmp.Compare(eps[b].Requests, eps[a].Requests), cmp.Compare(a, b))
+	})
+	t := &table{
+		Head:  []string{"endpoint", "requests", "errors", "p50 (ms)", "p99 (ms)", "max (ms)", "X-Cache HIT"},
+		Align: "mrrrrrr",
+	}
+	var nc map[string]summary.Endpoint
+	if s.NoCache != nil && len(s.NoCache.ByEndpoint) > 0 {
+		nc = s.NoCache.ByEndpoint
+		t.Head = append(t.Head, "p99 no cache (ms)")
+		t.Align += "r"
+	}
+	for _, name := range names {
+		e := eps[name]
+		row := []string{name, count(e.Requests), count(e.Errors), ms(e.Latency.P50), ms(e.Latency.P99), ms(e.Latency.Max), pct(e.HitRate)}
+		if s.Figures.Mode == "nocache" {
+			row[6] = dash
+		}
+		if nc != nil {
+			cell := dash
+			if n, ok := nc[name]; ok {
+				cell = ms(n.Latency.P99)
+			}
+			row = append(row, cell)
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return &section{Title: "By endpoint (" + modeLabel(&s.Figures) + ")", Table: t}
+}
+
+func phaseSection(f *summary.Figures) *section {
+	if len(f.Phases) == 0 {
+		return nil
+	}
+	t := &table{
+		Head:  []string{"phase", "fault", "window (s)", "requests", "errors", "p99 (ms)", "hit rate", "recovery"},
+		Align: "lmrrrrrr",
+	}
+	peaks := slices.ContainsFunc(f.Phases, func(p summary.Phase) bool { return p.DBQPSPeak > 0 })
+	if peaks {
+		t.Head = append(t.Head, "peak DB qps")
+		t.Align += "r"
+	}
+	for _, p := range f.Phases {
+		recovery := dash
+		switch {
+		case p.RecoveryS != nil:
+			recovery = seconds(*p.RecoveryS) + " s"
+		case p.Fault != "":
+			recovery = "not recovered"
+		}
+		fault, hit := p.Fault, pct(p.HitRate.Overall)
+		if fault == "" {
+			fault = dash
+		}
+		if f.Mode == "nocache" {
+			hit = dash
+		}
+		row := []string{p.Name, fault, seconds(p.StartS) + "–" + seconds(p.EndS), count(p.Requests), count(p.Errors),
+			ms(p.Latency.P99), hit, recovery}
+		if peaks {
+			row = append(row, num(p.DBQPSPeak))
+		}
+		t.Rows = append(t.Rows, row)
+	}
+	return &section{
+		Title: "Phases (" + modeLabel(f) + ")",
+		Table: t,
+		Foot:  []string{"Recovery: time from the end of a fault until the overall hit rate is back within 10% of its level before it."},
+	}
+}
+
+// checkSection reports isolation violations and stale reads, with the first examples.
+func checkSection(s *summary.Summary) *section {
+	sec := &section{Title: "Isolation and staleness"}
+	var examples [][]string
+	for _, f := range modes(s) {
+		sec.Lines = append(sec.Lines, line{
+			Text: fmt.Sprintf("%s: isolation violations %s, stale reads %s.",
+				modeLabel(f), count(f.IsolationViolations), count(f.StaleReads)),
+			Loud: f.IsolationViolations > 0 || f.StaleReads > 0,
+		})
+		for _, e := range f.Examples[:min(len(f.Examples), maxExamples)] {
+			examples = append(examples, []string{modeLabel(f), e.Kind, seconds(e.AtS),
+				clip(e.Request), clip(e.Expected), clip(e.Got)})
+		}
+	}
+	if len(examples) > 0 {
+		sec.Table = &table{
+			Head:  []string{"mode", "kind", "at (s)", "request", "expected", "got"},
+			Align: "llrmmm",
+			Rows:  examples,
+		}
+		sec.Foot = []string{fmt.Sprintf("The first findings, at most %d per mode.", maxExamples)}
+	}
+	return sec
+}
+
+// clip shortens s to maxCell runes and puts it on one line.
+func clip(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > maxCell {
+		return string(r[:maxCell-1]) + "…"
+	}
+	return s
+}

@@ -1,0 +1,67 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+)
+
+// postgresPoolSize bounds the connections to PostgreSQL. Simulated latency is slept
+// before a connection is taken, so a pool this size serves many concurrent requests.
+const postgresPoolSize = 16
+
+// openPostgres connects to the PostgreSQL database dsn names, through pgx.
+func openPostgres(ctx context.Context, dsn string, opts Options) (Store, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: postgres: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(postgresPoolSize)
+	db.SetMaxIdleConns(postgresPoolSize)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: postgres %s/%s: %w", cfg.Host, cfg.Database, err)
+	}
+	s, err := newSQLStore(ctx, postgresDialect, db, db, opts, db.Close)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	opts.Log.Info("store: opened", "driver", "postgres", "host", cfg.Host, "database", cfg.Database)
+	return s, nil
+}
+
+// copyRows loads tab with COPY FROM STDIN on conn's pgx connection. database/sql
+// runs tx's statements on that same connection, so the COPY is part of tx.
+func copyRows(ctx context.Context, _ *dialect, conn *sql.Conn, _ *sql.Tx, tab seedTable) error {
+	if tab.n == 0 {
+		return nil
+	}
+	return conn.Raw(func(driverConn any) error {
+		c, ok := driverConn.(*stdlib.Conn)
+		if !ok {
+			return fmt.Errorf("unexpected driver connection %T", driverConn)
+		}
+		k := 0
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			if k == tab.n {
+				return nil, nil
+			}
+			row := make([]any, len(tab.cols))
+			tab.fill(k, row)
+			k++
+			return row, nil
+		})
+		n, err := c.Conn().CopyFrom(ctx, pgx.Identifier{tab.name}, tab.cols, src)
+		if err == nil && n != int64(tab.n) {
+			err = fmt.Errorf("copied %d rows, want %d", n, tab.n)
+		}
+		return err
+	})
+}

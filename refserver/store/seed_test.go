@@ -1,0 +1,200 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"math"
+	"slices"
+	"testing"
+	"time"
+)
+
+func TestSeedIsDeterministic(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		a := seeded(t, b, smallSeed, Options{})
+		same := seeded(t, b, smallSeed, Options{})
+		if da, ds := dump(t, a), dump(t, same); da != ds {
+			t.Errorf("two databases seeded alike differ:\n%s\nvs\n%s", da, ds)
+		}
+		other := smallSeed
+		other.Seed++
+		if dump(t, a) == dump(t, seeded(t, b, other, Options{})) {
+			t.Error("seeds 7 and 8 gave identical databases")
+		}
+		checkSeededShape(t, a, smallSeed)
+	})
+}
+
+// checkSeededShape checks what the seeding contract promises, through the Store API.
+func checkSeededShape(t *testing.T, s Store, cfg SeedConfig) {
+	t.Helper()
+	ctx := context.Background()
+	U, C, M := cfg.Users, cfg.Conversations, cfg.Messages
+	var prevMsg time.Time
+	nextMsgID := int64(1)
+	for i := 1; i <= U; i++ {
+		u, err := s.GetUser(ctx, SeedUserID(i))
+		if err != nil {
+			t.Fatalf("user %d: %v", i, err)
+		}
+		if u.Tier != SeedTier(cfg.Seed, i, cfg.Tiers) || u.Email != SeedUserID(i)+"@atlas.test" || u.Name == "" {
+			t.Errorf("user %d = %+v", i, u)
+		}
+		convs, err := s.ListConversations(ctx, u.ID)
+		if err != nil || len(convs) != C {
+			t.Fatalf("user %d: %d conversations, %v; want %d", i, len(convs), err, C)
+		}
+		slices.Reverse(convs) // oldest first
+		for j, c := range convs {
+			if c.ID != SeedConversationID(i, j, C) {
+				t.Errorf("user %d conversation %d has ID %d, want %d", i, j, c.ID, SeedConversationID(i, j, C))
+			}
+			if c.CreatedAt.Location() != time.UTC || !c.CreatedAt.Before(SeedEpoch.Add(time.Duration(U*C*(M+1)+1)*time.Second)) || c.CreatedAt.Before(SeedEpoch) {
+				t.Errorf("conversation %d created %v: outside the seeded span or not UTC", c.ID, c.CreatedAt)
+			}
+			msgs, err := s.ListMessages(ctx, c.ID, 0)
+			if err != nil || len(msgs) != M {
+				t.Fatalf("conversation %d: %d messages, %v; want %d", c.ID, len(msgs), err, M)
+			}
+			slices.Reverse(msgs)
+			for k, m := range msgs {
+				wantRole := "user"
+				if k%2 == 1 {
+					wantRole = "assistant"
+				}
+				if m.ID != nextMsgID || m.Role != wantRole || m.UserID != u.ID || m.ConversationID != c.ID || m.Content == "" {
+					t.Errorf("message %+v: want ID %d, role %s, owner %s", m, nextMsgID, wantRole, u.ID)
+				}
+				if !m.CreatedAt.After(c.CreatedAt) || !m.CreatedAt.After(prevMsg) {
+					t.Errorf("message %d at %v is not newer than its conversation (%v) and the message before (%v)", m.ID, m.CreatedAt, c.CreatedAt, prevMsg)
+				}
+				prevMsg = m.CreatedAt
+				nextMsgID++
+			}
+		}
+	}
+}
+
+func TestSeedIsIdenticalAcrossBackends(t *testing.T) {
+	bs := backends()
+	lite := seeded(t, bs[0], smallSeed, Options{})
+	pg := seeded(t, bs[1], smallSeed, Options{}) // skips without PostgreSQL
+	if dl, dp := dump(t, lite), dump(t, pg); dl != dp {
+		t.Fatalf("SQLite and PostgreSQL seeded alike differ:\n%s\nvs\n%s", dl, dp)
+	}
+	// What the API shows must match byte for byte, before and after identical writes.
+	ctx := context.Background()
+	render := func(s Store) string {
+		var out []any
+		for i := 1; i <= smallSeed.Users; i++ {
+			u, err1 := s.GetUser(ctx, SeedUserID(i))
+			convs, err2 := s.ListConversations(ctx, u.ID)
+			out = append(out, u, convs, err1, err2)
+			for _, c := range convs {
+				msgs, err := s.ListMessages(ctx, c.ID, 50)
+				out = append(out, msgs, err)
+			}
+		}
+		active, err := s.ActiveUsers(ctx, 0)
+		out = append(out, active, err)
+		b, err := json.Marshal(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return string(b)
+	}
+	write := func(s Store) {
+		c, err := s.CreateConversation(ctx, "u3", "same", testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.CreateMessage(ctx, "u3", c.ID, "same", testNow.Add(time.Millisecond), testNow, 5); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetTier(ctx, "u4", TierStudio); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if rl, rp := render(lite), render(pg); rl != rp {
+		t.Fatalf("API output differs after seeding:\n%s\nvs\n%s", rl, rp)
+	}
+	write(lite)
+	write(pg)
+	if rl, rp := render(lite), render(pg); rl != rp {
+		t.Errorf("API output differs after identical writes:\n%s\nvs\n%s", rl, rp)
+	}
+}
+
+func TestSeedTierSharesFollowTheMix(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		for _, mix := range []TierMix{DefaultTierMix(), {Free: 1, Core: 1, Studio: 2}} {
+			cfg := SeedConfig{Seed: 42, Users: 10000, Tiers: mix}
+			s := seeded(t, b, cfg, Options{})
+			rows, err := s.read.Query(`SELECT tier, COUNT(*) FROM users GROUP BY tier`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := map[Tier]float64{}
+			for rows.Next() {
+				var tier Tier
+				var n int
+				if err := rows.Scan(&tier, &n); err != nil {
+					t.Fatal(err)
+				}
+				got[tier] = float64(n) / float64(cfg.Users)
+			}
+			rows.Close()
+			total := mix.Free + mix.Core + mix.Studio
+			want := map[Tier]float64{TierFree: mix.Free / total, TierCore: mix.Core / total, TierStudio: mix.Studio / total}
+			for tier, share := range want {
+				// Binomial standard deviation at 10k users is at most 0.005; allow 4 of them.
+				if math.Abs(got[tier]-share) > 0.02 {
+					t.Errorf("mix %v: %s share %.3f, want %.3f ± 0.02", mix, tier, got[tier], share)
+				}
+			}
+		}
+	})
+}
+
+func TestSeedRefusesANonEmptyDatabase(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		s := seeded(t, b, smallSeed, Options{})
+		before := dump(t, s)
+		if err := s.Seed(ctx, smallSeed); !errors.Is(err, ErrNotEmpty) {
+			t.Errorf("second Seed error = %v, want ErrNotEmpty", err)
+		}
+		if err := s.Seed(ctx, SeedConfig{Seed: 1, Users: -1}); err == nil {
+			t.Error("Seed with -1 users succeeded")
+		}
+		if dump(t, s) != before {
+			t.Error("a refused Seed changed the database")
+		}
+		// Zero users is a valid, empty seed; the next one still works.
+		empty := b.open(t, Options{})
+		if err := empty.Seed(ctx, SeedConfig{}); err != nil {
+			t.Errorf("empty Seed: %v", err)
+		}
+		if err := empty.Seed(ctx, SeedConfig{Seed: 3, Users: 2, Conversations: 1}); err != nil {
+			t.Errorf("Seed after an empty one: %v", err)
+		}
+	})
+}
+
+// BenchmarkSeed seeds the default population (1000 users × 5 conversations × 40 messages).
+func BenchmarkSeed(b *testing.B) {
+	cfg := SeedConfig{Seed: 1, Users: 1000, Conversations: 5, Messages: 40, Tiers: DefaultTierMix()}
+	for _, be := range backends() {
+		b.Run(be.name, func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				s := be.open(b, Options{})
+				b.StartTimer()
+				if err := s.Seed(context.Background(), cfg); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
