@@ -1,0 +1,621 @@
+package scenarios
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/refserver/store"
+	"go.yaml.in/yaml/v3"
+)
+
+// maxNodes bounds how many YAML nodes one Parse visits, aliases included, so that a
+// hostile file cannot make it work for long.
+const maxNodes = 100_000
+
+// Parse reads one scenario from YAML and validates it whole. source names the data in
+// Scenario.Source and in messages: a file path, or "builtin:NAME" (shown as
+// scenarios/NAME.yaml). The error, if any, joins one *Error per problem.
+func Parse(source string, data []byte) (*Scenario, error) {
+	d := &decoder{
+		problems: problems{file: displayName(source), lines: map[string]int{"": 1}, bad: map[string]bool{}},
+		budget:   maxNodes,
+	}
+	s := &Scenario{
+		Source:     source,
+		Seed:       1,
+		Rate:       Rate{Shape: ShapeConstant},
+		Population: Population{Users: 1000, Tiers: store.DefaultTierMix(), Conversations: 5, Messages: 40},
+		Keys:       Keys{Distribution: DistUniform},
+	}
+	if root := d.document(data); root != nil {
+		d.scenario(root, s)
+		d.check(s)
+	}
+	if err := d.err(); err != nil {
+		return nil, err
+	}
+	for i := range s.Mix {
+		if len(s.Mix[i].Expect) == 0 {
+			r, _ := LookupRoute(s.Mix[i].Method, s.Mix[i].Path)
+			s.Mix[i].Expect = r.Expect
+		}
+	}
+	s.lines = d.lines
+	return s, nil
+}
+
+// decoder turns a yaml.Node tree into a Scenario, collecting problems with their lines.
+type decoder struct {
+	problems
+	budget int // nodes left to visit
+}
+
+// fail reports a problem at a line. mark says the field's value is unusable, so the
+// semantic checks say nothing more about it.
+func (d *decoder) fail(line int, field string, mark bool, format string, args ...any) {
+	if line <= 0 {
+		line = d.lineOf(field)
+	}
+	if line <= 0 {
+		line = 1
+	}
+	d.list = append(d.list, &Error{File: d.file, Line: line, Field: field, Msg: fmt.Sprintf(format, args...)})
+	if mark && field != "" {
+		d.bad[field] = true
+	}
+}
+
+// missing reports a required field that is absent, at its parent's line.
+func (d *decoder) missing(field, hint string) {
+	d.fail(d.lineOf(field), field, true, "required%s", hint)
+}
+
+// document parses data into its root node, or reports why it cannot.
+func (d *decoder) document(data []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var doc yaml.Node
+	if err := dec.Decode(&doc); err != nil {
+		if errors.Is(err, io.EOF) {
+			d.fail(1, "", false, "empty document (want a mapping with at least duration, rate and mix)")
+		} else {
+			d.yamlError(err)
+		}
+		return nil
+	}
+	var extra yaml.Node
+	switch err := dec.Decode(&extra); {
+	case err == nil:
+		d.fail(extra.Line, "", false, "only one YAML document is allowed")
+		return nil
+	case !errors.Is(err, io.EOF):
+		d.yamlError(err)
+		return nil
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		d.fail(1, "", false, "empty document (want a mapping with at least duration, rate and mix)")
+		return nil
+	}
+	root := d.resolve(doc.Content[0])
+	if root == nil {
+		return nil
+	}
+	if root.Kind != yaml.MappingNode || isNull(root) {
+		d.fail(root.Line, "", false, "want a mapping of scenario fields (name, duration, rate, mix, …), got %s", kindName(root))
+		return nil
+	}
+	d.lines[""] = root.Line
+	return root
+}
+
+// yamlError reports a syntax error from the YAML parser ("yaml: line 3: …") at its line.
+// go.yaml.in/yaml/v3 prints the line of a parser (not scanner) error 0-based; that line is
+// where the unfinished construct began, so it is corrected to 1-based here.
+func (d *decoder) yamlError(err error) {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
+	if rest, ok := strings.CutPrefix(msg, "line "); ok {
+		if num, after, ok := strings.Cut(rest, ": "); ok {
+			if n, err := strconv.Atoi(num); err == nil && n > 0 {
+				line, msg = n, after
+				if isParserProblem(msg) {
+					line++
+				}
+			}
+		}
+	}
+	d.fail(line, "", false, "%s", strings.ReplaceAll(msg, "\n", " "))
+}
+
+// isParserProblem reports whether msg is one of go.yaml.in/yaml/v3's parser errors (as
+// opposed to its scanner's, whose lines are already 1-based).
+func isParserProblem(msg string) bool {
+	for _, p := range []string{
+		"did not find expected ',' or ']'", "did not find expected ',' or '}'",
+		"did not find expected '-' indicator", "did not find expected <document start>",
+		"did not find expected <stream-start>", "did not find expected key",
+		"did not find expected node content", "found duplicate %TAG directive",
+		"found duplicate %YAML directive", "found incompatible YAML document", "found undefined tag handle",
+	} {
+		if msg == p {
+			return true
+		}
+	}
+	return false
+}
+
+// resolve follows aliases and counts the visit against the budget; nil when exhausted.
+func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
+	for hops := 0; n != nil && n.Kind == yaml.AliasNode; hops++ {
+		if hops > 100 {
+			return nil
+		}
+		n = n.Alias
+	}
+	if n == nil {
+		return nil
+	}
+	d.budget--
+	if d.budget == 0 {
+		d.fail(n.Line, "", false, "too many nodes (more than %d, aliases included)", maxNodes)
+	}
+	if d.budget <= 0 {
+		return nil
+	}
+	return n
+}
+
+// isNull reports whether n is an explicit or implicit null (`key:` with nothing after it).
+func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
+
+// kindName describes a node for messages.
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		if isNull(n) {
+			return "nothing"
+		}
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+// join appends a field name to a path.
+func join(path, name string) string {
+	if path == "" {
+		return name
+	}
+	return path + "." + name
+}
+
+// mapping checks that n is a mapping with only known, distinct, plain keys, records each
+// field's line and returns its non-null values by key.
+func (d *decoder) mapping(n *yaml.Node, path string, known ...string) map[string]*yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		d.fail(n.Line, path, true, "want a mapping, got %s", kindName(n))
+		return nil
+	}
+	out := map[string]*yaml.Node{}
+	seen := map[string]int{}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k := d.resolve(n.Content[i])
+		if k == nil {
+			return out
+		}
+		if k.Kind != yaml.ScalarNode {
+			d.fail(k.Line, path, false, "want field names as keys, got %s", kindName(k))
+			continue
+		}
+		if first, dup := seen[k.Value]; dup {
+			d.fail(k.Line, path, false, "duplicate field %q (first at line %d)", k.Value, first)
+			continue
+		}
+		seen[k.Value] = k.Line
+		if !slices.Contains(known, k.Value) {
+			d.fail(k.Line, path, false, "unknown field %q", k.Value)
+			continue
+		}
+		d.lines[join(path, k.Value)] = k.Line
+		v := d.resolve(n.Content[i+1])
+		if v == nil {
+			return out
+		}
+		if !isNull(v) {
+			out[k.Value] = v
+		}
+	}
+	return out
+}
+
+// sequence returns the items of a list (a single non-list value counts as a list of one
+// when one is true), recording each item's line as path[i].
+func (d *decoder) sequence(n *yaml.Node, path string, one bool) []*yaml.Node {
+	var items []*yaml.Node
+	switch {
+	case n.Kind == yaml.SequenceNode:
+		items = n.Content
+	case one && n.Kind == yaml.ScalarNode:
+		items = []*yaml.Node{n}
+	default:
+		d.fail(n.Line, path, true, "want a list, got %s", kindName(n))
+		return nil
+	}
+	var out []*yaml.Node
+	for i, it := range items {
+		it = d.resolve(it)
+		if it == nil {
+			break
+		}
+		d.lines[fmt.Sprintf("%s[%d]", path, i)] = it.Line
+		out = append(out, it)
+	}
+	return out
+}
+
+// scalar checks that n is a single value.
+func (d *decoder) scalar(n *yaml.Node, field, want string) bool {
+	if n.Kind != yaml.ScalarNode {
+		d.fail(n.Line, field, true, "want %s, got %s", want, kindName(n))
+		return false
+	}
+	return true
+}
+
+// str reads a text field.
+func (d *decoder) str(n *yaml.Node, field string) (string, bool) {
+	if !d.scalar(n, field, "a text") {
+		return "", false
+	}
+	return n.Value, true
+}
+
+// number reads a finite number.
+func (d *decoder) number(n *yaml.Node, field string) (float64, bool) {
+	if !d.scalar(n, field, "a number") {
+		return 0, false
+	}
+	var x float64
+	if tag := n.ShortTag(); (tag != "!!int" && tag != "!!float") || n.Decode(&x) != nil {
+		d.fail(n.Line, field, true, "%q is not a number", n.Value)
+		return 0, false
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		d.fail(n.Line, field, true, "%q is not a finite number", n.Value)
+		return 0, false
+	}
+	return x, true
+}
+
+// integer reads a whole number that fits an int.
+func (d *decoder) integer(n *yaml.Node, field string) (int, bool) {
+	if !d.scalar(n, field, "a whole number") {
+		return 0, false
+	}
+	var x int
+	if n.ShortTag() != "!!int" || n.Decode(&x) != nil {
+		d.fail(n.Line, field, true, "%q is not a whole number", n.Value)
+		return 0, false
+	}
+	return x, true
+}
+
+// duration reads a duration in Go's syntax (250ms, 10s, 1m30s).
+func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
+	if !d.scalar(n, field, "a duration (e.g. 30s, 1m)") {
+		return 0, false
+	}
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		d.fail(n.Line, field, true, "%q is not a duration (want e.g. 30s, 1m)", n.Value)
+		return 0, false
+	}
+	return v, true
+}
+
+// scenario reads the root mapping into s.
+func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
+	f := d.mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
+		"population", "keys", "mix", "db", "faults", "thresholds")
+	if n := f["name"]; n != nil {
+		s.Name, _ = d.str(n, "name")
+	} else {
+		s.Name = defaultName(s.Source)
+	}
+	if n := f["description"]; n != nil {
+		s.Description, _ = d.str(n, "description")
+	}
+	if n := f["seed"]; n != nil {
+		if d.scalar(n, "seed", "a whole number") {
+			if n.ShortTag() != "!!int" || n.Decode(&s.Seed) != nil {
+				d.fail(n.Line, "seed", true, "%q is not a whole number", n.Value)
+			}
+		}
+	}
+	if n := f["warmup"]; n != nil {
+		s.Warmup, _ = d.duration(n, "warmup")
+	}
+	if n := f["duration"]; n != nil {
+		s.Duration, _ = d.duration(n, "duration")
+	} else {
+		d.missing("duration", " (e.g. 60s)")
+	}
+	if n := f["rate"]; n != nil {
+		d.rate(n, &s.Rate)
+	} else {
+		d.missing("rate", " (e.g. {shape: constant, rps: 100})")
+	}
+	if n := f["population"]; n != nil {
+		d.population(n, &s.Population)
+	}
+	if n := f["keys"]; n != nil {
+		d.keys(n, &s.Keys)
+	}
+	if n := f["mix"]; n != nil {
+		d.mix(n, s)
+	} else {
+		d.missing("mix", ` (e.g. [{req: "GET /api/me/tier", weight: 1}])`)
+	}
+	if n := f["db"]; n != nil {
+		if g := d.mapping(n, "db", "latency", "jitter"); g != nil {
+			if v := g["latency"]; v != nil {
+				s.DB.Latency, _ = d.duration(v, "db.latency")
+			}
+			if v := g["jitter"]; v != nil {
+				s.DB.Jitter, _ = d.duration(v, "db.jitter")
+			}
+		}
+	}
+	if n := f["faults"]; n != nil {
+		d.faults(n, s)
+	}
+	if n := f["thresholds"]; n != nil {
+		for i, it := range d.sequence(n, "thresholds", true) {
+			t, _ := d.str(it, fmt.Sprintf("thresholds[%d]", i))
+			s.Thresholds = append(s.Thresholds, t)
+		}
+	}
+}
+
+// variant is one choice of a field like rate.shape and the fields it reads.
+type variant struct {
+	name   string
+	fields []string
+}
+
+// shapeVariants are the fields each rate shape reads, besides shape.
+func shapeVariants() []variant {
+	return []variant{
+		{ShapeConstant, []string{"rps"}},
+		{ShapeLinear, []string{"from", "to"}},
+		{ShapeSine, []string{"mean", "amp", "period"}},
+		{ShapeSteps, []string{"steps"}},
+	}
+}
+
+// distVariants are the fields each key distribution reads, besides distribution.
+func distVariants() []variant {
+	return []variant{
+		{DistUniform, nil},
+		{DistZipf, []string{"s"}},
+		{DistHotspot, []string{"fraction", "share"}},
+	}
+}
+
+// onlyFor reports the fields present in f that the chosen variant does not read, and the
+// variant's fields that are missing. An unknown variant is left to the semantic checks.
+func (d *decoder) onlyFor(f map[string]*yaml.Node, path, kindField, kind string, variants []variant) {
+	i := slices.IndexFunc(variants, func(v variant) bool { return v.name == kind })
+	if i < 0 {
+		return
+	}
+	want := variants[i].fields
+	takes := strings.Join(want, ", ")
+	if takes == "" {
+		takes = "no other field"
+	}
+	for _, v := range variants {
+		for _, name := range v.fields {
+			if f[name] != nil && !slices.Contains(want, name) {
+				d.fail(f[name].Line, join(path, name), true, "not a field of %s %s (it takes %s)", kindField, kind, takes)
+			}
+		}
+	}
+	for _, name := range want {
+		if f[name] == nil {
+			d.missing(join(path, name), " for "+kindField+" "+kind)
+		}
+	}
+}
+
+// rate reads a rate mapping, or a bare number for a constant rate.
+func (d *decoder) rate(n *yaml.Node, r *Rate) {
+	if n.Kind == yaml.ScalarNode {
+		r.RPS, _ = d.number(n, "rate")
+		return
+	}
+	f := d.mapping(n, "rate", "shape", "rps", "from", "to", "mean", "amp", "period", "steps")
+	if f == nil {
+		return
+	}
+	if v := f["shape"]; v != nil {
+		if s, ok := d.str(v, "rate.shape"); ok {
+			r.Shape = s
+		}
+	}
+	d.onlyFor(f, "rate", "shape", r.Shape, shapeVariants())
+	for _, x := range []struct {
+		name string
+		dst  *float64
+	}{{"rps", &r.RPS}, {"from", &r.From}, {"to", &r.To}, {"mean", &r.Mean}, {"amp", &r.Amp}} {
+		if v := f[x.name]; v != nil {
+			*x.dst, _ = d.number(v, "rate."+x.name)
+		}
+	}
+	if v := f["period"]; v != nil {
+		r.Period, _ = d.duration(v, "rate.period")
+	}
+	if v := f["steps"]; v != nil {
+		items := d.sequence(v, "rate.steps", false)
+		r.Steps = make([]Step, len(items))
+		for i, it := range items {
+			path := fmt.Sprintf("rate.steps[%d]", i)
+			g := d.mapping(it, path, "rps", "for")
+			if g == nil {
+				continue
+			}
+			if v := g["rps"]; v != nil {
+				r.Steps[i].RPS, _ = d.number(v, path+".rps")
+			} else {
+				d.missing(path+".rps", "")
+			}
+			if v := g["for"]; v != nil {
+				r.Steps[i].For, _ = d.duration(v, path+".for")
+			} else if i < len(items)-1 {
+				d.missing(path+".for", " (only the last step may leave it out: it holds until the end)")
+			}
+		}
+	}
+}
+
+// population reads the seeded population.
+func (d *decoder) population(n *yaml.Node, p *Population) {
+	f := d.mapping(n, "population", "users", "tiers", "conversations", "messages")
+	if f == nil {
+		return
+	}
+	for _, x := range []struct {
+		name string
+		dst  *int
+	}{{"users", &p.Users}, {"conversations", &p.Conversations}, {"messages", &p.Messages}} {
+		if v := f[x.name]; v != nil {
+			*x.dst, _ = d.integer(v, "population."+x.name)
+		}
+	}
+	if v := f["tiers"]; v != nil {
+		if g := d.mapping(v, "population.tiers", string(store.TierFree), string(store.TierCore), string(store.TierStudio)); g != nil {
+			p.Tiers = store.TierMix{}
+			for _, x := range []struct {
+				tier store.Tier
+				dst  *float64
+			}{{store.TierFree, &p.Tiers.Free}, {store.TierCore, &p.Tiers.Core}, {store.TierStudio, &p.Tiers.Studio}} {
+				if w := g[string(x.tier)]; w != nil {
+					*x.dst, _ = d.number(w, "population.tiers."+string(x.tier))
+				}
+			}
+		}
+	}
+}
+
+// keys reads the key distribution.
+func (d *decoder) keys(n *yaml.Node, k *Keys) {
+	f := d.mapping(n, "keys", "distribution", "s", "fraction", "share")
+	if f == nil {
+		return
+	}
+	if v := f["distribution"]; v != nil {
+		if s, ok := d.str(v, "keys.distribution"); ok {
+			k.Distribution = s
+		}
+	}
+	d.onlyFor(f, "keys", "distribution", k.Distribution, distVariants())
+	for _, x := range []struct {
+		name string
+		dst  *float64
+	}{{"s", &k.S}, {"fraction", &k.Fraction}, {"share", &k.Share}} {
+		if v := f[x.name]; v != nil {
+			*x.dst, _ = d.number(v, "keys."+x.name)
+		}
+	}
+}
+
+// mix reads the request mix.
+func (d *decoder) mix(n *yaml.Node, s *Scenario) {
+	items := d.sequence(n, "mix", false)
+	s.Mix = make([]MixEntry, len(items))
+	for i, it := range items {
+		path := fmt.Sprintf("mix[%d]", i)
+		m := &s.Mix[i]
+		f := d.mapping(it, path, "req", "weight", "expect")
+		if f == nil {
+			continue
+		}
+		if v := f["req"]; v != nil {
+			d.request(v, path+".req", m)
+		} else {
+			d.missing(path+".req", ` (e.g. "GET /api/me/tier")`)
+		}
+		if v := f["weight"]; v != nil {
+			m.Weight, _ = d.number(v, path+".weight")
+		} else {
+			d.missing(path+".weight", " (a number > 0)")
+		}
+		if v := f["expect"]; v != nil {
+			for j, st := range d.sequence(v, path+".expect", true) {
+				code, _ := d.integer(st, fmt.Sprintf("%s.expect[%d]", path, j))
+				m.Expect = append(m.Expect, code)
+			}
+		}
+	}
+}
+
+// request reads "METHOD /path[?query]".
+func (d *decoder) request(n *yaml.Node, field string, m *MixEntry) {
+	req, ok := d.str(n, field)
+	if !ok {
+		return
+	}
+	m.Req = strings.TrimSpace(req)
+	parts := strings.Fields(m.Req)
+	if len(parts) != 2 || !strings.HasPrefix(parts[1], "/") {
+		d.fail(n.Line, field, true, `%q is not "METHOD /path" (e.g. "GET /api/me/tier")`, req)
+		return
+	}
+	m.Method = strings.ToUpper(parts[0])
+	m.Path, m.Query, _ = strings.Cut(parts[1], "?")
+	if _, err := url.ParseQuery(m.Query); err != nil {
+		d.fail(n.Line, field, true, "bad query %q: %v", m.Query, err)
+	}
+}
+
+// faults reads the fault list.
+func (d *decoder) faults(n *yaml.Node, s *Scenario) {
+	items := d.sequence(n, "faults", false)
+	s.Faults = make([]Fault, len(items))
+	for i, it := range items {
+		path := fmt.Sprintf("faults[%d]", i)
+		ft := &s.Faults[i]
+		f := d.mapping(it, path, "at", "do", "latency", "jitter", "period")
+		if f == nil {
+			continue
+		}
+		if v := f["at"]; v != nil {
+			ft.At, _ = d.duration(v, path+".at")
+		} else {
+			d.missing(path+".at", " (an offset from the end of warm-up, e.g. 20s)")
+		}
+		if v := f["do"]; v != nil {
+			ft.Do, _ = d.str(v, path+".do")
+		} else {
+			d.missing(path+".do", " (one of "+strings.Join(FaultVerbs(), ", ")+")")
+		}
+		for _, x := range []struct {
+			name string
+			dst  *time.Duration
+		}{{"latency", &ft.Latency}, {"jitter", &ft.Jitter}, {"period", &ft.Period}} {
+			if v := f[x.name]; v != nil {
+				*x.dst, _ = d.duration(v, path+"."+x.name)
+			}
+		}
+	}
+}

@@ -1,0 +1,278 @@
+package scenarios
+
+import (
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/refserver/store"
+)
+
+// builtinFS holds the built-in scenarios, one NAME.yaml each.
+//
+//go:embed *.yaml
+var builtinFS embed.FS
+
+// builtinPrefix marks a Scenario.Source that names an embedded scenario.
+const builtinPrefix = "builtin:"
+
+// Scenario is one load scenario: who sends what, how fast, for how long, which faults are
+// injected when, and the thresholds the run must meet.
+type Scenario struct {
+	Name        string
+	Description string        // one sentence, shown by `bench scenarios`
+	Source      string        // "builtin:mixed" or the file path, for messages
+	Seed        int64         // seeds the request plan; default 1
+	Warmup      time.Duration // run but excluded from every figure; default 0
+	Duration    time.Duration // measured window, after warm-up
+	Rate        Rate          // over the whole attack: Warmup + Duration
+	Population  Population
+	Keys        Keys
+	Mix         []MixEntry
+	DB          DBModel
+	Faults      []Fault  // in time order
+	Thresholds  []string // raw expressions; parsed by the gate package
+
+	// lines maps a field path ("mix[2].weight") to its line in the source, so that
+	// Validate after a change still points into the file. Nil for scenarios built in code.
+	lines map[string]int
+}
+
+// Rate is the target request rate over time. Shape is constant (the default when empty),
+// linear, sine or steps; each shape reads only its own fields.
+type Rate struct {
+	Shape    string        // constant, linear, sine or steps
+	RPS      float64       // constant: requests per second
+	From, To float64       // linear: rps at the start and at the end of the whole attack
+	Mean     float64       // sine: mean rps
+	Amp      float64       // sine: amplitude in rps, 0 <= Amp <= Mean
+	Period   time.Duration // sine: period of the wave
+	Steps    []Step        // steps: in order; the last one holds until the end
+}
+
+// Step is one stage of a steps rate: RPS for For (For is ignored on the last step).
+type Step struct {
+	RPS float64
+	For time.Duration
+}
+
+// Rate shapes.
+const (
+	ShapeConstant = "constant"
+	ShapeLinear   = "linear"
+	ShapeSine     = "sine"
+	ShapeSteps    = "steps"
+)
+
+// MaxRPS is the highest rate any shape may ask for; beyond it a value is taken for a typo.
+const MaxRPS = 1e6
+
+// Population is what the server is seeded with; see store.SeedConfig.
+type Population struct {
+	Users         int           // u1 … uN; default 1000
+	Tiers         store.TierMix // default 70% free, 20% core, 10% studio
+	Conversations int           // per user; default 5
+	Messages      int           // per conversation; default 40
+}
+
+// Keys is how the user of each request is chosen. Distribution is uniform (the default
+// when empty), zipf (S > 0) or hotspot (0 < Fraction < 1, 0 < Share < 1).
+type Keys struct {
+	Distribution string
+	S            float64 // zipf exponent; rank 1 (u1) is the hottest
+	Fraction     float64 // hotspot: the first Fraction of the users are hot …
+	Share        float64 // … and receive Share of the picks
+}
+
+// Key distributions.
+const (
+	DistUniform = "uniform"
+	DistZipf    = "zipf"
+	DistHotspot = "hotspot"
+)
+
+// MixEntry is one kind of request and its weight in the mix.
+type MixEntry struct {
+	Req    string  // as written: "GET /api/conversations/{id}/messages?limit=20"
+	Method string  // "GET"
+	Path   string  // the route pattern: "/api/conversations/{id}/messages"; {id} is one of the caller's conversations
+	Query  string  // raw query without '?', e.g. "limit=20"; empty when none
+	Weight float64 // relative, > 0
+	Expect []int   // statuses that are not errors; the route's Expect when the file gives none
+}
+
+// DBModel is the simulated database round trip the server adds to every query.
+type DBModel struct {
+	Latency time.Duration
+	Jitter  time.Duration
+}
+
+// Fault is one action on Redis at an offset from the end of the warm-up.
+type Fault struct {
+	At      time.Duration
+	Do      string        // one of FaultVerbs()
+	Latency time.Duration // slow-redis: added latency per command
+	Jitter  time.Duration // slow-redis: ± spread of that latency
+	Period  time.Duration // flap-redis: Redis is down for half of each period, up for the other half
+}
+
+// Fault verbs.
+const (
+	FaultKillRedis      = "kill-redis"      // SIGKILL the Redis process; its data is lost
+	FaultStartRedis     = "start-redis"     // start Redis again (empty) on the same address
+	FaultSlowRedis      = "slow-redis"      // add Latency ± Jitter to every command
+	FaultPartitionRedis = "partition-redis" // connections hang
+	FaultRefuseRedis    = "refuse-redis"    // connections are refused; Redis keeps its data
+	FaultHealRedis      = "heal-redis"      // undo slow, partition, refuse and flap
+	FaultFlapRedis      = "flap-redis"      // alternate refuse and heal every Period/2
+	FaultFlushRedis     = "flush-redis"     // FLUSHALL
+)
+
+// FaultVerbs lists the fault verbs a scenario may use.
+func FaultVerbs() []string {
+	return []string{FaultKillRedis, FaultStartRedis, FaultSlowRedis, FaultPartitionRedis,
+		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis}
+}
+
+// Route is one API route a mix may use.
+type Route struct {
+	Method string
+	Path   string // pattern, with {id} for one of the caller's conversations
+	// Class is the store query class the route's own work is counted under; for reads it is
+	// also the cache class of its X-Cache header, for writes it is store.ClassWrites.
+	Class  string
+	Write  bool
+	Expect []int // statuses that are not errors
+}
+
+// Routes lists the routes a scenario's mix may use, in a fixed order.
+func Routes() []Route {
+	return []Route{
+		{Method: "GET", Path: "/api/me", Class: store.ClassUserProfile, Expect: []int{200}},
+		{Method: "GET", Path: "/api/me/tier", Class: store.ClassTier, Expect: []int{200}},
+		{Method: "PUT", Path: "/api/me/tier", Class: store.ClassWrites, Write: true, Expect: []int{200}},
+		{Method: "GET", Path: "/api/conversations", Class: store.ClassConversations, Expect: []int{200}},
+		{Method: "POST", Path: "/api/conversations", Class: store.ClassWrites, Write: true, Expect: []int{201}},
+		{Method: "GET", Path: "/api/conversations/{id}/messages", Class: store.ClassAPIResponses, Expect: []int{200}},
+		// 429: the free tier's daily message quota.
+		{Method: "POST", Path: "/api/conversations/{id}/messages", Class: store.ClassWrites, Write: true, Expect: []int{201, 429}},
+	}
+}
+
+// LookupRoute returns the route with this method and path pattern.
+func LookupRoute(method, path string) (Route, bool) {
+	for _, r := range Routes() {
+		if r.Method == method && r.Path == path {
+			return r, true
+		}
+	}
+	return Route{}, false
+}
+
+// Info is one line of `bench scenarios`.
+type Info struct {
+	Name        string
+	Description string
+}
+
+// Total is the whole attack: warm-up plus the measured window.
+func (s *Scenario) Total() time.Duration { return s.Warmup + s.Duration }
+
+// Schedule is the send schedule of the whole attack (warm-up included).
+func (s *Scenario) Schedule() Schedule { return s.Rate.Schedule(s.Total()) }
+
+// Load reads a built-in scenario by name, or else a scenario file by path (a built-in
+// name wins over a file of the same name in the working directory: write ./NAME for it).
+// Every problem of the file is reported at once; an unknown name lists the built-ins.
+func Load(nameOrPath string) (*Scenario, error) {
+	if slices.Contains(builtinNames(), nameOrPath) {
+		data, err := builtinFS.ReadFile(nameOrPath + ".yaml")
+		if err != nil {
+			return nil, fmt.Errorf("scenario %q: %w", nameOrPath, err)
+		}
+		return Parse(builtinPrefix+nameOrPath, data)
+	}
+	data, err := os.ReadFile(nameOrPath)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) && !looksLikePath(nameOrPath) {
+			return nil, fmt.Errorf("scenario %q: no built-in of that name and no such file (built-ins: %s)",
+				nameOrPath, strings.Join(builtinNames(), ", "))
+		}
+		return nil, fmt.Errorf("scenario %q: %w", nameOrPath, err)
+	}
+	return Parse(nameOrPath, data)
+}
+
+// looksLikePath reports whether s names a file rather than a built-in.
+func looksLikePath(s string) bool {
+	ext := filepath.Ext(s)
+	return strings.ContainsRune(s, '/') || strings.ContainsRune(s, filepath.Separator) || ext == ".yaml" || ext == ".yml"
+}
+
+// Builtins lists the built-in scenarios, sorted by name.
+func Builtins() []Info {
+	var out []Info
+	for _, name := range builtinNames() {
+		info := Info{Name: name}
+		if s, err := Load(name); err == nil {
+			info.Description = s.Description
+		} else {
+			info.Description = "invalid: " + strings.SplitN(err.Error(), "\n", 2)[0]
+		}
+		out = append(out, info)
+	}
+	return out
+}
+
+// BuiltinYAML returns the text of a built-in scenario, e.g. to start a file from it.
+func BuiltinYAML(name string) ([]byte, error) {
+	if slices.Contains(builtinNames(), name) {
+		return builtinFS.ReadFile(name + ".yaml")
+	}
+	return nil, fmt.Errorf("scenario %q: no built-in of that name (built-ins: %s)", name, strings.Join(builtinNames(), ", "))
+}
+
+// builtinNames lists the embedded scenarios' names, sorted.
+func builtinNames() []string {
+	entries, _ := builtinFS.ReadDir(".")
+	var names []string
+	for _, e := range entries {
+		if name, ok := strings.CutSuffix(e.Name(), ".yaml"); ok && !e.IsDir() {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
+}
+
+// displayName is how messages name a source: a built-in "builtin:NAME" is shown as the
+// file it was embedded from.
+func displayName(source string) string {
+	if name, ok := strings.CutPrefix(source, builtinPrefix); ok {
+		return "scenarios/" + name + ".yaml"
+	}
+	if source == "" {
+		return "scenario"
+	}
+	return source
+}
+
+// defaultName is the name a scenario without one gets: the file name without extension.
+func defaultName(source string) string {
+	if name, ok := strings.CutPrefix(source, builtinPrefix); ok {
+		return name
+	}
+	base := filepath.Base(source)
+	for _, ext := range []string{".yaml", ".yml"} {
+		if n, ok := strings.CutSuffix(base, ext); ok {
+			return n
+		}
+	}
+	return base
+}

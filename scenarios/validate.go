@@ -1,0 +1,360 @@
+package scenarios
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Error is one problem in a scenario. Parse, Load and Validate return every problem at
+// once, joined with errors.Join; errors.As finds the first.
+type Error struct {
+	File  string // as shown: the path, or scenarios/NAME.yaml for a built-in
+	Line  int    // 1-based; 0 when unknown (a scenario built in code)
+	Field string // e.g. "mix[2].weight"; empty for a problem of the document itself
+	Msg   string
+}
+
+// Error renders FILE:LINE: FIELD: MSG, leaving out the parts that are unknown.
+func (e *Error) Error() string {
+	var b strings.Builder
+	b.WriteString(e.File)
+	if e.Line > 0 {
+		b.WriteString(":")
+		b.WriteString(strconv.Itoa(e.Line))
+	}
+	b.WriteString(": ")
+	if e.Field != "" {
+		b.WriteString(e.Field)
+		b.WriteString(": ")
+	}
+	b.WriteString(e.Msg)
+	return b.String()
+}
+
+// Limits on sizes, beyond which a value is taken for a typo.
+const (
+	maxUsers         = 1_000_000
+	maxConversations = 1_000
+	maxMessages      = 10_000
+	maxSteps         = 1_000
+)
+
+// validName reports whether a scenario name is 1-64 of [A-Za-z0-9._-]: it becomes part of
+// a report directory's name.
+func validName(name string) bool {
+	if len(name) < 1 || len(name) > 64 {
+		return false
+	}
+	for _, c := range name {
+		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
+		if !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// Validate checks the scenario whole (after a change in code, e.g. a -duration flag) and
+// returns every problem at once; lines are named when the scenario was parsed from a file.
+func (s *Scenario) Validate() error {
+	p := problems{file: displayName(s.Source), lines: s.lines}
+	p.check(s)
+	return p.err()
+}
+
+// problems collects the problems of one source.
+type problems struct {
+	file  string
+	lines map[string]int  // field path → line
+	bad   map[string]bool // fields already reported while decoding: no second message
+	list  []*Error
+}
+
+// add reports a problem with a field, at the field's line or the nearest enclosing one's.
+func (p *problems) add(field, format string, args ...any) {
+	for f := field; f != ""; f = parent(f) {
+		if p.bad[f] {
+			return
+		}
+	}
+	p.list = append(p.list, &Error{File: p.file, Line: p.lineOf(field), Field: field, Msg: fmt.Sprintf(format, args...)})
+}
+
+// lineOf is the line of a field, or of its nearest enclosing field that has one.
+func (p *problems) lineOf(field string) int {
+	for f := field; ; f = parent(f) {
+		if l, ok := p.lines[f]; ok {
+			return l
+		}
+		if f == "" {
+			return 0
+		}
+	}
+}
+
+// err joins the problems, in line order (stable), or is nil.
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(p.list, func(a, b *Error) int { return a.Line - b.Line })
+	errs := make([]error, len(p.list))
+	for i, e := range p.list {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// parent is the enclosing field of a path: "mix[2].weight" → "mix[2]" → "mix" → "".
+func parent(field string) string {
+	i := strings.LastIndexAny(field, ".[")
+	if i < 0 {
+		return ""
+	}
+	return field[:i]
+}
+
+// check runs every semantic rule over s.
+func (p *problems) check(s *Scenario) {
+	if !validName(s.Name) {
+		p.add("name", "%q must be 1-64 letters, digits, '.', '_' or '-'", s.Name)
+	}
+	if strings.ContainsAny(s.Description, "\r\n") {
+		p.add("description", "must be one line")
+	}
+	if s.Warmup < 0 {
+		p.add("warmup", "must be >= 0, got %s", s.Warmup)
+	}
+	if s.Duration <= 0 {
+		p.add("duration", "must be > 0, got %s", s.Duration)
+	}
+	p.checkRate(s.Rate)
+	p.checkPopulation(s)
+	p.checkKeys(s.Keys)
+	p.checkMix(s.Mix)
+	if s.DB.Latency < 0 {
+		p.add("db.latency", "must be >= 0, got %s", s.DB.Latency)
+	}
+	if s.DB.Jitter < 0 {
+		p.add("db.jitter", "must be >= 0, got %s", s.DB.Jitter)
+	}
+	p.checkFaults(s.Faults, s.Duration)
+	for i, t := range s.Thresholds {
+		f := fmt.Sprintf("thresholds[%d]", i)
+		switch {
+		case strings.TrimSpace(t) == "":
+			p.add(f, "is empty (want e.g. \"errors == 0\")")
+		case !strings.ContainsAny(t, "<>=!"):
+			p.add(f, "%q has no comparison (want e.g. \"errors == 0\")", t)
+		}
+	}
+}
+
+// rps reports whether x is a usable rate: finite, >= 0 (> 0 when positive) and at most MaxRPS.
+func rps(x float64, positive bool) bool {
+	if positive && !(x > 0) {
+		return false
+	}
+	return x >= 0 && x <= MaxRPS
+}
+
+// rateRange describes what rps accepts, for messages.
+func rateRange(positive bool) string {
+	if positive {
+		return fmt.Sprintf("must be > 0 and <= %g", MaxRPS)
+	}
+	return fmt.Sprintf("must be >= 0 and <= %g", MaxRPS)
+}
+
+func (p *problems) checkRate(r Rate) {
+	switch r.Shape {
+	case ShapeConstant, "":
+		if !rps(r.RPS, true) {
+			p.add("rate.rps", "%s, got %g", rateRange(true), r.RPS)
+		}
+	case ShapeLinear:
+		if !rps(r.From, false) {
+			p.add("rate.from", "%s, got %g", rateRange(false), r.From)
+		}
+		if !rps(r.To, false) {
+			p.add("rate.to", "%s, got %g", rateRange(false), r.To)
+		}
+		if r.From == 0 && r.To == 0 {
+			p.add("rate.to", "from and to must not both be 0")
+		}
+	case ShapeSine:
+		if !rps(r.Mean, true) {
+			p.add("rate.mean", "%s, got %g", rateRange(true), r.Mean)
+		}
+		switch {
+		case !rps(r.Amp, false):
+			p.add("rate.amp", "%s, got %g", rateRange(false), r.Amp)
+		case r.Amp > r.Mean:
+			p.add("rate.amp", "must not exceed mean (%g), or the rate would go below 0", r.Mean)
+		}
+		if r.Period <= 0 {
+			p.add("rate.period", "must be > 0, got %s", r.Period)
+		}
+	case ShapeSteps:
+		if len(r.Steps) == 0 {
+			p.add("rate.steps", "must have at least one step")
+		}
+		if len(r.Steps) > maxSteps {
+			p.add("rate.steps", "has %d steps, at most %d allowed", len(r.Steps), maxSteps)
+		}
+		sends := false
+		for i, st := range r.Steps {
+			if !rps(st.RPS, false) {
+				p.add(fmt.Sprintf("rate.steps[%d].rps", i), "%s, got %g", rateRange(false), st.RPS)
+			}
+			sends = sends || st.RPS > 0
+			if i < len(r.Steps)-1 && st.For <= 0 {
+				p.add(fmt.Sprintf("rate.steps[%d].for", i), "must be > 0, got %s", st.For)
+			}
+			if st.For < 0 {
+				p.add(fmt.Sprintf("rate.steps[%d].for", i), "must be >= 0, got %s", st.For)
+			}
+		}
+		if len(r.Steps) > 0 && !sends {
+			p.add("rate.steps", "every step has rps 0: nothing would be sent")
+		}
+	default:
+		p.add("rate.shape", "%q is not one of %s", r.Shape, strings.Join([]string{ShapeConstant, ShapeLinear, ShapeSine, ShapeSteps}, ", "))
+	}
+}
+
+func (p *problems) checkPopulation(s *Scenario) {
+	pop := s.Population
+	if pop.Users < 1 || pop.Users > maxUsers {
+		p.add("population.users", "must be between 1 and %d, got %d", maxUsers, pop.Users)
+	}
+	tiers := []struct {
+		name  string
+		share float64
+	}{{"free", pop.Tiers.Free}, {"core", pop.Tiers.Core}, {"studio", pop.Tiers.Studio}}
+	ok := true
+	for _, t := range tiers {
+		if !(t.share >= 0) || math.IsInf(t.share, 0) {
+			p.add("population.tiers."+t.name, "must be a finite number >= 0, got %g", t.share)
+			ok = false
+		}
+	}
+	if ok && pop.Tiers.Free+pop.Tiers.Core+pop.Tiers.Studio <= 0 {
+		p.add("population.tiers", "shares must sum to > 0")
+	}
+	minConv := 0
+	for _, m := range s.Mix {
+		if strings.Contains(m.Path, "{id}") {
+			minConv = 1
+		}
+	}
+	if pop.Conversations < minConv || pop.Conversations > maxConversations {
+		why := ""
+		if minConv > 0 {
+			why = " (the mix uses {id}, one of the caller's conversations)"
+		}
+		p.add("population.conversations", "must be between %d and %d, got %d%s", minConv, maxConversations, pop.Conversations, why)
+	}
+	if pop.Messages < 0 || pop.Messages > maxMessages {
+		p.add("population.messages", "must be between 0 and %d, got %d", maxMessages, pop.Messages)
+	}
+}
+
+func (p *problems) checkKeys(k Keys) {
+	switch k.Distribution {
+	case DistUniform, "":
+	case DistZipf:
+		if !(k.S > 0) || math.IsInf(k.S, 0) {
+			p.add("keys.s", "must be a finite number > 0, got %g", k.S)
+		}
+	case DistHotspot:
+		if !(k.Fraction > 0 && k.Fraction < 1) {
+			p.add("keys.fraction", "must be in (0, 1), got %g", k.Fraction)
+		}
+		if !(k.Share > 0 && k.Share < 1) {
+			p.add("keys.share", "must be in (0, 1), got %g", k.Share)
+		}
+	default:
+		p.add("keys.distribution", "%q is not one of %s", k.Distribution, strings.Join([]string{DistUniform, DistZipf, DistHotspot}, ", "))
+	}
+}
+
+// knownRoutes lists the routes for messages: "GET /api/me, GET /api/me/tier, …".
+func knownRoutes() string {
+	var names []string
+	for _, r := range Routes() {
+		names = append(names, r.Method+" "+r.Path)
+	}
+	return strings.Join(names, ", ")
+}
+
+func (p *problems) checkMix(mix []MixEntry) {
+	if len(mix) == 0 {
+		p.add("mix", "must have at least one entry")
+	}
+	for i, m := range mix {
+		f := fmt.Sprintf("mix[%d]", i)
+		if _, ok := LookupRoute(m.Method, m.Path); !ok {
+			req := m.Req
+			if req == "" {
+				req = m.Method + " " + m.Path
+			}
+			p.add(f+".req", "unknown route %q (known: %s)", req, knownRoutes())
+		} else if m.Query != "" && m.Method != "GET" {
+			p.add(f+".req", "a query is only allowed on GET routes")
+		}
+		if !(m.Weight > 0) || math.IsInf(m.Weight, 0) {
+			p.add(f+".weight", "must be > 0")
+		}
+		for j, st := range m.Expect {
+			if st < 100 || st > 599 {
+				p.add(fmt.Sprintf("%s.expect[%d]", f, j), "%d is not an HTTP status (100-599)", st)
+			}
+		}
+	}
+}
+
+func (p *problems) checkFaults(faults []Fault, duration time.Duration) {
+	for i, ft := range faults {
+		f := fmt.Sprintf("faults[%d]", i)
+		if i > 0 && ft.At < faults[i-1].At {
+			p.add(f+".at", "%s is before faults[%d].at (%s): list faults in time order", ft.At, i-1, faults[i-1].At)
+		}
+		if !slices.Contains(FaultVerbs(), ft.Do) {
+			p.add(f+".do", "%q is not one of %s", ft.Do, strings.Join(FaultVerbs(), ", "))
+		}
+		switch {
+		case ft.At < 0:
+			p.add(f+".at", "must be >= 0, got %s", ft.At)
+		case duration > 0 && ft.At > duration:
+			p.add(f+".at", "%s is beyond duration %s (offsets count from the end of warm-up)", ft.At, duration)
+		}
+		if ft.Do == FaultSlowRedis {
+			if ft.Latency <= 0 {
+				p.add(f+".latency", "must be > 0 for slow-redis, got %s", ft.Latency)
+			}
+			if ft.Jitter < 0 {
+				p.add(f+".jitter", "must be >= 0, got %s", ft.Jitter)
+			}
+		} else {
+			if ft.Latency != 0 {
+				p.add(f+".latency", "only for slow-redis")
+			}
+			if ft.Jitter != 0 {
+				p.add(f+".jitter", "only for slow-redis")
+			}
+		}
+		if ft.Do == FaultFlapRedis {
+			if ft.Period <= 0 {
+				p.add(f+".period", "must be > 0 for flap-redis, got %s", ft.Period)
+			}
+		} else if ft.Period != 0 {
+			p.add(f+".period", "only for flap-redis")
+		}
+	}
+}
