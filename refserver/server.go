@@ -72,8 +72,8 @@ func New(cfg Config, st store.Store, c *cache.Cache) *Server {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{cfg: cfg, store: st, cache: c, log: cfg.Log, mux: http.NewServeMux()}
-	s.routes()
 	s.initMetrics()
+	s.routes()
 	return s
 }
 

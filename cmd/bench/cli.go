@@ -69,6 +69,8 @@ func commands() []command {
 	return []command{
 		{"serve", "[flags]", "run the reference Atlas server (cache or no-cache mode)", runServe},
 		{"token", "USERID", "print a JWT for USERID signed with ATLAS_JWT_SECRET", runToken},
+		{"report", "DIR", "re-render a run's report and charts from its summary.json", runReport},
+		{"scenarios", "", "list the built-in scenarios", runScenarios},
 	}
 }
 

@@ -1,0 +1,301 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/singleflight"
+)
+
+// Options configures a Cache. The zero value of every field means its default.
+type Options struct {
+	// Config is the cache config (TTLs, jitter, warming, breaker). A disabled
+	// config makes every Load a Bypass.
+	Config Config
+	// Log receives state changes (breaker, pending invalidations, warming); nil discards.
+	Log *slog.Logger
+	// NegativeTTL is how long a not-found answer is cached; default 5s.
+	NegativeTTL time.Duration
+	// OpTimeout bounds one Redis read or write on the request path; default
+	// Config.Redis.ReadTimeout (50ms).
+	OpTimeout time.Duration
+	// InvalidateTimeout bounds one generation increment (and the bulk pipelines of
+	// warming); default 250ms.
+	InvalidateTimeout time.Duration
+	// FillTimeout bounds the loader run shared by the callers of one singleflight
+	// fill, under a context detached from any one caller; default 5s.
+	FillTimeout time.Duration
+	// Warmer loads tier and profile of users for warming. nil userIDs asks for
+	// the most active users (at most WarmLimit are used); nil Warmer disables warming.
+	Warmer func(ctx context.Context, userIDs []string) ([]WarmEntry, error)
+	// WarmLimit is the number of users WarmStart warms; default 1000.
+	WarmLimit int
+	// RecentUsers is how many recently seen users recovery warming remembers; default 10000.
+	RecentUsers int
+	// GenTTL is the lifetime of a user's generation counters, renewed by every
+	// invalidation; default 24h. Expiry is safe: a counter starts again at a random value.
+	GenTTL time.Duration
+	// Rand returns a uniform number in [0, 1) for TTL jitter and must be safe for
+	// concurrent use; default math/rand/v2.Float64.
+	Rand func() float64
+	// Hooks are test hooks.
+	Hooks Hooks
+}
+
+// Hooks lets tests observe and pause the cache at fixed points.
+type Hooks struct {
+	// AfterLoad, when set, is called inside a fill after the loader returned and
+	// before the value is written to Redis; it may block to pause the fill.
+	AfterLoad func(key string)
+}
+
+// WarmEntry is what a Warmer returns for one user.
+type WarmEntry struct {
+	UserID string
+	Tier   string
+	// Profile is the exact body cached for ClassUserProfile.
+	Profile []byte
+}
+
+// ClassStats are the counters of one class since the Cache was created. Every
+// Load counts exactly one of Hits, Misses or Bypasses; Errors counts failed
+// Redis calls made for the class.
+type ClassStats struct {
+	Hits     uint64 `json:"hits"`
+	Misses   uint64 `json:"misses"`
+	Errors   uint64 `json:"errors"`
+	Bypasses uint64 `json:"bypasses"`
+}
+
+// RedisHealth is the cache's view of Redis for /healthz.
+type RedisHealth struct {
+	// Up is whether a PING answered within the per-call timeout.
+	Up bool `json:"up"`
+	// Breaker is "closed", "open", "half-open", or "disabled" when the cache is off.
+	Breaker string `json:"breaker"`
+	// Pending is the number of users whose invalidation has not reached Redis yet.
+	Pending int `json:"pending"`
+}
+
+// Defaults of Options.
+const (
+	DefaultNegativeTTL       = 5 * time.Second
+	DefaultInvalidateTimeout = 250 * time.Millisecond
+	DefaultFillTimeout       = 5 * time.Second
+	DefaultWarmLimit         = 1000
+	DefaultRecentUsers       = 10000
+	DefaultGenTTL            = 24 * time.Hour
+
+	retryEvery      = 100 * time.Millisecond // pending-invalidation retrier period
+	warmBatch       = 500                    // users per Warmer call and per pipeline
+	warmConcurrency = 2                      // concurrent warm batches (DB queries)
+)
+
+// Cache is the tier-isolated Redis cache of the reference server. It is safe
+// for concurrent use; create it with New.
+type Cache struct {
+	client  redis.UniversalClient
+	cfg     Config
+	enabled bool
+	log     *slog.Logger
+
+	negTTL      time.Duration
+	opTimeout   time.Duration
+	invTimeout  time.Duration
+	fillTimeout time.Duration
+	genTTL      time.Duration
+	warmer      func(ctx context.Context, userIDs []string) ([]WarmEntry, error)
+	warmLimit   int
+	rand        func() float64
+	hooks       Hooks
+
+	breaker   *gobreaker.CircuitBreaker[struct{}]
+	flights   singleflight.Group
+	stats     [4]classCounters
+	pending   pendingSet
+	recent    *recentSet
+	recovered chan struct{} // the breaker closed again: recovery warming is due
+	started   atomic.Bool
+}
+
+type classCounters struct {
+	hits, misses, errors, bypasses atomic.Uint64
+}
+
+// New returns a Cache over client. With a nil client or a disabled config every
+// Load is a Bypass that calls its loader and Invalidate does nothing.
+func New(client redis.UniversalClient, opts Options) *Cache {
+	cfg := opts.Config.withDefaults()
+	c := &Cache{
+		client:      client,
+		cfg:         cfg,
+		enabled:     client != nil && cfg.Enabled(),
+		log:         opts.Log,
+		negTTL:      opts.NegativeTTL,
+		opTimeout:   opts.OpTimeout,
+		invTimeout:  opts.InvalidateTimeout,
+		fillTimeout: opts.FillTimeout,
+		genTTL:      opts.GenTTL,
+		warmer:      opts.Warmer,
+		warmLimit:   opts.WarmLimit,
+		rand:        opts.Rand,
+		hooks:       opts.Hooks,
+		recovered:   make(chan struct{}, 1),
+	}
+	if c.log == nil {
+		c.log = slog.New(slog.DiscardHandler)
+	}
+	if c.negTTL <= 0 {
+		c.negTTL = DefaultNegativeTTL
+	}
+	if c.opTimeout <= 0 {
+		c.opTimeout = cfg.Redis.ReadTimeout
+	}
+	if c.invTimeout <= 0 {
+		c.invTimeout = DefaultInvalidateTimeout
+	}
+	if c.fillTimeout <= 0 {
+		c.fillTimeout = DefaultFillTimeout
+	}
+	if c.genTTL <= 0 {
+		c.genTTL = DefaultGenTTL
+	}
+	if c.warmLimit <= 0 {
+		c.warmLimit = DefaultWarmLimit
+	}
+	if c.rand == nil {
+		c.rand = rand.Float64
+	}
+	recent := opts.RecentUsers
+	if recent <= 0 {
+		recent = DefaultRecentUsers
+	}
+	c.recent = newRecentSet(recent)
+	c.pending.m = map[string]pendingEntry{}
+	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        "redis",
+		MaxRequests: 1, // one half-open probe
+		Timeout:     cfg.Breaker.OpenFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool {
+			return n.ConsecutiveFailures >= uint32(cfg.Breaker.Failures)
+		},
+		IsSuccessful: func(err error) bool { return err == nil || errors.Is(err, redis.Nil) },
+		IsExcluded:   excludedFromBreaker,
+		OnStateChange: func(_ string, from, to gobreaker.State) {
+			// Runs under the breaker's lock: log and signal only.
+			c.log.Warn("cache: redis circuit breaker", "from", from.String(), "to", to.String())
+			if to == gobreaker.StateClosed {
+				select {
+				case c.recovered <- struct{}{}:
+				default:
+				}
+			}
+		},
+	})
+	return c
+}
+
+// Enabled reports whether the cache uses Redis at all (a client and an enabled config).
+func (c *Cache) Enabled() bool { return c.enabled }
+
+// Config returns the config the cache runs with (defaults filled in).
+func (c *Cache) Config() Config { return c.cfg }
+
+// TTLFor returns the base TTL (before jitter) used for class at tier; 0 when not cached.
+func (c *Cache) TTLFor(tier string, class Class) time.Duration {
+	if !c.enabled {
+		return 0
+	}
+	return c.cfg.TTL(tier, class)
+}
+
+// Stats returns a snapshot of the counters of every class.
+func (c *Cache) Stats() map[Class]ClassStats {
+	out := make(map[Class]ClassStats, len(c.stats))
+	for i, class := range Classes() {
+		s := &c.stats[i]
+		out[class] = ClassStats{
+			Hits:     s.hits.Load(),
+			Misses:   s.misses.Load(),
+			Errors:   s.errors.Load(),
+			Bypasses: s.bypasses.Load(),
+		}
+	}
+	return out
+}
+
+// Health pings Redis (not through the breaker, within the per-call timeout) and
+// reports the breaker state and the number of pending invalidations.
+func (c *Cache) Health(ctx context.Context) RedisHealth {
+	h := RedisHealth{Breaker: c.breaker.State().String(), Pending: c.pending.len()}
+	if !c.enabled {
+		h.Breaker = "disabled"
+	}
+	if c.client == nil {
+		return h
+	}
+	ctx, cancel := context.WithTimeout(ctx, max(c.opTimeout, 100*time.Millisecond))
+	defer cancel()
+	h.Up = c.client.Ping(ctx).Err() == nil
+	return h
+}
+
+// errBreakerOpen is returned by call when the breaker refused the call.
+var errBreakerOpen = errors.New("cache: redis circuit breaker open")
+
+// callerGone marks a failure caused by the caller's own context ending, which
+// says nothing about Redis: the breaker ignores it and no error is counted.
+type callerGone struct{ err error }
+
+func (e *callerGone) Error() string { return e.err.Error() }
+func (e *callerGone) Unwrap() error { return e.err }
+
+func excludedFromBreaker(err error) bool {
+	var g *callerGone
+	return errors.As(err, &g) || errors.Is(err, context.Canceled)
+}
+
+// call runs fn through the breaker with its own deadline. It returns
+// errBreakerOpen without calling fn when the breaker is open (or its one
+// half-open probe is taken); redis.Nil comes back unchanged.
+func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	ran := false
+	_, err := c.breaker.Execute(func() (struct{}, error) {
+		ran = true
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		err := fn(cctx)
+		if err != nil && !errors.Is(err, redis.Nil) && ctx.Err() != nil {
+			err = &callerGone{err}
+		}
+		return struct{}{}, err
+	})
+	if !ran && err != nil {
+		return errBreakerOpen
+	}
+	return err
+}
+
+// redisFault reports whether err is a failure of Redis itself, to be counted
+// as an error (not a refusal by the breaker, not the caller going away).
+func redisFault(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, errBreakerOpen) {
+		return false
+	}
+	var g *callerGone
+	return !errors.As(err, &g)
+}
+
+// jittered spreads base uniformly over base×(1±jitter), in whole milliseconds.
+func (c *Cache) jittered(base time.Duration) time.Duration {
+	if c.cfg.Jitter > 0 {
+		base = time.Duration(float64(base) * (1 + c.cfg.Jitter*(2*c.rand()-1)))
+	}
+	return max(base.Round(time.Millisecond), time.Millisecond)
+}

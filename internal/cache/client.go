@@ -1,0 +1,142 @@
+package cache
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"github.com/redis/go-redis/v9/maintnotifications"
+)
+
+// Fail-fast client settings that are not in the config.
+const (
+	clientPoolTimeout     = 100 * time.Millisecond // waiting for a free connection
+	clientMinRetryBackoff = 2 * time.Millisecond   // retries are off; kept small in case a caller enables them
+	clientMaxRetryBackoff = 20 * time.Millisecond
+)
+
+// NewClient returns a go-redis client for redisURL with fail-fast settings from
+// cfg.Redis. redisURL is one of:
+//
+//	redis://[user:password@]host:port[/db]    a single server (rediss:// for TLS)
+//	host:port                                 the same as redis://host:port
+//	host1:6379,host2:6379                     a Redis Cluster, seeded with these nodes
+//	redis+cluster://[user:password@]host:port[?addr=host2:port]  a Redis Cluster (rediss+cluster:// for TLS)
+//
+// Whatever the URL's query says, the client always gets: ContextTimeoutEnabled,
+// DialTimeout/ReadTimeout/WriteTimeout from cfg.Redis (defaults 100ms/50ms/50ms),
+// no command retries (MaxRetries -1: a retry of a timeout doubles the wait), one
+// dial attempt (DialerRetries 1), a 100ms PoolTimeout and PoolSize from cfg
+// (0 = go-redis default). The caller closes the client.
+func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
+	cfg = cfg.withDefaults()
+	u := strings.TrimSpace(redisURL)
+	if u == "" {
+		return nil, errors.New("cache: empty Redis URL")
+	}
+	if cluster, ok := clusterURL(u); ok {
+		opt, err := redis.ParseClusterURL(cluster)
+		if err != nil {
+			return nil, fmt.Errorf("cache: Redis cluster URL %q: %w", redactURL(redisURL), err)
+		}
+		opt.ContextTimeoutEnabled = true
+		opt.DialTimeout = cfg.Redis.DialTimeout
+		opt.ReadTimeout = cfg.Redis.ReadTimeout
+		opt.WriteTimeout = cfg.Redis.WriteTimeout
+		opt.MaxRetries = -1
+		opt.MinRetryBackoff = clientMinRetryBackoff
+		opt.MaxRetryBackoff = clientMaxRetryBackoff
+		opt.DialerRetries = 1
+		opt.PoolTimeout = clientPoolTimeout
+		opt.PoolSize = cfg.Redis.PoolSize
+		opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+		return redis.NewClusterClient(opt), nil
+	}
+	if !strings.Contains(u, "://") {
+		u = "redis://" + u
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		return nil, fmt.Errorf("cache: Redis URL %q: %w", redactURL(redisURL), err)
+	}
+	opt.ContextTimeoutEnabled = true
+	opt.DialTimeout = cfg.Redis.DialTimeout
+	opt.ReadTimeout = cfg.Redis.ReadTimeout
+	opt.WriteTimeout = cfg.Redis.WriteTimeout
+	opt.MaxRetries = -1
+	opt.MinRetryBackoff = clientMinRetryBackoff
+	opt.MaxRetryBackoff = clientMaxRetryBackoff
+	opt.DialerRetries = 1
+	opt.PoolTimeout = clientPoolTimeout
+	opt.PoolSize = cfg.Redis.PoolSize
+	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	return redis.NewClient(opt), nil
+}
+
+// clusterURL rewrites the cluster forms of a Redis URL into the one
+// redis.ParseClusterURL reads (redis[s]://first?addr=second&addr=…).
+func clusterURL(s string) (string, bool) {
+	for _, scheme := range []string{"redis+cluster://", "rediss+cluster://"} {
+		if rest, ok := strings.CutPrefix(s, scheme); ok {
+			return strings.TrimSuffix(scheme, "+cluster://") + "://" + rest, true
+		}
+	}
+	if !strings.Contains(s, ",") {
+		return "", false
+	}
+	parts := strings.Split(s, ",")
+	first := strings.TrimSpace(parts[0])
+	if !strings.Contains(first, "://") {
+		first = "redis://" + first
+	}
+	fu, err := url.Parse(first)
+	if err != nil {
+		return first, true // ParseClusterURL reports it
+	}
+	q := fu.Query()
+	for _, p := range parts[1:] {
+		p = strings.TrimSpace(p)
+		if p == "" {
+			continue
+		}
+		if strings.Contains(p, "://") {
+			if pu, err := url.Parse(p); err == nil {
+				p = pu.Host
+			}
+		}
+		if _, _, err := net.SplitHostPort(p); err != nil {
+			p = net.JoinHostPort(p, "6379")
+		}
+		q.Add("addr", p)
+	}
+	fu.RawQuery = q.Encode()
+	return fu.String(), true
+}
+
+// redactURL hides the password of every user:password@ part of a Redis URL (list) for messages.
+func redactURL(s string) string {
+	var b strings.Builder
+	for {
+		i := strings.Index(s, "://")
+		if i < 0 {
+			b.WriteString(s)
+			return b.String()
+		}
+		b.WriteString(s[:i+3])
+		s = s[i+3:]
+		end := strings.IndexAny(s, "/?#,")
+		if end < 0 {
+			end = len(s)
+		}
+		if at := strings.LastIndex(s[:end], "@"); at >= 0 {
+			if colon := strings.Index(s[:at], ":"); colon >= 0 {
+				b.WriteString(s[:colon+1] + "xxxxx")
+				s = s[at:]
+			}
+		}
+	}
+}

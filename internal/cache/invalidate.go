@@ -1,0 +1,234 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Invalidate makes the user's cached entries of scope unreachable by
+// incrementing a generation counter: ScopeData (conversations and apiResponses:
+// after a write) or ScopeAll (everything: after a tier change). Call it after
+// the database commit and before the client is answered.
+//
+// When the increment cannot reach Redis (down, slow, breaker open) the user is
+// put in the pending set: every Load for that user bypasses Redis until the
+// background retrier (Start) has applied the increment. The write is safe
+// either way; the returned error then wraps ErrPending and is for logging only.
+func (c *Cache) Invalidate(ctx context.Context, userID string, scope Scope) error {
+	if scope != ScopeData && scope != ScopeAll {
+		return fmt.Errorf("cache: invalidate %q: invalid scope %d", userID, int(scope))
+	}
+	if !c.enabled {
+		return nil
+	}
+	// The write has committed: finish even if the client has gone away.
+	ctx = context.WithoutCancel(ctx)
+	seq, merged := c.pending.get(userID)
+	if scope > merged {
+		merged = scope
+	}
+	err := c.bumpGens(ctx, userID, merged)
+	if err == nil {
+		if seq != 0 && c.pending.clear(userID, seq) {
+			c.log.Info("cache: pending invalidation applied", "user", userID, "scope", merged.String())
+		}
+		return nil
+	}
+	c.pending.add(userID, scope)
+	c.log.Warn("cache: invalidation pending", "user", userID, "scope", scope.String(), "err", err)
+	return fmt.Errorf("%w: user %q, scope %s: %w", ErrPending, userID, scope, err)
+}
+
+// Invalidate invalidates the view's user (see Cache.Invalidate) and makes the
+// view read the generations again, so its later Loads see the write.
+func (v *UserView) Invalidate(ctx context.Context, scope Scope) error {
+	err := v.c.Invalidate(ctx, v.user, scope)
+	v.mu.Lock()
+	v.haveGens = false
+	v.mu.Unlock()
+	return err
+}
+
+// Start runs the background loops until ctx ends: the retrier of pending
+// invalidations (every 100ms) and recovery warming when the breaker closes
+// again. Calls after the first do nothing.
+func (c *Cache) Start(ctx context.Context) {
+	if !c.enabled || !c.started.CompareAndSwap(false, true) {
+		return
+	}
+	go c.retryLoop(ctx)
+	go c.recoveryLoop(ctx)
+}
+
+func (c *Cache) retryLoop(ctx context.Context) {
+	t := time.NewTicker(retryEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			c.retryPending(ctx)
+		}
+	}
+}
+
+// retryPending tries the increment of every pending user once; it stops at the
+// first refusal by the breaker.
+func (c *Cache) retryPending(ctx context.Context) {
+	for _, p := range c.pending.list() {
+		err := c.bumpGens(ctx, p.user, p.scope)
+		switch {
+		case err == nil:
+			if c.pending.clear(p.user, p.seq) {
+				c.log.Info("cache: pending invalidation applied", "user", p.user, "scope", p.scope.String())
+			}
+		case errors.Is(err, errBreakerOpen) || ctx.Err() != nil:
+			return
+		}
+	}
+}
+
+func (c *Cache) recoveryLoop(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.recovered:
+			if c.warmer == nil || !c.cfg.Warm {
+				continue
+			}
+			users := c.recent.list()
+			n, err := c.warm(ctx, users)
+			if err != nil {
+				c.log.Warn("cache: recovery warming", "users", len(users), "warmed", n, "err", err)
+				continue
+			}
+			c.log.Info("cache: recovery warming", "users", len(users), "warmed", n)
+		}
+	}
+}
+
+// pendingSet holds the users whose invalidation has not reached Redis yet.
+type pendingSet struct {
+	mu  sync.Mutex
+	m   map[string]pendingEntry
+	seq uint64
+	n   atomic.Int64 // len(m), read without the lock on every Load
+}
+
+type pendingEntry struct {
+	scope Scope
+	seq   uint64 // changes with every failed invalidation of the user
+}
+
+type pendingUser struct {
+	user  string
+	scope Scope
+	seq   uint64
+}
+
+// has reports whether the user has a pending invalidation.
+func (s *pendingSet) has(user string) bool {
+	if s.n.Load() == 0 {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.m[user]
+	return ok
+}
+
+// get returns the user's entry sequence (0 if none) and scope.
+func (s *pendingSet) get(user string) (uint64, Scope) {
+	if s.n.Load() == 0 {
+		return 0, 0
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e := s.m[user]
+	return e.seq, e.scope
+}
+
+// add records a failed invalidation, widening the scope of an existing entry.
+func (s *pendingSet) add(user string, scope Scope) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.seq++
+	e := s.m[user]
+	e.scope = max(e.scope, scope)
+	e.seq = s.seq
+	s.m[user] = e
+	s.n.Store(int64(len(s.m)))
+}
+
+// clear removes the user's entry if no invalidation failed since seq was read.
+func (s *pendingSet) clear(user string, seq uint64) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.m[user]; !ok || e.seq != seq {
+		return false
+	}
+	delete(s.m, user)
+	s.n.Store(int64(len(s.m)))
+	return true
+}
+
+func (s *pendingSet) list() []pendingUser {
+	if s.n.Load() == 0 {
+		return nil
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]pendingUser, 0, len(s.m))
+	for u, e := range s.m {
+		out = append(out, pendingUser{user: u, scope: e.scope, seq: e.seq})
+	}
+	return out
+}
+
+func (s *pendingSet) len() int { return int(s.n.Load()) }
+
+// recentSet remembers up to cap distinct user IDs, evicting the oldest first.
+type recentSet struct {
+	mu   sync.RWMutex
+	m    map[string]struct{}
+	ring []string
+	next int
+}
+
+func newRecentSet(capacity int) *recentSet {
+	return &recentSet{m: make(map[string]struct{}, capacity), ring: make([]string, 0, capacity)}
+}
+
+func (r *recentSet) add(user string) {
+	r.mu.RLock()
+	_, ok := r.m[user]
+	r.mu.RUnlock()
+	if ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.m[user]; ok {
+		return
+	}
+	if len(r.ring) < cap(r.ring) {
+		r.ring = append(r.ring, user)
+	} else {
+		delete(r.m, r.ring[r.next])
+		r.ring[r.next] = user
+		r.next = (r.next + 1) % len(r.ring)
+	}
+	r.m[user] = struct{}{}
+}
+
+func (r *recentSet) list() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return append([]string(nil), r.ring...)
+}

@@ -1,0 +1,152 @@
+package cache
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEscape(t *testing.T) {
+	long := strings.Repeat("x", 10_000)
+	for _, tc := range []struct {
+		in, want string
+	}{
+		{"u1", "u1"},           // plain IDs stay readable
+		{"A-z_0.9", "A-z_0.9"}, // the whole kept set
+		{"", ""},               // empty stays empty (still a distinct segment)
+		{"a*", "a%2A"},         // glob star
+		{"u1:x", "u1%3Ax"},     // colon: the key separator
+		{"[ab]", "%5Bab%5D"},   // glob class
+		{`\`, "%5C"},           // glob escape
+		{"%41", "%2541"},       // a literal escape sequence is escaped again
+		{"{x}", "%7Bx%7D"},     // cluster hash-tag braces
+		{"~", "%7E"},           // '~' only ever starts a hashed form
+		{"é", "%C3%A9"},        // bytes, not runes
+		{strings.Repeat("a", 64), strings.Repeat("a", 64)}, // 64 bytes: kept
+	} {
+		if got := Escape(tc.in); got != tc.want {
+			t.Errorf("Escape(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+	// Longer than 64 bytes escaped: "~" + 64 hex digits.
+	for _, in := range []string{strings.Repeat("a", 65), strings.Repeat(":", 22), long} {
+		got := Escape(in)
+		if len(got) != 65 || got[0] != '~' {
+			t.Errorf("Escape(%d bytes) = %q, want ~ + sha256 hex", len(in), got)
+		}
+	}
+}
+
+// forbiddenInSegment are the characters no escaped input may contribute to a key.
+const forbiddenInSegment = ":{}*?[]\\ \t\r\n"
+
+func TestKeyHostileUsers(t *testing.T) {
+	users := []string{
+		"u1", "a*", "ab", "a?", "u1:x", "u1", "[ab]", `\`, "%41", "A", "{x}", "}", "{", "",
+		strings.Repeat("z", 10_000), strings.Repeat("z", 9_999) + "y", "u1}:i1:tier", "u1%3Ax",
+		"a b", "a\nb", "\x00",
+	}
+	seen := map[string]string{}
+	for _, u := range uniq(users) {
+		esc := Escape(u)
+		if strings.ContainsAny(esc, forbiddenInSegment) {
+			t.Errorf("Escape(%.20q) = %q contains a forbidden character", u, esc)
+		}
+		for _, class := range Classes() {
+			k := Key{User: u, Tier: "core", Class: class, Resource: "messages/c1?limit=50", Gen: 7}.String()
+			if !strings.HasPrefix(k, KeyPrefix+"{u:"+esc+"}:") {
+				t.Errorf("key %q does not start with atlas:v1:{u:<escaped>}:", k)
+			}
+			if strings.Count(k, "{") != 1 || strings.Count(k, "}") != 1 {
+				t.Errorf("key %q: want exactly one hash tag", k)
+			}
+			if strings.ContainsAny(k, "*?[]\\") {
+				t.Errorf("key %q contains a glob character", k)
+			}
+			if prev, dup := seen[k]; dup {
+				t.Errorf("users %.20q and %.20q share key %q", prev, u, k)
+			}
+			seen[k] = u
+		}
+		for _, k := range []string{IDGenKey(u), DataGenKey(u)} {
+			if prev, dup := seen[k]; dup {
+				t.Errorf("users %.20q and %.20q share key %q", prev, u, k)
+			}
+			seen[k] = u
+		}
+	}
+}
+
+func TestKeyLayout(t *testing.T) {
+	for _, tc := range []struct {
+		key  Key
+		want string
+	}{
+		{Key{User: "u1", Class: ClassTier, Gen: 3}, "atlas:v1:{u:u1}:i3:tier"},
+		{Key{User: "u1", Tier: "core", Class: ClassTier, Resource: "x", Gen: 3}, "atlas:v1:{u:u1}:i3:tier"}, // tier and resource ignored
+		{Key{User: "u1", Tier: "free", Class: ClassUserProfile, Gen: 3}, "atlas:v1:{u:u1}:i3:userProfile:free"},
+		{Key{User: "u1", Tier: "studio", Class: ClassConversations, Gen: 9}, "atlas:v1:{u:u1}:d9:studio:conversations"},
+		{Key{User: "u1", Tier: "core", Class: ClassAPIResponses, Resource: "messages/c12?limit=50", Gen: 9},
+			"atlas:v1:{u:u1}:d9:core:apiResponses:messages%2Fc12%3Flimit%3D50"},
+		{Key{User: "a*", Tier: "core", Class: ClassConversations, Gen: 1}, "atlas:v1:{u:a%2A}:d1:core:conversations"},
+		{Key{User: "u1", Tier: "co:re", Class: ClassConversations, Gen: 1}, "atlas:v1:{u:u1}:d1:co%3Are:conversations"}, // an invalid tier is still escaped
+	} {
+		if got := tc.key.String(); got != tc.want {
+			t.Errorf("%+v: got %q, want %q", tc.key, got, tc.want)
+		}
+	}
+	if got, want := IDGenKey("u:1"), "atlas:v1:{u:u%3A1}:gen:id"; got != want {
+		t.Errorf("IDGenKey = %q, want %q", got, want)
+	}
+	if got, want := DataGenKey("u1"), "atlas:v1:{u:u1}:gen:data"; got != want {
+		t.Errorf("DataGenKey = %q, want %q", got, want)
+	}
+}
+
+func uniq(in []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range in {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// FuzzKey checks that the key builder is injective on normalized keys, keeps
+// the prefix and the single hash tag, and never lets input add a separator.
+func FuzzKey(f *testing.F) {
+	f.Add("u1", "core", "messages/c1?limit=50", byte(3), uint64(1), "u1", "core", "messages/c1?limit=5", byte(3), uint64(1))
+	f.Add("a*", "free", "", byte(0), uint64(0), "ab", "free", "", byte(0), uint64(0))
+	f.Add("u1:x", "core", "", byte(2), uint64(10), "u1", "x:core", "", byte(2), uint64(10))
+	f.Add("{x}", "studio", "r", byte(1), uint64(5), "%7Bx%7D", "studio", "r", byte(1), uint64(5))
+	f.Add("~abc", "core", "", byte(0), uint64(1), "%7Eabc", "core", "", byte(0), uint64(1))
+	f.Add("u1", "core", "a:b", byte(3), uint64(1), "u1", "core:apiResponses:a", "b", byte(2), uint64(1))
+	f.Fuzz(func(t *testing.T, u1, t1, r1 string, c1 byte, g1 uint64, u2, t2, r2 string, c2 byte, g2 uint64) {
+		classes := Classes()
+		k1 := Key{User: u1, Tier: t1, Class: classes[int(c1)%len(classes)], Resource: r1, Gen: g1}
+		k2 := Key{User: u2, Tier: t2, Class: classes[int(c2)%len(classes)], Resource: r2, Gen: g2}
+		s1, s2 := k1.String(), k2.String()
+		for _, s := range []string{s1, s2} {
+			if !strings.HasPrefix(s, KeyPrefix+"{u:") {
+				t.Fatalf("key %q lost the prefix", s)
+			}
+			if strings.Count(s, "{") != 1 || strings.Count(s, "}") != 1 || strings.ContainsAny(s, "*?[]\\") {
+				t.Fatalf("key %q: input reached the key unescaped", s)
+			}
+		}
+		for _, k := range []Key{k1, k2} {
+			want := map[Class]int{ClassTier: 5, ClassUserProfile: 6, ClassConversations: 6, ClassAPIResponses: 7}[k.Class]
+			if n := strings.Count(k.String(), ":"); n != want {
+				t.Fatalf("key %q has %d colons, want %d", k.String(), n, want)
+			}
+		}
+		if same := k1.Normalize() == k2.Normalize(); same != (s1 == s2) {
+			t.Fatalf("%+v and %+v: same entry %v, same key %v (%q, %q)", k1, k2, same, s1 == s2, s1, s2)
+		}
+		if s1 == IDGenKey(u2) || s1 == DataGenKey(u2) {
+			t.Fatalf("entry key %q equals a generation key", s1)
+		}
+	})
+}

@@ -1,0 +1,127 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"sync/atomic"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/sync/errgroup"
+)
+
+// WarmStart preloads tier and profile of the most active users (Warmer(ctx, nil),
+// at most WarmLimit of them). It does nothing when the cache or warming is off
+// or there is no Warmer.
+//
+// Entries are written with SET NX at the generation read before the data, so
+// warming never overwrites a fresher entry and a write that lands meanwhile
+// leaves the warmed entry unreachable. Users with a pending invalidation are
+// skipped. To read the generations first, the Warmer is asked twice: once (nil)
+// for the user IDs, once for their current data.
+func (c *Cache) WarmStart(ctx context.Context) error {
+	if !c.enabled || !c.cfg.Warm || c.warmer == nil {
+		return nil
+	}
+	start := time.Now()
+	active, err := c.warmer(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cache: warm: active users: %w", err)
+	}
+	seen := make(map[string]bool, len(active))
+	var users []string
+	for _, e := range active {
+		if len(users) == c.warmLimit {
+			break
+		}
+		if !seen[e.UserID] {
+			seen[e.UserID] = true
+			users = append(users, e.UserID)
+		}
+	}
+	n, err := c.warm(ctx, users)
+	if err != nil {
+		return fmt.Errorf("cache: warm: %d of %d users warmed: %w", n, len(users), err)
+	}
+	c.log.Info("cache: warmed", "users", len(users), "entries", n, "took", time.Since(start).Round(time.Millisecond))
+	return nil
+}
+
+// warm writes tier and profile entries of users with SET NX, in batches of
+// warmBatch users (one Warmer call and two pipelines each), warmConcurrency
+// batches at a time. It returns how many entries were written.
+func (c *Cache) warm(ctx context.Context, users []string) (int, error) {
+	var written atomic.Int64
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(warmConcurrency)
+	for start := 0; start < len(users); start += warmBatch {
+		batch := users[start:min(start+warmBatch, len(users))]
+		g.Go(func() error {
+			n, err := c.warmBatch(ctx, batch)
+			written.Add(int64(n))
+			return err
+		})
+	}
+	err := g.Wait()
+	return int(written.Load()), err
+}
+
+func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {
+	users = c.notPending(users)
+	if len(users) == 0 {
+		return 0, nil
+	}
+	gs, err := c.manyGens(ctx, users)
+	if err != nil {
+		return 0, err
+	}
+	genOf := make(map[string]gens, len(users))
+	for i, u := range users {
+		genOf[u] = gs[i]
+	}
+	entries, err := c.warmer(ctx, users)
+	if err != nil {
+		return 0, fmt.Errorf("warmer: %w", err)
+	}
+	var cmds []*redis.BoolCmd
+	err = c.call(ctx, c.invTimeout, func(ctx context.Context) error {
+		_, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for _, e := range entries {
+				g, asked := genOf[e.UserID]
+				if !asked || !ValidTier(e.Tier) || c.pending.has(e.UserID) {
+					continue
+				}
+				if base := c.cfg.TTL(e.Tier, ClassTier); base > 0 {
+					k := Key{User: e.UserID, Class: ClassTier, Gen: g.id}.String()
+					cmds = append(cmds, p.SetNX(ctx, k, append([]byte{entryValue}, e.Tier...), c.jittered(base)))
+				}
+				if base := c.cfg.TTL(e.Tier, ClassUserProfile); base > 0 && e.Profile != nil {
+					k := Key{User: e.UserID, Tier: e.Tier, Class: ClassUserProfile, Gen: g.id}.String()
+					cmds = append(cmds, p.SetNX(ctx, k, append([]byte{entryValue}, e.Profile...), c.jittered(base)))
+				}
+			}
+			return nil
+		})
+		return err
+	})
+	n := 0
+	for _, cmd := range cmds {
+		if cmd.Val() {
+			n++
+		}
+	}
+	return n, err
+}
+
+func (c *Cache) notPending(users []string) []string {
+	if c.pending.len() == 0 {
+		return users
+	}
+	out := make([]string, 0, len(users))
+	for _, u := range users {
+		if !c.pending.has(u) {
+			out = append(out, u)
+		}
+	}
+	return out
+}
