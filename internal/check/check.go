@@ -1,0 +1,351 @@
+package check
+
+import (
+	"container/heap"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+// Finding kinds, as in summary.Example.Kind.
+const (
+	KindIsolation = "isolation" // a body that is not the requester's
+	KindTier      = "tier"      // served as another tier than the acknowledged one
+	KindStale     = "stale"     // an acknowledged write missing from a later read
+	KindError     = "error"     // an unexpected status or a transport failure
+)
+
+// Defaults of Options.
+const (
+	DefaultReorder     = 500 * time.Millisecond
+	DefaultMaxExamples = 10
+	// DefaultHorizon is how long after a request ended a PUT that overlapped it may still
+	// arrive: the driver's request timeout plus a second.
+	DefaultHorizon = driver.DefaultTimeout + time.Second
+)
+
+// maxAcks bounds the acknowledged writes remembered per conversation (and per user for
+// conversations): the reference server never pages more than 200 messages, so a message
+// with maxAcks newer acknowledged ones can appear on no page.
+const maxAcks = 256
+
+// Options configure a Checker. Zero values mean the defaults.
+type Options struct {
+	// Reorder is how long a record waits for records that ended before it. Default DefaultReorder.
+	Reorder time.Duration
+	// Horizon is how long a suspected tier violation waits for overlapping PUTs to arrive:
+	// at least the driver's request timeout. Default DefaultHorizon.
+	Horizon time.Duration
+	// MaxExamples is how many examples are kept per kind. Default DefaultMaxExamples.
+	MaxExamples int
+	// Next receives every record's verdict, in order of completion time.
+	Next func(Verdict)
+}
+
+// Finding is one violation found in a response.
+type Finding struct {
+	Kind     string // KindIsolation, KindTier or KindStale
+	Expected string
+	Got      string
+}
+
+// Verdict is the judgement of one record.
+type Verdict struct {
+	driver.Record
+	// Error is the error kind when the response is an error ("transport", "5xx",
+	// "unexpected 404", "429 for core", …); empty when it is what was expected.
+	Error string
+	// Findings are the isolation and staleness violations found in this response (tier
+	// violations are decided later and only reach the Report).
+	Findings []Finding
+}
+
+// Report is the tally of the measured records (warm-up excluded).
+type Report struct {
+	Checked      int64            // measured records judged
+	Errors       int64            // measured records with an Error
+	ErrorsByKind map[string]int64 // by Verdict.Error
+	Isolation    int64            // bodies that were not the requester's
+	Tier         int64            // responses served as another tier than the acknowledged one
+	Stale        int64            // acknowledged writes missing from later reads
+	Examples     []summary.Example
+}
+
+// IsolationViolations is what summary.Figures.IsolationViolations counts: foreign bodies
+// and tier violations.
+func (r Report) IsolationViolations() int64 { return r.Isolation + r.Tier }
+
+// Checker judges records; see the package comment for the rules. Add and Close are meant to
+// be called from one goroutine (driver.Config.Sink); Report may be called from any.
+type Checker struct {
+	o        Options
+	mu       sync.Mutex
+	pending  recordHeap
+	newest   time.Time // the latest end time added
+	released time.Time // the latest end time judged
+	users    map[string]*userState
+	convs    map[string]*convState
+	report   Report
+	examples map[string]int
+}
+
+// New returns a Checker.
+func New(o Options) *Checker {
+	if o.Reorder <= 0 {
+		o.Reorder = DefaultReorder
+	}
+	if o.Horizon <= 0 {
+		o.Horizon = DefaultHorizon
+	}
+	if o.MaxExamples <= 0 {
+		o.MaxExamples = DefaultMaxExamples
+	}
+	return &Checker{
+		o:        o,
+		users:    map[string]*userState{},
+		convs:    map[string]*convState{},
+		report:   Report{ErrorsByKind: map[string]int64{}},
+		examples: map[string]int{},
+	}
+}
+
+// Add takes one record; it is judged once no record ending before it can still arrive.
+func (c *Checker) Add(r driver.Record) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	end := r.Res.End()
+	heap.Push(&c.pending, r)
+	if end.After(c.newest) {
+		c.newest = end
+	}
+	cutoff := c.newest.Add(-c.o.Reorder)
+	for c.pending.Len() > 0 && c.pending[0].Res.End().Before(cutoff) {
+		c.judge(heap.Pop(&c.pending).(driver.Record))
+	}
+	c.settleSuspects(false)
+}
+
+// Close judges every record still waiting and settles every pending decision. Add must not
+// be called after Close.
+func (c *Checker) Close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for c.pending.Len() > 0 {
+		c.judge(heap.Pop(&c.pending).(driver.Record))
+	}
+	c.settleSuspects(true)
+}
+
+// Report returns the tally so far (final after Close).
+func (c *Checker) Report() Report {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.report
+	r.ErrorsByKind = maps.Clone(c.report.ErrorsByKind)
+	r.Examples = slices.Clone(c.report.Examples)
+	return r
+}
+
+// body is what the checks read of a JSON answer.
+type body struct {
+	UserID        *string `json:"userId"`
+	Tier          *string `json:"tier"`
+	ID            string  `json:"id"`
+	CreatedAt     string  `json:"createdAt"`
+	Conversations []item  `json:"conversations"`
+	Messages      []item  `json:"messages"`
+}
+
+type item struct {
+	ID        string  `json:"id"`
+	UserID    *string `json:"userId"`
+	CreatedAt string  `json:"createdAt"`
+}
+
+// judge applies every check to one record, in order of completion time.
+func (c *Checker) judge(r driver.Record) {
+	if r.Res.End().After(c.released) {
+		c.released = r.Res.End()
+	}
+	v := Verdict{Record: r}
+	req, res := r.Req, r.Res
+	if req == nil {
+		v.Error = "unmatched"
+		c.count(v)
+		return
+	}
+	v.Error = Status(req, res)
+	ok := res.Code >= 200 && res.Code < 300
+	var b body
+	if ok && v.Error == "" {
+		if err := json.Unmarshal(res.Body, &b); err != nil {
+			v.Error = "invalid json"
+			ok = false
+		}
+	}
+	u := c.user(req.UserID)
+	if ok && v.Error == "" {
+		v.Findings = append(v.Findings, isolation(req, &b)...)
+		if len(v.Findings) == 0 { // a foreign body says nothing about the requester's writes
+			v.Findings = append(v.Findings, c.staleness(u, r, &b)...)
+		}
+	}
+	if req.Method != "PUT" && res.Code != 0 && res.Code != 401 && res.Code < 500 {
+		c.checkTier(u, r, &b, ok && v.Error == "")
+	}
+	c.remember(u, r, &b, ok && v.Error == "")
+	c.count(v)
+	if c.o.Next != nil {
+		c.o.Next(v)
+	}
+}
+
+// count adds a verdict to the report when it is in the measured window.
+func (c *Checker) count(v Verdict) {
+	if v.Warmup {
+		return
+	}
+	c.report.Checked++
+	if v.Error != "" {
+		c.report.Errors++
+		c.report.ErrorsByKind[v.Error]++
+		c.example(KindError, v.Record, expectedStatus(v.Req), gotStatus(v.Res))
+	}
+	for _, f := range v.Findings {
+		c.countFinding(v.Record, f)
+	}
+}
+
+// countFinding adds one finding of a measured record to the report.
+func (c *Checker) countFinding(r driver.Record, f Finding) {
+	if r.Warmup {
+		return
+	}
+	switch f.Kind {
+	case KindIsolation:
+		c.report.Isolation++
+	case KindStale:
+		c.report.Stale++
+	case KindTier:
+		c.report.Tier++
+	}
+	c.example(f.Kind, r, f.Expected, f.Got)
+}
+
+func (c *Checker) example(kind string, r driver.Record, expected, got string) {
+	if c.examples[kind] >= c.o.MaxExamples {
+		return
+	}
+	c.examples[kind]++
+	what := "(unmatched) " + r.Res.Method + " " + r.Res.URL
+	if r.Req != nil {
+		what = r.Req.String()
+	}
+	c.report.Examples = append(c.report.Examples, summary.Example{
+		Kind: kind, Request: what, Expected: expected, Got: got, AtS: r.Sent.Seconds(),
+	})
+}
+
+// Status classifies a response: "" when its status is one the request expects, else the
+// error kind. POST …/messages may answer 429 only to a free-tier user (X-Atlas-Tier: free).
+func Status(req *driver.Request, res *vegeta.Result) string {
+	switch {
+	case res.Code == 0:
+		if isTimeout(res.Error) {
+			return "timeout"
+		}
+		return "transport"
+	case res.Code >= 500:
+		return "5xx"
+	case res.Code == 429 && req.Method == "POST" && req.ConversationID != "":
+		if t := res.Headers.Get("X-Atlas-Tier"); t != "free" {
+			if t == "" {
+				t = "unknown tier"
+			}
+			return "429 for " + t
+		}
+		return ""
+	case slices.Contains(req.Expect, int(res.Code)):
+		return ""
+	}
+	return "unexpected " + strconv.Itoa(int(res.Code))
+}
+
+func isTimeout(msg string) bool {
+	return strings.Contains(msg, "Client.Timeout") || strings.Contains(msg, "deadline exceeded") ||
+		strings.Contains(msg, "timeout")
+}
+
+func expectedStatus(req *driver.Request) string {
+	if req == nil {
+		return "a planned request"
+	}
+	s := make([]string, len(req.Expect))
+	for i, c := range req.Expect {
+		s[i] = strconv.Itoa(c)
+	}
+	return "status " + strings.Join(s, " or ")
+}
+
+func gotStatus(res *vegeta.Result) string {
+	if res.Code == 0 {
+		return "transport error: " + res.Error
+	}
+	b := string(res.Body)
+	if len(b) > 160 {
+		b = b[:160] + "…"
+	}
+	return strconv.Itoa(int(res.Code)) + " " + strings.TrimSpace(b)
+}
+
+// isolation checks that a body and its items belong to the requester.
+func isolation(req *driver.Request, b *body) []Finding {
+	var out []Finding
+	if b.UserID == nil {
+		out = append(out, Finding{Kind: KindIsolation, Expected: `"userId": "` + req.UserID + `"`, Got: "no userId"})
+	} else if *b.UserID != req.UserID {
+		out = append(out, Finding{Kind: KindIsolation, Expected: `"userId": "` + req.UserID + `"`, Got: `"userId": "` + *b.UserID + `"`})
+	}
+	check := func(list string, items []item) {
+		for i, it := range items {
+			switch {
+			case it.UserID == nil:
+				out = append(out, Finding{Kind: KindIsolation, Expected: fmt.Sprintf(`%s[%d].userId "%s"`, list, i, req.UserID), Got: "no userId"})
+			case *it.UserID != req.UserID:
+				out = append(out, Finding{Kind: KindIsolation, Expected: fmt.Sprintf(`%s[%d].userId "%s"`, list, i, req.UserID), Got: fmt.Sprintf(`%q (%s)`, *it.UserID, it.ID)})
+			default:
+				continue
+			}
+			return // one finding per list is enough
+		}
+	}
+	check("conversations", b.Conversations)
+	check("messages", b.Messages)
+	return out
+}
+
+// recordHeap orders records by end time.
+type recordHeap []driver.Record
+
+func (h recordHeap) Len() int           { return len(h) }
+func (h recordHeap) Less(i, j int) bool { return h[i].Res.End().Before(h[j].Res.End()) }
+func (h recordHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *recordHeap) Push(x any)        { *h = append(*h, x.(driver.Record)) }
+func (h *recordHeap) Pop() any {
+	old := *h
+	n := len(old)
+	x := old[n-1]
+	old[n-1] = driver.Record{}
+	*h = old[:n-1]
+	return x
+}

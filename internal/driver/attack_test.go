@@ -1,0 +1,380 @@
+package driver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// echoServer answers 200 with the X-Request-Id it received in the body, so that a test
+// can check that each result was matched to the request that was actually sent.
+func echoServer(t *testing.T, delay func(since time.Duration) time.Duration) *httptest.Server {
+	var first atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now().UnixNano()
+		first.CompareAndSwap(0, now)
+		if delay != nil {
+			if d := delay(time.Duration(now - first.Load())); d > 0 {
+				time.Sleep(d)
+			}
+		}
+		id := r.Header.Get("X-Request-Id")
+		w.Header().Set("X-Request-Id", id)
+		w.Header().Set("X-Cache", "HIT")
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintf(w, `{"requestId":%q,"seq":%q}`, id, r.Header.Get("X-Vegeta-Seq"))
+	}))
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+const getOnlyYAML = `
+name: driver-test
+seed: 5
+warmup: %s
+duration: %s
+rate: {shape: constant, rps: %d}
+population: {users: 50, conversations: 2, messages: 5}
+mix:
+  - {req: "GET /api/me/tier", weight: 1}
+  - {req: "GET /api/conversations/{id}/messages", weight: 1}
+`
+
+// decodeAll reads a results file written by Run.
+func decodeAll(t *testing.T, path string) []vegeta.Result {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	dec := vegeta.NewDecoder(f)
+	var out []vegeta.Result
+	for {
+		var r vegeta.Result
+		if err := dec.Decode(&r); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("decode result %d: %v", len(out), err)
+			}
+			return out
+		}
+		out = append(out, r)
+	}
+}
+
+func TestRunCountRateAndMatching(t *testing.T) {
+	srv := echoServer(t, nil)
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "2s", 200))
+	path := filepath.Join(t.TempDir(), "results-cache.bin")
+	var records []Record
+	out, err := Run(context.Background(), Config{
+		BaseURL: srv.URL, Scenario: sc, Secret: testSecret, Mode: "cache", ResultsPath: path,
+		Sink: func(r Record) {
+			cp := r
+			records = append(records, cp)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hits := sc.Schedule().Hits()
+	if n := float64(len(records)); math.Abs(n-float64(hits)) > 0.03*float64(hits) {
+		t.Errorf("%d results, schedule has %d hits", len(records), hits)
+	}
+	if out.Measured != int64(len(records)) || out.Results != int64(len(records)) || out.Unmatched != 0 || out.Interrupted {
+		t.Errorf("outcome %+v for %d records", out, len(records))
+	}
+	if out.Rate.Target != 200 {
+		t.Errorf("target rate %v, want 200", out.Rate.Target)
+	}
+	// Tolerant: other work on the machine can slow the generator a little.
+	if a := out.Rate.Achieved; a < 0.9*200 || a > 1.1*200 {
+		t.Errorf("achieved %v rps of 200 (kept %v)", a, out.Rate.Kept)
+	}
+	seen := map[uint64]bool{}
+	for _, r := range records {
+		if r.Req == nil {
+			t.Fatalf("unmatched result seq %d", r.Res.Seq)
+		}
+		// The server saw the request the record claims it is.
+		want := fmt.Sprintf(`{"requestId":"%d","seq":"%d"}`, r.Req.Index, r.Res.Seq)
+		if string(r.Res.Body) != want {
+			t.Fatalf("record for request %d seq %d got body %s", r.Req.Index, r.Res.Seq, r.Res.Body)
+		}
+		if seen[r.Req.Index] {
+			t.Fatalf("request %d twice", r.Req.Index)
+		}
+		seen[r.Req.Index] = true
+		at, _ := sc.Schedule().At(r.Res.Seq)
+		if r.Intended != at || r.Warmup {
+			t.Fatalf("seq %d: intended %v, schedule says %v", r.Res.Seq, r.Intended, at)
+		}
+		if r.Latency < r.Service()-time.Millisecond {
+			t.Fatalf("seq %d: latency from intended %v < service %v", r.Res.Seq, r.Latency, r.Service())
+		}
+	}
+	// The results file holds every result, bodies stripped.
+	res := decodeAll(t, path)
+	if len(res) != len(records) {
+		t.Fatalf("results file has %d results, sink saw %d", len(res), len(records))
+	}
+	for _, r := range res {
+		if len(r.Body) != 0 || r.Code != 200 || r.Attack != "cache" {
+			t.Fatalf("result in file: %+v", r)
+		}
+	}
+}
+
+func TestRunWarmupAndEvents(t *testing.T) {
+	srv := echoServer(t, nil)
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "500ms", "1s", 100))
+	var mu sync.Mutex
+	var events []EventRecord
+	var ran atomic.Int32
+	var warm, measured int
+	out, err := Run(context.Background(), Config{
+		BaseURL: srv.URL, Scenario: sc, Secret: testSecret, Mode: "nocache",
+		Events: []Event{
+			{At: 600 * time.Millisecond, Name: "second", Fn: func(context.Context) error { ran.Add(1); return errors.New("boom") }},
+			{At: 200 * time.Millisecond, Name: "first", Fn: func(context.Context) error { ran.Add(1); return nil }},
+		},
+		OnEvent: func(e EventRecord) {
+			mu.Lock()
+			events = append(events, e)
+			mu.Unlock()
+		},
+		Sink: func(r Record) {
+			if r.Warmup != (r.Intended < 0) {
+				t.Errorf("seq %d: warm-up %v at %v", r.Res.Seq, r.Warmup, r.Intended)
+			}
+			if r.Warmup {
+				warm++
+			} else {
+				measured++
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warm != 50 || measured != 100 || out.Measured != 100 || out.Scheduled != 100 {
+		t.Errorf("warm-up %d, measured %d (outcome %d, scheduled %d); want 50 and 100", warm, measured, out.Measured, out.Scheduled)
+	}
+	var names []string
+	for _, e := range events {
+		names = append(names, e.Name)
+	}
+	if !slices.Equal(names, []string{EventWarmupEnd, "first", "second", EventEnd}) {
+		t.Fatalf("events %v", names)
+	}
+	for _, e := range events[:3] {
+		if e.Offset < e.At || e.Offset > e.At+300*time.Millisecond {
+			t.Errorf("event %s planned at %v ran at %v", e.Name, e.At, e.Offset)
+		}
+	}
+	if len(out.Events) != 2 || out.Events[1].Err == nil || ran.Load() != 2 {
+		t.Errorf("outcome events %+v", out.Events)
+	}
+}
+
+// TestRunCoordinatedOmission: the server stalls every request that arrives in [1.0 s, 1.3 s)
+// of the run for 300 ms while only two workers may send. Few requests are slow to serve,
+// but many are sent late: latency from the intended send time must show it.
+func TestRunCoordinatedOmission(t *testing.T) {
+	srv := echoServer(t, func(since time.Duration) time.Duration {
+		if since >= time.Second && since < 1300*time.Millisecond {
+			return 300 * time.Millisecond
+		}
+		return 0
+	})
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "2s", 200))
+	var lat, svc []time.Duration
+	_, err := Run(context.Background(), Config{
+		BaseURL: srv.URL, Scenario: sc, Secret: testSecret, Workers: 2, MaxWorkers: 2,
+		Sink: func(r Record) {
+			lat = append(lat, r.Latency)
+			svc = append(svc, r.Service())
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p99 := func(d []time.Duration) time.Duration {
+		slices.Sort(d)
+		return d[int(math.Ceil(0.99*float64(len(d))))-1]
+	}
+	l, s := p99(lat), p99(svc)
+	t.Logf("p99 from intended send %v, service time %v (%d results)", l, s, len(lat))
+	if l < 150*time.Millisecond || l < 2*s {
+		t.Errorf("p99 from intended send %v is not clearly above the service time's %v", l, s)
+	}
+}
+
+func TestRunInterrupted(t *testing.T) {
+	srv := echoServer(t, nil)
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "10s", 100))
+	path := filepath.Join(t.TempDir(), "results.bin")
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(time.Second, cancel)
+	var n int
+	began := time.Now()
+	out, err := Run(ctx, Config{BaseURL: srv.URL, Scenario: sc, Secret: testSecret, ResultsPath: path,
+		Sink: func(Record) { n++ }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 5*time.Second {
+		t.Errorf("Run took %v after a cancel at 1s", took)
+	}
+	if !out.Interrupted || n < 50 || n > 200 || int64(n) != out.Measured {
+		t.Errorf("interrupted %v with %d results (measured %d)", out.Interrupted, n, out.Measured)
+	}
+	if out.Ran < 800*time.Millisecond || out.Ran > 2*time.Second {
+		t.Errorf("ran %v of the measured window", out.Ran)
+	}
+	if r := out.Rate.Target; math.Abs(r-100) > 10 {
+		t.Errorf("target over the part that ran %v, want about 100", r)
+	}
+	if got := decodeAll(t, path); len(got) != n {
+		t.Errorf("results file has %d results, sink saw %d", len(got), n)
+	}
+}
+
+// TestRunInterruptAbortsStuckRequests: requests a hung server never answers are aborted
+// after the grace period and left out of the sink.
+func TestRunInterruptAbortsStuckRequests(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if id, _ := strconv.Atoi(r.Header.Get("X-Request-Id")); id >= 20 {
+			select {
+			case <-release:
+			case <-r.Context().Done():
+			}
+		}
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	defer close(release)
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "10s", 100))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(500*time.Millisecond, cancel)
+	var n atomic.Int64
+	began := time.Now()
+	out, err := Run(ctx, Config{BaseURL: srv.URL, Scenario: sc, Secret: testSecret, StopGrace: 200 * time.Millisecond,
+		Sink: func(r Record) {
+			n.Add(1)
+			if r.Res.Code != 200 {
+				t.Errorf("sink got %d %q", r.Res.Code, r.Res.Error)
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if took := time.Since(began); took > 3*time.Second {
+		t.Errorf("Run took %v", took)
+	}
+	if !out.Interrupted || out.Aborted < 10 || n.Load() != 20 {
+		t.Errorf("interrupted %v, aborted %d, sink saw %d (want 20)", out.Interrupted, out.Aborted, n.Load())
+	}
+}
+
+// TestRunTransportFailuresMatched: failed requests (connection closed without an answer)
+// still find their planned request.
+func TestRunTransportFailuresMatched(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id, _ := strconv.Atoi(r.Header.Get("X-Request-Id"))
+		if id%3 == 0 {
+			conn, _, err := w.(http.Hijacker).Hijack()
+			if err == nil {
+				conn.Close()
+			}
+			return
+		}
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "1s", 200))
+	var failed, ok int
+	out, err := Run(context.Background(), Config{BaseURL: srv.URL, Scenario: sc, Secret: testSecret,
+		Sink: func(r Record) {
+			if r.Req == nil {
+				t.Fatalf("unmatched seq %d", r.Res.Seq)
+			}
+			if (r.Req.Index%3 == 0) != (r.Res.Code == 0) {
+				t.Errorf("request %d: code %d %q", r.Req.Index, r.Res.Code, r.Res.Error)
+			}
+			if r.Res.Code == 0 {
+				failed++
+			} else {
+				ok++
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed < 50 || ok < 100 || out.Unmatched != 0 {
+		t.Errorf("%d failed, %d ok, %d unmatched", failed, ok, out.Unmatched)
+	}
+}
+
+func TestRunProgress(t *testing.T) {
+	srv := echoServer(t, nil)
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "2500ms", 100))
+	var ticks []Progress
+	var mu sync.Mutex
+	_, err := Run(context.Background(), Config{BaseURL: srv.URL, Scenario: sc, Secret: testSecret,
+		OnTick: func(p Progress) { mu.Lock(); ticks = append(ticks, p); mu.Unlock() }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(ticks) < 2 {
+		t.Fatalf("%d ticks in 2.5s", len(ticks))
+	}
+	p := ticks[1]
+	if p.Total != 2500*time.Millisecond || p.Done < 60 || p.RPS < 30 || p.RPS > 200 || p.HitRate != 1 || p.Errors != 0 {
+		t.Errorf("progress at 2s: %+v", p)
+	}
+}
+
+func TestRunRejectsEventOutsideWindow(t *testing.T) {
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "1s", 10))
+	_, err := Run(context.Background(), Config{BaseURL: "http://127.0.0.1:1", Scenario: sc, Secret: testSecret,
+		Events: []Event{{At: 2 * time.Second, Name: "late"}}})
+	if err == nil {
+		t.Fatal("no error")
+	}
+}
+
+// TestRunInterruptedInWarmup: a cancel before the measured window starts runs no event and
+// measures nothing, without failing.
+func TestRunInterruptedInWarmup(t *testing.T) {
+	srv := echoServer(t, nil)
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "5s", "5s", 50))
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(300*time.Millisecond, cancel)
+	var ran atomic.Bool
+	out, err := Run(ctx, Config{BaseURL: srv.URL, Scenario: sc, Secret: testSecret,
+		Events: []Event{{At: 0, Name: "kill-redis", Fn: func(context.Context) error { ran.Store(true); return nil }}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.Interrupted || out.Measured != 0 || out.Ran != 0 || len(out.Events) != 0 || ran.Load() || out.Results == 0 {
+		t.Errorf("outcome %+v, event ran %v", out, ran.Load())
+	}
+}

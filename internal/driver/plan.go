@@ -1,0 +1,243 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/refserver"
+	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/scenarios"
+)
+
+// DefaultMessageLimit is the page size of GET …/messages when the mix gives no limit
+// (the reference server's default).
+const DefaultMessageLimit = 50
+
+// Request is one planned request. Its fields are what the checkers need to judge the
+// answer: who asked, what the plan believes about the user, and what it expects back.
+type Request struct {
+	Index     uint64 // position in the plan, from 0; sent as X-Request-Id
+	UserIndex int    // 1-based seeded user index
+	UserID    string // "u<UserIndex>"
+	Token     string // bearer token for UserID
+	Method    string
+	Path      string // concrete URL path and query: "/api/conversations/c12/messages?limit=20"
+	Route     string // the scenario route pattern: "GET /api/conversations/{id}/messages"
+	Class     string // the route's class (scenarios.Route.Class): a cache class for reads, "writes" for writes
+	Body      []byte // nil for GET
+	Write     bool
+	// ConversationID is "c<ID>", one of the user's own seeded conversations, when the route has {id}.
+	ConversationID string
+	// Tier is the tier the plan believes the user has when the request is planned: the seeded
+	// tier, updated by the plan's own PUTs (the server may disagree while PUTs are in flight).
+	Tier string
+	// NewTier is the tier a PUT /api/me/tier asks for (always ≠ Tier); empty otherwise.
+	NewTier string
+	// Expect lists the statuses that are not errors (the mix entry's, else the route's).
+	Expect []int
+	// Limit is the page size of GET …/messages (from the query, else DefaultMessageLimit); 0 otherwise.
+	Limit int
+}
+
+// String renders the request for examples: "GET /api/me as u12".
+func (r *Request) String() string { return r.Method + " " + r.Path + " as " + r.UserID }
+
+// PlanOptions are the plan's inputs beside the scenario.
+type PlanOptions struct {
+	// Secret signs the bearer tokens (ATLAS_JWT_SECRET of the server). Required.
+	Secret []byte
+	// Now is the tokens' issue time. Default time.Now().
+	Now time.Time
+	// TokenTTL is how long the tokens are valid. Default the scenario's whole attack
+	// (warm-up + duration) plus one hour.
+	TokenTTL time.Duration
+}
+
+// planRoute is one mix entry, resolved against the known routes.
+type planRoute struct {
+	method, path, query, pattern, class string
+	write, hasID                        bool
+	expect                              []int
+	limit                               int
+}
+
+// Plan is the deterministic request sequence a scenario seeds: the same scenario always
+// plans the same requests in the same order (tokens aside, which depend on PlanOptions.Now),
+// which is how the cache and no-cache modes are compared on the same requests.
+// A Plan is not safe for concurrent use.
+type Plan struct {
+	sc     *scenarios.Scenario
+	opts   PlanOptions
+	users  func() int
+	routes []planRoute
+	cum    []float64 // cumulative mix weights
+	route  *rand.Rand
+	conv   *rand.Rand
+	tier   *rand.Rand
+	tiers  map[int]string // users whose tier the plan changed
+	tokens map[int]string
+	next   uint64
+}
+
+// Independent PCG streams, so that changing one aspect of a scenario (say the mix) does not
+// reshuffle the others (the users).
+const (
+	streamUsers = 0x61746c6173_0001
+	streamRoute = 0x61746c6173_0002
+	streamConv  = 0x61746c6173_0003
+	streamTier  = 0x61746c6173_0004
+)
+
+// NewPlan prepares the plan of sc. It checks what the plan needs of the scenario; the
+// scenario itself is assumed valid (scenarios.Load validates).
+func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
+	if sc == nil {
+		return nil, errors.New("driver: plan: nil scenario")
+	}
+	if len(o.Secret) == 0 {
+		return nil, errors.New("driver: plan: empty JWT secret")
+	}
+	if o.Now.IsZero() {
+		o.Now = time.Now()
+	}
+	if o.TokenTTL <= 0 {
+		o.TokenTTL = sc.Total() + time.Hour
+	}
+	if sc.Population.Users < 1 {
+		return nil, fmt.Errorf("driver: plan: scenario %q: population.users must be >= 1", sc.Name)
+	}
+	p := &Plan{
+		sc:     sc,
+		opts:   o,
+		route:  rand.New(rand.NewPCG(uint64(sc.Seed), streamRoute)),
+		conv:   rand.New(rand.NewPCG(uint64(sc.Seed), streamConv)),
+		tier:   rand.New(rand.NewPCG(uint64(sc.Seed), streamTier)),
+		tiers:  map[int]string{},
+		tokens: map[int]string{},
+	}
+	p.users = sc.Keys.Sampler(sc.Population.Users, rand.New(rand.NewPCG(uint64(sc.Seed), streamUsers)))
+	var total float64
+	for i, m := range sc.Mix {
+		rt, ok := scenarios.LookupRoute(m.Method, m.Path)
+		if !ok {
+			return nil, fmt.Errorf("driver: plan: scenario %q: mix[%d]: unknown route %s %s", sc.Name, i, m.Method, m.Path)
+		}
+		if m.Weight <= 0 {
+			continue
+		}
+		pr := planRoute{
+			method: m.Method, path: m.Path, query: m.Query, pattern: m.Method + " " + m.Path,
+			class: rt.Class, write: rt.Write, hasID: strings.Contains(m.Path, "{id}"),
+			expect: slices.Clone(m.Expect),
+		}
+		if len(pr.expect) == 0 {
+			pr.expect = slices.Clone(rt.Expect)
+		}
+		if pr.hasID && sc.Population.Conversations < 1 {
+			return nil, fmt.Errorf("driver: plan: scenario %q: mix[%d]: %s needs population.conversations >= 1", sc.Name, i, m.Req)
+		}
+		if m.Method == "GET" && strings.HasSuffix(m.Path, "/messages") {
+			pr.limit = DefaultMessageLimit
+			if q, err := url.ParseQuery(m.Query); err == nil && q.Get("limit") != "" {
+				n, err := strconv.Atoi(q.Get("limit"))
+				if err != nil || n < 1 {
+					return nil, fmt.Errorf("driver: plan: scenario %q: mix[%d]: bad limit %q", sc.Name, i, q.Get("limit"))
+				}
+				pr.limit = n
+			}
+		}
+		total += m.Weight
+		p.routes = append(p.routes, pr)
+		p.cum = append(p.cum, total)
+	}
+	if len(p.routes) == 0 {
+		return nil, fmt.Errorf("driver: plan: scenario %q: empty mix", sc.Name)
+	}
+	return p, nil
+}
+
+// SeedTier is the tier user i (1-based) was seeded with.
+func (p *Plan) SeedTier(i int) string {
+	return string(store.SeedTier(p.sc.Seed, i, p.sc.Population.Tiers))
+}
+
+// currentTier is the tier the plan believes user i has now.
+func (p *Plan) currentTier(i int) string {
+	if t, ok := p.tiers[i]; ok {
+		return t
+	}
+	return p.SeedTier(i)
+}
+
+// token returns user i's token, minting it on first use.
+func (p *Plan) token(i int, userID string) (string, error) {
+	if t, ok := p.tokens[i]; ok {
+		return t, nil
+	}
+	t, err := refserver.NewToken(p.opts.Secret, userID, p.opts.Now, p.opts.TokenTTL)
+	if err != nil {
+		return "", fmt.Errorf("driver: plan: %w", err)
+	}
+	p.tokens[i] = t
+	return t, nil
+}
+
+// Next plans the next request. The sequence is endless.
+func (p *Plan) Next() (*Request, error) {
+	i := p.users()
+	if i < 1 || i > p.sc.Population.Users {
+		return nil, fmt.Errorf("driver: plan: key sampler returned user %d of %d", i, p.sc.Population.Users)
+	}
+	x := p.route.Float64() * p.cum[len(p.cum)-1]
+	k, _ := slices.BinarySearch(p.cum, x)
+	if x == p.cum[min(k, len(p.cum)-1)] {
+		k++ // x lies on the boundary: it belongs to the next interval [cum[k], cum[k+1])
+	}
+	k = min(k, len(p.routes)-1)
+	rt := p.routes[k]
+
+	userID := store.SeedUserID(i)
+	tok, err := p.token(i, userID)
+	if err != nil {
+		return nil, err
+	}
+	r := &Request{
+		Index: p.next, UserIndex: i, UserID: userID, Token: tok,
+		Method: rt.method, Route: rt.pattern, Class: rt.class, Write: rt.write,
+		Tier: p.currentTier(i), Expect: rt.expect, Limit: rt.limit,
+	}
+	p.next++
+	path := rt.path
+	if rt.hasID {
+		j := p.conv.IntN(p.sc.Population.Conversations)
+		r.ConversationID = "c" + strconv.FormatInt(store.SeedConversationID(i, j, p.sc.Population.Conversations), 10)
+		path = strings.ReplaceAll(path, "{id}", r.ConversationID)
+	}
+	if rt.query != "" {
+		path += "?" + rt.query
+	}
+	r.Path = path
+	switch {
+	case rt.method == "PUT" && rt.path == "/api/me/tier":
+		others := make([]string, 0, 2)
+		for _, t := range store.Tiers() {
+			if string(t) != r.Tier {
+				others = append(others, string(t))
+			}
+		}
+		r.NewTier = others[p.tier.IntN(len(others))]
+		p.tiers[i] = r.NewTier
+		r.Body = []byte(`{"tier":"` + r.NewTier + `"}`)
+	case rt.method == "POST" && rt.path == "/api/conversations":
+		r.Body = []byte(`{"title":"atlasbench conversation ` + strconv.FormatUint(r.Index, 10) + `"}`)
+	case rt.method == "POST" && rt.hasID:
+		r.Body = []byte(`{"content":"atlasbench message ` + strconv.FormatUint(r.Index, 10) + ` from ` + userID + `"}`)
+	}
+	return r, nil
+}
