@@ -37,6 +37,14 @@ type Summary struct {
 	Speedup          *Speedup `json:"speedup,omitempty"`            // nocache / cache latency; both modes only
 	NoCache          *Figures `json:"nocache,omitempty"`
 
+	// Count is how many times the measured window was repeated (bench run -count N; modes
+	// interleaved). The figures above are the median repeat's; Samples keep every repeat.
+	Count int `json:"count,omitempty"`
+	// Samples holds each repeat's value of the gated metrics, keyed by threshold path
+	// ("latency.p99", "hit_rate.tier", "db_queries.per_request", "errors", …; no-cache
+	// figures under "nocache.…"), in repeat order. bench gate compares these with a baseline's.
+	Samples map[string][]float64 `json:"samples,omitempty"`
+
 	Thresholds []Threshold `json:"thresholds"`
 	Pass       bool        `json:"pass"`
 }
@@ -181,7 +189,7 @@ type FaultMark struct {
 
 // PercentilePoint is one point of an HDR-style percentile curve.
 type PercentilePoint struct {
-	Percentile float64 `json:"p"`
+	Percentile float64 `json:"p"` // percent, 0–100
 	LatencyMS  float64 `json:"ms"`
 }
 
