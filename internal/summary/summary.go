@@ -4,6 +4,7 @@
 package summary
 
 import (
+	_ "embed"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -247,3 +248,8 @@ func Read(path string) (*Summary, error) {
 	}
 	return &s, nil
 }
+
+// SchemaJSON is the JSON Schema (draft-07) of summary.json, for users who validate runs in CI.
+//
+//go:embed schema.json
+var SchemaJSON []byte

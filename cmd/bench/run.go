@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/report"
+	"github.com/atlasbench/atlasbench/internal/runner"
+	"github.com/atlasbench/atlasbench/scenarios"
+)
+
+const runUsage = `run [flags]
+
+Runs a load scenario and writes reports/<UTC timestamp>-<scenario>/ (summary.json, report.md,
+report.html, charts, vegeta results) and reports/latest. It starts Redis, the database and the
+reference server itself (or drives -target), sends the scenario's seeded requests with vegeta,
+injects its faults, checks every response for isolation and staleness, and measures hit rates,
+latency from the intended send time, and DB queries per request.
+
+With -mode both (the default) the same seeded requests run without, then with the cache: that is
+how db_query_reduction and speedup are measured. The scenario's thresholds gate the exit code.
+
+Examples:
+  bench run                                   # the mixed scenario, both modes, a Redis kill mid-run
+  bench run -scenario smoke -mode cache       # the 15-second CI scenario, cache only
+  bench run -scenario ./my.yaml -db postgres://postgres@127.0.0.1:5432/postgres
+  bench run -target http://127.0.0.1:8000 -scenario core -duration 30s
+
+Exit codes: 0 pass · 1 a threshold failed or the run was interrupted · 2 bad usage, scenario or
+config · 3 the environment failed (Redis or DB could not start, target unreachable).`
+
+func runRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("run", runUsage, stdout)
+	var o runner.Options
+	scenario := fs.String("scenario", "mixed", "built-in scenario name (see bench scenarios) or a YAML file")
+	fs.StringVar(&o.Config, "config", "default", "cache config: default, production, none, or a YAML file")
+	fs.StringVar(&o.Mode, "mode", "both", "cache, nocache, or both (no-cache first, then cache, same seeded requests)")
+	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
+	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto (redis-server child, else Docker, else embedded), process, docker, embedded, or a redis:// URL")
+	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite, or a postgres:// server URL (a fresh database is created per mode and dropped)")
+	fs.StringVar(&o.Target, "target", "", "drive an already running Atlas server at this URL instead of starting one (ATLAS_JWT_SECRET must match)")
+	fs.IntVar(&o.Count, "count", 1, "repeat the measured window N times (modes interleaved) and keep every sample")
+	duration := fs.Duration("duration", 0, "override the scenario's measured duration")
+	rate := fs.Float64("rate", 0, "override the scenario's rate with a constant rate (requests per second)")
+	quiet := fs.Bool("quiet", false, "no live progress")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("run: unexpected argument %q", fs.Arg(0))
+	}
+	sc, err := scenarios.Load(*scenario)
+	if err != nil {
+		return usageError{err}
+	}
+	if *duration != 0 {
+		sc.Duration = *duration
+	}
+	if *rate != 0 {
+		sc.Rate = scenarios.Rate{Shape: scenarios.ShapeConstant, RPS: *rate}
+	}
+	if err := sc.Validate(); err != nil {
+		return usageError{err}
+	}
+	if o.Mode != "cache" && o.Mode != "nocache" && o.Mode != "both" {
+		return usagef("run: -mode %q: want cache, nocache or both", o.Mode)
+	}
+	if o.Count < 1 {
+		return usagef("run: -count must be >= 1")
+	}
+	if o.Target != "" {
+		o.Secret, _ = jwtSecret(getenv)
+	}
+	o.Scenario = sc
+	o.Binary = getenv("ATLAS_BENCH_BIN") // tests point this at a built bench; default os.Executable()
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if !*quiet {
+		o.Progress, o.TTY = stderr, isTerminal(stderr)
+	}
+	start := time.Now()
+	res, err := runner.Run(ctx, o)
+	if res != nil {
+		fmt.Fprintln(stdout)
+		report.WriteText(stdout, res.Summary)
+		fmt.Fprintf(stdout, "\nreport: %s/report.md (%s)\n", res.Dir, time.Since(start).Round(time.Second))
+	}
+	var envErr *runner.EnvError
+	switch {
+	case errors.As(err, &envErr):
+		return envError{err}
+	case err != nil && res == nil && ctx.Err() == nil:
+		return usageError{err}
+	case err != nil:
+		return err
+	case res.Summary.Interrupted:
+		return failError{"run interrupted; the report holds what was measured"}
+	case !res.Summary.Pass:
+		return failError{"thresholds failed"}
+	}
+	return nil
+}
+
+// isTerminal reports whether w is a character device (a terminal): live progress then
+// rewrites one line.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

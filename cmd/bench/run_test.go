@@ -1,0 +1,170 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/atlasbench/atlasbench/internal/report"
+	"github.com/atlasbench/atlasbench/internal/summary"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+	"github.com/xeipuuv/gojsonschema"
+)
+
+// TestRunEndToEnd runs a short scenario in both modes against a real redis-server child,
+// with a Redis kill and restart, and checks every output file and the key figures.
+func TestRunEndToEnd(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runBench(t, context.Background(), nil,
+		"run", "-scenario", "testdata/e2e.yaml", "-out", out, "-redis", "process", "-quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, stdout, stderr)
+	}
+	dir, err := filepath.EvalSymlinks(filepath.Join(out, "latest"))
+	if err != nil {
+		t.Fatalf("reports/latest: %v", err)
+	}
+	want := append([]string{"summary.json", "report.md", "report.html", "results-cache.bin", "results-nocache.bin"}, report.Charts()...)
+	for _, name := range want {
+		if st, err := os.Stat(filepath.Join(dir, name)); err != nil || st.Size() == 0 {
+			t.Errorf("%s missing or empty (%v)", name, err)
+		}
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := gojsonschema.Validate(gojsonschema.NewBytesLoader(summary.SchemaJSON), gojsonschema.NewBytesLoader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range res.Errors() {
+		t.Errorf("summary.json does not match its schema: %s", e)
+	}
+	s, err := summary.Read(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.NoCache == nil || s.DBQueryReduction == nil || s.Speedup == nil {
+		t.Fatal("both modes ran but the summary lacks nocache, db_query_reduction or speedup")
+	}
+	for class, v := range map[string]float64{"tier": s.HitRate.Tier, "userProfile": s.HitRate.UserProfile,
+		"conversations": s.HitRate.Conversations, "apiResponses": s.HitRate.APIResponses, "overall": s.HitRate.Overall} {
+		if v <= 0 || v > 1 {
+			t.Errorf("hit_rate.%s = %v, want in (0, 1]", class, v)
+		}
+	}
+	if *s.DBQueryReduction <= 0 {
+		t.Errorf("db_query_reduction = %v, want > 0", *s.DBQueryReduction)
+	}
+	for _, f := range []*summary.Figures{&s.Figures, s.NoCache} {
+		if f.Errors != 0 || f.IsolationViolations != 0 || f.StaleReads != 0 {
+			t.Errorf("%s: errors %d %v, isolation %d, stale %d; examples %+v", f.Mode, f.Errors, f.ErrorsByKind, f.IsolationViolations, f.StaleReads, f.Examples)
+		}
+		if f.Requests == 0 {
+			t.Errorf("%s: no requests measured", f.Mode)
+		}
+	}
+	var down bool
+	for _, p := range s.Phases {
+		if p.Name == "redis-down" {
+			down = p.Requests > 0
+		}
+	}
+	if !down {
+		t.Errorf("no redis-down phase with requests: %+v", s.Phases)
+	}
+	if !s.Pass || len(s.Thresholds) != 3 {
+		t.Errorf("pass %v, thresholds %+v", s.Pass, s.Thresholds)
+	}
+	for _, name := range report.Charts() {
+		f, err := os.Open(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(f)
+		f.Close()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if b := img.Bounds(); b.Dx() != report.ChartWidth || b.Dy() != report.ChartHeight {
+			t.Errorf("%s is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), report.ChartWidth, report.ChartHeight)
+		}
+	}
+	bin, err := os.ReadFile(filepath.Join(dir, "results-cache.bin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dec := vegeta.NewDecoder(bytes.NewReader(bin))
+	var n int
+	for {
+		var r vegeta.Result
+		if dec.Decode(&r) != nil {
+			break
+		}
+		n++
+	}
+	if int64(n) < s.Requests {
+		t.Errorf("results-cache.bin holds %d results, fewer than the %d measured", n, s.Requests)
+	}
+	if !strings.Contains(stdout, "PASS") || !strings.Contains(stdout, "hit rate tier") {
+		t.Errorf("the summary table was not printed:\n%s", stdout)
+	}
+	// bench report re-renders from summary.json alone.
+	os.Remove(filepath.Join(dir, "report.md"))
+	if _, stderr, code := runBench(t, context.Background(), nil, "report", dir); code != 0 {
+		t.Fatalf("bench report: exit %d: %s", code, stderr)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "report.md")); err != nil {
+		t.Fatal("bench report did not write report.md")
+	}
+	var asMap map[string]any
+	json.Unmarshal(raw, &asMap)
+	if asMap["nocache"] == nil {
+		t.Error("summary.json has no nocache section")
+	}
+}
+
+func TestRunExitCodes(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	os.WriteFile(bad, []byte("name: bad\nduration: 10 sec\nrate: 10\nmix: []\n"), 0o644)
+	for _, tc := range []struct {
+		name string
+		args []string
+		code int
+		msg  string
+	}{
+		{"bad scenario names file and line", []string{"run", "-scenario", bad}, exitUsage, "bad.yaml:2"},
+		{"unknown scenario", []string{"run", "-scenario", "nope"}, exitUsage, "nope"},
+		{"bad mode", []string{"run", "-mode", "sometimes"}, exitUsage, "-mode"},
+		{"unknown flag", []string{"run", "-frobnicate"}, exitUsage, "frobnicate"},
+		{"target unreachable", []string{"run", "-scenario", "smoke", "-target", "http://127.0.0.1:1", "-out", t.TempDir(), "-quiet"}, exitEnv, "unreachable"},
+		{"unknown command", []string{"fly"}, exitUsage, "unknown command"},
+		{"token without user", []string{"token"}, exitUsage, "USERID"},
+		{"bad cache config", []string{"serve", "-config", "nope", "-listen", "127.0.0.1:0"}, exitUsage, "nope"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, stderr, code := runBench(t, context.Background(), nil, tc.args...)
+			if code != tc.code || !strings.Contains(stderr, tc.msg) {
+				t.Fatalf("exit %d (want %d), stderr %q (want it to mention %q)", code, tc.code, stderr, tc.msg)
+			}
+		})
+	}
+}
+
+func TestScenariosListsBuiltins(t *testing.T) {
+	stdout, _, code := runBench(t, context.Background(), nil, "scenarios")
+	if code != 0 {
+		t.Fatalf("exit %d", code)
+	}
+	for _, name := range []string{"free", "core", "studio", "mixed", "redis-kill", "tier-change", "smoke"} {
+		if !strings.Contains(stdout, name) {
+			t.Errorf("bench scenarios does not list %s:\n%s", name, stdout)
+		}
+	}
+}

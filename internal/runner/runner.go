@@ -1,0 +1,329 @@
+// Package runner owns one `bench run`: for each repeat and mode it brings the stack up,
+// drives it with the scenario, checks every response, measures, tears down; then it
+// assembles summary.json, evaluates the thresholds and renders the report. Data flows one
+// way: scenario → stack + driver → checkers → metrics → summary → report.
+package runner
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/check"
+	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/metrics"
+	"github.com/atlasbench/atlasbench/internal/report"
+	"github.com/atlasbench/atlasbench/internal/stack"
+	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/scenarios"
+)
+
+// Options configure a run. Zero values mean the documented defaults.
+type Options struct {
+	Scenario *scenarios.Scenario // required
+	// Config is the cache config (built-in name or file) the cache-mode server runs with; default "default".
+	Config string
+	// Mode is cache, nocache or both (default): both runs the same seeded requests without,
+	// then with the cache.
+	Mode string
+	// Out is the reports root; the run writes Out/<UTC timestamp>-<scenario>/ and Out/latest. Default "reports".
+	Out string
+	// Redis is the -redis spec: auto (default), process, docker, embedded or a URL.
+	Redis string
+	// DB is sqlite (default) or a postgres:// server URL.
+	DB string
+	// Target drives an already running server instead of starting a stack.
+	Target string
+	// Secret signs tokens for Target (its ATLAS_JWT_SECRET); stacks get a fresh random one.
+	Secret []byte
+	// Count repeats the measured window, modes interleaved; default 1.
+	Count int
+	// Binary is the bench executable the server runs from; default os.Executable().
+	Binary string
+	// Progress receives live progress; TTY rewrites one line, else a line every 5 s.
+	Progress io.Writer
+	TTY      bool
+	Log      *slog.Logger
+}
+
+// EnvError is an environment failure (Redis or DB could not start, target unreachable).
+type EnvError struct{ Err error }
+
+func (e *EnvError) Error() string { return e.Err.Error() }
+func (e *EnvError) Unwrap() error { return e.Err }
+
+// Result is a finished (or interrupted) run.
+type Result struct {
+	Dir     string
+	Summary *summary.Summary
+}
+
+// Run executes the run and writes its directory. An interrupted run (ctx cancelled) still
+// writes what it measured and returns it with Summary.Interrupted set.
+func Run(ctx context.Context, o Options) (*Result, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	sc := o.Scenario
+	modes := []string{"nocache", "cache"}
+	switch {
+	case o.Target != "":
+		modes = []string{"target"}
+	case o.Mode == "cache" || o.Mode == "nocache":
+		modes = []string{o.Mode}
+	}
+	started := time.Now().UTC()
+	dir := filepath.Join(o.Out, started.Format("20060102T150405Z")+"-"+sc.Name)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, &EnvError{fmt.Errorf("runner: %w", err)}
+	}
+	s := &summary.Summary{
+		Schema: summary.Schema, Scenario: sc.Name, Config: o.Config, Mode: o.Mode, Started: started,
+		Env:   summary.Env{Go: runtime.Version(), CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, DB: dbKind(o.DB), Git: gitDescribe()},
+		Count: o.Count, Samples: map[string][]float64{},
+	}
+	if o.Target != "" {
+		s.Env.Target, s.Env.RedisBackend, s.Mode = o.Target, stack.BackendExternal, "target"
+		if len(sc.Faults) > 0 {
+			s.Notes = append(s.Notes, "faults skipped: -target gives the harness no control over the server's Redis")
+		}
+	}
+	figs := map[string][]summary.Figures{}
+	var runErr error
+repeats:
+	for rep := 1; rep <= o.Count; rep++ {
+		for _, mode := range modes {
+			if ctx.Err() != nil {
+				s.Interrupted = true
+				break repeats
+			}
+			f, notes, backend, err := o.runMode(ctx, dir, mode, rep)
+			if backend != "" {
+				s.Env.RedisBackend = backend
+			}
+			if err != nil {
+				runErr = err
+				break repeats
+			}
+			s.Notes = appendNew(s.Notes, notes...)
+			figs[f.Mode] = append(figs[f.Mode], f.Figures)
+			if f.Interrupted() {
+				s.Interrupted = true
+				break repeats
+			}
+		}
+	}
+	if len(figs) == 0 {
+		if runErr == nil {
+			runErr = errors.New("runner: interrupted before anything was measured")
+		}
+		os.Remove(dir)
+		return nil, runErr
+	}
+	assemble(s, figs)
+	s.Thresholds, s.Pass = evalThresholds(sc.Thresholds, s)
+	s.Pass = s.Pass && runErr == nil
+	if runErr != nil {
+		s.Notes = append(s.Notes, "the run stopped early: "+runErr.Error())
+	}
+	if err := summary.Write(dir, s); err != nil {
+		return nil, &EnvError{err}
+	}
+	if err := report.Render(dir, s); err != nil {
+		return nil, &EnvError{err}
+	}
+	linkLatest(o.Out, dir)
+	return &Result{Dir: dir, Summary: s}, runErr
+}
+
+func (o *Options) defaults() error {
+	if o.Scenario == nil {
+		return errors.New("runner: no scenario")
+	}
+	if o.Config == "" {
+		o.Config = "default"
+	}
+	if o.Mode == "" {
+		o.Mode = "both"
+	}
+	if !slices.Contains([]string{"cache", "nocache", "both"}, o.Mode) {
+		return fmt.Errorf("runner: mode %q: want cache, nocache or both", o.Mode)
+	}
+	if o.Out == "" {
+		o.Out = "reports"
+	}
+	if o.Count <= 0 {
+		o.Count = 1
+	}
+	if o.Log == nil {
+		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if o.Progress == nil {
+		o.Progress = io.Discard
+	}
+	if o.Target == "" {
+		o.Secret = make([]byte, 32)
+		rand.Read(o.Secret)
+	}
+	return nil
+}
+
+// runMode brings one stack up (unless Target), attacks it once, and measures.
+func (o *Options) runMode(ctx context.Context, dir, mode string, rep int) (*figuresRun, []string, string, error) {
+	sc := o.Scenario
+	base := o.Target
+	backend := ""
+	var st *stack.Stack
+	if o.Target == "" {
+		fmt.Fprintf(o.Progress, "[%s] starting Redis, DB (%d users) and server…\n", mode, sc.Population.Users)
+		var logw io.Writer = io.Discard
+		if lf, err := os.Create(filepath.Join(dir, fmt.Sprintf("server-%s%s.log", mode, repSuffix(rep)))); err == nil {
+			defer lf.Close()
+			logw = lf
+		}
+		var err error
+		st, err = stack.Up(ctx, stack.Options{
+			Binary: o.Binary, Redis: o.Redis, DB: o.DB, Mode: mode, Config: o.Config,
+			Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
+			Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
+			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: o.Log,
+		})
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, nil, "", ctx.Err()
+			}
+			return nil, nil, "", &EnvError{fmt.Errorf("runner: %s stack: %w", mode, err)}
+		}
+		defer st.Close()
+		base = st.URL
+		if st.Redis != nil {
+			backend = st.Redis.Backend
+		}
+		for _, f := range sc.Faults {
+			if err := st.Supports(f.Do); err != nil {
+				return nil, nil, backend, fmt.Errorf("runner: scenario %s: %w", sc.Name, err)
+			}
+		}
+	} else if err := reachable(ctx, base); err != nil {
+		return nil, nil, "", &EnvError{err}
+	}
+
+	var notes []string
+	if st != nil && st.Redis != nil && st.Redis.Note != "" {
+		notes = append(notes, st.Redis.Note)
+	}
+	rec := metrics.NewRecorder(metrics.Options{Mode: mode})
+	chk := check.New(check.Options{Next: rec.Add})
+	poll := metrics.NewPoller(base, metrics.PollerOptions{})
+	pctx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
+	pollDone := make(chan struct{})
+	go func() { poll.Run(pctx); close(pollDone) }()
+	var events []driver.Event
+	if st != nil {
+		for _, f := range sc.Faults {
+			events = append(events, driver.Event{At: f.At, Name: f.Do, Fn: func(ctx context.Context) error { return st.Fault(ctx, f) }})
+		}
+	}
+	resultsName := "results-" + mode + repSuffix(rep) + ".bin"
+	out, err := driver.Run(ctx, driver.Config{
+		BaseURL: base, Scenario: sc, Secret: o.Secret, Mode: mode,
+		ResultsPath: filepath.Join(dir, resultsName),
+		Events:      events,
+		Sink:        chk.Add,
+		OnEvent: func(e driver.EventRecord) {
+			rec.Event(e)
+			pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+			poll.Poll(pollCtx)
+			cancel()
+			if e.Err != nil {
+				o.Log.Warn("fault failed", "fault", e.Name, "err", e.Err)
+			}
+		},
+		OnTick: newProgress(o.Progress, o.TTY, mode, rep, o.Count).tick,
+	})
+	stopPoll()
+	<-pollDone
+	chk.Close()
+	if err != nil {
+		return nil, notes, backend, fmt.Errorf("runner: %s attack: %w", mode, err)
+	}
+	if o.TTY {
+		fmt.Fprintln(o.Progress)
+	}
+	if n, perr := poll.Errors(); n > 0 {
+		notes = append(notes, fmt.Sprintf("%s: %d stats polls failed (last: %v)", mode, n, perr))
+	}
+	f, more := rec.Finish(metrics.Input{Outcome: out, Checks: chk.Report(), Snapshots: poll.Snapshots()})
+	if mode == "target" {
+		f.Mode = "cache"
+		if polled := poll.Snapshots(); len(polled) > 0 && polled[0].Mode != "" {
+			f.Mode = polled[0].Mode
+		}
+	}
+	for _, fe := range out.Events {
+		if fe.Err != nil {
+			notes = append(notes, fmt.Sprintf("%s: fault %s at %s failed: %v", mode, fe.Name, fe.At, fe.Err))
+		}
+	}
+	return &figuresRun{Figures: f, interrupted: out.Interrupted}, append(notes, more...), backend, nil
+}
+
+// figuresRun is one mode's figures and whether its attack was cut short.
+type figuresRun struct {
+	summary.Figures
+	interrupted bool
+}
+
+func (f *figuresRun) Interrupted() bool { return f.interrupted }
+
+func repSuffix(rep int) string {
+	if rep <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("-%d", rep)
+}
+
+func dbKind(dsn string) string {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "postgres"
+	}
+	return "sqlite"
+}
+
+// gitDescribe names the commit the harness was built from, best effort.
+func gitDescribe() string {
+	out, err := exec.Command("git", "describe", "--always", "--dirty").Output()
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(out))
+}
+
+// linkLatest points Out/latest at dir (relative), replacing an older link.
+func linkLatest(out, dir string) {
+	link := filepath.Join(out, "latest")
+	tmp := link + ".tmp"
+	os.Remove(tmp)
+	if err := os.Symlink(filepath.Base(dir), tmp); err == nil {
+		os.Rename(tmp, link)
+	}
+}
+
+func appendNew(list []string, more ...string) []string {
+	for _, m := range more {
+		if !slices.Contains(list, m) {
+			list = append(list, m)
+		}
+	}
+	return list
+}
