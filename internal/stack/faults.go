@@ -22,8 +22,14 @@ func (st *Stack) Supports(verb string) error {
 		return nil
 	case scenarios.FaultFlushRedis:
 		return nil
+	case scenarios.FaultSlowRedis, scenarios.FaultPartitionRedis, scenarios.FaultRefuseRedis,
+		scenarios.FaultHealRedis, scenarios.FaultFlapRedis:
+		if st.Proxy == nil {
+			return fmt.Errorf("stack: %s needs the fault proxy, which runs only in front of a Redis the harness starts (not %s)", verb, st.Redis.Backend)
+		}
+		return nil
 	default:
-		return fmt.Errorf("stack: fault %q needs the fault proxy, which this build does not have yet", verb)
+		return fmt.Errorf("stack: unknown fault %q", verb)
 	}
 }
 
@@ -47,6 +53,17 @@ func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 			return err
 		}
 		return redisproc.FlushAll(u.Host)
+	case scenarios.FaultSlowRedis:
+		return st.Proxy.Slow(f.Latency, f.Jitter)
+	case scenarios.FaultPartitionRedis:
+		return st.Proxy.Partition()
+	case scenarios.FaultRefuseRedis:
+		return st.Proxy.Refuse()
+	case scenarios.FaultHealRedis:
+		return st.Proxy.Heal()
+	case scenarios.FaultFlapRedis:
+		// Flapping outlives this call: it runs until heal-redis or the stack closes.
+		return st.Proxy.Flap(context.WithoutCancel(ctx), f.Period)
 	}
 	return nil
 }

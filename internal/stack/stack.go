@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/faultproxy"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for creating run databases
 )
 
@@ -53,6 +54,9 @@ type Options struct {
 type Stack struct {
 	URL   string // base URL of the server
 	Redis *Redis // nil in nocache mode
+	// Proxy sits between the server and a Redis the harness runs, for the slow, partition,
+	// refuse and flap faults; nil in nocache mode and for an external Redis.
+	Proxy *faultproxy.Proxy
 	DB    string // sqlite or postgres
 
 	cmd     *exec.Cmd
@@ -101,6 +105,17 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 		}
 		st.cleanup = append(st.cleanup, st.Redis.Close)
 		redisURL = st.Redis.URL
+		if st.Redis.Backend != BackendExternal {
+			u, err := url.Parse(st.Redis.URL)
+			if err != nil {
+				return st, fmt.Errorf("stack: redis url: %w", err)
+			}
+			if st.Proxy, err = faultproxy.Start(ctx, u.Host, o.Log); err != nil {
+				return st, fmt.Errorf("stack: fault proxy: %w", err)
+			}
+			st.cleanup = append(st.cleanup, st.Proxy.Close)
+			redisURL = st.Proxy.URL()
+		}
 	}
 	args := []string{"serve",
 		"-listen", "127.0.0.1:0", "-db", dsn, "-mode", o.Mode, "-config", o.Config,
