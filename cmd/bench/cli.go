@@ -68,6 +68,8 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "[flags]", "run a load scenario (both modes), check every answer, write reports/", runRun},
+		{"compare", "-config A -config B", "one scenario across cache configs, side by side, significance-tested", runCompare},
+		{"gate", "SUMMARY", "thresholds, and regression vs a baseline (-baseline FILE)", runGate},
 		{"serve", "[flags]", "run the reference Atlas server (cache or no-cache mode)", runServe},
 		{"token", "USERID", "print a JWT for USERID signed with ATLAS_JWT_SECRET", runToken},
 		{"report", "DIR", "re-render a run's report and charts from its summary.json", runReport},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/runner"
+	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/internal/threshold"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
 
@@ -37,7 +40,7 @@ config · 3 the environment failed (Redis or DB could not start, target unreacha
 func runRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", runUsage, stdout)
 	var o runner.Options
-	scenario := fs.String("scenario", "mixed", "built-in scenario name (see bench scenarios) or a YAML file")
+	loadScenario := scenarioFlags(fs)
 	fs.StringVar(&o.Config, "config", "default", "cache config: default, production, none, or a YAML file")
 	fs.StringVar(&o.Mode, "mode", "both", "cache, nocache, or both (no-cache first, then cache, same seeded requests)")
 	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
@@ -45,27 +48,17 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite, or a postgres:// server URL (a fresh database is created per mode and dropped)")
 	fs.StringVar(&o.Target, "target", "", "drive an already running Atlas server at this URL instead of starting one (ATLAS_JWT_SECRET must match)")
 	fs.IntVar(&o.Count, "count", 1, "repeat the measured window N times (modes interleaved) and keep every sample")
-	duration := fs.Duration("duration", 0, "override the scenario's measured duration")
-	rate := fs.Float64("rate", 0, "override the scenario's rate with a constant rate (requests per second)")
 	quiet := fs.Bool("quiet", false, "no live progress")
+	junit := fs.String("junit", "", "also write the thresholds as JUnit XML to this file (for CI systems)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("run: unexpected argument %q", fs.Arg(0))
 	}
-	sc, err := scenarios.Load(*scenario)
+	sc, err := loadScenario()
 	if err != nil {
-		return usageError{err}
-	}
-	if *duration != 0 {
-		sc.Duration = *duration
-	}
-	if *rate != 0 {
-		sc.Rate = scenarios.Rate{Shape: scenarios.ShapeConstant, RPS: *rate}
-	}
-	if err := sc.Validate(); err != nil {
-		return usageError{err}
+		return err
 	}
 	if o.Mode != "cache" && o.Mode != "nocache" && o.Mode != "both" {
 		return usagef("run: -mode %q: want cache, nocache or both", o.Mode)
@@ -89,8 +82,58 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		report.WriteText(stdout, res.Summary)
 		fmt.Fprintf(stdout, "\nreport: %s/report.md (%s)\n", res.Dir, time.Since(start).Round(time.Second))
 	}
+	if res != nil && *junit != "" {
+		if jerr := writeJUnit(*junit, res.Summary); jerr != nil {
+			return envError{jerr}
+		}
+	}
+	return runExit(ctx, err, res)
+}
+
+// scenarioFlags adds -scenario, -duration and -rate to fs; the returned function loads the
+// scenario with the overrides applied and validated.
+func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
+	name := fs.String("scenario", "mixed", "built-in scenario name (see bench scenarios) or a YAML file")
+	duration := fs.Duration("duration", 0, "override the scenario's measured duration")
+	rate := fs.Float64("rate", 0, "override the scenario's rate with a constant rate (requests per second)")
+	return func() (*scenarios.Scenario, error) {
+		sc, err := scenarios.Load(*name)
+		if err != nil {
+			return nil, usageError{err}
+		}
+		if *duration != 0 {
+			sc.Duration = *duration
+		}
+		if *rate != 0 {
+			sc.Rate = scenarios.Rate{Shape: scenarios.ShapeConstant, RPS: *rate}
+		}
+		if err := sc.Validate(); err != nil {
+			return nil, usageError{err}
+		}
+		return sc, nil
+	}
+}
+
+// writeJUnit writes a summary's thresholds as JUnit XML.
+func writeJUnit(path string, s *summary.Summary) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := threshold.JUnit(f, s.Scenario, s.Thresholds); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// runExit maps a run's outcome to the CLI's errors (and so its exit code).
+func runExit(ctx context.Context, err error, res *runner.Result) error {
 	var envErr *runner.EnvError
+	var useErr *runner.UsageError
 	switch {
+	case errors.As(err, &useErr):
+		return usageError{err}
 	case errors.As(err, &envErr):
 		return envError{err}
 	case err != nil && res == nil && ctx.Err() == nil:

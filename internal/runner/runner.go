@@ -7,8 +7,10 @@ package runner
 import (
 	"context"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"github.com/atlasbench/atlasbench/internal/threshold"
 	"io"
 	"log/slog"
 	"os"
@@ -56,6 +58,12 @@ type Options struct {
 	Log      *slog.Logger
 }
 
+// UsageError is a bad scenario, config or option: the run never started.
+type UsageError struct{ Err error }
+
+func (e *UsageError) Error() string { return e.Err.Error() }
+func (e *UsageError) Unwrap() error { return e.Err }
+
 // EnvError is an environment failure (Redis or DB could not start, target unreachable).
 type EnvError struct{ Err error }
 
@@ -74,7 +82,57 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	dir := runDir(o.Out, o.Scenario.Name, "")
+	results, err := o.execute(ctx, []string{o.Config}, func(string) string { return dir })
+	if len(results) == 0 {
+		return nil, err
+	}
+	linkLatest(o.Out, dir)
+	return results[0], err
+}
+
+// Compare runs the scenario once per cache config, repeats interleaved across configs
+// (A, B, A, B, …) so drift on a shared machine hits all alike. It writes one run directory
+// per config under Out/<timestamp>-<scenario>-compare/ and returns that directory.
+func Compare(ctx context.Context, o Options, configs []string) (string, []*Result, error) {
+	if err := o.defaults(); err != nil {
+		return "", nil, err
+	}
+	if len(configs) < 2 {
+		return "", nil, errors.New("runner: compare needs at least two configs")
+	}
+	root := runDir(o.Out, o.Scenario.Name, "-compare")
+	results, err := o.execute(ctx, configs, func(config string) string {
+		return filepath.Join(root, safeName(config))
+	})
+	if len(results) > 0 {
+		linkLatest(o.Out, root)
+	}
+	return root, results, err
+}
+
+func runDir(out, scenario, suffix string) string {
+	return filepath.Join(out, time.Now().UTC().Format("20060102T150405Z")+"-"+scenario+suffix)
+}
+
+// safeName turns a config name or path into a directory name.
+func safeName(config string) string {
+	name := strings.TrimSuffix(filepath.Base(config), filepath.Ext(config))
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || ('0' <= r && r <= '9') {
+			return r
+		}
+		return '_'
+	}, name)
+}
+
+// execute runs every (repeat, config, mode) in interleaved order and writes one run
+// directory per config. It returns the configs that measured anything.
+func (o *Options) execute(ctx context.Context, configs []string, dirOf func(config string) string) ([]*Result, error) {
 	sc := o.Scenario
+	if _, err := threshold.ParseAll(sc.Thresholds); err != nil {
+		return nil, &UsageError{fmt.Errorf("scenario %s: %w", sc.Name, err)}
+	}
 	modes := []string{"nocache", "cache"}
 	switch {
 	case o.Target != "":
@@ -82,68 +140,83 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	case o.Mode == "cache" || o.Mode == "nocache":
 		modes = []string{o.Mode}
 	}
-	started := time.Now().UTC()
-	dir := filepath.Join(o.Out, started.Format("20060102T150405Z")+"-"+sc.Name)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, &EnvError{fmt.Errorf("runner: %w", err)}
+	type run struct {
+		dir  string
+		s    *summary.Summary
+		figs map[string][]summary.Figures
 	}
-	s := &summary.Summary{
-		Schema: summary.Schema, Scenario: sc.Name, Config: o.Config, Mode: o.Mode, Started: started,
-		Env:   summary.Env{Go: runtime.Version(), CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, DB: dbKind(o.DB), Git: gitDescribe()},
-		Count: o.Count, Samples: map[string][]float64{},
-	}
-	if o.Target != "" {
-		s.Env.Target, s.Env.RedisBackend, s.Mode = o.Target, stack.BackendExternal, "target"
-		if len(sc.Faults) > 0 {
-			s.Notes = append(s.Notes, "faults skipped: -target gives the harness no control over the server's Redis")
+	runs := make([]*run, len(configs))
+	for i, config := range configs {
+		dir := dirOf(config)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, &EnvError{fmt.Errorf("runner: %w", err)}
 		}
+		s := &summary.Summary{
+			Schema: summary.Schema, Scenario: sc.Name, Config: config, Mode: o.Mode, Started: time.Now().UTC(),
+			Env:   summary.Env{Go: runtime.Version(), CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, DB: dbKind(o.DB), Git: gitDescribe()},
+			Count: o.Count, Samples: map[string][]float64{},
+		}
+		if o.Target != "" {
+			s.Env.Target, s.Env.RedisBackend, s.Mode = o.Target, stack.BackendExternal, "target"
+			if len(sc.Faults) > 0 {
+				s.Notes = append(s.Notes, "faults skipped: -target gives the harness no control over the server's Redis")
+			}
+		}
+		runs[i] = &run{dir: dir, s: s, figs: map[string][]summary.Figures{}}
 	}
-	figs := map[string][]summary.Figures{}
 	var runErr error
+	interrupted := false
 repeats:
 	for rep := 1; rep <= o.Count; rep++ {
-		for _, mode := range modes {
-			if ctx.Err() != nil {
-				s.Interrupted = true
-				break repeats
-			}
-			f, notes, backend, err := o.runMode(ctx, dir, mode, rep)
-			if backend != "" {
-				s.Env.RedisBackend = backend
-			}
-			if err != nil {
-				runErr = err
-				break repeats
-			}
-			s.Notes = appendNew(s.Notes, notes...)
-			figs[f.Mode] = append(figs[f.Mode], f.Figures)
-			if f.Interrupted() {
-				s.Interrupted = true
-				break repeats
+		for _, r := range runs {
+			for _, mode := range modes {
+				if ctx.Err() != nil {
+					interrupted = true
+					break repeats
+				}
+				f, notes, backend, err := o.runMode(ctx, r.dir, r.s.Config, mode, rep)
+				if backend != "" {
+					r.s.Env.RedisBackend = backend
+				}
+				if err != nil {
+					runErr = err
+					break repeats
+				}
+				r.s.Notes = appendNew(r.s.Notes, notes...)
+				r.figs[f.Mode] = append(r.figs[f.Mode], f.Figures)
+				if f.Interrupted() {
+					interrupted = true
+					break repeats
+				}
 			}
 		}
 	}
-	if len(figs) == 0 {
-		if runErr == nil {
-			runErr = errors.New("runner: interrupted before anything was measured")
+	var results []*Result
+	for _, r := range runs {
+		if len(r.figs) == 0 {
+			os.Remove(r.dir)
+			continue
 		}
-		os.Remove(dir)
-		return nil, runErr
+		s := r.s
+		s.Interrupted = interrupted
+		assemble(s, r.figs)
+		s.Thresholds = threshold.EvalAll(sc.Thresholds, s)
+		s.Pass = threshold.Passed(s.Thresholds) && runErr == nil && !interrupted
+		if runErr != nil {
+			s.Notes = append(s.Notes, "the run stopped early: "+runErr.Error())
+		}
+		if err := summary.Write(r.dir, s); err != nil {
+			return results, &EnvError{err}
+		}
+		if err := report.Render(r.dir, s); err != nil {
+			return results, &EnvError{err}
+		}
+		results = append(results, &Result{Dir: r.dir, Summary: s})
 	}
-	assemble(s, figs)
-	s.Thresholds, s.Pass = evalThresholds(sc.Thresholds, s)
-	s.Pass = s.Pass && runErr == nil
-	if runErr != nil {
-		s.Notes = append(s.Notes, "the run stopped early: "+runErr.Error())
+	if len(results) == 0 && runErr == nil {
+		runErr = errors.New("runner: interrupted before anything was measured")
 	}
-	if err := summary.Write(dir, s); err != nil {
-		return nil, &EnvError{err}
-	}
-	if err := report.Render(dir, s); err != nil {
-		return nil, &EnvError{err}
-	}
-	linkLatest(o.Out, dir)
-	return &Result{Dir: dir, Summary: s}, runErr
+	return results, runErr
 }
 
 func (o *Options) defaults() error {
@@ -157,7 +230,7 @@ func (o *Options) defaults() error {
 		o.Mode = "both"
 	}
 	if !slices.Contains([]string{"cache", "nocache", "both"}, o.Mode) {
-		return fmt.Errorf("runner: mode %q: want cache, nocache or both", o.Mode)
+		return &UsageError{fmt.Errorf("runner: mode %q: want cache, nocache or both", o.Mode)}
 	}
 	if o.Out == "" {
 		o.Out = "reports"
@@ -172,20 +245,22 @@ func (o *Options) defaults() error {
 		o.Progress = io.Discard
 	}
 	if o.Target == "" {
-		o.Secret = make([]byte, 32)
-		rand.Read(o.Secret)
+		// A fresh secret per run, hex so it travels in the server's environment.
+		b := make([]byte, 32)
+		rand.Read(b)
+		o.Secret = []byte(hex.EncodeToString(b))
 	}
 	return nil
 }
 
 // runMode brings one stack up (unless Target), attacks it once, and measures.
-func (o *Options) runMode(ctx context.Context, dir, mode string, rep int) (*figuresRun, []string, string, error) {
+func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int) (*figuresRun, []string, string, error) {
 	sc := o.Scenario
 	base := o.Target
 	backend := ""
 	var st *stack.Stack
 	if o.Target == "" {
-		fmt.Fprintf(o.Progress, "[%s] starting Redis, DB (%d users) and server…\n", mode, sc.Population.Users)
+		fmt.Fprintf(o.Progress, "[%s %s] starting Redis, DB (%d users) and server…\n", config, mode, sc.Population.Users)
 		var logw io.Writer = io.Discard
 		if lf, err := os.Create(filepath.Join(dir, fmt.Sprintf("server-%s%s.log", mode, repSuffix(rep)))); err == nil {
 			defer lf.Close()
@@ -193,7 +268,7 @@ func (o *Options) runMode(ctx context.Context, dir, mode string, rep int) (*figu
 		}
 		var err error
 		st, err = stack.Up(ctx, stack.Options{
-			Binary: o.Binary, Redis: o.Redis, DB: o.DB, Mode: mode, Config: o.Config,
+			Binary: o.Binary, Redis: o.Redis, DB: o.DB, Mode: mode, Config: config,
 			Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
 			Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
 			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: o.Log,
@@ -211,7 +286,7 @@ func (o *Options) runMode(ctx context.Context, dir, mode string, rep int) (*figu
 		}
 		for _, f := range sc.Faults {
 			if err := st.Supports(f.Do); err != nil {
-				return nil, nil, backend, fmt.Errorf("runner: scenario %s: %w", sc.Name, err)
+				return nil, nil, backend, &UsageError{fmt.Errorf("runner: scenario %s: %w", sc.Name, err)}
 			}
 		}
 	} else if err := reachable(ctx, base); err != nil {
@@ -239,6 +314,7 @@ func (o *Options) runMode(ctx context.Context, dir, mode string, rep int) (*figu
 		BaseURL: base, Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(dir, resultsName),
 		Events:      events,
+		MaxWorkers:  maxWorkers(sc),
 		Sink:        chk.Add,
 		OnEvent: func(e driver.EventRecord) {
 			rec.Event(e)
@@ -285,6 +361,18 @@ type figuresRun struct {
 }
 
 func (f *figuresRun) Interrupted() bool { return f.interrupted }
+
+// maxWorkers caps vegeta's workers at what the peak rate needs with two seconds of latency
+// (at least 100, at most 4096). Uncapped, a stalled server makes vegeta start a goroutine and
+// a connection per scheduled request, which grows the harness by gigabytes; capped, the
+// pacer waits instead and latency measured from the intended send time still shows the stall.
+func maxWorkers(sc *scenarios.Scenario) uint64 {
+	sched, peak := sc.Schedule(), 0.0
+	for i := range 200 {
+		peak = max(peak, sched.RateAt(sc.Total()*time.Duration(i)/200))
+	}
+	return uint64(min(max(peak*2, 100), 4096))
+}
 
 func repSuffix(rep int) string {
 	if rep <= 1 {

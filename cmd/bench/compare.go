@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"path/filepath"
+	"strings"
+
+	"github.com/atlasbench/atlasbench/internal/cache"
+	"github.com/atlasbench/atlasbench/internal/compare"
+	"github.com/atlasbench/atlasbench/internal/runner"
+)
+
+const compareUsage = `compare -scenario S -config A -config B [...] [flags]
+
+Runs one scenario under several cache configurations (built-ins default, production, none, or
+YAML files), repeats interleaved across configs (A, B, A, B, …) so machine drift hits all alike,
+and writes a side-by-side table (terminal, compare.md, compare.html) with grouped bar charts:
+hit rate per class, p50/p99, DB queries per request, and fallback-phase latency and errors.
+Differences from the first config are marked * when significant (Mann-Whitney U over the
+repeats) and ~ when not; a one-line recommendation names the trade-off.
+
+Examples:
+  bench compare -scenario smoke -config default -config none
+  bench compare -scenario core -config default -config production -count 5`
+
+// listFlag collects a repeated string flag.
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(s string) error { *l = append(*l, s); return nil }
+
+func runCompare(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("compare", compareUsage, stdout)
+	var o runner.Options
+	var configs listFlag
+	loadScenario := scenarioFlags(fs)
+	fs.Var(&configs, "config", "a cache config to compare (repeat: at least two; the first is the reference)")
+	fs.StringVar(&o.Mode, "mode", "cache", "cache, nocache or both for every config (both adds db_query_reduction and speedup)")
+	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
+	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto, process, docker, embedded or a redis:// URL")
+	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite or a postgres:// server URL")
+	fs.IntVar(&o.Count, "count", 1, "repeats per config (interleaved); 4 or more lets latency differences be tested for significance")
+	quiet := fs.Bool("quiet", false, "no live progress")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("compare: unexpected argument %q", fs.Arg(0))
+	}
+	if len(configs) < 2 {
+		return usagef("compare: want at least two -config flags, e.g. -config default -config none")
+	}
+	for _, c := range configs {
+		if _, err := cache.LoadConfig(c); err != nil {
+			return usageError{err}
+		}
+	}
+	sc, err := loadScenario()
+	if err != nil {
+		return err
+	}
+	if o.Count < 1 {
+		return usagef("compare: -count must be >= 1")
+	}
+	o.Scenario = sc
+	o.Binary = getenv("ATLAS_BENCH_BIN")
+	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	if !*quiet {
+		o.Progress, o.TTY = stderr, isTerminal(stderr)
+	}
+	root, results, err := runner.Compare(ctx, o, configs)
+	if len(results) >= 2 {
+		runs := make([]compare.Run, 0, len(results))
+		for _, r := range results {
+			runs = append(runs, compare.Run{Config: r.Summary.Config, Summary: r.Summary})
+		}
+		tbl, rerr := compare.Render(root, runs)
+		if rerr != nil {
+			return envError{rerr}
+		}
+		fmt.Fprintln(stdout)
+		tbl.Write(stdout)
+		fmt.Fprintf(stdout, "\ncompare: %s\n", filepath.Join(root, "compare.md"))
+	}
+	if err != nil {
+		return runExit(ctx, err, nil)
+	}
+	if len(results) < 2 {
+		return failError{"compare: interrupted before every config was measured"}
+	}
+	return nil
+}
