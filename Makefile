@@ -6,7 +6,7 @@ BIN       := bin/bench
 PKGS      := ./...
 FUZZTIME  ?= 30s
 
-.PHONY: all build bench bench-go test lint fuzz clean
+.PHONY: all build bench bench-go test lint fuzz gate compare clean
 
 all: build
 
@@ -20,6 +20,16 @@ test:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+
+# The CI gate: smoke in both modes, 3 repeats, thresholds + regression vs reports/baseline/smoke.json.
+# Accept a new baseline with: bin/bench gate -update -baseline reports/baseline/smoke.json reports/latest
+gate: build
+	./$(BIN) run -scenario smoke -mode both -count 3 -quiet -junit reports/smoke-junit.xml
+	./$(BIN) gate -baseline reports/baseline/smoke.json -tolerance latency=100% reports/latest
+
+# Cache configurations side by side on one scenario.
+compare: build
+	./$(BIN) compare -scenario core -config default -config production -config none
 
 lint:
 	$(GO) vet $(PKGS)
