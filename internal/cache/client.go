@@ -63,6 +63,9 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cache: Redis URL %q: %w", redactURL(redisURL), err)
 	}
+	if cfg.Unsafe.ClientDefaults {
+		return redis.NewClient(opt), nil // go-redis defaults: the weakened layer of a demonstration
+	}
 	opt.ContextTimeoutEnabled = true
 	opt.DialTimeout = cfg.Redis.DialTimeout
 	opt.ReadTimeout = cfg.Redis.ReadTimeout

@@ -54,6 +54,19 @@ type Config struct {
 	Redis RedisConfig `json:"redis"`
 	// Breaker configures the circuit breaker around every Redis call.
 	Breaker BreakerConfig `json:"breaker"`
+	// Unsafe switches protections off, to prove the harness catches their absence
+	// (testdata/weak-*.yaml). Never in production.
+	Unsafe UnsafeConfig `json:"unsafe,omitzero"`
+}
+
+// UnsafeConfig names protections a config may switch off for a demonstration.
+type UnsafeConfig struct {
+	// NoPendingBypass keeps serving a user from the cache while one of their invalidations
+	// failed and waits for its retry: Redis coming back with old entries then serves them.
+	NoPendingBypass bool `json:"noPendingBypass,omitempty"`
+	// ClientDefaults builds the go-redis client with its own defaults (seconds-long dial and
+	// read timeouts, 3 retries, context deadlines ignored) instead of the fail-fast settings.
+	ClientDefaults bool `json:"clientDefaults,omitempty"`
 }
 
 // RedisConfig holds the go-redis client settings of a Config.
@@ -282,6 +295,8 @@ func (p *configParser) parse(doc *yaml.Node) Config {
 			cfg.Redis = p.redis(v)
 		case "breaker":
 			cfg.Breaker = p.breaker(v)
+		case "unsafe":
+			cfg.Unsafe = p.unsafe(v)
 		default:
 			return false
 		}
@@ -354,6 +369,22 @@ func (p *configParser) redis(n *yaml.Node) RedisConfig {
 		return true
 	})
 	return r
+}
+
+func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
+	var u UnsafeConfig
+	p.fields(n, "unsafe", func(key string, _, v *yaml.Node) bool {
+		switch key {
+		case "noPendingBypass":
+			u.NoPendingBypass = p.boolean(v, join("unsafe", key))
+		case "clientDefaults":
+			u.ClientDefaults = p.boolean(v, join("unsafe", key))
+		default:
+			return false
+		}
+		return true
+	})
+	return u
 }
 
 func (p *configParser) breaker(n *yaml.Node) BreakerConfig {

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+// TestFaultScenarios runs seconds-long versions of the built-in fault scenarios against a
+// real redis-server behind the fault proxy, with their thresholds (no errors, no isolation
+// violation, no stale read, p99 within the budget). Then it weakens the cache layer the two
+// ways the issue names and shows the same harness failing it.
+func TestFaultScenarios(t *testing.T) {
+	for _, tc := range []struct {
+		scenario, config string
+		code             int // exit code
+		check            func(t *testing.T, s *summary.Summary)
+	}{
+		{"fault-slow", "default", 0, nil},
+		{"fault-partition", "default", 0, nil},
+		{"fault-refuse", "default", 0, nil},
+		{"fault-flap", "default", 0, nil},
+		{"fault-cold", "default", 0, nil},
+		// Without the pending-invalidation bypass, writes during the partition are followed by
+		// stale reads once Redis is back with its old entries.
+		{"fault-partition", "weak-pending", exitFail, func(t *testing.T, s *summary.Summary) {
+			if s.StaleReads == 0 {
+				t.Errorf("weakened layer: no stale reads caught (isolation %d)", s.IsolationViolations)
+			}
+		}},
+		// With go-redis's default timeouts a partitioned Redis holds requests for seconds.
+		{"fault-partition", "weak-client", exitFail, func(t *testing.T, s *summary.Summary) {
+			if s.Latency.P99 < 1000 {
+				t.Errorf("weakened client: p99 %.0f ms, want the multi-second stall caught", s.Latency.P99)
+			}
+		}},
+	} {
+		t.Run(tc.scenario+"/"+tc.config, func(t *testing.T) {
+			config := tc.config
+			if config != "default" {
+				config = filepath.Join("testdata", config+".yaml")
+			}
+			out := t.TempDir()
+			stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", filepath.Join("testdata", tc.scenario+".yaml"),
+				"-config", config, "-mode", "cache", "-redis", "process", "-out", out, "-quiet")
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
+			}
+			s, err := summary.Read(filepath.Join(out, "latest"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			var fault *summary.Phase
+			for i := range s.Phases {
+				if s.Phases[i].Fault != "" && s.Phases[i].Requests > 0 {
+					fault = &s.Phases[i]
+					break
+				}
+			}
+			if fault == nil {
+				t.Fatalf("no fault phase with requests: %+v", s.Phases)
+			}
+			if tc.check != nil {
+				tc.check(t, s)
+				return
+			}
+			if fault.Errors != 0 || s.StaleReads != 0 || s.IsolationViolations != 0 {
+				t.Fatalf("%s: errors %d, stale %d, isolation %d", fault.Name, fault.Errors, s.StaleReads, s.IsolationViolations)
+			}
+			t.Logf("%s: p99 %.1f ms, max %.1f ms, recovery %v s", fault.Name, fault.Latency.P99, fault.Latency.Max, deref(fault.RecoveryS))
+		})
+	}
+}
+
+func deref(p *float64) any {
+	if p == nil {
+		return "none"
+	}
+	return *p
+}
