@@ -20,6 +20,7 @@ test:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	$(MAKE) fuzz FUZZTIME=3s
 
 # The CI gate: smoke in both modes, 3 repeats, thresholds + regression vs reports/baseline/smoke.json.
 # Accept a new baseline with: bin/bench gate -update -baseline reports/baseline/smoke.json reports/latest
@@ -35,9 +36,11 @@ lint:
 	$(GO) vet $(PKGS)
 	@out=$$(gofmt -l .); test -z "$$out" || { echo "gofmt needed:"; echo "$$out"; exit 1; }
 
+# Fuzzing: seconds of each target inside make test, longer with make fuzz (FUZZTIME=10m).
 fuzz:
-	$(GO) test -run '^$$' -fuzz FuzzKey -fuzztime $(FUZZTIME) ./internal/cache/
-	$(GO) test -run '^$$' -fuzz FuzzParse -fuzztime $(FUZZTIME) ./scenarios/
+	$(GO) test -run '^$$' -fuzz '^FuzzKey$$' -fuzztime $(FUZZTIME) ./internal/cache/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./scenarios/
+	$(GO) test -run '^$$' -fuzz '^FuzzParse$$' -fuzztime $(FUZZTIME) ./internal/threshold/
 
 clean:
 	rm -rf bin
