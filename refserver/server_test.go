@@ -476,11 +476,14 @@ func TestStampede(t *testing.T) {
 		t.Fatalf("%d requests failed", failed.Load())
 	}
 	// One load = GetConversation + ListMessages.
-	if st := e.cache.Stats()[cache.ClassAPIResponses]; st.Errors+st.Bypasses > 0 {
-		t.Fatalf("Redis failed during the burst (%+v): the test cannot judge coalescing", st)
+	// A request whose Redis call failed anyway (a starved CI machine) bypasses to the DB on
+	// its own: one load each. Everything else must have shared a single load.
+	st := e.cache.Stats()[cache.ClassAPIResponses]
+	if st.Bypasses > 10 {
+		t.Fatalf("Redis failed for %d of the burst's requests (%+v): the test cannot judge coalescing", st.Bypasses, st)
 	}
-	if got := e.store.Stats().ByClass[store.ClassAPIResponses] - before; got != 2 {
-		t.Fatalf("200 concurrent cold GETs made %d apiResponses queries, want 2 (one load)", got)
+	if got, want := e.store.Stats().ByClass[store.ClassAPIResponses]-before, 2*(1+st.Bypasses); got != want {
+		t.Fatalf("200 concurrent cold GETs made %d apiResponses queries, want %d (one shared load + %d bypasses, 2 queries each)", got, want, st.Bypasses)
 	}
 }
 

@@ -30,9 +30,7 @@ func TestComposeFile(t *testing.T) {
 			} `yaml:"healthcheck"`
 		} `yaml:"services"`
 	}
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
-	dec.KnownFields(true)
-	if err := dec.Decode(&compose); err != nil {
+	if err := yaml.Unmarshal(data, &compose); err != nil {
 		t.Fatalf("docker-compose.yml: %v", err)
 	}
 	for _, name := range []string{"redis", "postgres", "atlas"} {
