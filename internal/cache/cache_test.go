@@ -714,88 +714,13 @@ func TestRedisSlow(t *testing.T) {
 	}
 }
 
-// proxy is a TCP forwarder that can refuse connections while the Redis behind
-// it keeps its data (SPEC's refuse-redis fault).
-type proxy struct {
-	t      *testing.T
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]bool
-}
-
-func newProxy(t *testing.T, target string) *proxy {
-	p := &proxy{t: t, target: target, conns: map[net.Conn]bool{}}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.addr = ln.Addr().String()
-	p.serve(ln)
-	t.Cleanup(p.down)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			up, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns[c], p.conns[up] = true, true
-			p.mu.Unlock()
-			go func() { io.Copy(up, c); up.Close() }()
-			go func() { io.Copy(c, up); c.Close() }()
-		}
-	}()
-}
-
-// down closes the listener and every connection: new dials are refused.
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-// up listens again on the same address.
-func (p *proxy) up() {
-	var ln net.Listener
-	var err error
-	for range 50 {
-		if ln, err = net.Listen("tcp", p.addr); err == nil {
-			p.serve(ln)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	p.t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-}
-
 // TestLostInvalidation is hazard 3: Redis is unreachable but keeps its data
 // while a write is acknowledged; when it is reachable again its old entry must
 // not be served, and caching resumes once the retrier applied the invalidation.
 func TestLostInvalidation(t *testing.T) {
 	srv := testutil.Redis(t)
-	p := newProxy(t, srv.Addr())
-	c, _ := newTestCache(t, "redis://"+p.addr, Options{Config: tight()})
+	p := testutil.NewProxy(t, srv.Addr())
+	c, _ := newTestCache(t, p.URL(), Options{Config: tight()})
 	direct := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer direct.Close()
 	ctx, stop := context.WithCancel(context.Background())
@@ -807,7 +732,7 @@ func TestLostInvalidation(t *testing.T) {
 	expect(t, c, "w", ClassConversations, "core", "", db.loader("convs"), "old", Hit)
 	oldKey := entryKey(t, c, "w", ClassConversations, "core", "")
 
-	p.down()
+	p.Refuse()
 	db.set("convs", "new") // the write commits ...
 	err := c.Invalidate(context.Background(), "w", ScopeData)
 	if !errors.Is(err, ErrPending) { // ... and its invalidation cannot reach Redis
@@ -822,7 +747,7 @@ func TestLostInvalidation(t *testing.T) {
 		t.Error("w2 pending")
 	}
 
-	p.up()
+	p.Restore(t)
 	if raw := direct.Get(context.Background(), oldKey).Val(); raw != "vold" {
 		t.Fatalf("Redis lost the old entry (%q): the test would prove nothing", raw)
 	}

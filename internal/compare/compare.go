@@ -1,9 +1,9 @@
 package compare
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"github.com/atlasbench/atlasbench/internal/atomicfile"
 	"io"
 	"io/fs"
 	"math"
@@ -328,28 +328,9 @@ func envLine(e summary.Env) string {
 	return strings.Join(parts, " · ")
 }
 
-// writeFile renders into memory, then replaces path atomically.
+// writeFile writes path atomically (see atomicfile).
 func writeFile(path string, render func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := render(&buf); err != nil {
-		return fmt.Errorf("compare: %s: %w", filepath.Base(path), err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("compare: %w", err)
-	}
-	_, err = tmp.Write(buf.Bytes())
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(path, render); err != nil {
 		return fmt.Errorf("compare: %w", err)
 	}
 	return nil

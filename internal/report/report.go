@@ -1,9 +1,9 @@
 package report
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
+	"github.com/atlasbench/atlasbench/internal/atomicfile"
 	"io"
 	"io/fs"
 	"os"
@@ -45,29 +45,9 @@ func Render(dir string, s *summary.Summary) error {
 	return writeFile(filepath.Join(dir, HTMLFile), func(w io.Writer) error { return writeHTML(w, v) })
 }
 
-// writeFile renders into memory, then replaces path atomically, so a failed render never
-// leaves half a report behind.
+// writeFile writes path atomically (see atomicfile).
 func writeFile(path string, render func(io.Writer) error) error {
-	var buf bytes.Buffer
-	if err := render(&buf); err != nil {
-		return fmt.Errorf("report: %s: %w", filepath.Base(path), err)
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+"-*")
-	if err != nil {
-		return fmt.Errorf("report: %w", err)
-	}
-	_, err = tmp.Write(buf.Bytes())
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), path)
-	}
-	if err != nil {
-		os.Remove(tmp.Name())
+	if err := atomicfile.Write(path, render); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil

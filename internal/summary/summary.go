@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/atlasbench/atlasbench/internal/atomicfile"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -202,7 +204,7 @@ type Threshold struct {
 	Error string  `json:"error,omitempty"`
 }
 
-// Write stores s as dir/summary.json (indented, atomically via a temp file).
+// Write stores s as dir/summary.json (indented, atomically).
 func Write(dir string, s *Summary) error {
 	if s.Schema == "" {
 		s.Schema = Schema
@@ -211,20 +213,14 @@ func Write(dir string, s *Summary) error {
 	if err != nil {
 		return fmt.Errorf("summary: encode: %w", err)
 	}
-	tmp, err := os.CreateTemp(dir, ".summary-*.json")
+	err = atomicfile.Write(filepath.Join(dir, FileName), func(w io.Writer) error {
+		_, err := w.Write(append(data, '\n'))
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("summary: %w", err)
 	}
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
-		tmp.Close()
-		os.Remove(tmp.Name())
-		return fmt.Errorf("summary: write: %w", err)
-	}
-	if err := tmp.Close(); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("summary: write: %w", err)
-	}
-	return os.Rename(tmp.Name(), filepath.Join(dir, FileName))
+	return nil
 }
 
 // Read loads a summary from a run directory or a summary.json path and checks its schema.
