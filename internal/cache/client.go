@@ -1,10 +1,13 @@
 package cache
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -43,6 +46,9 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cache: Redis cluster URL %q: %w", redactURL(redisURL), err)
 		}
+		if err := trustCA(opt.TLSConfig, cfg.Redis.CACert); err != nil {
+			return nil, err
+		}
 		opt.ContextTimeoutEnabled = true
 		opt.DialTimeout = cfg.Redis.DialTimeout
 		opt.ReadTimeout = cfg.Redis.ReadTimeout
@@ -62,6 +68,9 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 	opt, err := redis.ParseURL(u)
 	if err != nil {
 		return nil, fmt.Errorf("cache: Redis URL %q: %w", redactURL(redisURL), err)
+	}
+	if err := trustCA(opt.TLSConfig, cfg.Redis.CACert); err != nil {
+		return nil, err
 	}
 	if cfg.Unsafe.ClientDefaults {
 		return redis.NewClient(opt), nil // go-redis defaults: the weakened layer of a demonstration
@@ -142,4 +151,25 @@ func redactURL(s string) string {
 			}
 		}
 	}
+}
+
+// trustCA makes a rediss:// connection trust only the CAs in the PEM file caFile (the
+// config's redis.caCert). It is an error to name a CA for a plain-text URL.
+func trustCA(tlsConfig *tls.Config, caFile string) error {
+	if caFile == "" {
+		return nil
+	}
+	if tlsConfig == nil {
+		return fmt.Errorf("cache: redis.caCert %s is set but the Redis URL is not rediss://", caFile)
+	}
+	pem, err := os.ReadFile(caFile)
+	if err != nil {
+		return fmt.Errorf("cache: redis.caCert: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(pem) {
+		return fmt.Errorf("cache: redis.caCert %s: no PEM certificate in it", caFile)
+	}
+	tlsConfig.RootCAs = pool
+	return nil
 }

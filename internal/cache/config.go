@@ -80,6 +80,9 @@ type RedisConfig struct {
 	WriteTimeout time.Duration `json:"writeTimeout"`
 	// PoolSize is the connection pool size; 0 means go-redis's default (10 per GOMAXPROCS).
 	PoolSize int `json:"poolSize"`
+	// CACert is a PEM file of the CAs a rediss:// server's certificate must chain to;
+	// empty means the system roots. A relative path is relative to the config file.
+	CACert string `json:"caCert,omitempty"`
 }
 
 // BreakerConfig configures the circuit breaker.
@@ -153,7 +156,11 @@ func LoadConfig(nameOrPath string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("cache config: %w (built-ins: %s)", err, strings.Join(BuiltinConfigs(), ", "))
 	}
-	return ParseConfig(nameOrPath, data)
+	cfg, err := ParseConfig(nameOrPath, data)
+	if err == nil && cfg.Redis.CACert != "" && !filepath.IsAbs(cfg.Redis.CACert) {
+		cfg.Redis.CACert = filepath.Join(filepath.Dir(nameOrPath), cfg.Redis.CACert)
+	}
+	return cfg, err
 }
 
 // DefaultConfig returns the built-in "default" config.
@@ -358,6 +365,8 @@ func (p *configParser) redis(n *yaml.Node) RedisConfig {
 			r.ReadTimeout = p.timeout(v, at)
 		case "writeTimeout":
 			r.WriteTimeout = p.timeout(v, at)
+		case "caCert":
+			r.CACert = p.str(v, at)
 		case "poolSize":
 			r.PoolSize = p.integer(v, at)
 			if r.PoolSize < 0 {

@@ -17,7 +17,6 @@ import (
 	"math/big"
 	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -225,20 +224,8 @@ func TestSecurityACL(t *testing.T) {
 	})
 }
 
-// TLS: cache.NewClient cannot be given a CA (redis.ParseURL only knows
-// skip_verify, and NewClient has no TLS option), so the client can only trust
-// a test CA through the system roots. Go reads SSL_CERT_FILE lazily but once
-// per process (crypto/x509: systemRootsPool's sync.Once), so setting it with
-// t.Setenv works only if nothing in this test binary verified a certificate
-// before, and never with -count > 1 (the second run's new CA is not in the
-// cached pool). The client side therefore runs in a child process of this
-// test binary (TestSecurityTLSChild) with SSL_CERT_FILE set from its start.
-
-const (
-	tlsChildURLEnv = "ATLAS_TEST_TLS_URL" // the rediss:// URL the child connects to
-	sslCertFileEnv = "SSL_CERT_FILE"
-)
-
+// TLS: a throw-away CA signs the server's certificate; the client trusts it through the
+// config's redis.caCert, and without it the handshake must fail on the certificate.
 func TestSecurityTLS(t *testing.T) {
 	dir := t.TempDir()
 	caFile, certFile, keyFile := writeTestPKI(t, dir)
@@ -288,37 +275,28 @@ func TestSecurityTLS(t *testing.T) {
 		t.Fatal("plain-text PING on the TLS port succeeded")
 	}
 
-	// The child trusts the test CA through SSL_CERT_FILE and runs the cache end to end.
-	cctx, ccancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer ccancel()
-	cmd := exec.CommandContext(cctx, os.Args[0], "-test.run=^TestSecurityTLSChild$", "-test.count=1", "-test.v")
-	cmd.Env = append(os.Environ(), sslCertFileEnv+"="+caFile, tlsChildURLEnv+"="+url)
-	out, err := cmd.CombinedOutput()
-	if err != nil || !strings.Contains(string(out), "--- PASS: TestSecurityTLSChild") {
-		t.Fatalf("TLS client in a child process: %v\n%s", err, out)
+	// With the CA in the config, the cache runs end to end over TLS, under the same ACL.
+	cfg := secConfig()
+	cfg.Redis.CACert = caFile
+	client, err := cache.NewClient(url, cfg)
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Logf("child process:\n%s", out)
-}
-
-// TestSecurityTLSChild is the client half of TestSecurityTLS, run by it in a
-// child process; run directly it is skipped.
-func TestSecurityTLSChild(t *testing.T) {
-	url := os.Getenv(tlsChildURLEnv)
-	if url == "" {
-		t.Skipf("run by TestSecurityTLS in a child process (needs %s and %s)", tlsChildURLEnv, sslCertFileEnv)
-	}
-	if os.Getenv(sslCertFileEnv) == "" {
-		t.Fatalf("%s not set", sslCertFileEnv)
-	}
-	client := secClient(t, url)
-	ctx := context.Background()
+	defer client.Close()
 	if err := client.Ping(ctx).Err(); err != nil {
-		t.Fatalf("rediss:// PING: %v", err)
+		t.Fatalf("rediss:// PING trusting the test CA: %v", err)
 	}
 	secEndToEnd(t, client)
-	// The ACL applies over TLS as well.
 	wantRedisError(t, "FLUSHALL over TLS", client.Do(ctx, "FLUSHALL").Err(), "NOPERM")
-	t.Logf("cache end to end over %s: ok", strings.Replace(url, "s3cret", "xxxxx", 1))
+
+	// A CA for a plain-text URL, or a file with no certificate, is a configuration error.
+	if _, err := cache.NewClient("redis://"+tlsAddr, cfg); err == nil || !strings.Contains(err.Error(), "not rediss://") {
+		t.Fatalf("caCert with redis://: %v", err)
+	}
+	cfg.Redis.CACert = keyFile
+	if _, err := cache.NewClient(url, cfg); err == nil || !strings.Contains(err.Error(), "no PEM certificate") {
+		t.Fatalf("caCert without a certificate: %v", err)
+	}
 }
 
 // writeTestPKI writes a throw-away CA and a server certificate for 127.0.0.1
