@@ -43,7 +43,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 		return nil, err
 	}
 	for i := range s.Mix {
-		if len(s.Mix[i].Expect) == 0 {
+		if len(s.Mix[i].Expect) == 0 && s.Mix[i].Attack == "" {
 			r, _ := LookupRoute(s.Mix[i].Method, s.Mix[i].Path)
 			s.Mix[i].Expect = r.Expect
 		}
@@ -546,14 +546,22 @@ func (d *decoder) mix(n *yaml.Node, s *Scenario) {
 	for i, it := range items {
 		path := fmt.Sprintf("mix[%d]", i)
 		m := &s.Mix[i]
-		f := d.mapping(it, path, "req", "weight", "expect")
+		f := d.mapping(it, path, "req", "attack", "weight", "expect")
 		if f == nil {
 			continue
 		}
 		if v := f["req"]; v != nil {
 			d.request(v, path+".req", m)
-		} else {
-			d.missing(path+".req", ` (e.g. "GET /api/me/tier")`)
+		}
+		if v := f["attack"]; v != nil {
+			if a, ok := d.str(v, path+".attack"); ok && a == "" {
+				d.fail(v.Line, path+".attack", true, "is empty (want one of %s)", strings.Join(AttackKinds(), ", "))
+			} else {
+				m.Attack = a
+			}
+		}
+		if f["req"] == nil && f["attack"] == nil {
+			d.missing(path+".req", ` (e.g. "GET /api/me/tier"), or attack: KIND instead`)
 		}
 		if v := f["weight"]; v != nil {
 			m.Weight, _ = d.number(v, path+".weight")

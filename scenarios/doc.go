@@ -35,6 +35,17 @@
 // Scenario.Schedule (total = Warmup + Duration) and leaves the warm-up out of the figures.
 // Fault offsets (`at`) count from the end of the warm-up.
 //
+// A mix entry may name an attack kind instead of a route; each kind stands for many varied
+// hostile requests, generated from the seed, that know which answers they accept:
+//
+//	mix:
+//	  - {attack: bad-token, weight: 10}    # alg none, HS384, RS256, wrong secret, expired, … → 401
+//	  - {attack: foreign-conversation, weight: 10}
+//
+// Kinds: foreign-conversation, path-variant, hostile-id, bad-token, spoofed-header,
+// oversized-body, malformed-body, bad-tier (AttackKinds; the constants say what each sends
+// and expects). An attack entry takes no expect.
+//
 // Key distributions choose the user (u1 … uN) of each request: uniform; zipf {s} with
 // rank 1 = u1 the hottest, for any s > 0 (an exact inverse-CDF sampler, not math/rand's
 // Zipf, which needs s > 1); hotspot {fraction, share}: share of the picks go uniformly

@@ -56,7 +56,7 @@ scenarios/bad.yaml:8: mix[4].req: a query is only allowed on GET routes
 scenarios/bad.yaml:9: mix[5].expect[1]: 700 is not an HTTP status (100-599)
 scenarios/bad.yaml:10: mix[6]: unknown field "extra"
 scenarios/bad.yaml:10: mix[6].weight: "abc" is not a number
-scenarios/bad.yaml:11: mix[7].req: required (e.g. "GET /api/me/tier")`,
+scenarios/bad.yaml:11: mix[7].req: required (e.g. "GET /api/me/tier"), or attack: KIND instead`,
 		},
 		{
 			name:   "rate: unknown shape",

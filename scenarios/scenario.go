@@ -97,12 +97,14 @@ const (
 	DistHotspot = "hotspot"
 )
 
-// MixEntry is one kind of request and its weight in the mix.
+// MixEntry is one kind of request and its weight in the mix: a route (Req) or an attack
+// kind (Attack), never both.
 type MixEntry struct {
 	Req    string  // as written: "GET /api/conversations/{id}/messages?limit=20"
 	Method string  // "GET"
 	Path   string  // the route pattern: "/api/conversations/{id}/messages"; {id} is one of the caller's conversations
 	Query  string  // raw query without '?', e.g. "limit=20"; empty when none
+	Attack string  // one of AttackKinds() instead of a route; Req, Method, Path, Query and Expect are then empty
 	Weight float64 // relative, > 0
 	Expect []int   // statuses that are not errors; the route's Expect when the file gives none
 }

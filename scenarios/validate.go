@@ -247,17 +247,23 @@ func (p *problems) checkPopulation(s *Scenario) {
 	if ok && pop.Tiers.Free+pop.Tiers.Core+pop.Tiers.Studio <= 0 {
 		p.add("population.tiers", "shares must sum to > 0")
 	}
-	minConv := 0
+	minConv, why := 0, ""
+	minUsers, whyUsers := 1, ""
 	for _, m := range s.Mix {
-		if strings.Contains(m.Path, "{id}") {
-			minConv = 1
+		switch {
+		case strings.Contains(m.Path, "{id}"):
+			minConv, why = 1, " (the mix uses {id}, one of the caller's conversations)"
+		case AttackNeedsConversations(m.Attack) && slices.Contains(AttackKinds(), m.Attack) && minConv == 0:
+			minConv, why = 1, " (attack "+m.Attack+" uses the users' conversations)"
+		}
+		if AttackNeedsOthers(m.Attack) && minUsers < 2 {
+			minUsers, whyUsers = 2, " (attack "+m.Attack+" targets other users)"
 		}
 	}
+	if pop.Users >= 1 && pop.Users < minUsers {
+		p.add("population.users", "must be at least %d, got %d%s", minUsers, pop.Users, whyUsers)
+	}
 	if pop.Conversations < minConv || pop.Conversations > maxConversations {
-		why := ""
-		if minConv > 0 {
-			why = " (the mix uses {id}, one of the caller's conversations)"
-		}
 		p.add("population.conversations", "must be between %d and %d, got %d%s", minConv, maxConversations, pop.Conversations, why)
 	}
 	if pop.Messages < 0 || pop.Messages > maxMessages {
@@ -299,17 +305,25 @@ func (p *problems) checkMix(mix []MixEntry) {
 	}
 	for i, m := range mix {
 		f := fmt.Sprintf("mix[%d]", i)
-		if _, ok := LookupRoute(m.Method, m.Path); !ok {
+		switch {
+		case m.Attack != "":
+			p.checkAttack(f, m)
+		case p.bad[f+".attack"]: // an attack that was not a text: no route to check
+		case !knownRoute(m):
 			req := m.Req
 			if req == "" {
 				req = m.Method + " " + m.Path
 			}
 			p.add(f+".req", "unknown route %q (known: %s)", req, knownRoutes())
-		} else if m.Query != "" && m.Method != "GET" {
+		case m.Query != "" && m.Method != "GET":
 			p.add(f+".req", "a query is only allowed on GET routes")
 		}
 		if !(m.Weight > 0) || math.IsInf(m.Weight, 0) {
 			p.add(f+".weight", "must be > 0")
+		}
+		if m.Attack != "" && len(m.Expect) > 0 {
+			p.add(f+".expect", "not allowed with attack (each attack kind expects its own statuses)")
+			continue
 		}
 		for j, st := range m.Expect {
 			if st < 100 || st > 599 {
@@ -317,6 +331,22 @@ func (p *problems) checkMix(mix []MixEntry) {
 			}
 		}
 	}
+}
+
+// checkAttack checks a mix entry that names an attack kind.
+func (p *problems) checkAttack(f string, m MixEntry) {
+	if !slices.Contains(AttackKinds(), m.Attack) {
+		p.add(f+".attack", "%q is not one of %s", m.Attack, strings.Join(AttackKinds(), ", "))
+	}
+	if m.Req != "" || m.Method != "" || m.Path != "" || m.Query != "" {
+		p.add(f+".attack", "give either req or attack, not both")
+	}
+}
+
+// knownRoute reports whether a mix entry names one of Routes().
+func knownRoute(m MixEntry) bool {
+	_, ok := LookupRoute(m.Method, m.Path)
+	return ok
 }
 
 func (p *problems) checkFaults(faults []Fault, duration time.Duration) {

@@ -185,6 +185,14 @@ func (c *Checker) judge(r driver.Record) {
 		return
 	}
 	v.Error = Status(req, res)
+	if req.Attack != "" {
+		c.judgeAttack(&v)
+		c.count(v)
+		if c.o.Next != nil {
+			c.o.Next(v)
+		}
+		return
+	}
 	ok := res.Code >= 200 && res.Code < 300
 	var b body
 	if ok && v.Error == "" {
@@ -207,6 +215,28 @@ func (c *Checker) judge(r driver.Record) {
 	c.count(v)
 	if c.o.Next != nil {
 		c.o.Next(v)
+	}
+}
+
+// judgeAttack judges the answer to a hostile request (v.Error already set by Status): any
+// 2xx body, expected or not, must be the requester's own; an expected 2xx answer must be
+// served as the tier last acknowledged for the requester. Attacks add nothing to the state
+// the other checks rely on (acknowledged writes and tier changes).
+func (c *Checker) judgeAttack(v *Verdict) {
+	req, res := v.Req, v.Res
+	if res.Code < 200 || res.Code >= 300 {
+		return
+	}
+	var b body
+	if err := json.Unmarshal(res.Body, &b); err != nil {
+		if v.Error == "" {
+			v.Error = "attack " + req.Attack + ": invalid json"
+		}
+		return
+	}
+	v.Findings = append(v.Findings, isolation(req, &b)...)
+	if v.Error == "" && req.Method != "PUT" {
+		c.checkTier(c.user(req.UserID), v.Record, &b, true)
 	}
 }
 
@@ -258,7 +288,20 @@ func (c *Checker) example(kind string, r driver.Record, expected, got string) {
 
 // Status classifies a response: "" when its status is one the request expects, else the
 // error kind. POST …/messages may answer 429 only to a free-tier user (X-Atlas-Tier: free).
+// An attack's answer must be one of its Expect, never a 5xx; else the kind is
+// "attack <kind>: <status>" ("attack <kind>: transport" or "…: timeout" without one).
 func Status(req *driver.Request, res *vegeta.Result) string {
+	if req.Attack != "" {
+		switch {
+		case res.Code == 0 && isTimeout(res.Error):
+			return "attack " + req.Attack + ": timeout"
+		case res.Code == 0:
+			return "attack " + req.Attack + ": transport"
+		case res.Code >= 500 || !slices.Contains(req.Expect, int(res.Code)):
+			return "attack " + req.Attack + ": " + strconv.Itoa(int(res.Code))
+		}
+		return ""
+	}
 	switch {
 	case res.Code == 0:
 		if isTimeout(res.Error) {

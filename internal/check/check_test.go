@@ -34,15 +34,26 @@ mix:
 // and how many verdicts reached the next stage.
 func runAgainst(t *testing.T, mode fakeMode) (Report, int) {
 	t.Helper()
-	sc, err := scenarios.Parse("checks.yaml", []byte(checksYAML))
+	return runScenario(t, checksYAML, mode, nil)
+}
+
+// runScenario drives a fake Atlas with a scenario; next sees every verdict.
+func runScenario(t *testing.T, yaml string, mode fakeMode, next func(Verdict)) (Report, int) {
+	t.Helper()
+	sc, err := scenarios.Parse("checks.yaml", []byte(yaml))
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := newFakeAtlas(t, sc, mode)
 	verdicts := 0
-	chk := New(Options{Next: func(Verdict) { verdicts++ }})
+	chk := New(Options{Next: func(v Verdict) {
+		verdicts++
+		if next != nil {
+			next(v)
+		}
+	}})
 	out, err := driver.Run(context.Background(), driver.Config{
-		BaseURL: srv.URL, Scenario: sc, Secret: []byte("check-test"), Mode: "cache", Sink: chk.Add,
+		BaseURL: srv.URL, Scenario: sc, Secret: []byte(fakeSecret), Mode: "cache", Sink: chk.Add,
 	})
 	if err != nil {
 		t.Fatal(err)

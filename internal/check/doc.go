@@ -18,6 +18,11 @@
 //     "429 for core", "invalid json").
 //   - isolation: a 2xx JSON body's top-level "userId" and the "userId" of every item of
 //     "conversations" and "messages" equal the requester; a missing one is a violation.
+//   - attacks (driver.Request.Attack): the status must be one of the request's Expect and
+//     never a 5xx, else the error kind is "attack <kind>: <status>"; every 2xx body, even an
+//     unexpected one, must pass the isolation check. Attacks are left out of the staleness
+//     state (they acknowledge nothing), and only their expected 2xx answers are held to
+//     the tier rule.
 //   - tier: once a PUT /api/me/tier is acknowledged, every request of that user sent after
 //     the acknowledgement carries X-Atlas-Tier = the new tier, and GET /api/me and
 //     GET /api/me/tier bodies say so, unless another PUT of that user was in flight while the

@@ -1,8 +1,9 @@
 package check
 
 import (
-	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -12,19 +13,25 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/refserver"
 	"github.com/atlasbench/atlasbench/refserver/store"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
+
+// fakeSecret signs the tokens the fake accepts (driver.Config.Secret of the tests).
+const fakeSecret = "check-test"
 
 // fakeMode is how a fake Atlas server misbehaves.
 type fakeMode int
 
 const (
-	fakeCorrect   fakeMode = iota
-	fakeLeak               // GET /api/conversations answers with the next user's list
-	fakeStale              // POST …/messages is acknowledged but not stored
-	fakeTierStuck          // PUT /api/me/tier is acknowledged but not applied
-	fakeQuotaAll           // POST …/messages answers 429 to every tier
+	fakeCorrect        fakeMode = iota
+	fakeLeak                    // GET /api/conversations answers with the next user's list
+	fakeStale                   // POST …/messages is acknowledged but not stored
+	fakeTierStuck               // PUT /api/me/tier is acknowledged but not applied
+	fakeQuotaAll                // POST …/messages answers 429 to every tier
+	fakeLeakForeign             // GET …/messages of another user's conversation answers 200 with the owner's body
+	fakeCrashMalformed          // a body that is not the JSON the route reads answers 500
 )
 
 type fakeConv struct {
@@ -44,6 +51,8 @@ type fakeMsg struct {
 
 // fakeAtlas is a tiny in-memory Atlas API with the seeded data of a scenario, correct
 // unless told otherwise: every operation is atomic under one lock, so it is linearizable.
+// Like the reference server it refuses non-canonical paths, bad tokens, unknown users,
+// malformed or oversized bodies, and IDs and limits that are not exactly well-formed.
 type fakeAtlas struct {
 	mode     fakeMode
 	sc       *scenarios.Scenario
@@ -82,37 +91,86 @@ func newFakeAtlas(t *testing.T, sc *scenarios.Scenario, mode fakeMode) *httptest
 	mux.HandleFunc("POST /api/conversations", f.auth(f.createConv))
 	mux.HandleFunc("GET /api/conversations/{id}/messages", f.auth(f.listMsgs))
 	mux.HandleFunc("POST /api/conversations/{id}/messages", f.auth(f.createMsg))
-	srv := httptest.NewServer(mux)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !fakeCanonical(r) {
+			fakeError(w, 404)
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+		mux.ServeHTTP(w, r)
+	}))
 	t.Cleanup(srv.Close)
 	return srv
 }
 
+// fakeCanonical refuses the path variants that could alias a route (as the reference server).
+func fakeCanonical(r *http.Request) bool {
+	p := r.URL.Path
+	if r.URL.RawPath != "" || !strings.HasPrefix(p, "/") || strings.HasSuffix(p, "/") || strings.ContainsAny(p, ";\\%") {
+		return false
+	}
+	for _, seg := range strings.Split(p[1:], "/") {
+		if seg == "" || seg == "." || seg == ".." {
+			return false
+		}
+	}
+	return true
+}
+
+func fakeError(w http.ResponseWriter, code int) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": http.StatusText(code), "code": strconv.Itoa(code)})
+}
+
+// decode reads one JSON object with only known fields into v; else the status to answer:
+// 413 beyond the body limit, 400 (500 for fakeCrashMalformed) for anything else.
+func (f *fakeAtlas) decode(r *http.Request, v any) (int, bool) {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	err := dec.Decode(v)
+	if err == nil {
+		if _, err = dec.Token(); err == io.EOF {
+			return 0, true
+		} else if err == nil {
+			err = errors.New("trailing data")
+		}
+	}
+	if _, tooBig := errors.AsType[*http.MaxBytesError](err); tooBig {
+		return 413, false
+	}
+	if f.mode == fakeCrashMalformed {
+		return 500, false
+	}
+	return 400, false
+}
+
+// validText is what the reference store accepts: non-empty, no NUL.
+func validText(s string) bool { return s != "" && !strings.ContainsRune(s, 0) }
+
 func fmtTime(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z07:00") }
 
-// auth reads the subject of the bearer token (signature not checked: a fake), sets the
+// auth verifies the bearer token (HS256 with fakeSecret, as the reference server), sets the
 // headers every answer carries and calls h under the lock.
 func (f *fakeAtlas) auth(h func(w http.ResponseWriter, r *http.Request, user string) (int, any)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
-		parts := strings.Split(strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "), ".")
-		var claims struct {
-			Sub string `json:"sub"`
-		}
-		if len(parts) != 3 {
-			http.Error(w, `{"error":"no token"}`, 401)
-			return
-		}
-		data, err := base64.RawURLEncoding.DecodeString(parts[1])
-		if err != nil || json.Unmarshal(data, &claims) != nil {
-			http.Error(w, `{"error":"bad token"}`, 401)
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sub, err := refserver.ParseToken([]byte(fakeSecret), tok, time.Now())
+		if !ok || err != nil {
+			fakeError(w, 401)
 			return
 		}
 		f.mu.Lock()
 		defer f.mu.Unlock()
-		w.Header().Set("X-Atlas-Tier", f.tiers[claims.Sub])
+		if _, known := f.tiers[sub]; !known {
+			fakeError(w, 401)
+			return
+		}
+		w.Header().Set("X-Atlas-Tier", f.tiers[sub])
 		w.Header().Set("X-Atlas-Tier-Cache", "MISS")
 		w.Header().Set("X-Cache", "BYPASS")
-		code, body := h(w, r, claims.Sub)
+		code, body := h(w, r, sub)
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(code)
 		_ = json.NewEncoder(w).Encode(body)
@@ -130,8 +188,13 @@ func (f *fakeAtlas) getTier(w http.ResponseWriter, r *http.Request, u string) (i
 }
 
 func (f *fakeAtlas) putTier(w http.ResponseWriter, r *http.Request, u string) (int, any) {
-	var in struct{ Tier string }
-	if json.NewDecoder(r.Body).Decode(&in) != nil || !store.Tier(in.Tier).Valid() {
+	var in struct {
+		Tier string `json:"tier"`
+	}
+	if code, ok := f.decode(r, &in); !ok {
+		return code, map[string]string{"error": "bad body"}
+	}
+	if !store.Tier(in.Tier).Valid() {
 		return 400, map[string]string{"error": "bad tier"}
 	}
 	if f.mode != fakeTierStuck {
@@ -163,6 +226,15 @@ func (f *fakeAtlas) listConvs(w http.ResponseWriter, r *http.Request, u string) 
 }
 
 func (f *fakeAtlas) createConv(w http.ResponseWriter, r *http.Request, u string) (int, any) {
+	var in struct {
+		Title string `json:"title"`
+	}
+	if code, ok := f.decode(r, &in); !ok {
+		return code, map[string]string{"error": "bad body"}
+	}
+	if !validText(in.Title) {
+		return 400, map[string]string{"error": "bad title"}
+	}
 	f.nextID++
 	c := &fakeConv{id: f.nextID, user: u, title: "new", created: time.Now()}
 	f.convs[u] = append(f.convs[u], c)
@@ -171,25 +243,40 @@ func (f *fakeAtlas) createConv(w http.ResponseWriter, r *http.Request, u string)
 }
 
 func (f *fakeAtlas) conv(r *http.Request, u string) *fakeConv {
-	id, err := strconv.ParseInt(strings.TrimPrefix(r.PathValue("id"), "c"), 10, 64)
-	if err != nil {
-		return nil
-	}
-	c := f.convByID[id]
+	c := f.anyConv(r)
 	if c == nil || c.user != u {
 		return nil
 	}
 	return c
 }
 
+// anyConv is the conversation the path names, whoever owns it: "c<ID>" exactly.
+func (f *fakeAtlas) anyConv(r *http.Request) *fakeConv {
+	ref := r.PathValue("id")
+	id, err := strconv.ParseInt(strings.TrimPrefix(ref, "c"), 10, 64)
+	if err != nil || ref != "c"+strconv.FormatInt(id, 10) {
+		return nil
+	}
+	return f.convByID[id]
+}
+
 func (f *fakeAtlas) listMsgs(w http.ResponseWriter, r *http.Request, u string) (int, any) {
 	w.Header().Set("X-Cache", "MISS")
 	c := f.conv(r, u)
+	if f.mode == fakeLeakForeign && c == nil {
+		if c = f.anyConv(r); c != nil {
+			u = c.user // answers as the owner
+		}
+	}
 	if c == nil {
 		return 404, map[string]string{"error": "not found"}
 	}
 	limit := 50
-	if l, err := strconv.Atoi(r.URL.Query().Get("limit")); err == nil {
+	if v, present := r.URL.Query()["limit"]; present {
+		l, err := strconv.Atoi(v[0])
+		if len(v) != 1 || err != nil || l < 1 || l > 200 {
+			return 400, map[string]string{"error": "bad limit"}
+		}
 		limit = l
 	}
 	ms := slices.Clone(f.msgs[c.id])
@@ -211,6 +298,15 @@ func (f *fakeAtlas) createMsg(w http.ResponseWriter, r *http.Request, u string) 
 	c := f.conv(r, u)
 	if c == nil {
 		return 404, map[string]string{"error": "not found"}
+	}
+	var in struct {
+		Content string `json:"content"`
+	}
+	if code, ok := f.decode(r, &in); !ok {
+		return code, map[string]string{"error": "bad body"}
+	}
+	if !validText(in.Content) {
+		return 400, map[string]string{"error": "bad content"}
 	}
 	if f.mode == fakeQuotaAll {
 		return 429, map[string]string{"error": "quota", "code": "quota"}

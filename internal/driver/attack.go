@@ -251,7 +251,12 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		}
 		trk.park(r)
 		h := http.Header{}
-		h.Set("Authorization", "Bearer "+r.Token)
+		if r.Token != "" {
+			h.Set("Authorization", "Bearer "+r.Token)
+		}
+		for k, v := range r.Header {
+			h[k] = v
+		}
 		h.Set("X-Request-Id", strconv.FormatUint(r.Index, 10))
 		h.Set("Accept", "application/json")
 		if r.Body != nil {

@@ -1,6 +1,11 @@
 // Package driver owns the load of `bench run`: the deterministic request plan a scenario
 // seeds (Plan), and the vegeta attack that sends it on the scenario's schedule (Run).
 //
+// A scenario's attack entries (scenarios.AttackKinds) plan hostile requests instead of
+// routes (hostile.go): each draws a concrete case (a foreign conversation, a path variant, a
+// token that must not authenticate, a malformed body, …) from its own seeded stream, and
+// carries the statuses it accepts in Request.Expect and its case in Request.Variant.
+//
 // Data flows one way: scenario → Plan + pacer → vegeta attack → Records. Run streams every
 // result, matched to its planned Request and stamped with its intended send time, to
 // Config.Sink (the checkers, then the metrics) and, without its body, to a vegeta gob

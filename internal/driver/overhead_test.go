@@ -44,7 +44,7 @@ func BenchmarkOverhead(b *testing.B) {
 	ours := func() float64 {
 		sc, err := scenarios.Parse("overhead.yaml", []byte(fmt.Sprintf(`name: overhead
 duration: %s
-rate: {shape: constant, rps: 1000000}
+rate: {shape: constant, rps: 100000}
 population: {users: 1000, tiers: {core: 1}, conversations: 1, messages: 1}
 keys: {distribution: zipf, s: 1.1}
 mix:
@@ -55,6 +55,9 @@ mix:
 		}
 		rec := metrics.NewRecorder(metrics.Options{Mode: "cache"})
 		chk := check.New(check.Options{Next: rec.Add})
+		// The schedule asks for far more than the workers can send, so the pipeline runs flat
+		// out until the schedule's hits are done; throughput is results over elapsed time.
+		start := time.Now()
 		out, err := driver.Run(context.Background(), driver.Config{
 			BaseURL: srv.URL, Scenario: sc, Secret: []byte("overhead"), Mode: "cache",
 			ResultsPath: b.TempDir() + "/results.bin", Workers: workers, MaxWorkers: workers, Sink: chk.Add,
@@ -63,7 +66,7 @@ mix:
 			b.Fatal(err)
 		}
 		chk.Close()
-		return float64(out.Results) / window.Seconds()
+		return float64(out.Results) / time.Since(start).Seconds()
 	}
 	var sumPlain, sumOurs float64
 	for b.Loop() {

@@ -1,9 +1,11 @@
 package driver
 
 import (
+	"crypto/rsa"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
@@ -28,11 +30,12 @@ type Request struct {
 	Token     string // bearer token for UserID
 	Method    string
 	Path      string // concrete URL path and query: "/api/conversations/c12/messages?limit=20"
-	Route     string // the scenario route pattern: "GET /api/conversations/{id}/messages"
+	Route     string // the scenario route pattern: "GET /api/conversations/{id}/messages"; "ATTACK <kind>" for attacks
 	Class     string // the route's class (scenarios.Route.Class): a cache class for reads, "writes" for writes
 	Body      []byte // nil for GET
 	Write     bool
-	// ConversationID is "c<ID>", one of the user's own seeded conversations, when the route has {id}.
+	// ConversationID is "c<ID>", one of the user's own seeded conversations, when the route has {id}
+	// (empty for attacks, whose Path says what they target).
 	ConversationID string
 	// Tier is the tier the plan believes the user has when the request is planned: the seeded
 	// tier, updated by the plan's own PUTs (the server may disagree while PUTs are in flight).
@@ -43,10 +46,33 @@ type Request struct {
 	Expect []int
 	// Limit is the page size of GET …/messages (from the query, else DefaultMessageLimit); 0 otherwise.
 	Limit int
+	// Attack is the attack kind (scenarios.AttackKinds) of a hostile request; empty for the
+	// mix's routes. UserID is then the user the attack acts as (or whose name a bad token
+	// carries), and Expect lists the only acceptable answers.
+	Attack string
+	// Variant names the case of the attack, for examples: "alg none", "suffix .css".
+	Variant string
+	// Header holds extra headers to send (spoofed identities, an Authorization that is not
+	// a bearer token). A request with an empty Token sends no bearer token.
+	Header http.Header
 }
 
-// String renders the request for examples: "GET /api/me as u12".
-func (r *Request) String() string { return r.Method + " " + r.Path + " as " + r.UserID }
+// maxShownPath is how much of a path String shows (hostile IDs run to 4 KiB).
+const maxShownPath = 160
+
+// String renders the request for examples: "GET /api/me as u12", and for an attack
+// "attack bad-token (alg none): GET /api/me as u12".
+func (r *Request) String() string {
+	path := r.Path
+	if len(path) > maxShownPath {
+		path = fmt.Sprintf("%s…(%d bytes)", path[:maxShownPath-40], len(path))
+	}
+	s := r.Method + " " + path + " as " + r.UserID
+	if r.Attack != "" {
+		s = "attack " + r.Attack + " (" + r.Variant + "): " + s
+	}
+	return s
+}
 
 // PlanOptions are the plan's inputs beside the scenario.
 type PlanOptions struct {
@@ -59,8 +85,9 @@ type PlanOptions struct {
 	TokenTTL time.Duration
 }
 
-// planRoute is one mix entry, resolved against the known routes.
+// planRoute is one mix entry, resolved against the known routes; or an attack kind.
 type planRoute struct {
+	attack                              string
 	method, path, query, pattern, class string
 	write, hasID                        bool
 	expect                              []int
@@ -72,26 +99,29 @@ type planRoute struct {
 // which is how the cache and no-cache modes are compared on the same requests.
 // A Plan is not safe for concurrent use.
 type Plan struct {
-	sc     *scenarios.Scenario
-	opts   PlanOptions
-	users  func() int
-	routes []planRoute
-	cum    []float64 // cumulative mix weights
-	route  *rand.Rand
-	conv   *rand.Rand
-	tier   *rand.Rand
-	tiers  map[int]string // users whose tier the plan changed
-	tokens map[int]string
-	next   uint64
+	sc      *scenarios.Scenario
+	opts    PlanOptions
+	users   func() int
+	routes  []planRoute
+	cum     []float64 // cumulative mix weights
+	route   *rand.Rand
+	conv    *rand.Rand
+	tier    *rand.Rand
+	tiers   map[int]string // users whose tier the plan changed
+	tokens  map[int]string
+	next    uint64
+	hostile *rand.Rand      // draws the attacks' cases and targets
+	rsaKey  *rsa.PrivateKey // signs bad-token's RS256 tokens; nil without bad-token
 }
 
 // Independent PCG streams, so that changing one aspect of a scenario (say the mix) does not
 // reshuffle the others (the users).
 const (
-	streamUsers = 0x61746c6173_0001
-	streamRoute = 0x61746c6173_0002
-	streamConv  = 0x61746c6173_0003
-	streamTier  = 0x61746c6173_0004
+	streamUsers  = 0x61746c6173_0001
+	streamRoute  = 0x61746c6173_0002
+	streamConv   = 0x61746c6173_0003
+	streamTier   = 0x61746c6173_0004
+	streamAttack = 0x61746c6173_0005
 )
 
 // NewPlan prepares the plan of sc. It checks what the plan needs of the scenario; the
@@ -113,17 +143,29 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 		return nil, fmt.Errorf("driver: plan: scenario %q: population.users must be >= 1", sc.Name)
 	}
 	p := &Plan{
-		sc:     sc,
-		opts:   o,
-		route:  rand.New(rand.NewPCG(uint64(sc.Seed), streamRoute)),
-		conv:   rand.New(rand.NewPCG(uint64(sc.Seed), streamConv)),
-		tier:   rand.New(rand.NewPCG(uint64(sc.Seed), streamTier)),
-		tiers:  map[int]string{},
-		tokens: map[int]string{},
+		sc:      sc,
+		opts:    o,
+		route:   rand.New(rand.NewPCG(uint64(sc.Seed), streamRoute)),
+		conv:    rand.New(rand.NewPCG(uint64(sc.Seed), streamConv)),
+		tier:    rand.New(rand.NewPCG(uint64(sc.Seed), streamTier)),
+		hostile: rand.New(rand.NewPCG(uint64(sc.Seed), streamAttack)),
+		tiers:   map[int]string{},
+		tokens:  map[int]string{},
 	}
 	p.users = sc.Keys.Sampler(sc.Population.Users, rand.New(rand.NewPCG(uint64(sc.Seed), streamUsers)))
 	var total float64
 	for i, m := range sc.Mix {
+		if m.Attack != "" {
+			if err := p.addAttack(i, m); err != nil {
+				return nil, err
+			}
+			if m.Weight > 0 {
+				total += m.Weight
+				p.routes = append(p.routes, planRoute{attack: m.Attack, pattern: "ATTACK " + m.Attack})
+				p.cum = append(p.cum, total)
+			}
+			continue
+		}
 		rt, ok := scenarios.LookupRoute(m.Method, m.Path)
 		if !ok {
 			return nil, fmt.Errorf("driver: plan: scenario %q: mix[%d]: unknown route %s %s", sc.Name, i, m.Method, m.Path)
@@ -203,6 +245,14 @@ func (p *Plan) Next() (*Request, error) {
 	rt := p.routes[k]
 
 	userID := store.SeedUserID(i)
+	if rt.attack != "" {
+		r := &Request{Index: p.next, UserIndex: i, UserID: userID, Route: rt.pattern, Tier: p.currentTier(i), Attack: rt.attack}
+		if err := p.attackRequest(r); err != nil {
+			return nil, err
+		}
+		p.next++
+		return r, nil
+	}
 	tok, err := p.token(i, userID)
 	if err != nil {
 		return nil, err

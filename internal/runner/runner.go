@@ -346,12 +346,36 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			f.Mode = polled[0].Mode
 		}
 	}
+	if st != nil && st.Redis != nil {
+		auditKeys(ctx, st, &f, &more)
+	}
 	for _, fe := range out.Events {
 		if fe.Err != nil {
 			notes = append(notes, fmt.Sprintf("%s: fault %s at %s failed: %v", mode, fe.Name, fe.At, fe.Err))
 		}
 	}
 	return &figuresRun{Figures: f, interrupted: out.Interrupted}, append(notes, more...), backend, nil
+}
+
+// auditKeys scans the run's Redis for keys no legitimate request could have produced (a
+// hostile input that reached a key of its choosing) and counts each as an isolation violation.
+func auditKeys(ctx context.Context, st *stack.Stack, f *summary.Figures, notes *[]string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	total, bad, err := st.AuditKeys(actx, 10)
+	if err != nil {
+		*notes = append(*notes, fmt.Sprintf("%s: cache-key audit failed: %v", f.Mode, err))
+		return
+	}
+	if f.Extra == nil {
+		f.Extra = map[string]float64{}
+	}
+	f.Extra["cache_keys_audited"] = float64(total)
+	for _, k := range bad {
+		f.IsolationViolations++
+		f.Examples = append(f.Examples, summary.Example{Kind: "cache-key", Request: "SCAN of the run's Redis",
+			Expected: "only keys the cache layer builds for a real user's routed resource", Got: k})
+	}
 }
 
 // figuresRun is one mode's figures and whether its attack was cut short.

@@ -1,0 +1,59 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"regexp"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// keyShape is every key the cache layer writes: a user's two generation counters, and the
+// entries of the four classes, whose only free part on the data side is the routed resource
+// of GET …/messages, normalised ("messages/c<ID>?limit=<n>", escaped).
+var keyShape = regexp.MustCompile(`^atlas:v1:\{u:([A-Za-z0-9._%~-]+)\}:(?:gen:(?:id|data)|i\d+:tier|` +
+	`(i\d+:userProfile:(?:free|core|studio)|d\d+:(?:free|core|studio):conversations|` +
+	`d\d+:(?:free|core|studio):apiResponses:messages%2Fc[1-9][0-9]*%3Flimit%3D[1-9][0-9]*))$`)
+
+// seededUser is the shape of a seeded user ID; only they can own data entries.
+var seededUser = regexp.MustCompile(`^u[1-9][0-9]*$`)
+
+// AuditKeys scans the stack's Redis (SCAN, never KEYS) and returns how many keys it holds
+// and up to max keys that no request of a legitimate user could have produced: outside the
+// atlas:v1: namespace, of an unknown shape, carrying an unnormalised resource, or a data
+// entry of a user that does not exist. A hostile input may only ever reach its own
+// namespace's generation counters and negative tier lookups.
+func (st *Stack) AuditKeys(ctx context.Context, max int) (total int, bad []string, err error) {
+	if st.Redis == nil {
+		return 0, nil, nil
+	}
+	opt, err := redis.ParseURL(st.Redis.URL)
+	if err != nil {
+		return 0, nil, fmt.Errorf("stack: audit: %w", err)
+	}
+	client := redis.NewClient(opt)
+	defer client.Close()
+	iter := client.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		total++
+		if k := iter.Val(); !legitKey(k) && len(bad) < max {
+			bad = append(bad, k)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		u, _ := url.Parse(st.Redis.URL)
+		return total, bad, fmt.Errorf("stack: audit %s: %w", u.Redacted(), err)
+	}
+	return total, bad, nil
+}
+
+func legitKey(k string) bool {
+	m := keyShape.FindStringSubmatch(k)
+	if m == nil {
+		return false
+	}
+	// Data entries (m[2] set) belong to seeded users only: a token for anyone else is
+	// refused before any data is loaded.
+	return m[2] == "" || seededUser.MatchString(m[1])
+}
