@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -166,5 +167,44 @@ func TestScenariosListsBuiltins(t *testing.T) {
 		if !strings.Contains(stdout, name) {
 			t.Errorf("bench scenarios does not list %s:\n%s", name, stdout)
 		}
+	}
+}
+
+// TestRunInterrupted stops a run midway, as Ctrl-C does: it exits 1 and still writes what
+// it measured.
+func TestRunInterrupted(t *testing.T) {
+	out := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		// Cancel once the attack is past its warm-up: the first results file has grown.
+		for {
+			matches, _ := filepath.Glob(filepath.Join(out, "*", "results-cache.bin"))
+			if len(matches) > 0 {
+				if st, err := os.Stat(matches[0]); err == nil && st.Size() > 20000 {
+					cancel()
+					return
+				}
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}()
+	defer cancel()
+	stdout, stderr, code := runBench(t, ctx, nil, "run", "-scenario", "testdata/e2e.yaml", "-mode", "cache", "-out", out, "-quiet")
+	if code != exitFail {
+		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	}
+	s, err := summary.Read(filepath.Join(out, "latest"))
+	if err != nil {
+		t.Fatalf("no summary after an interrupt: %v\n%s", err, stderr)
+	}
+	if !s.Interrupted || s.Requests == 0 || s.Pass {
+		t.Fatalf("interrupted %v, requests %d, pass %v", s.Interrupted, s.Requests, s.Pass)
+	}
+	if _, err := os.Stat(filepath.Join(out, "latest", "report.md")); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -230,7 +230,8 @@ func FlushAll(addr string) error {
 	return inline(addr, "FLUSHALL", time.Second, "+OK")
 }
 
-// inline sends one inline command and checks the reply's prefix against ok.
+// inline sends one command (as a RESP array, which every server speaks) and checks the
+// reply's prefix against ok.
 func inline(addr, command string, timeout time.Duration, ok ...string) error {
 	c, err := net.DialTimeout("tcp", addr, timeout)
 	if err != nil {
@@ -238,7 +239,7 @@ func inline(addr, command string, timeout time.Duration, ok ...string) error {
 	}
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(timeout))
-	if _, err := c.Write([]byte(command + "\r\n")); err != nil {
+	if _, err := fmt.Fprintf(c, "*1\r\n$%d\r\n%s\r\n", len(command), command); err != nil {
 		return err
 	}
 	buf := make([]byte, 128)
