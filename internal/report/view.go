@@ -271,6 +271,9 @@ func figuresTable(s *summary.Summary) *table {
 			if f.Mode == "nocache" {
 				return dash // no lookups at all
 			}
+			if st, ok := f.CacheStats[label]; ok && st.Hits+st.Misses+st.Bypasses == 0 {
+				return dash // the scenario never asked for this class
+			}
 			return pct(pick(f.HitRate))
 		}, "")
 	}
