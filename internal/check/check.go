@@ -94,6 +94,7 @@ type Checker struct {
 	newest   time.Time // the latest end time added
 	released time.Time // the latest end time judged
 	users    map[string]*userState
+	suspect  map[*userState]struct{} // users with tier suspects waiting: settleSuspects visits only these
 	convs    map[string]*convState
 	report   Report
 	examples map[string]int
@@ -113,6 +114,7 @@ func New(o Options) *Checker {
 	return &Checker{
 		o:        o,
 		users:    map[string]*userState{},
+		suspect:  map[*userState]struct{}{},
 		convs:    map[string]*convState{},
 		report:   Report{ErrorsByKind: map[string]int64{}},
 		examples: map[string]int{},

@@ -105,6 +105,7 @@ func (c *Checker) checkTier(u *userState, r driver.Record, b *body, bodyOK bool)
 		return
 	}
 	u.suspects = append(u.suspects, s)
+	c.suspect[u] = struct{}{}
 }
 
 // mismatch describes how the response disagrees with want; empty when it does not.
@@ -130,10 +131,7 @@ func (s *suspect) mismatch(want string) string {
 
 // settleSuspects counts the suspects no PUT can clear any more (all of them when final).
 func (c *Checker) settleSuspects(final bool) {
-	for _, u := range c.users {
-		if len(u.suspects) == 0 {
-			continue
-		}
+	for u := range c.suspect {
 		keep := u.suspects[:0]
 		for _, s := range u.suspects {
 			if !final && !c.released.After(s.end.Add(c.o.Horizon)) {
@@ -149,6 +147,9 @@ func (c *Checker) settleSuspects(final bool) {
 		}
 		clear(u.suspects[len(keep):])
 		u.suspects = keep
+		if len(keep) == 0 {
+			delete(c.suspect, u)
+		}
 	}
 }
 
