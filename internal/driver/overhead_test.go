@@ -12,6 +12,7 @@ import (
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/metrics"
+	"github.com/atlasbench/atlasbench/refserver"
 	"github.com/atlasbench/atlasbench/scenarios"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -33,7 +34,13 @@ func BenchmarkOverhead(b *testing.B) {
 
 	plain := func() float64 {
 		atk := vegeta.NewAttacker(vegeta.Workers(workers), vegeta.MaxWorkers(workers), vegeta.KeepAlive(true))
-		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: srv.URL + "/api/me/tier"})
+		// The same request shape as atlasbench's: a bearer token and a request ID.
+		tok, err := refserver.NewToken([]byte("overhead"), "u1", time.Now(), time.Hour)
+		if err != nil {
+			b.Fatal(err)
+		}
+		tr := vegeta.NewStaticTargeter(vegeta.Target{Method: "GET", URL: srv.URL + "/api/me/tier",
+			Header: http.Header{"Authorization": {"Bearer " + tok}, "X-Request-Id": {"123456"}}})
 		var n int
 		for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, window, "plain") {
 			io.Discard.Write(res.Body)
