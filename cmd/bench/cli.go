@@ -99,7 +99,7 @@ func printUsage(w io.Writer) {
 	var b strings.Builder
 	b.WriteString("atlasbench: proves what a Redis cache in front of a database really buys.\n\nUsage:\n")
 	for _, c := range commands() {
-		fmt.Fprintf(&b, "  bench %-9s %-12s %s\n", c.name, c.args, c.summary)
+		fmt.Fprintf(&b, "  bench %-9s %-20s %s\n", c.name, c.args, c.summary)
 	}
 	b.WriteString("\nRun `bench COMMAND -h` for a command's flags.\n")
 	io.WriteString(w, b.String())
