@@ -61,9 +61,10 @@ type Config struct {
 
 // UnsafeConfig names protections a config may switch off for a demonstration.
 type UnsafeConfig struct {
-	// NoPendingBypass keeps serving a user from the cache while one of their invalidations
-	// failed and waits for its retry: Redis coming back with old entries then serves them.
-	NoPendingBypass bool `json:"noPendingBypass,omitempty"`
+	// DropFailedInvalidations is naive cache-aside: an invalidation that fails because Redis
+	// is unreachable is logged and forgotten (no bypass of that user, no retry), so Redis
+	// coming back with its old entries serves them until their TTL.
+	DropFailedInvalidations bool `json:"dropFailedInvalidations,omitempty"`
 	// ClientDefaults builds the go-redis client with its own defaults (seconds-long dial and
 	// read timeouts, 3 retries, context deadlines ignored) instead of the fail-fast settings.
 	ClientDefaults bool `json:"clientDefaults,omitempty"`
@@ -384,8 +385,8 @@ func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 	var u UnsafeConfig
 	p.fields(n, "unsafe", func(key string, _, v *yaml.Node) bool {
 		switch key {
-		case "noPendingBypass":
-			u.NoPendingBypass = p.boolean(v, join("unsafe", key))
+		case "dropFailedInvalidations":
+			u.DropFailedInvalidations = p.boolean(v, join("unsafe", key))
 		case "clientDefaults":
 			u.ClientDefaults = p.boolean(v, join("unsafe", key))
 		default:

@@ -38,6 +38,9 @@ func (c *Cache) Invalidate(ctx context.Context, userID string, scope Scope) erro
 		}
 		return nil
 	}
+	if c.cfg.Unsafe.DropFailedInvalidations {
+		return fmt.Errorf("cache: invalidation of %q dropped (unsafe config): %w", userID, err)
+	}
 	c.pending.add(userID, scope)
 	c.log.Warn("cache: invalidation pending", "user", userID, "scope", scope.String(), "err", err)
 	return fmt.Errorf("%w: user %q, scope %s: %w", ErrPending, userID, scope, err)

@@ -68,7 +68,7 @@ func (v *UserView) Load(ctx context.Context, class Class, tier, resource string,
 		return nil, Bypass, fmt.Errorf("cache: %s: nil loader", class)
 	}
 	st := &c.stats[i]
-	if !c.enabled || v.failed.Load() || !v.cacheable(class, tier, resource) || (c.pending.has(v.user) && !c.cfg.Unsafe.NoPendingBypass) {
+	if !c.enabled || v.failed.Load() || !v.cacheable(class, tier, resource) || c.pending.has(v.user) {
 		st.bypasses.Add(1)
 		return bypass(ctx, load)
 	}
