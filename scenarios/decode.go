@@ -326,7 +326,7 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 // scenario reads the root mapping into s.
 func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	f := d.mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
-		"population", "keys", "mix", "db", "faults", "thresholds")
+		"population", "keys", "mix", "db", "faults", "thresholds", "servers", "pin")
 	if n := f["name"]; n != nil {
 		s.Name, _ = d.str(n, "name")
 	} else {
@@ -378,6 +378,19 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	}
 	if n := f["faults"]; n != nil {
 		d.faults(n, s)
+	}
+	if n := f["servers"]; n != nil {
+		s.Servers, _ = d.integer(n, "servers")
+	}
+	if n := f["pin"]; n != nil {
+		if g := d.mapping(n, "pin", "writes", "reads"); g != nil {
+			if v := g["writes"]; v != nil {
+				s.Pin.Writes, _ = d.integer(v, "pin.writes")
+			}
+			if v := g["reads"]; v != nil {
+				s.Pin.Reads, _ = d.integer(v, "pin.reads")
+			}
+		}
 	}
 	if n := f["thresholds"]; n != nil {
 		for i, it := range d.sequence(n, "thresholds", true) {
@@ -603,7 +616,7 @@ func (d *decoder) faults(n *yaml.Node, s *Scenario) {
 	for i, it := range items {
 		path := fmt.Sprintf("faults[%d]", i)
 		ft := &s.Faults[i]
-		f := d.mapping(it, path, "at", "do", "latency", "jitter", "period")
+		f := d.mapping(it, path, "at", "do", "latency", "jitter", "period", "server")
 		if f == nil {
 			continue
 		}
@@ -616,6 +629,9 @@ func (d *decoder) faults(n *yaml.Node, s *Scenario) {
 			ft.Do, _ = d.str(v, path+".do")
 		} else {
 			d.missing(path+".do", " (one of "+strings.Join(FaultVerbs(), ", ")+")")
+		}
+		if v := f["server"]; v != nil {
+			ft.Server, _ = d.integer(v, path+".server")
 		}
 		for _, x := range []struct {
 			name string

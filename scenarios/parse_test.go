@@ -180,7 +180,7 @@ faults:
   - {at: 25s, do: slow-redis, period: 1s}
   - {do: heal-redis}
 `,
-			want: `x.yaml:5: faults[0].do: "reboot-redis" is not one of kill-redis, start-redis, slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, flush-redis
+			want: `x.yaml:5: faults[0].do: "reboot-redis" is not one of kill-redis, start-redis, slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, flush-redis, kill-server, start-server
 x.yaml:6: faults[1].at: 40s is beyond duration 30s (offsets count from the end of warm-up)
 x.yaml:6: faults[1].latency: only for slow-redis
 x.yaml:7: faults[2].at: 20s is before faults[1].at (40s): list faults in time order
@@ -276,6 +276,25 @@ mix: [{req: "GET /api/me", weight: 0}]
 			source: "x.yaml",
 			yaml:   "- duration: 10s\n",
 			want:   `x.yaml:1: want a mapping of scenario fields (name, duration, rate, mix, …), got a list`,
+		},
+		{
+			name:   "servers, pins and faults addressed to an instance",
+			source: "x.yaml",
+			yaml: `duration: 10s
+rate: 10
+servers: 2
+pin: {writes: 3, reads: -1}
+mix: [{req: GET /api/me, weight: 1}]
+faults:
+  - {at: 1s, do: flush-redis, server: 1}
+  - {at: 2s, do: partition-redis, server: 5}
+  - {at: 3s, do: kill-server}
+`,
+			want: `x.yaml:4: pin.writes: must name an instance 1…2 (servers: 2), or 0 for round-robin; got 3
+x.yaml:4: pin.reads: must name an instance 1…2 (servers: 2), or 0 for round-robin; got -1
+x.yaml:7: faults[0].server: only for slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, kill-server, start-server (flush-redis acts on the shared Redis)
+x.yaml:8: faults[1].server: must name an instance 1…2 (servers: 2), got 5
+x.yaml:9: faults[2].server: kill-server needs the instance it acts on (server: 1…2)`,
 		},
 		{
 			name:   "two documents",

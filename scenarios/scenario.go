@@ -36,8 +36,13 @@ type Scenario struct {
 	Keys        Keys
 	Mix         []MixEntry
 	DB          DBModel
-	Faults      []Fault  // in time order
-	Thresholds  []string // raw expressions; parsed by the gate package
+	Faults      []Fault // in time order
+	// Servers is how many `bench serve` instances share one Redis and one database; 0 means 1.
+	// The driver spreads requests over them round-robin by request (see Pin).
+	Servers int
+	// Pin sends every write to one instance and every read to another (1-based; 0: round-robin).
+	Pin        Pin
+	Thresholds []string // raw expressions; parsed by the gate package
 
 	// lines maps a field path ("mix[2].weight") to its line in the source, so that
 	// Validate after a change still points into the file. Nil for scenarios built in code.
@@ -115,10 +120,30 @@ type DBModel struct {
 	Jitter  time.Duration
 }
 
-// Fault is one action on Redis at an offset from the end of the warm-up.
+// Pin routes writes and reads to fixed instances (1-based); 0 leaves that kind round-robin.
+type Pin struct {
+	Writes, Reads int
+}
+
+// Server returns the 0-based instance of request seq (0-based), a write or not, among n.
+func (p Pin) Server(seq uint64, write bool, n int) int {
+	if n <= 1 {
+		return 0
+	}
+	switch {
+	case write && p.Writes > 0:
+		return p.Writes - 1
+	case !write && p.Reads > 0:
+		return p.Reads - 1
+	}
+	return int(seq % uint64(n))
+}
+
+// Fault is one action on Redis or a server instance at an offset from the end of the warm-up.
 type Fault struct {
 	At      time.Duration
 	Do      string        // one of FaultVerbs()
+	Server  int           // 1-based instance the fault is addressed to; 0: the shared Redis (or every instance's link to it)
 	Latency time.Duration // slow-redis: added latency per command
 	Jitter  time.Duration // slow-redis: ± spread of that latency
 	Period  time.Duration // flap-redis: Redis is down for half of each period, up for the other half
@@ -134,12 +159,21 @@ const (
 	FaultHealRedis      = "heal-redis"      // undo slow, partition, refuse and flap
 	FaultFlapRedis      = "flap-redis"      // alternate refuse and heal every Period/2
 	FaultFlushRedis     = "flush-redis"     // FLUSHALL
+	FaultKillServer     = "kill-server"     // SIGKILL one server instance (server: N)
+	FaultStartServer    = "start-server"    // start a killed instance again (server: N)
 )
 
 // FaultVerbs lists the fault verbs a scenario may use.
 func FaultVerbs() []string {
 	return []string{FaultKillRedis, FaultStartRedis, FaultSlowRedis, FaultPartitionRedis,
-		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis}
+		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis, FaultKillServer, FaultStartServer}
+}
+
+// PerServerVerbs lists the verbs that may name one instance (server: N): the fault-proxy
+// verbs (each instance has its own proxy in front of Redis) and kill/start-server, which must.
+func PerServerVerbs() []string {
+	return []string{FaultSlowRedis, FaultPartitionRedis, FaultRefuseRedis, FaultHealRedis, FaultFlapRedis,
+		FaultKillServer, FaultStartServer}
 }
 
 // Route is one API route a mix may use.

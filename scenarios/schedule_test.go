@@ -334,3 +334,27 @@ func TestPacerVegeta(t *testing.T) {
 		t.Errorf("%d results, %d requests; want 30", n, got.Load())
 	}
 }
+
+// TestPinServer checks how requests are spread over instances.
+func TestPinServer(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		pin   Pin
+		seq   uint64
+		write bool
+		n     int
+		want  int
+	}{
+		{"one instance", Pin{}, 7, false, 1, 0},
+		{"no instances given counts as one", Pin{}, 7, true, 0, 0},
+		{"round-robin by request", Pin{}, 7, false, 3, 1},
+		{"round-robin ignores the kind", Pin{}, 8, true, 3, 2},
+		{"pinned write", Pin{Writes: 1, Reads: 2}, 9, true, 2, 0},
+		{"pinned read", Pin{Writes: 1, Reads: 2}, 10, false, 2, 1},
+		{"only writes pinned: reads round-robin", Pin{Writes: 2}, 5, false, 3, 2},
+	} {
+		if got := tc.pin.Server(tc.seq, tc.write, tc.n); got != tc.want {
+			t.Errorf("%s: Server(%d, %v, %d) = %d, want %d", tc.name, tc.seq, tc.write, tc.n, got, tc.want)
+		}
+	}
+}

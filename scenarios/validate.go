@@ -39,6 +39,7 @@ func (e *Error) Error() string {
 // Limits on sizes, beyond which a value is taken for a typo.
 const (
 	maxUsers         = 1_000_000
+	maxServers       = 16
 	maxConversations = 1_000
 	maxMessages      = 10_000
 	maxSteps         = 1_000
@@ -143,7 +144,8 @@ func (p *problems) check(s *Scenario) {
 	if s.DB.Jitter < 0 {
 		p.add("db.jitter", "must be >= 0, got %s", s.DB.Jitter)
 	}
-	p.checkFaults(s.Faults, s.Duration)
+	p.checkServers(s)
+	p.checkFaults(s.Faults, s.Duration, s.Servers)
 	for i, t := range s.Thresholds {
 		f := fmt.Sprintf("thresholds[%d]", i)
 		switch {
@@ -349,9 +351,34 @@ func knownRoute(m MixEntry) bool {
 	return ok
 }
 
-func (p *problems) checkFaults(faults []Fault, duration time.Duration) {
+// checkServers checks the instance count and the pins against it.
+func (p *problems) checkServers(s *Scenario) {
+	if s.Servers < 0 || s.Servers > maxServers {
+		p.add("servers", "must be between 1 and %d, got %d", maxServers, s.Servers)
+		return
+	}
+	n := max(s.Servers, 1)
+	for _, x := range []struct {
+		field string
+		v     int
+	}{{"pin.writes", s.Pin.Writes}, {"pin.reads", s.Pin.Reads}} {
+		if x.v < 0 || x.v > n {
+			p.add(x.field, "must name an instance 1…%d (servers: %d), or 0 for round-robin; got %d", n, n, x.v)
+		}
+	}
+}
+
+func (p *problems) checkFaults(faults []Fault, duration time.Duration, servers int) {
 	for i, ft := range faults {
 		f := fmt.Sprintf("faults[%d]", i)
+		switch {
+		case ft.Server != 0 && !slices.Contains(PerServerVerbs(), ft.Do):
+			p.add(f+".server", "only for %s (%s acts on the shared Redis)", strings.Join(PerServerVerbs(), ", "), ft.Do)
+		case ft.Server < 0 || ft.Server > max(servers, 1):
+			p.add(f+".server", "must name an instance 1…%d (servers: %d), got %d", max(servers, 1), servers, ft.Server)
+		case ft.Server == 0 && (ft.Do == FaultKillServer || ft.Do == FaultStartServer):
+			p.add(f+".server", "%s needs the instance it acts on (server: 1…%d)", ft.Do, max(servers, 1))
+		}
 		if i > 0 && ft.At < faults[i-1].At {
 			p.add(f+".at", "%s is before faults[%d].at (%s): list faults in time order", ft.At, i-1, faults[i-1].At)
 		}

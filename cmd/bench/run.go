@@ -33,6 +33,8 @@ Examples:
   bench run -scenario smoke -mode cache       # the 15-second CI scenario, cache only
   bench run -scenario ./my.yaml -db postgres://postgres@127.0.0.1:5432/postgres
   bench run -target http://127.0.0.1:8000 -scenario core -duration 30s
+  bench run -scenario core -servers 3         # three instances over one Redis and one database
+  bench run -scenario scale                   # 100,000 users, 2 instances, capacity figures
 
 Exit codes: 0 pass · 1 a threshold failed or the run was interrupted · 2 bad usage, scenario or
 config · 3 the environment failed (Redis or DB could not start, target unreachable).`
@@ -96,6 +98,7 @@ func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 	name := fs.String("scenario", "mixed", "built-in scenario name (see bench scenarios) or a YAML file")
 	duration := fs.Duration("duration", 0, "override the scenario's measured duration")
 	rate := fs.Float64("rate", 0, "override the scenario's rate with a constant rate (requests per second)")
+	servers := fs.Int("servers", 0, "override the scenario's number of server instances (`N` bench serve children sharing one Redis and one database; requests round-robin over them)")
 	return func() (*scenarios.Scenario, error) {
 		sc, err := scenarios.Load(*name)
 		if err != nil {
@@ -106,6 +109,9 @@ func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 		}
 		if *rate != 0 {
 			sc.Rate = scenarios.Rate{Shape: scenarios.ShapeConstant, RPS: *rate}
+		}
+		if *servers != 0 {
+			sc.Servers = *servers
 		}
 		if err := sc.Validate(); err != nil {
 			return nil, usageError{err}

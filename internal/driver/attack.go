@@ -40,8 +40,11 @@ const KeptRatio = 0.95
 
 // Config is one attack. Zero values mean the documented defaults.
 type Config struct {
-	// BaseURL is the server, e.g. "http://127.0.0.1:8000". Required.
+	// BaseURL is the server, e.g. "http://127.0.0.1:8000". Required unless BaseURLs is set.
 	BaseURL string
+	// BaseURLs are several instances of the server: request n goes to the instance
+	// Scenario.Pin.Server picks (round-robin by request unless pinned). Overrides BaseURL.
+	BaseURLs []string
 	// Scenario gives the plan, the schedule (Warmup + Duration) and the rate. Required.
 	Scenario *scenarios.Scenario
 	// Secret signs the bearer tokens. Required.
@@ -110,6 +113,8 @@ type Record struct {
 	Latency time.Duration
 	// Warmup is true when the intended send time falls in the warm-up.
 	Warmup bool
+	// Server is the 0-based instance (Config.BaseURLs) the request went to.
+	Server int
 }
 
 // Service is the service time: from the actual send to the end of the response.
@@ -167,10 +172,17 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if sc == nil {
 		return nil, errors.New("driver: no scenario")
 	}
-	if cfg.BaseURL == "" {
-		return nil, errors.New("driver: no base URL")
+	bases := slices.Clone(cfg.BaseURLs)
+	if len(bases) == 0 {
+		bases = []string{cfg.BaseURL}
 	}
-	base := strings.TrimRight(cfg.BaseURL, "/")
+	for i, b := range bases {
+		if b == "" {
+			return nil, errors.New("driver: no base URL")
+		}
+		bases[i] = strings.TrimRight(b, "/")
+	}
+	server := func(r *Request) int { return sc.Pin.Server(r.Index, r.Write, len(bases)) }
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -262,7 +274,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		if r.Body != nil {
 			h.Set("Content-Type", "application/json")
 		}
-		tgt.Method, tgt.URL, tgt.Body, tgt.Header = r.Method, base+r.Path, r.Body, h
+		tgt.Method, tgt.URL, tgt.Body, tgt.Header = r.Method, bases[server(r)]+r.Path, r.Body, h
 		return nil
 	}
 
@@ -350,6 +362,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 			Sent:     res.Timestamp.Sub(out.MeasureStart),
 			Latency:  res.End().Sub(intended),
 			Warmup:   at < sc.Warmup,
+		}
+		if req != nil {
+			rec.Server = server(req)
 		}
 		if enc != nil && writeErr == nil {
 			c := *res

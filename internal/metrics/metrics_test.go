@@ -429,6 +429,56 @@ func TestPoller(t *testing.T) {
 	}
 }
 
+// TestPollerInstances checks that a poll of several instances sums their counters, keeps a
+// silent (killed) instance's last counters, and never goes backwards when one restarts.
+func TestPollerInstances(t *testing.T) {
+	var reqs [2]atomic.Int64
+	var down atomic.Bool
+	newSrv := func(i int) *httptest.Server {
+		return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if i == 1 && down.Load() {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			k := uint64(reqs[i].Load())
+			_ = json.NewEncoder(w).Encode(map[string]any{"status": "ok", "mode": "cache",
+				"redis": map[string]any{"up": true, "breaker": "closed"},
+				"stats": map[string]any{"requests": k,
+					"cache": map[string]any{"tier": map[string]uint64{"hits": k, "misses": 0}},
+					"db":    map[string]any{"total": k, "byClass": map[string]uint64{"tier": k}}}})
+		}))
+	}
+	a, b := newSrv(0), newSrv(1)
+	defer a.Close()
+	defer b.Close()
+	p := NewPoller(a.URL, PollerOptions{More: []string{b.URL}})
+	ctx := context.Background()
+	steps := []struct {
+		name       string
+		a, b       int64
+		bDown      bool
+		wantTotal  uint64
+		wantFailed bool
+	}{
+		{"both answer: the sum", 10, 5, false, 15, false},
+		{"b silent: its last counters stay in", 20, 7, true, 25, false},
+		{"b restarted from zero: what it had plus what it has", 30, 2, false, 37, false},
+		{"both grow", 31, 4, false, 40, false},
+	}
+	for _, st := range steps {
+		reqs[0].Store(st.a)
+		reqs[1].Store(st.b)
+		down.Store(st.bDown)
+		s, err := p.Poll(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", st.name, err)
+		}
+		if s.Stats.Requests != st.wantTotal || s.Stats.DB.Total != st.wantTotal || s.Stats.Cache["tier"].Hits != st.wantTotal {
+			t.Errorf("%s: requests %d, db %d, hits %d; want %d", st.name, s.Stats.Requests, s.Stats.DB.Total, s.Stats.Cache["tier"].Hits, st.wantTotal)
+		}
+	}
+}
+
 func TestPeakIn(t *testing.T) {
 	qps := []float64{10, 300, 20, 40}
 	for _, tc := range []struct {

@@ -6,8 +6,8 @@ import (
 	"github.com/atlasbench/atlasbench/internal/driver"
 )
 
-// PhaseSteady is the phase before the first fault; PhaseRecovery follows a start-redis or
-// heal-redis.
+// PhaseSteady is the phase before the first fault; PhaseRecovery follows a start-redis,
+// heal-redis or start-server.
 const (
 	PhaseSteady   = "steady"
 	PhaseRecovery = "recovery"
@@ -21,10 +21,11 @@ var faultPhases = map[string]string{
 	"refuse-redis":    "redis-refused",
 	"flap-redis":      "redis-flap",
 	"flush-redis":     "redis-flushed",
+	"kill-server":     "server-down",
 }
 
 // closers end a fault and open PhaseRecovery.
-var closers = map[string]bool{"start-redis": true, "heal-redis": true}
+var closers = map[string]bool{"start-redis": true, "heal-redis": true, "start-server": true}
 
 // instant faults are over as soon as they are done; their phase lasts until the next event.
 var instant = map[string]bool{"flush-redis": true}

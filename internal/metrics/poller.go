@@ -3,6 +3,7 @@ package metrics
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -61,14 +62,27 @@ type PollerOptions struct {
 	Client *http.Client
 	// Interval between polls in Run. Default 1 s.
 	Interval time.Duration
+	// More are the base URLs of further instances of the same deployment: each poll reads
+	// every instance and sums their counters. An instance that does not answer (killed)
+	// counts with its last counters; one whose counters went backwards (restarted) counts
+	// what it had before plus what it has now, so the sum never decreases.
+	More []string
+}
+
+// instance is what the poller remembers of one of several instances.
+type instance struct {
+	last, base Stats
+	seen       bool
 }
 
 // Poller reads the server's counters from BaseURL/healthz?includeStats=true every second
-// (Run) and on demand (Poll) and keeps every snapshot (one a second: small).
+// (Run) and on demand (Poll) and keeps every snapshot (one a second: small). With several
+// instances (PollerOptions.More) a snapshot is the sum of their counters.
 type Poller struct {
-	url      string
+	urls     []string
 	client   *http.Client
 	interval time.Duration
+	inst     []instance // per URL, with several
 
 	mu      sync.Mutex
 	snaps   []Snapshot
@@ -84,7 +98,14 @@ func NewPoller(baseURL string, o PollerOptions) *Poller {
 	if o.Interval <= 0 {
 		o.Interval = time.Second
 	}
-	return &Poller{url: strings.TrimRight(baseURL, "/") + "/healthz?includeStats=true", client: o.Client, interval: o.Interval}
+	p := &Poller{client: o.Client, interval: o.Interval}
+	for _, u := range append([]string{baseURL}, o.More...) {
+		p.urls = append(p.urls, strings.TrimRight(u, "/")+"/healthz?includeStats=true")
+	}
+	if len(p.urls) > 1 {
+		p.inst = make([]instance, len(p.urls))
+	}
+	return p
 }
 
 // Run polls every interval until ctx is done. Failed polls are counted (Errors), not fatal.
@@ -120,7 +141,72 @@ func (p *Poller) Poll(ctx context.Context) (Snapshot, error) {
 }
 
 func (p *Poller) poll(ctx context.Context) (Snapshot, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.url, nil)
+	if len(p.urls) == 1 {
+		return p.pollOne(ctx, p.urls[0])
+	}
+	type answer struct {
+		s   Snapshot
+		err error
+	}
+	answers := make([]answer, len(p.urls))
+	var wg sync.WaitGroup
+	for i, u := range p.urls {
+		wg.Go(func() {
+			s, err := p.pollOne(ctx, u)
+			answers[i] = answer{s, err}
+		})
+	}
+	wg.Wait()
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var sum Snapshot
+	sum.RedisUp, sum.Breaker = true, "closed"
+	var errs []error
+	answered := 0
+	for i, a := range answers {
+		in := &p.inst[i]
+		if a.err != nil {
+			errs = append(errs, a.err)
+		} else {
+			answered++
+			if in.seen && a.s.Stats.Requests < in.last.Requests {
+				in.base = addStats(in.base, in.last) // restarted: its counters began again
+			}
+			in.last, in.seen = a.s.Stats, true
+			sum.At = a.s.At
+			sum.Mode = a.s.Mode
+			sum.RedisUp = sum.RedisUp && a.s.RedisUp
+			if a.s.Breaker != "closed" {
+				sum.Breaker = a.s.Breaker
+			}
+		}
+		sum.Stats = addStats(sum.Stats, addStats(in.base, in.last))
+	}
+	if answered == 0 {
+		return Snapshot{}, errors.Join(errs...)
+	}
+	return sum, nil
+}
+
+// addStats is the sum of two instances' counters.
+func addStats(a, b Stats) Stats {
+	out := Stats{Requests: a.Requests + b.Requests, Cache: map[string]summary.ClassStats{},
+		DB: DBStats{Total: a.DB.Total + b.DB.Total, ByClass: map[string]uint64{}}}
+	for _, s := range []Stats{a, b} {
+		for k, v := range s.Cache {
+			c := out.Cache[k]
+			c.Hits, c.Misses, c.Errors, c.Bypasses = c.Hits+v.Hits, c.Misses+v.Misses, c.Errors+v.Errors, c.Bypasses+v.Bypasses
+			out.Cache[k] = c
+		}
+		for k, v := range s.DB.ByClass {
+			out.DB.ByClass[k] += v
+		}
+	}
+	return out
+}
+
+func (p *Poller) pollOne(ctx context.Context, url string) (Snapshot, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("metrics: poll: %w", err)
 	}
@@ -137,10 +223,10 @@ func (p *Poller) poll(ctx context.Context) (Snapshot, error) {
 	}
 	var h health
 	if err := json.Unmarshal(data, &h); err != nil {
-		return Snapshot{}, fmt.Errorf("metrics: poll: %s: %d: %w", p.url, resp.StatusCode, err)
+		return Snapshot{}, fmt.Errorf("metrics: poll: %s: %d: %w", url, resp.StatusCode, err)
 	}
 	if h.Stats == nil {
-		return Snapshot{}, fmt.Errorf("metrics: poll: %s: %d: no stats in the answer", p.url, resp.StatusCode)
+		return Snapshot{}, fmt.Errorf("metrics: poll: %s: %d: no stats in the answer", url, resp.StatusCode)
 	}
 	return Snapshot{
 		At:      sent.Add(got.Sub(sent) / 2),

@@ -44,6 +44,14 @@ type Recorder struct {
 	compacted    int // seconds below this are reduced
 	pool         []*hist
 	headers      map[string]*headerAcc
+	servers      []*serverAcc // by driver.Record.Server
+}
+
+// serverAcc is one server instance's share of the records.
+type serverAcc struct {
+	requests, errors int64
+	lat              *hist
+	hits, lookups    int64
 }
 
 type endpointAcc struct {
@@ -145,6 +153,29 @@ func (r *Recorder) Add(v check.Verdict) {
 	r.second(int(math.Floor(math.Max(v.Sent.Seconds(), 0)))).sent++
 
 	r.countHeaders(v, class)
+	r.countServer(v, isErr)
+}
+
+// countServer adds the record to its instance's figures.
+func (r *Recorder) countServer(v check.Verdict, isErr bool) {
+	for len(r.servers) <= v.Server {
+		r.servers = append(r.servers, &serverAcc{lat: newHist(histDigits)})
+	}
+	sa := r.servers[v.Server]
+	sa.requests++
+	sa.lat.record(v.Latency)
+	if isErr {
+		sa.errors++
+	}
+	for _, h := range []string{"X-Cache", "X-Atlas-Tier-Cache"} {
+		switch v.Res.Headers.Get(h) {
+		case "HIT":
+			sa.hits++
+			sa.lookups++
+		case "MISS", "BYPASS":
+			sa.lookups++
+		}
+	}
 }
 
 // countHeaders adds the cache outcomes a response shows: X-Atlas-Tier-Cache for the tier
@@ -219,6 +250,10 @@ type Input struct {
 	Outcome   *driver.Outcome // required
 	Checks    check.Report    // the checker's report, after Close
 	Snapshots []Snapshot      // the poller's, after a last Poll at the end
+	// Servers is how many instances the driver spread requests over, ServerURLs their base
+	// URLs; with more than one, Figures.Servers holds each one's share.
+	Servers    int
+	ServerURLs []string
 }
 
 // Finish computes the figures; notes are caveats for the report (e.g. the server's and the
@@ -263,6 +298,22 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 	}
 	if in.Checks.Tier > 0 {
 		f.Extra = map[string]float64{"tier_violations": float64(in.Checks.Tier)}
+	}
+	if len(r.servers) > 1 || in.Servers > 1 {
+		for i := range max(len(r.servers), in.Servers) {
+			sf := summary.Server{Server: i + 1, HitRate: -1}
+			if i < len(in.ServerURLs) {
+				sf.URL = in.ServerURLs[i]
+			}
+			if i < len(r.servers) {
+				sa := r.servers[i]
+				sf.Requests, sf.Errors, sf.P99 = sa.requests, sa.errors, sa.lat.latency().P99
+				if sa.lookups > 0 {
+					sf.HitRate = float64(sa.hits) / float64(sa.lookups)
+				}
+			}
+			f.Servers = append(f.Servers, sf)
+		}
 	}
 
 	// The server's counters.

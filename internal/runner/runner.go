@@ -13,12 +13,14 @@ import (
 	"github.com/atlasbench/atlasbench/internal/threshold"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/check"
@@ -184,6 +186,13 @@ repeats:
 				}
 				r.s.Notes = appendNew(r.s.Notes, notes...)
 				r.figs[f.Mode] = append(r.figs[f.Mode], f.Figures)
+				if o.Target == "" {
+					if r.s.Population == nil {
+						r.s.Population = &summary.Population{Users: sc.Population.Users,
+							Conversations: sc.Population.Conversations, Messages: sc.Population.Messages}
+					}
+					r.s.Population.SeedingS = max(r.s.Population.SeedingS, math.Round(f.seeding.Seconds()*1000)/1000)
+				}
 				if f.Interrupted() {
 					interrupted = true
 					break repeats
@@ -260,7 +269,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	backend := ""
 	var st *stack.Stack
 	if o.Target == "" {
-		fmt.Fprintf(o.Progress, "[%s %s] starting Redis, DB (%d users) and server…\n", config, mode, sc.Population.Users)
+		fmt.Fprintf(o.Progress, "[%s %s] starting Redis, DB (%d users) and %s…\n", config, mode, sc.Population.Users, plural(max(sc.Servers, 1), "server"))
 		var logw io.Writer = io.Discard
 		if lf, err := os.Create(filepath.Join(dir, fmt.Sprintf("server-%s%s.log", mode, repSuffix(rep)))); err == nil {
 			defer lf.Close()
@@ -272,6 +281,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
 			Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
 			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: o.Log,
+			Servers: sc.Servers,
 		})
 		if err != nil {
 			if ctx.Err() != nil {
@@ -285,7 +295,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			backend = st.Redis.Backend
 		}
 		for _, f := range sc.Faults {
-			if err := st.Supports(f.Do); err != nil {
+			if err := st.Supports(f); err != nil {
 				return nil, nil, backend, &UsageError{fmt.Errorf("runner: scenario %s: %w", sc.Name, err)}
 			}
 		}
@@ -299,7 +309,11 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	}
 	rec := metrics.NewRecorder(metrics.Options{Mode: mode})
 	chk := check.New(check.Options{Next: rec.Add})
-	poll := metrics.NewPoller(base, metrics.PollerOptions{})
+	bases := []string{base}
+	if st != nil {
+		bases = st.URLs()
+	}
+	poll := metrics.NewPoller(bases[0], metrics.PollerOptions{More: bases[1:]})
 	pctx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
 	pollDone := make(chan struct{})
 	go func() { poll.Run(pctx); close(pollDone) }()
@@ -311,7 +325,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	}
 	resultsName := "results-" + mode + repSuffix(rep) + ".bin"
 	out, err := driver.Run(ctx, driver.Config{
-		BaseURL: base, Scenario: sc, Secret: o.Secret, Mode: mode,
+		BaseURLs: bases, Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(dir, resultsName),
 		Events:      events,
 		MaxWorkers:  maxWorkers(sc),
@@ -339,7 +353,16 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	if n, perr := poll.Errors(); n > 0 {
 		notes = append(notes, fmt.Sprintf("%s: %d stats polls failed (last: %v)", mode, n, perr))
 	}
-	f, more := rec.Finish(metrics.Input{Outcome: out, Checks: chk.Report(), Snapshots: poll.Snapshots()})
+	f, more := rec.Finish(metrics.Input{Outcome: out, Checks: chk.Report(), Snapshots: poll.Snapshots(),
+		Servers: len(bases), ServerURLs: bases})
+	f.HarnessRSSMiB = harnessPeakRSSMiB()
+	if st != nil {
+		for i := range f.Servers {
+			if i < len(st.Servers) {
+				f.Servers[i].RSSMiB = float64(st.Servers[i].PeakRSS()) / (1 << 20)
+			}
+		}
+	}
 	if mode == "target" {
 		f.Mode = "cache"
 		if polled := poll.Snapshots(); len(polled) > 0 && polled[0].Mode != "" {
@@ -354,7 +377,11 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			notes = append(notes, fmt.Sprintf("%s: fault %s at %s failed: %v", mode, fe.Name, fe.At, fe.Err))
 		}
 	}
-	return &figuresRun{Figures: f, interrupted: out.Interrupted}, append(notes, more...), backend, nil
+	fr := &figuresRun{Figures: f, interrupted: out.Interrupted}
+	if st != nil {
+		fr.seeding = st.Seeding
+	}
+	return fr, append(notes, more...), backend, nil
 }
 
 // auditKeys scans the run's Redis for keys no legitimate request could have produced (a
@@ -378,10 +405,12 @@ func auditKeys(ctx context.Context, st *stack.Stack, f *summary.Figures, notes *
 	}
 }
 
-// figuresRun is one mode's figures and whether its attack was cut short.
+// figuresRun is one mode's figures, whether its attack was cut short, and how long its
+// database took to seed.
 type figuresRun struct {
 	summary.Figures
 	interrupted bool
+	seeding     time.Duration
 }
 
 func (f *figuresRun) Interrupted() bool { return f.interrupted }
@@ -396,6 +425,23 @@ func maxWorkers(sc *scenarios.Scenario) uint64 {
 		peak = max(peak, sched.RateAt(sc.Total()*time.Duration(i)/200))
 	}
 	return uint64(min(max(peak*2, 100), 4096))
+}
+
+// plural is "1 server", "3 servers".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
+}
+
+// harnessPeakRSSMiB is this process's peak resident memory (getrusage maxrss, KiB on Linux).
+func harnessPeakRSSMiB() float64 {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return float64(ru.Maxrss) / 1024
 }
 
 func repSuffix(rep int) string {

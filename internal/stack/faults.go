@@ -2,15 +2,30 @@ package stack
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/url"
 
+	"github.com/atlasbench/atlasbench/internal/faultproxy"
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
 
-// Supports reports why the stack cannot inject the fault verb, or nil when it can.
-func (st *Stack) Supports(verb string) error {
+// Supports reports why the stack cannot inject the fault, or nil when it can.
+func (st *Stack) Supports(f scenarios.Fault) error {
+	verb := f.Do
+	if f.Server != 0 {
+		if _, err := st.Server(f.Server); err != nil {
+			return fmt.Errorf("%s: %w", verb, err)
+		}
+	}
+	switch verb {
+	case scenarios.FaultKillServer, scenarios.FaultStartServer:
+		if f.Server == 0 {
+			return fmt.Errorf("stack: %s needs the instance it acts on (server: N)", verb)
+		}
+		return nil
+	}
 	if st.Redis == nil {
 		return nil // no-cache mode: faults are recorded as phases, nothing to break
 	}
@@ -33,14 +48,35 @@ func (st *Stack) Supports(verb string) error {
 	}
 }
 
-// Fault injects one scenario fault. In no-cache mode it does nothing: the fault is only a
-// phase boundary there, so both modes are measured over the same windows.
+// Fault injects one scenario fault. A fault-proxy verb with Server 0 acts on every
+// instance's link to Redis, with Server N on instance N's only. In no-cache mode the Redis
+// verbs do nothing: the fault is only a phase boundary there, so both modes are measured
+// over the same windows; kill-server and start-server act in both modes.
 func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
+	if err := st.Supports(f); err != nil {
+		return err
+	}
+	switch f.Do {
+	case scenarios.FaultKillServer:
+		srv, _ := st.Server(f.Server)
+		return srv.Kill()
+	case scenarios.FaultStartServer:
+		srv, _ := st.Server(f.Server)
+		return srv.Start(ctx)
+	}
 	if st.Redis == nil {
 		return nil
 	}
-	if err := st.Supports(f.Do); err != nil {
-		return err
+	switch f.Do {
+	case scenarios.FaultSlowRedis, scenarios.FaultPartitionRedis, scenarios.FaultRefuseRedis,
+		scenarios.FaultHealRedis, scenarios.FaultFlapRedis:
+		var errs []error
+		for _, srv := range st.Servers {
+			if f.Server == 0 || f.Server == srv.Index {
+				errs = append(errs, proxyFault(ctx, srv.Proxy, f))
+			}
+		}
+		return errors.Join(errs...)
 	}
 	switch f.Do {
 	case scenarios.FaultKillRedis:
@@ -53,17 +89,24 @@ func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 			return err
 		}
 		return redisproc.FlushAll(u.Host)
-	case scenarios.FaultSlowRedis:
-		return st.Proxy.Slow(f.Latency, f.Jitter)
-	case scenarios.FaultPartitionRedis:
-		return st.Proxy.Partition()
-	case scenarios.FaultRefuseRedis:
-		return st.Proxy.Refuse()
-	case scenarios.FaultHealRedis:
-		return st.Proxy.Heal()
-	case scenarios.FaultFlapRedis:
-		// Flapping outlives this call: it runs until heal-redis or the stack closes.
-		return st.Proxy.Flap(context.WithoutCancel(ctx), f.Period)
 	}
 	return nil
+}
+
+// proxyFault applies a fault-proxy verb to one instance's proxy.
+func proxyFault(ctx context.Context, p *faultproxy.Proxy, f scenarios.Fault) error {
+	switch f.Do {
+	case scenarios.FaultSlowRedis:
+		return p.Slow(f.Latency, f.Jitter)
+	case scenarios.FaultPartitionRedis:
+		return p.Partition()
+	case scenarios.FaultRefuseRedis:
+		return p.Refuse()
+	case scenarios.FaultHealRedis:
+		return p.Heal()
+	case scenarios.FaultFlapRedis:
+		// Flapping outlives this call: it runs until heal-redis or the stack closes.
+		return p.Flap(context.WithoutCancel(ctx), f.Period)
+	}
+	return fmt.Errorf("stack: %s is not a fault-proxy verb", f.Do)
 }

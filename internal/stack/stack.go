@@ -14,8 +14,11 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -48,24 +51,46 @@ type Options struct {
 	Log *slog.Logger
 	// StartTimeout bounds seeding plus the server's start; default 3 minutes.
 	StartTimeout time.Duration
+	// Servers is how many `bench serve` instances share the Redis and the database; default 1.
+	// With SQLite they share one database file (WAL mode, busy timeout: several processes
+	// may read and write it); the first instance seeds it, the others find it seeded.
+	Servers int
 }
 
-// Stack is one running reference server and what it stands on.
+// Stack is the running reference server instances and what they stand on.
 type Stack struct {
-	URL   string // base URL of the server
-	Redis *Redis // nil in nocache mode
-	// Proxy sits between the server and a Redis the harness runs, for the slow, partition,
-	// refuse and flap faults; nil in nocache mode and for an external Redis.
+	URL     string    // base URL of the first instance
+	Servers []*Server // the instances, in order (Servers[0] is instance 1)
+	Redis   *Redis    // nil in nocache mode
+	// Proxy is the first instance's fault proxy (see Server.Proxy).
 	Proxy *faultproxy.Proxy
 	DB    string // sqlite or postgres
+	// Seeding is how long the first instance took to seed the database.
+	Seeding time.Duration
 
-	cmd     *exec.Cmd
-	done    chan struct{}
 	cleanup []func() error
 }
 
-// Up starts Redis (cache mode), prepares the database and runs `bench serve` as a child
-// process on a free loopback port, then waits until /healthz answers 200. On any error
+// Server is one `bench serve` child process.
+type Server struct {
+	Index int    // 1-based
+	URL   string // base URL; the same after a kill and restart
+	// Proxy sits between this instance and a Redis the harness runs, for the slow,
+	// partition, refuse and flap faults; nil in nocache mode and for an external Redis.
+	Proxy *faultproxy.Proxy
+
+	o    Options
+	args []string
+
+	mu      sync.Mutex
+	cmd     *exec.Cmd
+	done    chan struct{}
+	peakRSS int64 // bytes, the highest VmHWM read from a process of this instance
+}
+
+// Up starts Redis (cache mode), prepares the database and runs Options.Servers `bench serve`
+// child processes, each on a free loopback port, each behind its own fault proxy to Redis,
+// one after the other, waiting until each /healthz answers 200. On any error
 // everything started so far is torn down.
 func Up(ctx context.Context, o Options) (st *Stack, err error) {
 	if o.Log == nil {
@@ -89,6 +114,9 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 			st = nil
 		}
 	}()
+	if o.Servers <= 0 {
+		o.Servers = 1
+	}
 	dsn := "sqlite"
 	if strings.HasPrefix(o.DB, "postgres://") || strings.HasPrefix(o.DB, "postgresql://") {
 		st.DB = "postgres"
@@ -97,63 +125,116 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 		}
 	} else if o.DB != "" && o.DB != "sqlite" {
 		return st, fmt.Errorf("stack: -db %q: want sqlite or a postgres:// URL", o.DB)
+	} else if o.Servers > 1 {
+		// One file for every instance; each server's store opens it in WAL mode with a busy
+		// timeout, which is what lets several processes share it.
+		dir, err := os.MkdirTemp("", "atlasbench-stack-")
+		if err != nil {
+			return st, fmt.Errorf("stack: sqlite: %w", err)
+		}
+		st.cleanup = append(st.cleanup, func() error { return os.RemoveAll(dir) })
+		dsn = "sqlite:" + filepath.Join(dir, "atlas.db")
 	}
-	redisURL := ""
 	if o.Mode == "cache" {
 		if st.Redis, err = StartRedis(ctx, o.Redis, o.Log); err != nil {
 			return st, err
 		}
 		st.cleanup = append(st.cleanup, st.Redis.Close)
-		redisURL = st.Redis.URL
-		if st.Redis.Backend != BackendExternal {
-			u, err := url.Parse(st.Redis.URL)
-			if err != nil {
-				return st, fmt.Errorf("stack: redis url: %w", err)
+	}
+	for i := 1; i <= o.Servers; i++ {
+		srv := &Server{Index: i, o: o}
+		redisURL := ""
+		if st.Redis != nil {
+			redisURL = st.Redis.URL
+			if st.Redis.Backend != BackendExternal {
+				u, err := url.Parse(st.Redis.URL)
+				if err != nil {
+					return st, fmt.Errorf("stack: redis url: %w", err)
+				}
+				if srv.Proxy, err = faultproxy.Start(ctx, u.Host, o.Log); err != nil {
+					return st, fmt.Errorf("stack: fault proxy: %w", err)
+				}
+				st.cleanup = append(st.cleanup, srv.Proxy.Close)
+				redisURL = srv.Proxy.URL()
 			}
-			if st.Proxy, err = faultproxy.Start(ctx, u.Host, o.Log); err != nil {
-				return st, fmt.Errorf("stack: fault proxy: %w", err)
-			}
-			st.cleanup = append(st.cleanup, st.Proxy.Close)
-			redisURL = st.Proxy.URL()
 		}
+		srv.args = []string{"serve",
+			"-listen", "127.0.0.1:0", "-db", dsn, "-mode", o.Mode, "-config", o.Config,
+			"-seed", strconv.FormatInt(o.Seed, 10), "-seed-users", strconv.Itoa(o.Users),
+			"-seed-conversations", strconv.Itoa(o.Conversations), "-seed-messages", strconv.Itoa(o.Messages),
+			"-db-latency", o.DBLatency.String(), "-db-jitter", o.DBJitter.String(), "-log-level", "warn",
+		}
+		if o.Tiers != "" {
+			srv.args = append(srv.args, "-seed-tiers", o.Tiers)
+		}
+		if redisURL != "" {
+			srv.args = append(srv.args, "-redis", redisURL)
+		}
+		st.Servers = append(st.Servers, srv)
+		st.cleanup = append(st.cleanup, srv.stop)
+		seeding, err := srv.start(ctx)
+		if err != nil {
+			return st, fmt.Errorf("stack: server %d: %w", i, err)
+		}
+		if i == 1 {
+			st.Seeding = seeding
+		}
+		// A restart must come back on the same address: the driver keeps sending there.
+		u, _ := url.Parse(srv.URL)
+		srv.args[2] = u.Host
 	}
-	args := []string{"serve",
-		"-listen", "127.0.0.1:0", "-db", dsn, "-mode", o.Mode, "-config", o.Config,
-		"-seed", strconv.FormatInt(o.Seed, 10), "-seed-users", strconv.Itoa(o.Users),
-		"-seed-conversations", strconv.Itoa(o.Conversations), "-seed-messages", strconv.Itoa(o.Messages),
-		"-db-latency", o.DBLatency.String(), "-db-jitter", o.DBJitter.String(), "-log-level", "warn",
-	}
-	if o.Tiers != "" {
-		args = append(args, "-seed-tiers", o.Tiers)
-	}
-	if redisURL != "" {
-		args = append(args, "-redis", redisURL)
-	}
-	if st.URL, err = st.startServer(ctx, o, args); err != nil {
-		return st, err
-	}
+	st.URL, st.Proxy = st.Servers[0].URL, st.Servers[0].Proxy
 	return st, nil
 }
 
-// startServer runs the child, reads its "listening on" line and waits for /healthz.
-func (st *Stack) startServer(ctx context.Context, o Options, args []string) (string, error) {
-	cmd := exec.Command(o.Binary, args...)
+// URLs lists the instances' base URLs in order.
+func (st *Stack) URLs() []string {
+	out := make([]string, len(st.Servers))
+	for i, s := range st.Servers {
+		out[i] = s.URL
+	}
+	return out
+}
+
+// Server returns instance i (1-based).
+func (st *Stack) Server(i int) (*Server, error) {
+	if i < 1 || i > len(st.Servers) {
+		return nil, fmt.Errorf("stack: no server %d (the stack runs %d)", i, len(st.Servers))
+	}
+	return st.Servers[i-1], nil
+}
+
+// start runs the child, reads its "listening on" line (and "seeded … in" before it) and
+// waits for /healthz. It returns how long seeding took (0 when the database was seeded).
+func (s *Server) start(ctx context.Context) (time.Duration, error) {
+	o := s.o
+	cmd := exec.Command(o.Binary, s.args...)
 	cmd.Env = append(os.Environ(), "ATLAS_JWT_SECRET="+string(o.Secret))
 	cmd.Stderr = o.ServerLog
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		return "", err
+		return 0, err
 	}
 	if err := cmd.Start(); err != nil {
-		return "", fmt.Errorf("stack: start %s serve: %w", o.Binary, err)
+		return 0, fmt.Errorf("stack: start %s serve: %w", o.Binary, err)
 	}
-	st.cmd, st.done = cmd, make(chan struct{})
+	done := make(chan struct{})
+	s.mu.Lock()
+	s.cmd, s.done = cmd, done
+	s.mu.Unlock()
 	lines := make(chan string, 1)
+	var seeding atomic.Int64
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if _, after, ok := strings.Cut(sc.Text(), "listening on "); ok {
+			line := sc.Text()
+			if _, after, ok := strings.Cut(line, " in "); ok && strings.HasPrefix(line, "atlas: seeded ") {
+				if d, err := time.ParseDuration(strings.Fields(after)[0]); err == nil {
+					seeding.Store(int64(d))
+				}
+			}
+			if _, after, ok := strings.Cut(line, "listening on "); ok {
 				select {
 				case lines <- strings.Fields(after)[0]:
 				default:
@@ -161,19 +242,19 @@ func (st *Stack) startServer(ctx context.Context, o Options, args []string) (str
 			}
 		}
 	}()
-	go func() { cmd.Wait(); close(st.done) }()
+	go func() { cmd.Wait(); close(done) }()
 
 	timeout := time.NewTimer(o.StartTimeout)
 	defer timeout.Stop()
 	var base string
 	select {
 	case base = <-lines:
-	case <-st.done:
-		return "", fmt.Errorf("stack: bench serve exited before listening (%s); see the server log", cmd.ProcessState)
+	case <-done:
+		return 0, fmt.Errorf("stack: bench serve exited before listening (%s); see the server log", cmd.ProcessState)
 	case <-ctx.Done():
-		return "", ctx.Err()
+		return 0, ctx.Err()
 	case <-timeout.C:
-		return "", fmt.Errorf("stack: bench serve did not listen within %s", o.StartTimeout)
+		return 0, fmt.Errorf("stack: bench serve did not listen within %s", o.StartTimeout)
 	}
 	client := &http.Client{Timeout: time.Second}
 	for {
@@ -181,19 +262,106 @@ func (st *Stack) startServer(ctx context.Context, o Options, args []string) (str
 		if err == nil {
 			res.Body.Close()
 			if res.StatusCode == http.StatusOK {
-				return base, nil
+				s.URL = base
+				return time.Duration(seeding.Load()), nil
 			}
 		}
 		select {
-		case <-st.done:
-			return "", errors.New("stack: bench serve exited while starting; see the server log")
+		case <-done:
+			return 0, errors.New("stack: bench serve exited while starting; see the server log")
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return 0, ctx.Err()
 		case <-timeout.C:
-			return "", fmt.Errorf("stack: %s/healthz not 200 within %s", base, o.StartTimeout)
+			return 0, fmt.Errorf("stack: %s/healthz not 200 within %s", base, o.StartTimeout)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}
+}
+
+// Kill SIGKILLs the instance (the kill-server fault); its address stays reserved for Start.
+func (s *Server) Kill() error {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.mu.Unlock()
+	if cmd == nil {
+		return fmt.Errorf("stack: server %d is not running", s.Index)
+	}
+	s.sampleRSS()
+	cmd.Process.Kill()
+	<-done
+	s.mu.Lock()
+	s.cmd = nil
+	s.mu.Unlock()
+	return nil
+}
+
+// Start brings a killed instance back on its address (the start-server fault).
+func (s *Server) Start(ctx context.Context) error {
+	s.mu.Lock()
+	running := s.cmd != nil
+	s.mu.Unlock()
+	if running {
+		return fmt.Errorf("stack: server %d is already running", s.Index)
+	}
+	_, err := s.start(ctx)
+	return err
+}
+
+// stop ends the instance: SIGTERM, SIGKILL after 10 s.
+func (s *Server) stop() error {
+	s.mu.Lock()
+	cmd, done := s.cmd, s.done
+	s.cmd = nil
+	s.mu.Unlock()
+	if cmd == nil || cmd.Process == nil {
+		return nil
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+	return nil
+}
+
+// PeakRSS is the highest resident set size (bytes) the instance's processes reached so far
+// (Linux VmHWM; 0 where /proc is not available).
+func (s *Server) PeakRSS() int64 {
+	s.sampleRSS()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.peakRSS
+}
+
+// sampleRSS reads the running process's peak RSS into peakRSS.
+func (s *Server) sampleRSS() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return
+	}
+	if b := procPeakRSS(s.cmd.Process.Pid); b > s.peakRSS {
+		s.peakRSS = b
+	}
+}
+
+// procPeakRSS reads VmHWM of /proc/<pid>/status in bytes; 0 when unreadable.
+func procPeakRSS(pid int) int64 {
+	data, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if rest, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			f := strings.Fields(rest)
+			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil && len(f) == 2 && f[1] == "kB" {
+				return kb << 10
+			}
+		}
+	}
+	return 0
 }
 
 // freshPostgres creates a database for this stack on the server dsn names and returns its DSN.
@@ -230,19 +398,9 @@ func (st *Stack) freshPostgres(ctx context.Context, dsn string) (string, error) 
 	return u.String(), nil
 }
 
-// Close stops the server (SIGTERM, SIGKILL after 10 s), then Redis and the run database.
+// Close stops the servers (SIGTERM, SIGKILL after 10 s), then Redis and the run database.
 func (st *Stack) Close() error {
 	var errs []error
-	if st.cmd != nil && st.cmd.Process != nil {
-		st.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-st.done:
-		case <-time.After(10 * time.Second):
-			st.cmd.Process.Kill()
-			<-st.done
-		}
-		st.cmd = nil
-	}
 	for i := len(st.cleanup) - 1; i >= 0; i-- {
 		if err := st.cleanup[i](); err != nil {
 			errs = append(errs, err)

@@ -36,6 +36,9 @@ type Summary struct {
 
 	Figures // the cache mode's figures (or the only mode's)
 
+	// Population is what every mode's database was seeded with.
+	Population *Population `json:"population,omitempty"`
+
 	DBQueryReduction *float64 `json:"db_query_reduction,omitempty"` // 1 - cache per-request / nocache per-request; both modes only
 	Speedup          *Speedup `json:"speedup,omitempty"`            // nocache / cache latency; both modes only
 	NoCache          *Figures `json:"nocache,omitempty"`
@@ -85,6 +88,50 @@ type Figures struct {
 	Percentiles         []PercentilePoint     `json:"percentiles,omitempty"` // HDR-style latency by percentile
 	Extra               map[string]float64    `json:"extra,omitempty"`
 	CacheStats          map[string]ClassStats `json:"cache_stats,omitempty"` // server counters over the window
+	// Servers are the figures per server instance, when the run had several (scenario servers: N).
+	Servers []Server `json:"servers,omitempty"`
+	// HarnessRSSMiB is the peak resident memory of the bench process itself (MiB).
+	HarnessRSSMiB float64 `json:"harness_rss_mib,omitempty"`
+	// Capacity is the Redis memory the cache used at the end of the window, per user and per class.
+	Capacity *Capacity `json:"capacity,omitempty"`
+}
+
+// Server is one instance's share of a run: the requests the driver sent to it.
+type Server struct {
+	Server   int     `json:"server"` // 1-based instance number, as in faults' server: N
+	URL      string  `json:"url,omitempty"`
+	Requests int64   `json:"requests"`
+	Errors   int64   `json:"errors"`
+	P99      float64 `json:"p99_ms"`
+	// HitRate is the share of cache lookups that hit among the answers of this instance
+	// (X-Cache and X-Atlas-Tier-Cache headers); -1 when it made none.
+	HitRate float64 `json:"hit_rate"`
+	// RSSMiB is the instance's peak resident memory (MiB); 0 when unknown.
+	RSSMiB float64 `json:"rss_mib,omitempty"`
+}
+
+// Population is what the database was seeded with, and how long seeding took.
+type Population struct {
+	Users         int     `json:"users"`
+	Conversations int     `json:"conversations"` // per user
+	Messages      int     `json:"messages"`      // per conversation
+	SeedingS      float64 `json:"seeding_s"`     // the first instance's seeding time
+}
+
+// Capacity is the Redis memory of the cache and its extrapolation to larger populations.
+type Capacity struct {
+	UsedMemoryBytes  int64              `json:"used_memory_bytes"`   // INFO memory used_memory at the end of the window
+	BaselineBytes    int64              `json:"baseline_bytes"`      // used_memory with no keys (INFO used_memory_startup)
+	Keys             int64              `json:"keys"`                // DBSIZE
+	CachedUsers      int64              `json:"cached_users"`        // distinct users with at least one key
+	KeysPerUser      float64            `json:"keys_per_user"`       // keys / cached users
+	BytesPerUser     float64            `json:"bytes_per_user"`      // (used - baseline) / cached users
+	SampledKeys      int                `json:"sampled_keys"`        // keys whose MEMORY USAGE was read
+	BytesPerKeyClass map[string]float64 `json:"bytes_per_key_class"` // mean MEMORY USAGE per key, by class (tier, userProfile, conversations, apiResponses, gen)
+	// Extrapolated is the Redis memory for a larger population with the same share of users
+	// cached as this run (cached users / seeded users), keyed by population ("1M", "10M").
+	Extrapolated map[string]int64 `json:"extrapolated_bytes"`
+	HitRate      float64          `json:"hit_rate"` // the overall hit rate the figures were measured at
 }
 
 // Rate is the target and achieved request rate in requests per second.
