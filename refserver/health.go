@@ -29,6 +29,8 @@ type Stats struct {
 	Requests uint64                           `json:"requests"` // requests under /api/
 	Cache    map[cache.Class]cache.ClassStats `json:"cache"`
 	DB       store.QueryStats                 `json:"db"`
+	// Redis is what the cache's Redis client sent and read (absent without a cache client).
+	Redis *cache.RedisStats `json:"redis,omitempty"`
 }
 
 // Health checks Redis and the DB (each within a short timeout) and reads the counters.
@@ -41,6 +43,10 @@ func (s *Server) Health(ctx context.Context, withStats bool) Health {
 	}
 	if withStats {
 		h.Stats = &Stats{Requests: s.requests.Load(), Cache: s.cache.Stats(), DB: s.store.Stats()}
+		if s.cache.Enabled() {
+			rs := s.cache.RedisStats()
+			h.Stats.Redis = &rs
+		}
 	}
 	return h
 }

@@ -115,13 +115,15 @@ type Cache struct {
 	rand        func() float64
 	hooks       Hooks
 
-	breaker   *gobreaker.CircuitBreaker[struct{}]
-	flights   singleflight.Group
-	stats     [4]classCounters
-	pending   pendingSet
-	recent    *recentSet
-	recovered chan struct{} // the breaker closed again: recovery warming is due
-	started   atomic.Bool
+	breaker *gobreaker.CircuitBreaker[struct{}]
+	flights singleflight.Group
+	stats   [4]classCounters
+	// redisCount counts the commands the client sends (RedisStats); nil without a client.
+	redisCount *redisCounter
+	pending    pendingSet
+	recent     *recentSet
+	recovered  chan struct{} // the breaker closed again: recovery warming is due
+	started    atomic.Bool
 }
 
 type classCounters struct {
@@ -177,6 +179,10 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 		recent = DefaultRecentUsers
 	}
 	c.recent = newRecentSet(recent)
+	if client != nil {
+		c.redisCount = newRedisCounter(cfg.Unsafe.MiscountHits)
+		client.AddHook(c.redisCount)
+	}
 	c.pending.m = map[string]pendingEntry{}
 	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "redis",

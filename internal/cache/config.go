@@ -68,6 +68,9 @@ type UnsafeConfig struct {
 	// ClientDefaults builds the go-redis client with its own defaults (seconds-long dial and
 	// read timeouts, 3 retries, context deadlines ignored) instead of the fail-fast settings.
 	ClientDefaults bool `json:"clientDefaults,omitempty"`
+	// MiscountHits makes the cache report every Redis key it read as found (RedisStats):
+	// a server that miscounts, only for proving that the harness's cross-checks catch it.
+	MiscountHits bool `json:"miscountHits,omitempty"`
 }
 
 // RedisConfig holds the go-redis client settings of a Config.
@@ -389,6 +392,8 @@ func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 			u.DropFailedInvalidations = p.boolean(v, join("unsafe", key))
 		case "clientDefaults":
 			u.ClientDefaults = p.boolean(v, join("unsafe", key))
+		case "miscountHits":
+			u.MiscountHits = p.boolean(v, join("unsafe", key))
 		default:
 			return false
 		}

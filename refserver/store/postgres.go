@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,7 +21,11 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	db := stdlib.OpenDB(*cfg)
+	conns := new(atomic.Uint64)
+	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(context.Context, *pgx.Conn) error {
+		conns.Add(1)
+		return nil
+	}))
 	db.SetMaxOpenConns(postgresPoolSize)
 	db.SetMaxIdleConns(postgresPoolSize)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -33,6 +38,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (Store, error) 
 		db.Close()
 		return nil, err
 	}
+	s.count.conns = conns
 	opts.Log.Info("store: opened", "driver", "postgres", "host", cfg.Host, "database", cfg.Database)
 	return s, nil
 }

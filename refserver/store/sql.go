@@ -97,6 +97,7 @@ func (s *sqlStore) roundTrip(ctx context.Context, class string) error {
 		return err
 	}
 	s.count.add(class)
+	s.count.xacts.Add(1)
 	return nil
 }
 
@@ -131,6 +132,7 @@ func (s *sqlStore) writeTx(ctx context.Context, fn func(*txn) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
+	s.count.xacts.Add(1)
 	t := &txn{s: s, tx: tx}
 	if err = fn(t); err != nil {
 		_ = tx.Rollback()
@@ -448,12 +450,14 @@ func (s *sqlStore) queryUsers(ctx context.Context, q string, args []any, out []U
 	return out, rows.Err()
 }
 
-// Ping checks every pool (not counted, no simulated latency).
+// Ping checks every pool (counted under QueryStats.Pings, not as queries; no simulated latency).
 func (s *sqlStore) Ping(ctx context.Context) error {
+	s.count.pings.Add(1)
 	if err := s.read.PingContext(ctx); err != nil {
 		return fmt.Errorf("store: %s: ping: %w", s.d.name, err)
 	}
 	if s.write != s.read {
+		s.count.pings.Add(1)
 		if err := s.write.PingContext(ctx); err != nil {
 			return fmt.Errorf("store: %s: ping: %w", s.d.name, err)
 		}

@@ -5,6 +5,10 @@ import "sync/atomic"
 // counters counts queries per class; the index is the class's position in Classes().
 type counters struct {
 	byClass [6]atomic.Uint64
+	// xacts counts single-statement queries and write transactions, pings the pings;
+	// conns, when set, the connections a PostgreSQL pool opened.
+	xacts, pings atomic.Uint64
+	conns        *atomic.Uint64
 }
 
 func classIndex(class string) int {
@@ -35,5 +39,10 @@ func (c *counters) snapshot() QueryStats {
 		s.ByClass[class] = n
 		s.Total += n
 	}
+	s.Pings = c.pings.Load()
+	if c.conns != nil {
+		s.Connections = c.conns.Load()
+	}
+	s.Transactions = c.xacts.Load() + s.Pings + s.Connections
 	return s
 }

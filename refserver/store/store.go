@@ -80,6 +80,16 @@ type Message struct {
 type QueryStats struct {
 	Total   uint64            `json:"total"`
 	ByClass map[string]uint64 `json:"byClass"`
+	// Transactions counts what the database's own commit and rollback counters should
+	// show (pg_stat_database xact_commit + xact_rollback): one per single-statement
+	// query, per write transaction and per ping, plus Connections (PostgreSQL counts the
+	// start-up of a backend as a transaction). Seeding at Open is not counted.
+	Transactions uint64 `json:"transactions"`
+	// Pings counts health-check pings (one per pool per Ping), a part of Transactions.
+	Pings uint64 `json:"pings"`
+	// Connections counts connections opened to a PostgreSQL server, a part of Transactions
+	// (0 on SQLite).
+	Connections uint64 `json:"connections"`
 }
 
 // Store is the reference server's database. Every method that touches the DB counts
