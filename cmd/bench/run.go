@@ -10,6 +10,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/runner"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -36,6 +37,14 @@ Examples:
   bench run -scenario core -servers 3         # three instances over one Redis and one database
   bench run -scenario scale                   # 100,000 users, 2 instances, capacity figures
 
+Distributed (one process per machine, the same scenario, rate and -start-at; then bench merge):
+  bench run -scenario mixed -target http://atlas:8000 -shard 1/3 -start-at 2026-01-02T15:04:05Z -out shards/1
+  bench run -scenario mixed -target http://atlas:8000 -shard 2/3 -start-at 2026-01-02T15:04:05Z -out shards/2
+  …
+A shard sends only its users' requests (user u is in shard ((u-1) mod N)+1), each at the time
+the unsharded run would send it, so the shards' rates add up to the scenario's. Faults are
+shard 1's job only: the others mark the fault times as phase boundaries.
+
 Exit codes: 0 pass · 1 a threshold failed or the run was interrupted · 2 bad usage, scenario or
 config · 3 the environment failed (Redis or DB could not start, target unreachable).`
 
@@ -50,6 +59,8 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite, or a postgres:// server URL (a fresh database is created per mode and dropped)")
 	fs.StringVar(&o.Target, "target", "", "drive an already running Atlas server at this URL instead of starting one (ATLAS_JWT_SECRET must match)")
 	fs.IntVar(&o.Count, "count", 1, "repeat the measured window N times (modes interleaved) and keep every sample")
+	shard := fs.String("shard", "", "run only shard `i/N` of the scenario's users (each user's requests at the unsharded run's times); merge the shards with bench merge")
+	startAt := fs.String("start-at", "", "start the measured window at this RFC 3339 `time` (the same for every shard; warm-up runs before it)")
 	quiet := fs.Bool("quiet", false, "no live progress")
 	junit := fs.String("junit", "", "also write the thresholds as JUnit XML to this file (for CI systems)")
 	if err := parseFlags(fs, args); err != nil {
@@ -67,6 +78,22 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if o.Count < 1 {
 		return usagef("run: -count must be >= 1")
+	}
+	if *shard != "" {
+		if o.Shard, err = driver.ParseShard(*shard); err != nil {
+			return usagef("run: -shard: %v", err)
+		}
+		if o.Count > 1 {
+			return usagef("run: -shard: a shard runs one measured window; drop -count")
+		}
+	}
+	if *startAt != "" {
+		if o.StartAt, err = time.Parse(time.RFC3339Nano, *startAt); err != nil {
+			return usagef("run: -start-at %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", *startAt)
+		}
+		if o.Count > 1 || o.Mode == "both" && o.Target == "" {
+			return usagef("run: -start-at starts one measured window: use it with -count 1 and -mode cache, -mode nocache or -target")
+		}
 	}
 	if o.Target != "" {
 		o.Secret, _ = jwtSecret(getenv)

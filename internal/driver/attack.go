@@ -79,6 +79,13 @@ type Config struct {
 	OnTick func(Progress)
 	// PlanOptions are passed to NewPlan; Secret is taken from Config.Secret.
 	PlanOptions PlanOptions
+	// Shard limits the attack to one shard's users, each of their requests sent when the
+	// unsharded run would send it. Zero: every user.
+	Shard Shard
+	// StartAt is when the measured window starts (the attack starts Warmup before), so that
+	// the shards of a run measure the same window. Zero: at once. When that moment has
+	// passed, the attack starts at once and Outcome.Late says by how much.
+	StartAt time.Time
 }
 
 // Event is an action run at an offset from the end of warm-up, e.g. killing Redis.
@@ -159,6 +166,8 @@ type Outcome struct {
 	Aborted     int64  // requests aborted after an interrupt (not given to Sink)
 	Unmatched   int64  // results no planned request could be found for
 	Rate        summary.Rate
+	// Late is how long after Config.StartAt the measured window started; 0 without StartAt.
+	Late        time.Duration
 	Events      []EventRecord // the caller's events that ran, in order
 	ResultsPath string
 }
@@ -213,7 +222,13 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		return nil, err
 	}
 	total := sc.Total()
-	sched := sc.Schedule()
+	whole := sc.Schedule()
+	sched := whole
+	next := plan.Next
+	if cfg.Shard.Sharded() {
+		sched = newShardSchedule(sc, whole, cfg.Shard)
+		next = func() (*Request, error) { return plan.nextOwned(cfg.Shard) }
+	}
 
 	var enc vegeta.Encoder
 	var file *os.File
@@ -253,7 +268,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	var planErr error
 	targeter := func(tgt *vegeta.Target) error {
 		planMu.Lock()
-		r, err := plan.Next()
+		r, err := next()
 		if err != nil && planErr == nil {
 			planErr = err
 		}
@@ -282,6 +297,15 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	name := cfg.Mode
 	if name == "" {
 		name = "atlasbench"
+	}
+
+	if !cfg.StartAt.IsZero() {
+		late, err := waitUntil(ctx, cfg.StartAt.Add(-sc.Warmup))
+		if err != nil {
+			out.Interrupted = true
+			return out, nil
+		}
+		out.Late = late
 	}
 
 	// No duration cut-off: the pacer stops after the schedule's last hit, and a generator
@@ -355,13 +379,20 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		}
 		at, _ := sched.At(res.Seq)
 		intended := start.Add(at)
+		// Warm-up or not is the planned request's, not the tick's that happened to send it
+		// (vegeta pairs ticks and targets out of order), so that which requests are
+		// measured is the plan's alone, sharded or not.
+		planned := at
+		if req != nil {
+			planned, _ = whole.At(req.Index)
+		}
 		rec := Record{
 			Req:      req,
 			Res:      res,
 			Intended: at - sc.Warmup,
 			Sent:     res.Timestamp.Sub(out.MeasureStart),
 			Latency:  res.End().Sub(intended),
-			Warmup:   at < sc.Warmup,
+			Warmup:   planned < sc.Warmup,
 		}
 		if req != nil {
 			rec.Server = server(req)
@@ -436,6 +467,23 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		return out, fmt.Errorf("driver: attack stopped: %w", planErr)
 	}
 	return out, writeErr
+}
+
+// waitUntil sleeps until t; when t has passed it returns at once with how long ago that was.
+// The error is ctx's when it is cancelled first.
+func waitUntil(ctx context.Context, t time.Time) (time.Duration, error) {
+	d := time.Until(t)
+	if d <= 0 {
+		return -d, nil
+	}
+	timer := time.NewTimer(d)
+	defer timer.Stop()
+	select {
+	case <-timer.C:
+		return 0, nil
+	case <-ctx.Done():
+		return 0, ctx.Err()
+	}
 }
 
 // runEvents runs events (sorted by At) at origin + At, one at a time, until stop is closed

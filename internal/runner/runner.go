@@ -52,6 +52,13 @@ type Options struct {
 	Secret []byte
 	// Count repeats the measured window, modes interleaved; default 1.
 	Count int
+	// Shard limits the run to one shard's users (bench run -shard i/N); zero: every user.
+	// Only shard 1 injects the scenario's faults; the others mark the fault times as phase
+	// boundaries so that their phases line up with shard 1's.
+	Shard driver.Shard
+	// StartAt is when the measured window starts (bench run -start-at), the same for every
+	// shard of a run; zero: as soon as the stack is up.
+	StartAt time.Time
 	// Binary is the bench executable the server runs from; default os.Executable().
 	Binary string
 	// Progress receives live progress; TTY rewrites one line, else a line every 5 s.
@@ -158,6 +165,9 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 			Env:   summary.Env{Go: runtime.Version(), CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, DB: dbKind(o.DB), Git: gitDescribe()},
 			Count: o.Count, Samples: map[string][]float64{},
 		}
+		if o.Shard.Sharded() {
+			s.Shard = &summary.Shard{Index: o.Shard.Index, Count: o.Shard.Count, Seed: sc.Seed, StartAt: o.StartAt.UTC()}
+		}
 		if o.Target != "" {
 			s.Env.Target, s.Env.RedisBackend, s.Mode = o.Target, stack.BackendExternal, "target"
 			if len(sc.Faults) > 0 {
@@ -192,6 +202,9 @@ repeats:
 							Conversations: sc.Population.Conversations, Messages: sc.Population.Messages}
 					}
 					r.s.Population.SeedingS = max(r.s.Population.SeedingS, math.Round(f.seeding.Seconds()*1000)/1000)
+				}
+				if r.s.Shard != nil {
+					r.s.Shard.LateS = max(r.s.Shard.LateS, f.late.Seconds())
 				}
 				if f.Interrupted() {
 					interrupted = true
@@ -246,6 +259,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Count <= 0 {
 		o.Count = 1
+	}
+	if !o.StartAt.IsZero() && (o.Count > 1 || o.Mode == "both" && o.Target == "") {
+		return &UsageError{errors.New("runner: -start-at starts one measured window: it needs -count 1 and one mode (-mode cache, -mode nocache or -target)")}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -320,8 +336,16 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	var events []driver.Event
 	if st != nil {
 		for _, f := range sc.Faults {
-			events = append(events, driver.Event{At: f.At, Name: f.Do, Fn: func(ctx context.Context) error { return st.Fault(ctx, f) }})
+			e := driver.Event{At: f.At, Name: f.Do, Fn: func(ctx context.Context) error { return st.Fault(ctx, f) }}
+			if o.Shard.Index > 1 {
+				e.Fn = nil // shard 1 injects the faults; this one only marks the phases
+			}
+			events = append(events, e)
 		}
+	}
+	if !o.StartAt.IsZero() {
+		fmt.Fprintf(o.Progress, "[%s %s] shard %s: measured window starts at %s (warm-up %s before)\n",
+			config, mode, o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
 	resultsName := "results-" + mode + repSuffix(rep) + ".bin"
 	out, err := driver.Run(ctx, driver.Config{
@@ -339,7 +363,9 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 				o.Log.Warn("fault failed", "fault", e.Name, "err", e.Err)
 			}
 		},
-		OnTick: newProgress(o.Progress, o.TTY, mode, rep, o.Count).tick,
+		OnTick:  newProgress(o.Progress, o.TTY, mode, rep, o.Count).tick,
+		Shard:   o.Shard,
+		StartAt: o.StartAt,
 	})
 	stopPoll()
 	<-pollDone
@@ -349,6 +375,12 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	}
 	if o.TTY {
 		fmt.Fprintln(o.Progress)
+	}
+	if out.Late > LateTolerance {
+		late := fmt.Sprintf("%s: shard %s started its measured window %.2fs after -start-at: its window is offset from the other shards'",
+			mode, o.Shard, out.Late.Seconds())
+		o.Log.Warn(late)
+		notes = append(notes, late)
 	}
 	if n, perr := poll.Errors(); n > 0 {
 		notes = append(notes, fmt.Sprintf("%s: %d stats polls failed (last: %v)", mode, n, perr))
@@ -377,7 +409,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			notes = append(notes, fmt.Sprintf("%s: fault %s at %s failed: %v", mode, fe.Name, fe.At, fe.Err))
 		}
 	}
-	fr := &figuresRun{Figures: f, interrupted: out.Interrupted}
+	fr := &figuresRun{Figures: f, interrupted: out.Interrupted, late: out.Late}
 	if st != nil {
 		fr.seeding = st.Seeding
 	}
@@ -405,13 +437,18 @@ func auditKeys(ctx context.Context, st *stack.Stack, f *summary.Figures, notes *
 	}
 }
 
-// figuresRun is one mode's figures, whether its attack was cut short, and how long its
-// database took to seed.
+// figuresRun is one mode's figures, whether its attack was cut short, how long its database
+// took to seed, and how late after Options.StartAt it started.
 type figuresRun struct {
 	summary.Figures
 	interrupted bool
 	seeding     time.Duration
+	late        time.Duration
 }
+
+// LateTolerance is how late after -start-at a shard may start its measured window before
+// the run says so.
+const LateTolerance = 50 * time.Millisecond
 
 func (f *figuresRun) Interrupted() bool { return f.interrupted }
 

@@ -51,8 +51,25 @@ type Summary struct {
 	// figures under "nocache.…"), in repeat order. bench gate compares these with a baseline's.
 	Samples map[string][]float64 `json:"samples,omitempty"`
 
+	// Shard is set on one shard of a distributed run (bench run -shard i/N).
+	Shard *Shard `json:"shard,omitempty"`
+	// Shards is how many shard runs bench merge combined into this one; 0 for a plain run.
+	Shards int `json:"shards,omitempty"`
+
 	Thresholds []Threshold `json:"thresholds"`
 	Pass       bool        `json:"pass"`
+}
+
+// Shard says which part of a distributed run a run directory holds; bench merge checks that
+// the parts belong together.
+type Shard struct {
+	Index int   `json:"index"` // 1-based
+	Count int   `json:"count"`
+	Seed  int64 `json:"seed"` // the scenario's seed: the plan the shards split
+	// StartAt is the agreed start of the measured window (-start-at); zero when not given.
+	StartAt time.Time `json:"start_at,omitzero"`
+	// LateS is how many seconds after StartAt this shard's measured window started.
+	LateS float64 `json:"late_s,omitempty"`
 }
 
 // Env describes where the run happened.
