@@ -26,8 +26,10 @@ type requestContext struct {
 
 // authenticated verifies the bearer token (the only source of the principal: headers
 // such as X-User-Id are ignored), looks the tier up through the cache, and sets
-// X-Atlas-Tier and X-Atlas-Tier-Cache before calling h.
-func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *requestContext)) http.Handler {
+// X-Atlas-Tier and X-Atlas-Tier-Cache before calling the route's handler. A cached
+// GET declares its entry first, so the tier lookup's one Redis read fetches it too.
+func (s *Server) authenticated(rt route) http.Handler {
+	h := rt.handler
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth := r.Header.Get("Authorization")
 		token, ok := strings.CutPrefix(auth, "Bearer ")
@@ -42,6 +44,15 @@ func (s *Server) authenticated(h func(http.ResponseWriter, *http.Request, *reque
 		}
 		ctx := r.Context()
 		view := s.cache.User(ctx, userID)
+		if r.Method == http.MethodGet && rt.class != "" && rt.class != cache.ClassTier {
+			resource, ok := "", true
+			if rt.resource != nil {
+				resource, ok = rt.resource(r)
+			}
+			if ok {
+				view.Prefetch(rt.class, resource)
+			}
+		}
 		val, outcome, err := view.Load(ctx, cache.ClassTier, "", "", func(ctx context.Context) ([]byte, error) {
 			t, err := s.store.GetTier(ctx, userID)
 			if errors.Is(err, store.ErrNotFound) {
@@ -160,23 +171,43 @@ const (
 	maxMessageLimit     = 200
 )
 
-func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+// messagesPage parses GET …/messages: the conversation and the page size.
+func messagesPage(r *http.Request) (id int64, limit int, err error) {
 	id, ok := parseConversationRef(r.PathValue("id"))
 	if !ok {
-		s.writeError(w, r, errNotFound)
-		return
+		return 0, 0, errNotFound
 	}
-	limit := defaultMessageLimit
+	limit = defaultMessageLimit
 	if v, present := r.URL.Query()["limit"]; present {
 		n, err := strconv.Atoi(v[0])
 		if len(v) != 1 || err != nil || n < 1 || n > maxMessageLimit {
-			s.writeError(w, r, badRequest(fmt.Sprintf("limit: must be one integer from 1 to %d", maxMessageLimit)))
-			return
+			return 0, 0, badRequest(fmt.Sprintf("limit: must be one integer from 1 to %d", maxMessageLimit))
 		}
 		limit = n
 	}
-	// The key holds the routed resource with the normalised query, never the raw URL.
-	resource := "messages/" + conversationRef(id) + "?limit=" + strconv.Itoa(limit)
+	return id, limit, nil
+}
+
+// pageResource is the cache resource of one page of a conversation's messages: the
+// routed resource with the normalised query, never the raw URL. Its resource path
+// ("messages/c12") is the conversation's, which a posted message invalidates.
+func pageResource(id int64, limit int) string {
+	return "messages/" + conversationRef(id) + "?limit=" + strconv.Itoa(limit)
+}
+
+// messagesResource is the cache resource GET …/messages will load (route.resource).
+func messagesResource(r *http.Request) (string, bool) {
+	id, limit, err := messagesPage(r)
+	return pageResource(id, limit), err == nil
+}
+
+func (s *Server) listMessages(w http.ResponseWriter, r *http.Request, rc *requestContext) {
+	id, limit, err := messagesPage(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	resource := pageResource(id, limit)
 	s.serveCached(w, r, rc, cache.ClassAPIResponses, resource, func(ctx context.Context) ([]byte, error) {
 		if _, err := s.store.GetConversation(ctx, rc.userID, id); err != nil {
 			return nil, err

@@ -112,19 +112,22 @@ type route struct {
 	pattern string
 	class   cache.Class // "" for writes
 	handler func(w http.ResponseWriter, r *http.Request, rc *requestContext)
+	// resource returns the cache resource a ClassAPIResponses GET will load, or
+	// false when the request is invalid (the handler then refuses it).
+	resource func(r *http.Request) (string, bool)
 }
 
 func (s *Server) routes() {
 	for _, rt := range []route{
-		{"GET /api/me", cache.ClassUserProfile, s.getProfile},
-		{"GET /api/me/tier", cache.ClassTier, s.getTier},
-		{"PUT /api/me/tier", "", s.putTier},
-		{"GET /api/conversations", cache.ClassConversations, s.listConversations},
-		{"POST /api/conversations", "", s.createConversation},
-		{"GET /api/conversations/{id}/messages", cache.ClassAPIResponses, s.listMessages},
-		{"POST /api/conversations/{id}/messages", "", s.createMessage},
+		{"GET /api/me", cache.ClassUserProfile, s.getProfile, nil},
+		{"GET /api/me/tier", cache.ClassTier, s.getTier, nil},
+		{"PUT /api/me/tier", "", s.putTier, nil},
+		{"GET /api/conversations", cache.ClassConversations, s.listConversations, nil},
+		{"POST /api/conversations", "", s.createConversation, nil},
+		{"GET /api/conversations/{id}/messages", cache.ClassAPIResponses, s.listMessages, messagesResource},
+		{"POST /api/conversations/{id}/messages", "", s.createMessage, nil},
 	} {
-		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authenticated(rt.handler)))
+		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authenticated(rt)))
 	}
 	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
 	s.mux.Handle("GET /metrics", s.metricsHandler())

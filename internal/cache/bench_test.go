@@ -8,9 +8,9 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// BenchmarkCachedLoad is the hit path of one request: User + Load (an MGET of
-// the generations, then a GET of the entry). Compare with BenchmarkRedisGET,
-// one bare GET of the same entry.
+// BenchmarkCachedLoad is the hit path of one Load through a fresh view: User +
+// Load (one MGET of the entry's generations and the entry). Compare with
+// BenchmarkRedisGET, one bare GET of the same entry.
 func BenchmarkCachedLoad(b *testing.B) {
 	srv := testutil.Redis(b)
 	c, _ := newTestCache(b, srv.URL(), Options{})
@@ -29,8 +29,8 @@ func BenchmarkCachedLoad(b *testing.B) {
 	}
 }
 
-// BenchmarkCachedLoadSameView is a further Load of a view that has read the
-// generations already (one GET): the layer's own overhead over a bare GET.
+// BenchmarkCachedLoadSameView is a further Load of the same entry through one
+// view: answered from the view's last MGET, no Redis call.
 func BenchmarkCachedLoadSameView(b *testing.B) {
 	srv := testutil.Redis(b)
 	c, _ := newTestCache(b, srv.URL(), Options{})

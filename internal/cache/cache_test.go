@@ -106,14 +106,34 @@ func expect(t testing.TB, c *Cache, user string, class Class, tier, resource str
 	}
 }
 
-// entryKey returns the current key of an entry, reading the generations from Redis.
+// entryKey returns the key of an entry.
 func entryKey(t testing.TB, c *Cache, user string, class Class, tier, resource string) string {
 	t.Helper()
-	g, err := c.userGens(context.Background(), user)
+	return Key{User: user, Tier: tier, Class: class, Resource: resource}.String()
+}
+
+// stored reads an entry's raw value without its generation tag: "v<value>",
+// "n", or the raw bytes when it is not an entry of this package.
+func stored(client redis.UniversalClient, key string) string {
+	raw := client.Get(context.Background(), key).Val()
+	n := 16 // data entries carry two generations, tier and profile one
+	if strings.HasSuffix(key, ":e:tier") || strings.HasSuffix(key, ":userProfile") {
+		n = 8
+	}
+	if len(raw) < 1+n || (raw[0] != entryValue && raw[0] != entryNotFound) {
+		return raw
+	}
+	return raw[:1] + raw[1+n:]
+}
+
+// userGens reads (creating them if needed) the user's identity and data generations.
+func userGens(t testing.TB, c *Cache, user string) (id, data uint64) {
+	t.Helper()
+	g, err := c.readGens(context.Background(), []string{IDGenKey(user), DataGenKey(user)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	return Key{User: user, Tier: tier, Class: class, Resource: resource, Gen: g.of(class)}.String()
+	return g.g[0], g.g[1]
 }
 
 func TestMissThenHitAndTTLs(t *testing.T) {
@@ -157,9 +177,8 @@ func TestMissThenHitAndTTLs(t *testing.T) {
 			if pttl < lo || pttl > hi {
 				t.Errorf("PTTL(%s) = %v, want within %v..%v (base %v ±%v)", key, pttl, lo, hi, base, j)
 			}
-			raw, err := client.Get(ctx, key).Result()
-			if err != nil || raw != "v"+l.want {
-				t.Errorf("stored %q, %v; want %q", raw, err, "v"+l.want)
+			if raw := stored(client, key); raw != "v"+l.want {
+				t.Errorf("stored %q; want %q", raw, "v"+l.want)
 			}
 		}
 	}
@@ -259,12 +278,9 @@ func TestGenerationCounters(t *testing.T) {
 	srv := testutil.Redis(t)
 	c, client := newTestCache(t, srv.URL(), Options{GenTTL: time.Hour})
 	ctx := context.Background()
-	g1, err := c.userGens(ctx, "g")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if g1.id == 0 || g1.data == 0 || g1.id == g1.data {
-		t.Errorf("new generations %+v, want two random non-zero values", g1)
+	id1, data1 := userGens(t, c, "g")
+	if id1 == 0 || data1 == 0 || id1 == data1 {
+		t.Errorf("new generations %d, %d, want two random non-zero values", id1, data1)
 	}
 	if ttl := client.TTL(ctx, IDGenKey("g")).Val(); ttl <= 59*time.Minute || ttl > time.Hour {
 		t.Errorf("generation TTL %v, want ~1h", ttl)
@@ -272,9 +288,9 @@ func TestGenerationCounters(t *testing.T) {
 	if err := c.Invalidate(ctx, "g", ScopeData); err != nil {
 		t.Fatal(err)
 	}
-	g2, _ := c.userGens(ctx, "g")
-	if g2.id != g1.id || g2.data != g1.data+1 {
-		t.Errorf("after ScopeData %+v -> %+v", g1, g2)
+	id2, data2 := userGens(t, c, "g")
+	if id2 != id1 || data2 != data1+1 {
+		t.Errorf("after ScopeData %d, %d -> %d, %d", id1, data1, id2, data2)
 	}
 	client.Set(ctx, DataGenKey("g"), "garbage", 0)
 	db := newFakeDB()
@@ -456,7 +472,7 @@ func TestNegativeAndErrors(t *testing.T) {
 		t.Errorf("loader calls = %d, want 1", n)
 	}
 	key := entryKey(t, c, "neg", ClassAPIResponses, "free", "messages/c404")
-	if raw := client.Get(ctx, key).Val(); raw != "n" {
+	if raw := stored(client, key); raw != "n" {
 		t.Errorf("negative entry %q", raw)
 	}
 	if ttl := client.PTTL(ctx, key).Val(); ttl <= 0 || ttl > 2*time.Second {
@@ -494,7 +510,7 @@ func TestNegativeAndErrors(t *testing.T) {
 		key := entryKey(t, c, "garbage", ClassConversations, "core", "")
 		client.Set(ctx, key, garbage, time.Minute)
 		expect(t, c, "garbage", ClassConversations, "core", "", db.loader("g"), "good", Miss)
-		if raw := client.Get(ctx, key).Val(); raw != "vgood" {
+		if raw := stored(client, key); raw != "vgood" {
 			t.Errorf("entry after garbage %q = %q, want replaced", garbage, raw)
 		}
 		expect(t, c, "garbage", ClassConversations, "core", "", db.loader("g"), "good", Hit)
@@ -659,7 +675,7 @@ func TestRedisKilled(t *testing.T) {
 	// Recovery warming refilled the tier of the users seen recently (k1 may be
 	// skipped: it was pending when the breaker closed).
 	for time.Now().Before(deadline) {
-		if raw := client.Get(context.Background(), entryKey(t, c, "k2", ClassTier, "", "")).Val(); raw == "vcore" {
+		if raw := stored(client, entryKey(t, c, "k2", ClassTier, "", "")); raw == "vcore" {
 			expect(t, c, "k2", ClassTier, "", "", db.loader("tier"), "core", Hit)
 			return
 		}
@@ -748,7 +764,7 @@ func TestLostInvalidation(t *testing.T) {
 	}
 
 	p.Restore(t)
-	if raw := direct.Get(context.Background(), oldKey).Val(); raw != "vold" {
+	if raw := stored(direct, oldKey); raw != "vold" {
 		t.Fatalf("Redis lost the old entry (%q): the test would prove nothing", raw)
 	}
 	got, o, err := load(t, c, "w", ClassConversations, "core", "", db.loader("convs"))
@@ -877,7 +893,8 @@ func TestFillRechecksRedis(t *testing.T) {
 	db.set("x", "filled")
 	expect(t, c, "dc", ClassConversations, "core", "", db.loader("x"), "filled", Miss)
 	key := entryKey(t, c, "dc", ClassConversations, "core", "")
-	res := c.runFill(context.Background(), &c.stats[ClassConversations.index()], ClassConversations, "core", key, db.loader("x"))
+	gks := Key{User: "dc", Tier: "core", Class: ClassConversations}.GenKeys()
+	res := c.runFill(context.Background(), &c.stats[ClassConversations.index()], ClassConversations, "core", key, gks, db.loader("x"))
 	if res.outcome != Hit || string(res.val) != "filled" || res.err != nil {
 		t.Errorf("fill over an existing entry: %+v", res)
 	}

@@ -13,9 +13,12 @@
 // by a stale read from this process, even when Redis was unreachable at the
 // time and comes back later with its old data.
 //
-// A request creates one UserView with Cache.User; the view reads the user's
-// two generation counters once (one MGET) and builds every key from them. A
-// write commits to the database first and then calls Cache.Invalidate, which
-// increments a generation so that every older entry of that user becomes
-// unreachable and simply expires by its TTL.
+// A request creates one UserView with Cache.User and declares its route's
+// entry (UserView.Prefetch); the tier lookup then reads the generation
+// counters, the tier and that entry in one MGET, and an entry is served only
+// when the generations it was tagged with are the current ones. A write
+// commits to the database first and then calls Cache.Invalidate, which
+// increments a generation so that every older entry becomes unreachable; the
+// entries it knows are deleted in the same transaction, the others are
+// overwritten by their next fill or expire. docs/CACHE.md argues the design.
 package cache

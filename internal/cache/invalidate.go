@@ -31,7 +31,7 @@ func (c *Cache) Invalidate(ctx context.Context, userID string, scope Scope) erro
 	if scope > merged {
 		merged = scope
 	}
-	err := c.bumpGens(ctx, userID, merged)
+	err := c.bumpScope(ctx, userID, merged)
 	if err == nil {
 		if seq != 0 && c.pending.clear(userID, seq) {
 			c.log.Info("cache: pending invalidation applied", "user", userID, "scope", merged.String())
@@ -51,9 +51,31 @@ func (c *Cache) Invalidate(ctx context.Context, userID string, scope Scope) erro
 func (v *UserView) Invalidate(ctx context.Context, scope Scope) error {
 	err := v.c.Invalidate(ctx, v.user, scope)
 	v.mu.Lock()
-	v.haveGens = false
+	v.snap = v.snap[:0]
 	v.mu.Unlock()
 	return err
+}
+
+// bumpScope increments the counters of scope (the data counter; and the
+// identity counter for ScopeAll) and deletes the entries of known keys the
+// increment makes unreachable: the conversation lists, and for ScopeAll the
+// tier and the profiles, of every tier.
+func (c *Cache) bumpScope(ctx context.Context, user string, scope Scope) error {
+	p := userPrefix(user)
+	gens := []string{p + "gen:data"}
+	del := make([]string, 0, 7)
+	classes := []Class{ClassConversations}
+	if scope == ScopeAll {
+		gens = append(gens, p+"gen:id")
+		del = append(del, Key{Class: ClassTier}.in(p))
+		classes = append(classes, ClassUserProfile)
+	}
+	for _, class := range classes {
+		for _, tier := range Tiers() {
+			del = append(del, Key{Tier: tier, Class: class}.in(p))
+		}
+	}
+	return c.bumpGens(ctx, gens, del)
 }
 
 // Start runs the background loops until ctx ends: the retrier of pending
@@ -84,7 +106,7 @@ func (c *Cache) retryLoop(ctx context.Context) {
 // first refusal by the breaker.
 func (c *Cache) retryPending(ctx context.Context) {
 	for _, p := range c.pending.list() {
-		err := c.bumpGens(ctx, p.user, p.scope)
+		err := c.bumpScope(ctx, p.user, p.scope)
 		switch {
 		case err == nil:
 			if c.pending.clear(p.user, p.seq) {

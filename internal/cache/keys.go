@@ -3,23 +3,27 @@ package cache
 import (
 	"crypto/sha256"
 	"encoding/hex"
-	"strconv"
 	"strings"
 )
 
 // Every key this package writes is built in this file.
 //
-//	atlas:v1:{u:<user>}:gen:id                               identity generation (tier + profile)
-//	atlas:v1:{u:<user>}:gen:data                             data generation (conversations + apiResponses)
-//	atlas:v1:{u:<user>}:i<idgen>:tier                        the user's tier
-//	atlas:v1:{u:<user>}:i<idgen>:userProfile:<tier>          GET /api/me
-//	atlas:v1:{u:<user>}:d<datagen>:<tier>:conversations      GET /api/conversations
-//	atlas:v1:{u:<user>}:d<datagen>:<tier>:apiResponses:<res> any other cached GET
+//	atlas:v1:{u:<user>}:gen:id                        identity generation (tier + profile)
+//	atlas:v1:{u:<user>}:gen:data                      data generation (every conversations and apiResponses entry)
+//	atlas:v1:{u:<user>}:gen:list                      conversation-list generation
+//	atlas:v1:{u:<user>}:gen:r:<path>                  generation of one resource path (a conversation's pages)
+//	atlas:v1:{u:<user>}:e:tier                        the user's tier
+//	atlas:v1:{u:<user>}:e:<tier>:userProfile          GET /api/me
+//	atlas:v1:{u:<user>}:e:<tier>:conversations        GET /api/conversations
+//	atlas:v1:{u:<user>}:e:<tier>:apiResponses:<res>   any other cached GET
 //
-// <user>, <tier> and <res> are escaped with Escape, so no input can produce
-// ':', '{', '}', '*', '?', '[', ']' or '\' inside a key, and the {u:…} hash
-// tag puts all of a user's keys in one cluster slot (MGET of both
-// generations and MULTI work on Redis Cluster).
+// Generations are not part of entry keys: an entry's value starts with the
+// generations it was filled under (its tag, see entry.go), so every key a read
+// needs is known before the read, and one MGET fetches the counters and the
+// entries together (see docs/CACHE.md). <user>, <tier>, <path> and <res> are
+// escaped with Escape, so no input can produce ':', '{', '}', '*', '?', '[',
+// ']' or '\' inside a key, and the {u:…} hash tag puts all of a user's keys
+// in one cluster slot (MGET and MULTI work on Redis Cluster).
 
 // KeyPrefix starts every key of this package; the version changes when the layout does.
 const KeyPrefix = "atlas:v1:"
@@ -75,19 +79,34 @@ func userPrefix(user string) string {
 // IDGenKey is the key of the user's identity generation counter (tier and profile entries).
 func IDGenKey(user string) string { return userPrefix(user) + "gen:id" }
 
-// DataGenKey is the key of the user's data generation counter (conversations and apiResponses entries).
+// DataGenKey is the key of the user's data generation counter (every conversations and apiResponses entry).
 func DataGenKey(user string) string { return userPrefix(user) + "gen:data" }
 
+// ListGenKey is the key of the user's conversation-list generation counter.
+func ListGenKey(user string) string { return userPrefix(user) + "gen:list" }
+
+// PathGenKey is the key of the generation counter of one resource path of the
+// user (ResourcePath of a ClassAPIResponses resource, e.g. "messages/c12").
+func PathGenKey(user, path string) string { return userPrefix(user) + "gen:r:" + Escape(path) }
+
+// ResourcePath is the part of a ClassAPIResponses resource before its query:
+// "messages/c12" for "messages/c12?limit=50". Every entry of one path shares
+// one generation counter, so a write to one conversation invalidates its pages
+// and nothing else of the user's data.
+func ResourcePath(resource string) string {
+	if i := strings.IndexByte(resource, '?'); i >= 0 {
+		return resource[:i]
+	}
+	return resource
+}
+
 // Key identifies one cache entry. Fields a class does not use are ignored:
-// Tier for ClassTier, Resource for every class but ClassAPIResponses. Gen is
-// the identity generation for ClassTier and ClassUserProfile and the data
-// generation for the other two.
+// Tier for ClassTier, Resource for every class but ClassAPIResponses.
 type Key struct {
 	User     string
 	Tier     string
 	Class    Class
 	Resource string
-	Gen      uint64
 }
 
 // Normalize returns k with the fields its class ignores cleared, so two keys
@@ -105,18 +124,35 @@ func (k Key) Normalize() Key {
 // String returns the Redis key of the entry. Tier and Resource are escaped even
 // when valid, so the mapping stays injective for any input; an unknown class
 // yields a key under "atlas:v1:{u:…}:invalid:" that Load never reads.
-func (k Key) String() string {
-	gen := strconv.FormatUint(k.Gen, 10)
-	p := userPrefix(k.User)
+func (k Key) String() string { return k.in(userPrefix(k.User)) }
+
+// in builds the key under p, the user's prefix (escaped once per view).
+func (k Key) in(p string) string {
 	switch k.Class {
 	case ClassTier:
-		return p + "i" + gen + ":tier"
+		return p + "e:tier"
 	case ClassUserProfile:
-		return p + "i" + gen + ":userProfile:" + Escape(k.Tier)
+		return p + "e:" + Escape(k.Tier) + ":userProfile"
 	case ClassConversations:
-		return p + "d" + gen + ":" + Escape(k.Tier) + ":conversations"
+		return p + "e:" + Escape(k.Tier) + ":conversations"
 	case ClassAPIResponses:
-		return p + "d" + gen + ":" + Escape(k.Tier) + ":apiResponses:" + Escape(k.Resource)
+		return p + "e:" + Escape(k.Tier) + ":apiResponses:" + Escape(k.Resource)
 	}
 	return p + "invalid:" + Escape(string(k.Class))
+}
+
+// GenKeys returns the keys of the generation counters the entry is tagged
+// with, in tag order: the identity counter for tier and profile; the data
+// counter and the list counter (conversations) or the resource path's counter
+// (apiResponses) for data entries.
+func (k Key) GenKeys() []string { return k.genKeys(userPrefix(k.User)) }
+
+func (k Key) genKeys(p string) []string {
+	switch k.Class {
+	case ClassConversations:
+		return []string{p + "gen:data", p + "gen:list"}
+	case ClassAPIResponses:
+		return []string{p + "gen:data", p + "gen:r:" + Escape(ResourcePath(k.Resource))}
+	}
+	return []string{p + "gen:id"}
 }

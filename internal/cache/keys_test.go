@@ -1,6 +1,7 @@
 package cache
 
 import (
+	"slices"
 	"strings"
 	"testing"
 )
@@ -52,7 +53,7 @@ func TestKeyHostileUsers(t *testing.T) {
 			t.Errorf("Escape(%.20q) = %q contains a forbidden character", u, esc)
 		}
 		for _, class := range Classes() {
-			k := Key{User: u, Tier: "core", Class: class, Resource: "messages/c1?limit=50", Gen: 7}.String()
+			k := Key{User: u, Tier: "core", Class: class, Resource: "messages/c1?limit=50"}.String()
 			if !strings.HasPrefix(k, KeyPrefix+"{u:"+esc+"}:") {
 				t.Errorf("key %q does not start with atlas:v1:{u:<escaped>}:", k)
 			}
@@ -67,7 +68,7 @@ func TestKeyHostileUsers(t *testing.T) {
 			}
 			seen[k] = u
 		}
-		for _, k := range []string{IDGenKey(u), DataGenKey(u)} {
+		for _, k := range []string{IDGenKey(u), DataGenKey(u), ListGenKey(u), PathGenKey(u, "messages/c1")} {
 			if prev, dup := seen[k]; dup {
 				t.Errorf("users %.20q and %.20q share key %q", prev, u, k)
 			}
@@ -81,14 +82,14 @@ func TestKeyLayout(t *testing.T) {
 		key  Key
 		want string
 	}{
-		{Key{User: "u1", Class: ClassTier, Gen: 3}, "atlas:v1:{u:u1}:i3:tier"},
-		{Key{User: "u1", Tier: "core", Class: ClassTier, Resource: "x", Gen: 3}, "atlas:v1:{u:u1}:i3:tier"}, // tier and resource ignored
-		{Key{User: "u1", Tier: "free", Class: ClassUserProfile, Gen: 3}, "atlas:v1:{u:u1}:i3:userProfile:free"},
-		{Key{User: "u1", Tier: "studio", Class: ClassConversations, Gen: 9}, "atlas:v1:{u:u1}:d9:studio:conversations"},
-		{Key{User: "u1", Tier: "core", Class: ClassAPIResponses, Resource: "messages/c12?limit=50", Gen: 9},
-			"atlas:v1:{u:u1}:d9:core:apiResponses:messages%2Fc12%3Flimit%3D50"},
-		{Key{User: "a*", Tier: "core", Class: ClassConversations, Gen: 1}, "atlas:v1:{u:a%2A}:d1:core:conversations"},
-		{Key{User: "u1", Tier: "co:re", Class: ClassConversations, Gen: 1}, "atlas:v1:{u:u1}:d1:co%3Are:conversations"}, // an invalid tier is still escaped
+		{Key{User: "u1", Class: ClassTier}, "atlas:v1:{u:u1}:e:tier"},
+		{Key{User: "u1", Tier: "core", Class: ClassTier, Resource: "x"}, "atlas:v1:{u:u1}:e:tier"}, // tier and resource ignored
+		{Key{User: "u1", Tier: "free", Class: ClassUserProfile}, "atlas:v1:{u:u1}:e:free:userProfile"},
+		{Key{User: "u1", Tier: "studio", Class: ClassConversations}, "atlas:v1:{u:u1}:e:studio:conversations"},
+		{Key{User: "u1", Tier: "core", Class: ClassAPIResponses, Resource: "messages/c12?limit=50"},
+			"atlas:v1:{u:u1}:e:core:apiResponses:messages%2Fc12%3Flimit%3D50"},
+		{Key{User: "a*", Tier: "core", Class: ClassConversations}, "atlas:v1:{u:a%2A}:e:core:conversations"},
+		{Key{User: "u1", Tier: "co:re", Class: ClassConversations}, "atlas:v1:{u:u1}:e:co%3Are:conversations"}, // an invalid tier is still escaped
 	} {
 		if got := tc.key.String(); got != tc.want {
 			t.Errorf("%+v: got %q, want %q", tc.key, got, tc.want)
@@ -99,6 +100,30 @@ func TestKeyLayout(t *testing.T) {
 	}
 	if got, want := DataGenKey("u1"), "atlas:v1:{u:u1}:gen:data"; got != want {
 		t.Errorf("DataGenKey = %q, want %q", got, want)
+	}
+	if got, want := ListGenKey("u1"), "atlas:v1:{u:u1}:gen:list"; got != want {
+		t.Errorf("ListGenKey = %q, want %q", got, want)
+	}
+	if got, want := PathGenKey("u1", "messages/c1"), "atlas:v1:{u:u1}:gen:r:messages%2Fc1"; got != want {
+		t.Errorf("PathGenKey = %q, want %q", got, want)
+	}
+	// The counters an entry is tagged with, in tag order.
+	for _, tc := range []struct {
+		key  Key
+		want []string
+	}{
+		{Key{User: "u1", Class: ClassTier}, []string{IDGenKey("u1")}},
+		{Key{User: "u1", Tier: "core", Class: ClassUserProfile}, []string{IDGenKey("u1")}},
+		{Key{User: "u1", Tier: "core", Class: ClassConversations}, []string{DataGenKey("u1"), ListGenKey("u1")}},
+		{Key{User: "u1", Tier: "core", Class: ClassAPIResponses, Resource: "messages/c1?limit=5"},
+			[]string{DataGenKey("u1"), PathGenKey("u1", "messages/c1")}},
+	} {
+		if got := tc.key.GenKeys(); !slices.Equal(got, tc.want) {
+			t.Errorf("%+v.GenKeys() = %q, want %q", tc.key, got, tc.want)
+		}
+	}
+	if ResourcePath("messages/c1?limit=5") != "messages/c1" || ResourcePath("messages/c1") != "messages/c1" {
+		t.Error("ResourcePath")
 	}
 }
 
@@ -123,10 +148,10 @@ func FuzzKey(f *testing.F) {
 	f.Add("{x}", "studio", "r", byte(1), uint64(5), "%7Bx%7D", "studio", "r", byte(1), uint64(5))
 	f.Add("~abc", "core", "", byte(0), uint64(1), "%7Eabc", "core", "", byte(0), uint64(1))
 	f.Add("u1", "core", "a:b", byte(3), uint64(1), "u1", "core:apiResponses:a", "b", byte(2), uint64(1))
-	f.Fuzz(func(t *testing.T, u1, t1, r1 string, c1 byte, g1 uint64, u2, t2, r2 string, c2 byte, g2 uint64) {
+	f.Fuzz(func(t *testing.T, u1, t1, r1 string, c1 byte, _ uint64, u2, t2, r2 string, c2 byte, _ uint64) {
 		classes := Classes()
-		k1 := Key{User: u1, Tier: t1, Class: classes[int(c1)%len(classes)], Resource: r1, Gen: g1}
-		k2 := Key{User: u2, Tier: t2, Class: classes[int(c2)%len(classes)], Resource: r2, Gen: g2}
+		k1 := Key{User: u1, Tier: t1, Class: classes[int(c1)%len(classes)], Resource: r1}
+		k2 := Key{User: u2, Tier: t2, Class: classes[int(c2)%len(classes)], Resource: r2}
 		s1, s2 := k1.String(), k2.String()
 		for _, s := range []string{s1, s2} {
 			if !strings.HasPrefix(s, KeyPrefix+"{u:") {
@@ -145,7 +170,7 @@ func FuzzKey(f *testing.F) {
 		if same := k1.Normalize() == k2.Normalize(); same != (s1 == s2) {
 			t.Fatalf("%+v and %+v: same entry %v, same key %v (%q, %q)", k1, k2, same, s1 == s2, s1, s2)
 		}
-		if s1 == IDGenKey(u2) || s1 == DataGenKey(u2) {
+		if s1 == IDGenKey(u2) || s1 == DataGenKey(u2) || s1 == ListGenKey(u2) || s1 == PathGenKey(u2, r2) {
 			t.Fatalf("entry key %q equals a generation key", s1)
 		}
 	})

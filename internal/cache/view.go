@@ -6,34 +6,37 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/redis/go-redis/v9"
 )
 
-// Entry encoding: one type byte, then the value.
-const (
-	entryValue    = 'v' // 'v' + the cached bytes
-	entryNotFound = 'n' // exactly "n": a negative entry
-)
-
-// UserView is one request's view of one user's entries. It reads the user's
-// generation counters once, lazily (one MGET), and once any Redis call made
-// through it fails, its remaining Loads bypass Redis, so a request waits for
-// at most about one Redis timeout. A view is safe for concurrent use but is
-// meant to live for one request: a write is seen by views created after its
-// Invalidate returned (or by this view after UserView.Invalidate).
+// UserView is one request's view of one user's entries. Its first Redis read
+// is one MGET of the entry's generation counters and the entry itself; when
+// the request declared its route's entry with Prefetch, the first read (the
+// tier lookup) fetches that entry too, so a cached request costs one Redis
+// round trip. Once any Redis call made through the view fails, its remaining
+// Loads bypass Redis, so a request waits for at most about one Redis timeout.
+// A view is safe for concurrent use but is meant to live for one request: a
+// write is seen by views created after its Invalidate returned (or by this
+// view after UserView.Invalidate).
 type UserView struct {
-	c    *Cache
-	user string
+	c      *Cache
+	user   string
+	prefix string // userPrefix(user)
 
-	mu       sync.Mutex
-	haveGens bool
-	g        gens
+	mu   sync.Mutex
+	want Key    // the prefetched entry (Class "" when none)
+	snap []slot // what the view's last MGET returned, counters and entries
 
 	failed atomic.Bool
+}
+
+// slot is one key of a view's snapshot and the value MGET returned for it.
+type slot struct {
+	key string
+	val any
 }
 
 // User returns a request-scoped view of userID's entries. userID must come
@@ -42,7 +45,21 @@ func (c *Cache) User(ctx context.Context, userID string) *UserView {
 	if c.enabled {
 		c.recent.add(userID)
 	}
-	return &UserView{c: c, user: userID}
+	return &UserView{c: c, user: userID, prefix: userPrefix(userID)}
+}
+
+// Prefetch declares the entry the request will Load after its tier lookup
+// (class, and resource for ClassAPIResponses): the view's ClassTier Load then
+// reads that entry for every tier in the same MGET, and the later Load of it
+// is answered from what that MGET returned. Call it before the first Load; a
+// ClassTier or unknown class is ignored.
+func (v *UserView) Prefetch(class Class, resource string) {
+	if !class.Valid() || !class.tiered() {
+		return
+	}
+	v.mu.Lock()
+	v.want = Key{User: v.user, Class: class, Resource: resource}
+	v.mu.Unlock()
 }
 
 // Load returns the value of one entry, calling load on a miss and caching what
@@ -72,17 +89,23 @@ func (v *UserView) Load(ctx context.Context, class Class, tier, resource string,
 		st.bypasses.Add(1)
 		return bypass(ctx, load)
 	}
-	g, err := v.gens(ctx)
+	k := Key{User: v.user, Tier: tier, Class: class, Resource: resource}
+	key, gks := k.in(v.prefix), k.genKeys(v.prefix)
+	vals, err := v.read(ctx, class, key, gks)
 	if err != nil {
 		return v.fallback(ctx, st, err, load)
 	}
-	key := Key{User: v.user, Tier: tier, Class: class, Resource: resource, Gen: g.of(class)}.String()
-	raw, found, err := c.get(ctx, key)
-	if err != nil {
-		return v.fallback(ctx, st, err, load)
-	}
-	if found {
-		if val, neg, ok := decode(class, raw); ok {
+	t, ok := parseTag(vals[:len(gks)])
+	if !ok {
+		// A counter is missing (first use, expired, evicted) or malformed: create
+		// it at a random start; no entry can be tagged with that value yet.
+		ts, err := c.initGens(ctx, [][]string{gks}, c.opTimeout)
+		if err != nil {
+			return v.fallback(ctx, st, err, load)
+		}
+		t = ts[0]
+	} else if raw, isStr := vals[len(gks)].(string); isStr {
+		if val, neg, state := decode(class, raw, t); state == entryFresh {
 			st.hits.Add(1)
 			if neg {
 				return nil, Hit, ErrNotFound
@@ -90,7 +113,7 @@ func (v *UserView) Load(ctx context.Context, class Class, tier, resource string,
 			return val, Hit, nil
 		}
 	}
-	return v.fill(ctx, st, class, tier, key, load)
+	return v.fill(ctx, st, class, tier, key, gks, t, load)
 }
 
 // cacheable reports whether the Load may use Redis at all: a valid tier with a
@@ -106,19 +129,65 @@ func (v *UserView) cacheable(class Class, tier, resource string) bool {
 	return ValidTier(tier) && v.c.cfg.TTL(tier, class) > 0
 }
 
-// gens returns the user's generations, reading them on first use.
-func (v *UserView) gens(ctx context.Context) (gens, error) {
+// read returns the values of the counters gks and of the entry key, in that
+// order: from the view's snapshot when its last MGET fetched them all (the
+// prefetched entry), else from one MGET, which for ClassTier also fetches the
+// prefetched entry's counters and its key for every tier that caches it.
+func (v *UserView) read(ctx context.Context, class Class, key string, gks []string) ([]any, error) {
 	v.mu.Lock()
 	defer v.mu.Unlock()
-	if v.haveGens {
-		return v.g, nil
+	if vals, ok := v.fromSnap(key, gks); ok {
+		return vals, nil
 	}
-	g, err := v.c.userGens(ctx, v.user)
+	keys := make([]string, 0, 8)
+	keys = append(append(keys, gks...), key)
+	if class == ClassTier && v.want.Class != "" {
+		for _, k := range v.want.genKeys(v.prefix) {
+			if !slices.Contains(keys, k) {
+				keys = append(keys, k)
+			}
+		}
+		for _, tier := range Tiers() {
+			if v.c.cfg.TTL(tier, v.want.Class) > 0 {
+				w := v.want
+				w.Tier = tier
+				keys = append(keys, w.in(v.prefix))
+			}
+		}
+	}
+	var vals []any
+	err := v.c.call(ctx, v.c.opTimeout, func(ctx context.Context) error {
+		var err error
+		vals, err = v.c.client.MGet(ctx, keys...).Result()
+		return err
+	})
 	if err != nil {
-		return gens{}, err
+		return nil, err
 	}
-	v.g, v.haveGens = g, true
-	return g, nil
+	if len(vals) != len(keys) {
+		return nil, fmt.Errorf("cache: MGET of %d keys returned %d values", len(keys), len(vals))
+	}
+	v.snap = v.snap[:0]
+	for i, k := range keys {
+		v.snap = append(v.snap, slot{k, vals[i]})
+	}
+	return vals[:len(gks)+1], nil
+}
+
+// fromSnap returns the values of gks and key from the snapshot, if it holds them all.
+func (v *UserView) fromSnap(key string, gks []string) ([]any, bool) {
+	if len(v.snap) == 0 {
+		return nil, false
+	}
+	out := make([]any, 0, len(gks)+1)
+	for _, k := range append(gks[:len(gks):len(gks)], key) {
+		i := slices.IndexFunc(v.snap, func(s slot) bool { return s.key == k })
+		if i < 0 {
+			return nil, false
+		}
+		out = append(out, v.snap[i].val)
+	}
+	return out, true
 }
 
 // fallback records a failed or refused Redis call, switches the view to bypass
@@ -149,14 +218,16 @@ type fillResult struct {
 	redisFailed bool // a Redis call inside the fill failed: the callers' views bypass from now on
 }
 
-// fill joins or starts the one fill of key and waits for it with the caller's ctx.
-func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tier, key string, load func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
+// fill joins or starts the one fill of key at the generations t and waits for
+// it with the caller's ctx. Fills of one key at other generations do not join:
+// a caller that has seen an invalidation never waits for a load older than it.
+func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, t tag, load func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
 	c := v.c
-	ch := c.flights.DoChan(key, func() (any, error) {
+	ch := c.flights.DoChan(key+"@"+t.String(), func() (any, error) {
 		// Detached: a caller that goes away must not cancel the others' fill.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
 		defer cancel()
-		return c.runFill(fctx, st, class, tier, key, load), nil
+		return c.runFill(fctx, st, class, tier, key, gks, load), nil
 	})
 	select {
 	case r := <-ch:
@@ -183,22 +254,23 @@ func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tie
 	}
 }
 
-// runFill is the shared work of one fill: look again (a fill that finished just
-// before this one started has written the entry), load, and write the entry at
-// the generation read before the load, so a write+invalidate that happens
-// meanwhile leaves this entry where nobody reads it.
-func (c *Cache) runFill(ctx context.Context, st *classCounters, class Class, tier, key string, load func(context.Context) ([]byte, error)) *fillResult {
+// runFill is the shared work of one fill: read the counters and the entry
+// again (a fill that finished just before this one started has written the
+// entry), load, and write the entry tagged with the generations read before
+// the load, so a write+invalidate that happens meanwhile leaves an entry that
+// no reader serves.
+func (c *Cache) runFill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, load func(context.Context) ([]byte, error)) *fillResult {
 	res := &fillResult{outcome: Miss}
-	garbage := false
-	raw, found, err := c.get(ctx, key)
+	unservable := false // an entry is there that must be replaced or removed
+	t, raw, err := c.readEntry(ctx, key, gks)
 	switch {
 	case err != nil:
 		if redisFault(err) {
 			st.errors.Add(1)
 		}
 		res.redisFailed, res.outcome = true, Bypass
-	case found:
-		if val, neg, ok := decode(class, raw); ok {
+	case raw != nil:
+		if val, neg, state := decode(class, *raw, t); state == entryFresh {
 			res.outcome = Hit
 			if neg {
 				res.err = ErrNotFound
@@ -207,7 +279,7 @@ func (c *Cache) runFill(ctx context.Context, st *classCounters, class Class, tie
 			}
 			return res
 		}
-		garbage = true
+		unservable = true
 	}
 
 	val, lerr := c.runLoader(ctx, key, load)
@@ -227,12 +299,10 @@ func (c *Cache) runFill(ctx context.Context, st *classCounters, class Class, tie
 	switch {
 	case lerr == nil:
 		if base := c.entryTTL(class, tier, val); base > 0 {
-			entry = make([]byte, 0, len(val)+1)
-			entry = append(append(entry, entryValue), val...)
-			ttl = c.jittered(base)
+			entry, ttl = encode(t, val, false), c.jittered(base)
 		}
 	case errors.Is(lerr, ErrNotFound):
-		entry, ttl = []byte{entryNotFound}, c.negTTL
+		entry, ttl = encode(t, nil, true), c.negTTL
 	}
 	var werr error
 	switch {
@@ -240,9 +310,9 @@ func (c *Cache) runFill(ctx context.Context, st *classCounters, class Class, tie
 		werr = c.call(ctx, c.opTimeout, func(ctx context.Context) error {
 			return c.client.Set(ctx, key, entry, ttl).Err()
 		})
-	case garbage:
+	case unservable:
 		werr = c.call(ctx, c.opTimeout, func(ctx context.Context) error {
-			return c.client.Del(ctx, key).Err()
+			return c.client.Unlink(ctx, key).Err()
 		})
 	}
 	if werr != nil {
@@ -275,39 +345,31 @@ func (c *Cache) entryTTL(class Class, tier string, val []byte) time.Duration {
 	return c.cfg.TTL(tier, class)
 }
 
-// get reads one entry; found is false on a miss (redis.Nil stops here).
-func (c *Cache) get(ctx context.Context, key string) (raw []byte, found bool, err error) {
+// readEntry reads the counters gks and the entry key in one MGET, creating
+// missing counters; raw is nil when the entry is absent.
+func (c *Cache) readEntry(ctx context.Context, key string, gks []string) (t tag, raw *string, err error) {
+	var vals []any
 	err = c.call(ctx, c.opTimeout, func(ctx context.Context) error {
 		var err error
-		raw, err = c.client.Get(ctx, key).Bytes()
+		vals, err = c.client.MGet(ctx, append(gks[:len(gks):len(gks)], key)...).Result()
 		return err
 	})
-	if errors.Is(err, redis.Nil) {
-		return nil, false, nil
-	}
 	if err != nil {
-		return nil, false, err
+		return tag{}, nil, err
 	}
-	return raw, true, nil
-}
-
-// decode reads an entry; ok is false for anything this package did not write
-// (treated as a miss and replaced). A ClassTier value must name a valid tier.
-func decode(class Class, raw []byte) (val []byte, neg, ok bool) {
-	if len(raw) == 0 {
-		return nil, false, false
+	if len(vals) != len(gks)+1 {
+		return tag{}, nil, fmt.Errorf("cache: MGET of %d keys returned %d values", len(gks)+1, len(vals))
 	}
-	switch raw[0] {
-	case entryValue:
-		val = raw[1:]
-		if class == ClassTier && !ValidTier(string(val)) {
-			return nil, false, false
+	if s, isStr := vals[len(gks)].(string); isStr {
+		raw = &s
+	}
+	t, ok := parseTag(vals[:len(gks)])
+	if !ok {
+		ts, err := c.initGens(ctx, [][]string{gks}, c.opTimeout)
+		if err != nil {
+			return tag{}, nil, err
 		}
-		return val, false, true
-	case entryNotFound:
-		if len(raw) == 1 {
-			return nil, true, true
-		}
+		t = ts[0]
 	}
-	return nil, false, false
+	return t, raw, nil
 }

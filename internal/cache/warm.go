@@ -71,11 +71,11 @@ func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {
 	if len(users) == 0 {
 		return 0, nil
 	}
-	gs, err := c.manyGens(ctx, users)
+	gs, err := c.idGens(ctx, users)
 	if err != nil {
 		return 0, err
 	}
-	genOf := make(map[string]gens, len(users))
+	genOf := make(map[string]tag, len(users))
 	for i, u := range users {
 		genOf[u] = gs[i]
 	}
@@ -92,12 +92,12 @@ func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {
 					continue
 				}
 				if base := c.cfg.TTL(e.Tier, ClassTier); base > 0 {
-					k := Key{User: e.UserID, Class: ClassTier, Gen: g.id}.String()
-					cmds = append(cmds, p.SetNX(ctx, k, append([]byte{entryValue}, e.Tier...), c.jittered(base)))
+					k := Key{User: e.UserID, Class: ClassTier}.String()
+					cmds = append(cmds, p.SetNX(ctx, k, encode(g, []byte(e.Tier), false), c.jittered(base)))
 				}
 				if base := c.cfg.TTL(e.Tier, ClassUserProfile); base > 0 && e.Profile != nil {
-					k := Key{User: e.UserID, Tier: e.Tier, Class: ClassUserProfile, Gen: g.id}.String()
-					cmds = append(cmds, p.SetNX(ctx, k, append([]byte{entryValue}, e.Profile...), c.jittered(base)))
+					k := Key{User: e.UserID, Tier: e.Tier, Class: ClassUserProfile}.String()
+					cmds = append(cmds, p.SetNX(ctx, k, encode(g, e.Profile, false), c.jittered(base)))
 				}
 			}
 			return nil
@@ -111,6 +111,46 @@ func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {
 		}
 	}
 	return n, err
+}
+
+// idGens reads the identity counters of many users in one pipeline, creating
+// the missing ones in a second.
+func (c *Cache) idGens(ctx context.Context, users []string) ([]tag, error) {
+	cmds := make([]*redis.SliceCmd, len(users))
+	err := c.call(ctx, c.invTimeout, func(ctx context.Context) error {
+		_, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, u := range users {
+				cmds[i] = p.MGet(ctx, IDGenKey(u))
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]tag, len(users))
+	var missing [][]string
+	var at []int
+	for i, cmd := range cmds {
+		t, ok := parseTag(cmd.Val())
+		if !ok {
+			missing = append(missing, []string{IDGenKey(users[i])})
+			at = append(at, i)
+			continue
+		}
+		out[i] = t
+	}
+	if len(missing) > 0 {
+		created, err := c.initGens(ctx, missing, c.invTimeout)
+		if err != nil {
+			return nil, err
+		}
+		for j, i := range at {
+			out[i] = created[j]
+		}
+	}
+	return out, nil
 }
 
 func (c *Cache) notPending(users []string) []string {

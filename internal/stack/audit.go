@@ -9,12 +9,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// keyShape is every key the cache layer writes: a user's two generation counters, and the
+// keyShape is every key the cache layer writes: a user's generation counters, and the
 // entries of the four classes, whose only free part on the data side is the routed resource
-// of GET …/messages, normalised ("messages/c<ID>?limit=<n>", escaped).
-var keyShape = regexp.MustCompile(`^atlas:v1:\{u:([A-Za-z0-9._%~-]+)\}:(?:gen:(?:id|data)|i\d+:tier|` +
-	`(i\d+:userProfile:(?:free|core|studio)|d\d+:(?:free|core|studio):conversations|` +
-	`d\d+:(?:free|core|studio):apiResponses:messages%2Fc[1-9][0-9]*%3Flimit%3D[1-9][0-9]*))$`)
+// of GET …/messages, normalised ("messages/c<ID>?limit=<n>", escaped), and its resource path
+// ("messages/c<ID>"), which has a generation counter of its own.
+var keyShape = regexp.MustCompile(`^atlas:v1:\{u:([A-Za-z0-9._%~-]+)\}:(?:gen:(?:id|data)|e:tier|` +
+	`(gen:list|gen:r:messages%2Fc[1-9][0-9]*|e:(?:free|core|studio):(?:userProfile|conversations)|` +
+	`e:(?:free|core|studio):apiResponses:messages%2Fc[1-9][0-9]*%3Flimit%3D[1-9][0-9]*))$`)
 
 // seededUser is the shape of a seeded user ID; only they can own data entries.
 var seededUser = regexp.MustCompile(`^u[1-9][0-9]*$`)
