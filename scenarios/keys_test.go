@@ -27,7 +27,7 @@ func TestSamplerDeterministic(t *testing.T) {
 	}{
 		{"uniform", Keys{Distribution: DistUniform}, 1000},                            // the default
 		{"empty means uniform", Keys{}, 50},                                           // zero value
-		{"zipf 1.1", Keys{Distribution: DistZipf, S: 1.1}, 2000},                      // SPEC's example
+		{"zipf 1.1", Keys{Distribution: DistZipf, S: 1.1}, 2000},                      // the mixed scenario's
 		{"zipf 0.7", Keys{Distribution: DistZipf, S: 0.7}, 300},                       // s < 1: math/rand's Zipf could not
 		{"hotspot", Keys{Distribution: DistHotspot, Fraction: 0.1, Share: 0.9}, 1000}, // 90% on 10%
 		{"one user", Keys{Distribution: DistZipf, S: 2}, 1},                           // degenerate population

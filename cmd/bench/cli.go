@@ -9,7 +9,7 @@ import (
 	"strings"
 )
 
-// Exit codes (SPEC.md).
+// Exit codes (docs/CLI.md, "Exit codes").
 const (
 	exitOK    = 0
 	exitFail  = 1 // a threshold or the regression gate failed
@@ -74,6 +74,7 @@ func commands() []command {
 		{"token", "USERID", "print a JWT for USERID signed with ATLAS_JWT_SECRET", runToken},
 		{"report", "DIR", "re-render a run's report and charts from its summary.json", runReport},
 		{"scenarios", "", "list the built-in scenarios", runScenarios},
+		{"version", "", "print the version (also bench --version)", runVersion},
 	}
 }
 
@@ -85,6 +86,9 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout,
 			return usagef("no command given")
 		}
 		return nil
+	}
+	if args[0] == "--version" || args[0] == "-version" {
+		return runVersion(ctx, args[1:], getenv, stdout, stderr)
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {

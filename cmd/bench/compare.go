@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/compare"
 	"github.com/atlasbench/atlasbench/internal/runner"
 )
@@ -53,17 +52,12 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	if len(configs) < 2 {
 		return usagef("compare: want at least two -config flags, e.g. -config default -config none")
 	}
-	for _, c := range configs {
-		if _, err := cache.LoadConfig(c); err != nil {
-			return usageError{err}
-		}
-	}
 	sc, err := loadScenario()
 	if err != nil {
 		return err
 	}
 	if o.Count < 1 {
-		return usagef("compare: -count must be >= 1")
+		return usagef("compare: -count %d: want 1 or more", o.Count)
 	}
 	o.Scenario = sc
 	o.Binary = getenv("ATLAS_BENCH_BIN")

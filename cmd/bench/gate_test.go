@@ -93,7 +93,10 @@ func TestCompareDefaultVsNone(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
 	}
-	root, err := filepath.EvalSymlinks(filepath.Join(out, "latest"))
+	root, err := filepath.EvalSymlinks(filepath.Join(out, "latest-compare"))
+	if _, err := os.Lstat(filepath.Join(out, "latest")); err == nil {
+		t.Error("bench compare moved reports/latest, which must name a single run (bench report, bench gate)")
+	}
 	if err != nil {
 		t.Fatal(err)
 	}

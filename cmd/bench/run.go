@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/driver"
@@ -69,15 +70,15 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if fs.NArg() > 0 {
 		return usagef("run: unexpected argument %q", fs.Arg(0))
 	}
-	sc, err := loadScenario()
-	if err != nil {
-		return err
-	}
 	if o.Mode != "cache" && o.Mode != "nocache" && o.Mode != "both" {
 		return usagef("run: -mode %q: want cache, nocache or both", o.Mode)
 	}
 	if o.Count < 1 {
-		return usagef("run: -count must be >= 1")
+		return usagef("run: -count %d: want 1 or more", o.Count)
+	}
+	sc, err := loadScenario()
+	if err != nil {
+		return err
 	}
 	if *shard != "" {
 		if o.Shard, err = driver.ParseShard(*shard); err != nil {
@@ -123,24 +124,52 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 // scenario with the overrides applied and validated.
 func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 	name := fs.String("scenario", "mixed", "built-in scenario name (see bench scenarios) or a YAML file")
-	duration := fs.Duration("duration", 0, "override the scenario's measured duration")
-	rate := fs.Float64("rate", 0, "override the scenario's rate with a constant rate (requests per second)")
+	duration := fs.Duration("duration", 0, "override the scenario's measured duration (> 0; its faults must fit)")
+	rate := fs.Float64("rate", 0, "override the scenario's rate with a constant rate (requests per second, > 0)")
 	servers := fs.Int("servers", 0, "override the scenario's number of server instances (`N` bench serve children sharing one Redis and one database; requests round-robin over them)")
 	return func() (*scenarios.Scenario, error) {
+		set := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		// The flags are checked on their own first, so that their errors blame them and not
+		// a line of the scenario file.
+		if set["duration"] && *duration <= 0 {
+			return nil, usagef("-duration %s: want a duration > 0, e.g. 30s", *duration)
+		}
+		if set["rate"] && !(*rate > 0 && *rate <= scenarios.MaxRPS) {
+			return nil, usagef("-rate %g: want requests per second > 0 and <= %g", *rate, scenarios.MaxRPS)
+		}
 		sc, err := scenarios.Load(*name)
 		if err != nil {
 			return nil, usageError{err}
 		}
-		if *duration != 0 {
+		var changed []string
+		if set["duration"] {
 			sc.Duration = *duration
+			changed = append(changed, "-duration "+duration.String())
+			var last time.Duration
+			for _, f := range sc.Faults {
+				last = max(last, f.At)
+			}
+			if last > *duration {
+				return nil, usagef("-duration %s: scenario %s injects faults until %s after its warm-up; use -duration %s or more",
+					*duration, sc.Name, last, last)
+			}
 		}
-		if *rate != 0 {
+		if set["rate"] {
 			sc.Rate = scenarios.Rate{Shape: scenarios.ShapeConstant, RPS: *rate}
+			changed = append(changed, fmt.Sprintf("-rate %g", *rate))
 		}
-		if *servers != 0 {
+		if set["servers"] {
+			if *servers < 1 {
+				return nil, usagef("-servers %d: want 1 or more", *servers)
+			}
 			sc.Servers = *servers
+			changed = append(changed, fmt.Sprintf("-servers %d", *servers))
 		}
 		if err := sc.Validate(); err != nil {
+			if len(changed) > 0 {
+				return nil, usagef("%s: scenario %s does not validate with this change:\n%w", strings.Join(changed, " and "), sc.Name, err)
+			}
 			return nil, usageError{err}
 		}
 		return sc, nil

@@ -148,13 +148,46 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown command", []string{"fly"}, exitUsage, "unknown command"},
 		{"token without user", []string{"token"}, exitUsage, "USERID"},
 		{"bad cache config", []string{"serve", "-config", "nope", "-listen", "127.0.0.1:0"}, exitUsage, "nope"},
+		// Usage errors found before anything starts, each naming its flag.
+		{"run: unknown cache config", []string{"run", "-scenario", "smoke", "-config", "nosuch"}, exitUsage, "-config nosuch"},
+		{"compare: unknown cache config", []string{"compare", "-scenario", "smoke", "-config", "default", "-config", "nosuch"}, exitUsage, "-config nosuch"},
+		{"run: target not a URL", []string{"run", "-scenario", "smoke", "-target", "notaurl"}, exitUsage, `-target "notaurl"`},
+		{"run: unsupported database", []string{"run", "-scenario", "smoke", "-db", "mysql://x"}, exitUsage, `-db "mysql://x"`},
+		{"run: bad redis spec", []string{"run", "-scenario", "smoke", "-redis", "memcached"}, exitUsage, `-redis "memcached"`},
+		{"run: negative rate blames the flag", []string{"run", "-scenario", "smoke", "-rate", "-5"}, exitUsage, "-rate -5: want requests per second > 0"},
+		{"run: zero rate blames the flag", []string{"run", "-scenario", "smoke", "-rate", "0"}, exitUsage, "-rate 0:"},
+		{"run: duration shorter than the faults", []string{"run", "-scenario", "mixed", "-duration", "10s"}, exitUsage, "-duration 10s: scenario mixed injects faults until 30s"},
+		{"run: negative duration", []string{"run", "-scenario", "smoke", "-duration", "-1s"}, exitUsage, "-duration -1s: want a duration > 0"},
+		{"run: zero count", []string{"run", "-scenario", "smoke", "-count", "0"}, exitUsage, "-count 0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, stderr, code := runBench(t, context.Background(), nil, tc.args...)
+			out := t.TempDir()
+			args := tc.args
+			if args[0] == "run" || args[0] == "compare" {
+				args = append(args[:1:1], append([]string{"-out", out, "-quiet"}, args[1:]...)...)
+			}
+			_, stderr, code := runBench(t, context.Background(), nil, args...)
 			if code != tc.code || !strings.Contains(stderr, tc.msg) {
 				t.Fatalf("exit %d (want %d), stderr %q (want it to mention %q)", code, tc.code, stderr, tc.msg)
 			}
+			if tc.code != 0 {
+				if left, _ := os.ReadDir(out); len(left) > 0 {
+					t.Errorf("a failed run left %v in the reports directory", left)
+				}
+			}
+			if strings.Contains(stderr, ".yaml:") && strings.Contains(tc.name, "blames the flag") {
+				t.Errorf("a flag error blames a scenario file line: %q", stderr)
+			}
 		})
+	}
+}
+
+// TestVersion: bench --version and bench version print the same line and exit 0.
+func TestVersion(t *testing.T) {
+	a, _, code1 := runBench(t, context.Background(), nil, "--version")
+	b, _, code2 := runBench(t, context.Background(), nil, "version")
+	if code1 != 0 || code2 != 0 || a != b || !strings.HasPrefix(a, "bench ") || !strings.Contains(a, "go1.") {
+		t.Fatalf("--version: exit %d %q; version: exit %d %q", code1, a, code2, b)
 	}
 }
 

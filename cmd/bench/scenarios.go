@@ -12,7 +12,7 @@ import (
 const scenariosUsage = `scenarios
 
 Lists the built-in scenarios with one line each. Run one with "bench run -scenario NAME",
-or write your own YAML (see SPEC.md "Scenarios") and pass its path.`
+or write your own YAML (the format is in docs/SCENARIOS.md) and pass its path.`
 
 func runScenarios(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("scenarios", scenariosUsage, stdout)

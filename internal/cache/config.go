@@ -33,7 +33,7 @@ const (
 	maxRedisTimeout = time.Second
 )
 
-// Config is a cache config (SPEC.md, "Cache config"): TTLs per tier per class,
+// Config is a cache config (docs/CACHE-CONFIG.md): TTLs per tier per class,
 // jitter, warming, the Redis client's timeouts and the breaker. The zero Config
 // is a disabled cache.
 type Config struct {

@@ -19,7 +19,7 @@ func TestBuiltinConfigs(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// SPEC.md's numbers.
+	// docs/CACHE-CONFIG.md's numbers.
 	spec := map[string]map[Class]int{
 		"free":   {ClassUserProfile: 300, ClassTier: 300, ClassConversations: 180, ClassAPIResponses: 120},
 		"core":   {ClassUserProfile: 900, ClassTier: 900, ClassConversations: 600, ClassAPIResponses: 600},

@@ -87,7 +87,7 @@ func (t *Table) writeMarkdown(w io.Writer) error {
 	fmt.Fprintf(&b, "# atlasbench compare: %s\n\n", mdText(t.Scenario))
 	fmt.Fprintf(&b, "%s\n\n", mdText(t.runsLine()))
 	for _, n := range t.Notes {
-		fmt.Fprintf(&b, "> ⚠️ **%s**\n\n", mdText(n))
+		fmt.Fprintf(&b, "> **Note: %s**\n\n", mdText(n))
 	}
 	fmt.Fprintf(&b, "**Recommendation:** %s\n\n", mdText(t.Recommendation))
 	b.WriteString("| metric |")
@@ -152,7 +152,7 @@ figcaption { color: #59636e; font-size: .9em; }
 <body>
 <h1>atlasbench compare: {{.T.Scenario}}</h1>
 <p class="sub">{{.Runs}}</p>
-{{range .T.Notes}}<p class="note">⚠️ {{.}}</p>
+{{range .T.Notes}}<p class="note">Note: {{.}}</p>
 {{end -}}
 <p class="rec"><strong>Recommendation:</strong> {{.T.Recommendation}}</p>
 <table>

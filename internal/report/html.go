@@ -35,6 +35,10 @@ th { background: #f6f8fa; text-align: left; }
 tr:nth-child(even) td { background: #fafbfc; }
 td.r { text-align: right; white-space: nowrap; }
 td.c { text-align: center; }
+td.pass, td.fail, td.na { text-align: center; font-weight: 700; border: 1px solid #d0d7de; background: none; }
+td.pass { color: #116329; }
+td.fail { color: #a40e26; }
+td.na { color: #59636e; font-weight: 400; }
 td.m { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; word-break: break-all; }
 figure { margin: 1.2em 0; }
 figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; }
@@ -44,19 +48,19 @@ figcaption { color: #59636e; font-size: .9em; }
 <body>
 <h1>{{.Title}}</h1>
 <p class="sub">{{.Subtitle}}</p>
-{{range .Notes}}<p class="note">⚠️ {{.}}</p>
+{{range .Notes}}<p class="note">Note: {{.}}</p>
 {{end -}}
-<p class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{if .Pass}}✅{{else}}❌{{end}} {{.Verdict}}: {{.Detail}}</p>
+<p class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{.Verdict}}: {{.Detail}}</p>
 {{with .Effect}}<p class="effect">{{.}}</p>
 {{end -}}
 {{range .Sections}}
 <h2>{{.Title}}</h2>
-{{range .Lines}}<p{{if .Loud}} class="loud">❌ {{else}}>{{end}}{{.Text}}</p>
+{{range .Lines}}<p{{if .Loud}} class="loud">{{else}}>{{end}}{{.Text}}</p>
 {{end -}}
 {{with $t := .Table}}<table>
 <thead><tr>{{range .Head}}<th>{{.}}</th>{{end}}</tr></thead>
 <tbody>
-{{range .Rows}}<tr>{{range $i, $c := .}}<td class="{{col $t.Align $i}}">{{$c}}</td>{{end}}</tr>
+{{range .Rows}}<tr>{{range $i, $c := .}}<td class="{{col $t.Align $i $c}}">{{$c}}</td>{{end}}</tr>
 {{end -}}
 </tbody>
 </table>
@@ -83,8 +87,17 @@ func pngDataURI(png []byte) template.URL {
 	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
 }
 
-// htmlAlign is the CSS class of column i for a table's Align letters.
-func htmlAlign(align string, i int) string {
+// htmlAlign is the CSS class of column i, holding cell, for a table's Align letters; a
+// verdict cell gets its colour.
+func htmlAlign(align string, i int, cell string) string {
+	switch cell {
+	case verdictPass:
+		return "pass"
+	case verdictFail:
+		return "fail"
+	case verdictNA:
+		return "na"
+	}
 	if i < len(align) {
 		return string(align[i])
 	}

@@ -16,16 +16,16 @@ var markdownTmpl = template.Must(template.New("report.md").Funcs(template.FuncMa
 
 {{md .Subtitle}}
 {{range .Notes}}
-> ⚠️ **{{md .}}**
+> **Note: {{md .}}**
 {{end}}
-## {{if .Pass}}✅{{else}}❌{{end}} {{.Verdict}}: {{md .Detail}}
+## {{.Verdict}}: {{md .Detail}}
 {{with .Effect}}
 **{{md .}}**
 {{end}}
 {{- range .Sections}}
 ## {{md .Title}}
 {{range .Lines}}
-{{if .Loud}}❌ **{{md .Text}}**{{else}}{{md .Text}}{{end}}
+{{if .Loud}}**{{md .Text}}**{{else}}{{md .Text}}{{end}}
 {{end}}
 {{- with $t := .Table}}
 {{row "" .Head}}

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/net/html"
 
@@ -223,18 +224,18 @@ func TestRender(t *testing.T) {
 
 	md := readFile(t, filepath.Join(dir, MarkdownFile))
 	for _, want := range []string{
-		"❌ FAIL: 2 of 6 thresholds failed",
-		"> ⚠️ **embedded Redis (miniredis): latencies not representative**",
-		"| `latency.p99 <= 50ms` | 27.5 ms | ✅ |",
-		"| `errors == 0` | 3 | ❌ fail |",
-		"| `hit_rate.tier >= 0.80` | 81.2% | ✅ |",
+		"## FAIL: 2 of 6 thresholds failed",
+		"> **Note: embedded Redis (miniredis): latencies not representative**",
+		"| `latency.p99 <= 50ms` | 27.5 ms | PASS |",
+		"| `errors == 0` | 3 | FAIL |",
+		"| `hit_rate.tier >= 0.80` | 81.2% | PASS |",
 		"| latency p99 (ms) | 27.5 | 24.6 | 1.12× slower |",
 		"| latency p50 (ms) | 1.21 | 11.4 | 9.42× faster |",
 		"| DB queries per request | 0.710 | 1.72 | 58.7% fewer |",
 		"| hit rate tier | 81.2% | — |",
 		"| errors | 3 (5xx 2, transport 1) | 0 |",
 		"| success ratio | 99.98% | 100.0% |",
-		"❌ **cache: isolation violations 0, stale reads 1.**",
+		"\n**cache: isolation violations 0, stale reads 1.**",
 		"\nno cache: isolation violations 0, stale reads 0.\n",
 		"| rate achieved / target (rps) | 300.0 / 300.0 | 299.9 / 300.0 |",
 		"| redis down | `kill-redis` | 20–30 |",
@@ -374,7 +375,7 @@ func TestRenderWithoutData(t *testing.T) {
 	if got := strings.Count(md, "not drawn"); got != len(Charts()) {
 		t.Errorf("report.md says %d charts were not drawn, want %d:\n%s", got, len(Charts()), md)
 	}
-	for _, want := range []string{"✅ PASS: no thresholds were set", "| requests | 150 |", "No thresholds were set."} {
+	for _, want := range []string{"## PASS: no thresholds were set", "| requests | 150 |", "No thresholds were set."} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q", want)
 		}
@@ -540,5 +541,55 @@ func lookAt(t *testing.T, name string, s *summary.Summary) {
 	}
 	if err := Render(dir, s); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A long threshold error and a not-applicable threshold go below the table, numbered, so
+// neither widens it; verdicts are plain words; the terminal output stays narrow.
+func TestThresholdNotesBelowTable(t *testing.T) {
+	s := sampleSummary()
+	long := `threshold "by_endpoint[\"GET /api/nothing\"].p99 < 5ms": by_endpoint["GET /api/nothing"]: threshold: not in the summary (have "GET /api/conversations/{id}/messages", "GET /api/me", "GET /api/me/tier", "POST /api/conversations/{id}/messages")`
+	s.Thresholds = []summary.Threshold{
+		{Expr: "errors == 0", Value: 0, Pass: true},
+		{Expr: `by_endpoint["GET /api/nothing"].p99 < 5ms`, Error: long},
+		{Expr: "db_query_reduction >= 40%", Pass: true, NotApplicable: "db_query_reduction needs both modes (-mode both); this run was -mode cache"},
+	}
+	s.Pass = false
+	dir := render(t, s)
+	md := readFile(t, filepath.Join(dir, MarkdownFile))
+	for _, want := range []string{
+		"| `errors == 0` | 0 | PASS |",
+		"| error \\[1\\] | FAIL |",
+		"| not applicable \\[2\\] | n/a |",
+		"_\\[1\\] threshold ",
+		"_\\[2\\] not applicable: db\\_query\\_reduction needs both modes",
+		"## FAIL: 1 of 2 thresholds failed (1 not applicable to this mode)",
+	} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	html := readFile(t, filepath.Join(dir, HTMLFile))
+	for _, want := range []string{`<td class="fail">FAIL</td>`, `<td class="pass">PASS</td>`, `<td class="na">n/a</td>`, `<p class="foot">[1] threshold`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report.html lacks %q", want)
+		}
+	}
+	for _, bad := range []string{"✅", "❌", "⚠️"} {
+		if strings.Contains(md, bad) || strings.Contains(html, bad) {
+			t.Errorf("report uses %q, which renders as an empty box without an emoji font", bad)
+		}
+	}
+	var b strings.Builder
+	if err := WriteText(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(b.String(), "\n") {
+		if n := utf8.RuneCountInString(l); n > 110 {
+			t.Errorf("terminal line %d is %d columns wide: %q", i+1, n, l)
+		}
+	}
+	if !strings.Contains(b.String(), "[1] threshold") {
+		t.Errorf("terminal output lacks the error below the table:\n%s", b.String())
 	}
 }

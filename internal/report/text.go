@@ -5,6 +5,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"unicode/utf8"
 
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
@@ -15,18 +16,22 @@ func WriteText(w io.Writer, s *summary.Summary) error {
 	v := newView(s, nil)
 	var b strings.Builder
 	for _, n := range v.Notes {
-		fmt.Fprintf(&b, "NOTE: %s\n", n)
+		b.WriteString(wrapText("NOTE: "+n, textWidth, "      "))
 	}
-	fmt.Fprintf(&b, "%s — %s\n", v.Title, v.Subtitle)
-	fmt.Fprintf(&b, "%s: %s\n", v.Verdict, v.Detail)
+	b.WriteString(wrapText(v.Title+" — "+v.Subtitle, textWidth, "  "))
+	b.WriteString(wrapText(v.Verdict+": "+v.Detail, textWidth, "  "))
 	if v.Effect != "" {
-		fmt.Fprintln(&b, v.Effect)
+		b.WriteString(wrapText(v.Effect, textWidth, "  "))
 	}
 	b.WriteByte('\n')
 	writeTextTable(&b, figuresTable(s))
 	if len(s.Thresholds) > 0 {
 		b.WriteByte('\n')
-		writeTextTable(&b, thresholdSection(s.Thresholds).Table)
+		sec := thresholdSection(s.Thresholds)
+		writeTextTable(&b, sec.Table)
+		for _, f := range sec.Foot {
+			b.WriteString(wrapText(f, textWidth, "    "))
+		}
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -43,4 +48,29 @@ func writeTextTable(w io.Writer, t *table) {
 		fmt.Fprintln(tw, strings.Join(row, "\t"))
 	}
 	tw.Flush()
+}
+
+// textWidth is the width the terminal output keeps to.
+const textWidth = 100
+
+// wrapText breaks s at spaces into lines of at most width runes (a longer word stays whole),
+// indenting every line after the first; it ends with a newline.
+func wrapText(s string, width int, indent string) string {
+	var b strings.Builder
+	n := 0
+	for i, w := range strings.Fields(s) {
+		switch {
+		case i == 0:
+		case n+1+utf8.RuneCountInString(w) > width:
+			b.WriteString("\n" + indent)
+			n = utf8.RuneCountInString(indent)
+		default:
+			b.WriteByte(' ')
+			n++
+		}
+		b.WriteString(w)
+		n += utf8.RuneCountInString(w)
+	}
+	b.WriteByte('\n')
+	return b.String()
 }

@@ -132,15 +132,23 @@ func verdictDetail(ts []summary.Threshold) string {
 		return "no thresholds were set"
 	}
 	var failed []string
+	na := 0
 	for _, t := range ts {
-		if !t.Pass {
+		switch {
+		case t.NotApplicable != "":
+			na++
+		case !t.Pass:
 			failed = append(failed, t.Expr)
 		}
 	}
-	if len(failed) == 0 {
-		return fmt.Sprintf("%d of %d thresholds passed", len(ts), len(ts))
+	tail := ""
+	if na > 0 {
+		tail = fmt.Sprintf(" (%d not applicable to this mode)", na)
 	}
-	return fmt.Sprintf("%d of %d thresholds failed: %s", len(failed), len(ts), strings.Join(failed, ", "))
+	if len(failed) == 0 {
+		return fmt.Sprintf("%d of %d thresholds passed%s", len(ts)-na, len(ts)-na, tail)
+	}
+	return fmt.Sprintf("%d of %d thresholds failed%s: %s", len(failed), len(ts)-na, tail, strings.Join(failed, ", "))
 }
 
 // effect is the one line a PR reader wants: what the cache changed against no cache.
@@ -220,20 +228,34 @@ func thresholdSection(ts []summary.Threshold) section {
 		sec.Lines = []line{{Text: "No thresholds were set."}}
 		return sec
 	}
-	t := &table{Head: []string{"threshold", "value", "pass"}, Align: "mrc"}
+	t := &table{Head: []string{"threshold", "value", "verdict"}, Align: "mrc"}
+	// Errors and reasons go below the table, numbered, so that a long one cannot widen it.
+	note := func(text string) string {
+		sec.Foot = append(sec.Foot, fmt.Sprintf("[%d] %s", len(sec.Foot)+1, text))
+		return fmt.Sprintf("[%d]", len(sec.Foot))
+	}
 	for _, th := range ts {
-		value, pass := thresholdValue(th.Expr, th.Value), "✅"
-		if th.Error != "" {
-			value = "error: " + th.Error
+		value, verdict := thresholdValue(th.Expr, th.Value), verdictPass
+		switch {
+		case th.NotApplicable != "":
+			value, verdict = "not applicable "+note("not applicable: "+th.NotApplicable), verdictNA
+		case th.Error != "":
+			value, verdict = "error "+note(th.Error), verdictFail
+		case !th.Pass:
+			verdict = verdictFail
 		}
-		if !th.Pass {
-			pass = "❌ fail"
-		}
-		t.Rows = append(t.Rows, []string{th.Expr, value, pass})
+		t.Rows = append(t.Rows, []string{th.Expr, value, verdict})
 	}
 	sec.Table = t
 	return sec
 }
+
+// The verdicts of a threshold row: plain words (every font has them), coloured in HTML.
+const (
+	verdictPass = "PASS"
+	verdictFail = "FAIL"
+	verdictNA   = "n/a"
+)
 
 func figuresTable(s *summary.Summary) *table {
 	fs := modes(s)

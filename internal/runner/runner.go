@@ -91,18 +91,29 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if err := o.defaults(); err != nil {
 		return nil, err
 	}
+	if err := o.check([]string{o.Config}); err != nil {
+		return nil, err
+	}
 	dir := runDir(o.Out, o.Scenario.Name, "")
 	results, err := o.execute(ctx, []string{o.Config}, func(string) string { return dir })
 	if len(results) == 0 {
 		return nil, err
 	}
-	linkLatest(o.Out, dir)
+	linkLatest(o.Out, dir, LatestLink)
 	return results[0], err
 }
 
+// Names of the links in Out to the newest results. LatestLink always names a single run
+// directory (what bench report and bench gate read); a compare moves LatestCompareLink only.
+const (
+	LatestLink        = "latest"
+	LatestCompareLink = "latest-compare"
+)
+
 // Compare runs the scenario once per cache config, repeats interleaved across configs
 // (A, B, A, B, …) so drift on a shared machine hits all alike. It writes one run directory
-// per config under Out/<timestamp>-<scenario>-compare/ and returns that directory.
+// per config under Out/<timestamp>-<scenario>-compare/, points Out/latest-compare (never
+// Out/latest) at it, and returns that directory.
 func Compare(ctx context.Context, o Options, configs []string) (string, []*Result, error) {
 	if err := o.defaults(); err != nil {
 		return "", nil, err
@@ -110,12 +121,17 @@ func Compare(ctx context.Context, o Options, configs []string) (string, []*Resul
 	if len(configs) < 2 {
 		return "", nil, errors.New("runner: compare needs at least two configs")
 	}
+	if err := o.check(configs); err != nil {
+		return "", nil, err
+	}
 	root := runDir(o.Out, o.Scenario.Name, "-compare")
 	results, err := o.execute(ctx, configs, func(config string) string {
 		return filepath.Join(root, safeName(config))
 	})
 	if len(results) > 0 {
-		linkLatest(o.Out, root)
+		linkLatest(o.Out, root, LatestCompareLink)
+	} else {
+		os.Remove(root) // empty: every config's directory was removed
 	}
 	return root, results, err
 }
@@ -216,7 +232,8 @@ repeats:
 	var results []*Result
 	for _, r := range runs {
 		if len(r.figs) == 0 {
-			os.Remove(r.dir)
+			// Nothing measured: leave no directory behind (an error quotes the server log).
+			os.RemoveAll(r.dir)
 			continue
 		}
 		s := r.s
@@ -303,7 +320,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			if ctx.Err() != nil {
 				return nil, nil, "", ctx.Err()
 			}
-			return nil, nil, "", &EnvError{fmt.Errorf("runner: %s stack: %w", mode, err)}
+			return nil, nil, "", &EnvError{fmt.Errorf("runner: %s stack: %w%s", mode, err, logTail(logw, 8))}
 		}
 		defer st.Close()
 		base = st.URL
@@ -504,9 +521,9 @@ func gitDescribe() string {
 	return strings.TrimSpace(string(out))
 }
 
-// linkLatest points Out/latest at dir (relative), replacing an older link.
-func linkLatest(out, dir string) {
-	link := filepath.Join(out, "latest")
+// linkLatest points the link Out/name at dir (relative), replacing an older link.
+func linkLatest(out, dir, name string) {
+	link := filepath.Join(out, name)
 	tmp := link + ".tmp"
 	os.Remove(tmp)
 	if err := os.Symlink(filepath.Base(dir), tmp); err == nil {

@@ -123,8 +123,8 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 		if dsn, err = st.freshPostgres(ctx, o.DB); err != nil {
 			return st, err
 		}
-	} else if o.DB != "" && o.DB != "sqlite" {
-		return st, fmt.Errorf("stack: -db %q: want sqlite or a postgres:// URL", o.DB)
+	} else if err = CheckDB(o.DB); err != nil {
+		return st, fmt.Errorf("stack: %w", err)
 	} else if o.Servers > 1 {
 		// One file for every instance; each server's store opens it in WAL mode with a busy
 		// timeout, which is what lets several processes share it.

@@ -266,6 +266,10 @@ type Threshold struct {
 	Value float64 `json:"value"`
 	Pass  bool    `json:"pass"`
 	Error string  `json:"error,omitempty"`
+	// NotApplicable, when set, says why the run's mode cannot produce the threshold's figure
+	// (db_query_reduction without -mode both, say); such a threshold neither passes nor
+	// fails the run (Pass is true, Value 0).
+	NotApplicable string `json:"not_applicable,omitempty"`
 }
 
 // Write stores s as dir/summary.json (indented, atomically).

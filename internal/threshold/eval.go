@@ -1,6 +1,7 @@
 package threshold
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,22 +10,49 @@ import (
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
+// ErrNotApplicable is wrapped by Eval's error when the summary lacks the figure because of
+// the run's mode: db_query_reduction, speedup and nocache figures exist only when both modes
+// ran. Such a threshold is neither passed nor failed.
+var ErrNotApplicable = errors.New("not applicable")
+
 // Eval reads the expression's figure from s and compares it with the limit. A figure s does
-// not have (speedup when only one mode ran, an endpoint that was not requested) is an error
-// wrapping ErrMissing; the caller counts it as a failed threshold.
+// not have (an endpoint that was not requested) is an error wrapping ErrMissing; the caller
+// counts it as a failed threshold. A figure the run's mode cannot produce is an error
+// wrapping ErrNotApplicable that gives the reason.
 func (e Expr) Eval(s *summary.Summary) (value float64, pass bool, err error) {
 	if e.Path.IsZero() {
 		return 0, false, fmt.Errorf("threshold %q: not parsed", e.Raw)
 	}
 	v, err := e.Path.Resolve(s)
 	if err != nil {
+		if why := e.Path.needsBothModes(s); why != "" && errors.Is(err, ErrMissing) {
+			return 0, false, fmt.Errorf("%w: %s", ErrNotApplicable, why)
+		}
 		return 0, false, fmt.Errorf("threshold %q: %w", e.Raw, err)
 	}
 	return v, e.Op.Holds(v, e.Value), nil
 }
 
+// needsBothModes says why s cannot have p's figure when p reads a figure that exists only
+// when both modes ran and s is not such a run; "" otherwise.
+func (p Path) needsBothModes(s *summary.Summary) string {
+	if s == nil || len(p.fields) == 0 || s.Mode == "both" {
+		return ""
+	}
+	switch p.fields[0] {
+	case "db_query_reduction", "speedup", "nocache":
+	default:
+		return ""
+	}
+	if s.Mode == "target" {
+		return p.fields[0] + " needs both modes (-mode both); -target drives one server in one mode"
+	}
+	return fmt.Sprintf("%s needs both modes (-mode both); this run was -mode %s", p.fields[0], s.Mode)
+}
+
 // EvalAll evaluates every expression over s, in order. An expression that does not parse or
-// whose figure s lacks is a failed threshold with Error set (and Value 0).
+// whose figure s lacks is a failed threshold with Error set (and Value 0); one whose figure
+// the run's mode cannot produce has NotApplicable set and Pass true.
 func EvalAll(exprs []string, s *summary.Summary) []summary.Threshold {
 	out := make([]summary.Threshold, 0, len(exprs))
 	for _, x := range exprs {
@@ -33,7 +61,10 @@ func EvalAll(exprs []string, s *summary.Summary) []summary.Threshold {
 		if err == nil {
 			t.Value, t.Pass, err = e.Eval(s)
 		}
-		if err != nil {
+		switch {
+		case errors.Is(err, ErrNotApplicable):
+			t.Value, t.Pass, t.NotApplicable = 0, true, strings.TrimPrefix(err.Error(), ErrNotApplicable.Error()+": ")
+		case err != nil:
 			t.Value, t.Pass, t.Error = 0, false, err.Error()
 		}
 		out = append(out, t)
@@ -60,14 +91,17 @@ func formatMeasured(t summary.Threshold) string {
 	return FormatValue(UnitNone, t.Value)
 }
 
-// WriteTable prints the verdicts for a terminal, one line each (ok, FAIL or ERROR, the
-// expression, the measured value or the error), then a count.
+// WriteTable prints the verdicts for a terminal, one line each (ok, FAIL, ERROR or n/a, the
+// expression, the measured value, the error or why it does not apply), then a count.
 func WriteTable(w io.Writer, ts []summary.Threshold) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	failed := 0
+	failed, na := 0, 0
 	for _, t := range ts {
 		verdict, value := "ok", formatMeasured(t)
 		switch {
+		case t.NotApplicable != "":
+			verdict, value = "n/a", "not applicable: "+t.NotApplicable
+			na++
 		case t.Error != "":
 			verdict, value = "ERROR", t.Error
 			failed++
@@ -85,9 +119,9 @@ func WriteTable(w io.Writer, ts []summary.Threshold) error {
 	case len(ts) == 0:
 		_, err = fmt.Fprintln(w, "no thresholds")
 	case failed == 0:
-		_, err = fmt.Fprintf(w, "%d of %d thresholds passed\n", len(ts), len(ts))
+		_, err = fmt.Fprintf(w, "%d of %d thresholds passed%s\n", len(ts)-na, len(ts)-na, notApplicableNote(na))
 	default:
-		_, err = fmt.Fprintf(w, "%d of %d thresholds failed\n", failed, len(ts))
+		_, err = fmt.Fprintf(w, "%d of %d thresholds failed%s\n", failed, len(ts)-na, notApplicableNote(na))
 	}
 	if err != nil {
 		return fmt.Errorf("threshold: table: %w", err)
@@ -98,4 +132,12 @@ func WriteTable(w io.Writer, ts []summary.Threshold) error {
 // oneLine keeps a table row on one line whatever an expression contains.
 func oneLine(s string) string {
 	return strings.NewReplacer("\n", `\n`, "\r", `\r`, "\t", " ").Replace(s)
+}
+
+// notApplicableNote is the tail of a count line: ", 1 not applicable" or "".
+func notApplicableNote(n int) string {
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf(" (%d not applicable to this run)", n)
 }

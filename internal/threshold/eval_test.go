@@ -252,3 +252,46 @@ func TestJUnit(t *testing.T) {
 		}
 	}
 }
+
+// A threshold whose figure the run's mode cannot produce is not applicable: it does not
+// fail the run, says why, and is skipped in JUnit; a figure missing for another reason
+// still fails.
+func TestNotApplicable(t *testing.T) {
+	for _, tc := range []struct {
+		mode, expr string
+		na         bool   // reported as not applicable
+		why        string // part of the reason or error
+	}{
+		{"cache", "db_query_reduction >= 40%", true, "this run was -mode cache"},            // the issue's smoke -mode cache case
+		{"nocache", "speedup.p50 >= 4", true, "this run was -mode nocache"},                 // speedup needs both modes
+		{"target", "nocache.latency.p50 >= 5ms", true, "-target drives one server"},         // -target runs one mode
+		{"both", "db_query_reduction >= 40%", false, "present only when both modes ran"},    // both modes ran and still lack it: fail
+		{"cache", `by_endpoint["PUT /api/me/tier"].p99 < 5ms`, false, `"PUT /api/me/tier"`}, // not requested: fail whatever the mode
+	} {
+		s := testSummary()
+		s.Mode, s.DBQueryReduction, s.Speedup, s.NoCache = tc.mode, nil, nil, nil
+		got := EvalAll([]string{tc.expr, "errors <= 10"}, s)
+		th := got[0]
+		if tc.na {
+			if th.NotApplicable == "" || !th.Pass || th.Error != "" || !strings.Contains(th.NotApplicable, tc.why) {
+				t.Errorf("%s %q: got %+v, want not applicable (%q)", tc.mode, tc.expr, th, tc.why)
+			}
+			if !Passed(got) {
+				t.Errorf("%s %q: a not-applicable threshold failed the run", tc.mode, tc.expr)
+			}
+		} else if th.NotApplicable != "" || th.Pass || !strings.Contains(th.Error, tc.why) {
+			t.Errorf("%s %q: got %+v, want a failed threshold with error containing %q", tc.mode, tc.expr, th, tc.why)
+		}
+		var table, junit bytes.Buffer
+		WriteTable(&table, got)
+		JUnit(&junit, "s", got)
+		if tc.na {
+			if !strings.Contains(table.String(), "n/a") || !strings.Contains(table.String(), "1 of 1 thresholds passed (1 not applicable") {
+				t.Errorf("%s %q: table:\n%s", tc.mode, tc.expr, table.String())
+			}
+			if !strings.Contains(junit.String(), `skipped="1"`) || !strings.Contains(junit.String(), "<skipped message=") {
+				t.Errorf("%s %q: junit:\n%s", tc.mode, tc.expr, junit.String())
+			}
+		}
+	}
+}

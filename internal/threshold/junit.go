@@ -10,7 +10,8 @@ import (
 
 // JUnit XML as Jenkins, GitLab, Azure Pipelines and most CI systems read it: one testsuite,
 // one testcase per threshold; a threshold that failed has a <failure>, one that could not be
-// evaluated (bad expression, missing figure) an <error>.
+// evaluated (bad expression, missing figure) an <error>, one the run's mode cannot produce
+// a <skipped>.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -36,6 +37,11 @@ type junitCase struct {
 	Time      string        `xml:"time,attr"`
 	Failure   *junitProblem `xml:"failure,omitempty"`
 	Error     *junitProblem `xml:"error,omitempty"`
+	Skipped   *junitSkipped `xml:"skipped,omitempty"`
+}
+
+type junitSkipped struct {
+	Message string `xml:"message,attr"`
 }
 
 type junitProblem struct {
@@ -52,6 +58,9 @@ func JUnit(w io.Writer, suite string, ts []summary.Threshold) error {
 	for _, t := range ts {
 		c := junitCase{Name: t.Expr, Classname: "atlasbench." + suite, Time: "0"}
 		switch {
+		case t.NotApplicable != "":
+			s.Skipped++
+			c.Skipped = &junitSkipped{Message: "not applicable: " + t.NotApplicable}
 		case t.Error != "":
 			s.Errors++
 			c.Error = &junitProblem{Type: "ThresholdError", Message: t.Error,

@@ -150,7 +150,7 @@ func TestParseErrors(t *testing.T) {
 		// Above 100%.
 		{"hit_rate.tier >= 120%", `threshold "hit_rate.tier >= 120%": col 18: hit_rate.tier is a ratio and cannot exceed 100%`},
 		// Trailing words.
-		// (a unit problem points at the value it belongs to, as in the spec's example)
+		// (a unit problem points at the value it belongs to)
 		{"errors == 0 and more", `threshold "errors == 0 and more": col 11: unknown unit "and" (want ms, s, us, %)`},
 		{"errors == 0 %x", `threshold "errors == 0 %x": col 11: unknown unit "%x" (want ms, s, us, %)`},
 		{"latency.p99 <= 5ms 6", `threshold "latency.p99 <= 5ms 6": col 20: unexpected "6" after the value`},

@@ -1,0 +1,48 @@
+package stack
+
+import (
+	"fmt"
+	"net/url"
+	"strings"
+)
+
+// CheckDB checks a -db spec without connecting: sqlite, or a postgres:// (postgresql://)
+// server URL that parses. Callers use it to refuse bad usage before anything starts.
+func CheckDB(spec string) error {
+	if spec == "" || spec == "sqlite" {
+		return nil
+	}
+	if strings.HasPrefix(spec, "postgres://") || strings.HasPrefix(spec, "postgresql://") {
+		if _, err := url.Parse(spec); err != nil {
+			return fmt.Errorf("-db: not a URL: %w", err)
+		}
+		return nil
+	}
+	return fmt.Errorf("-db %q: want sqlite or a postgres:// server URL", redactURL(spec))
+}
+
+// CheckRedis checks a -redis spec without connecting: auto, process, docker, embedded, or a
+// redis://, rediss:// or redis+cluster:// URL that parses.
+func CheckRedis(spec string) error {
+	switch spec {
+	case "", "auto", BackendProcess, BackendDocker, BackendEmbedded:
+		return nil
+	}
+	for _, scheme := range []string{"redis://", "rediss://", "redis+cluster://"} {
+		if strings.HasPrefix(spec, scheme) {
+			if _, err := url.Parse(spec); err != nil {
+				return fmt.Errorf("-redis: not a URL: %w", err)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("-redis %q: want auto, process, docker, embedded or a redis:// URL", redactURL(spec))
+}
+
+// redactURL hides a password in spec when it parses as a URL.
+func redactURL(spec string) string {
+	if u, err := url.Parse(spec); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return spec
+}
