@@ -593,3 +593,35 @@ func TestThresholdNotesBelowTable(t *testing.T) {
 		t.Errorf("terminal output lacks the error below the table:\n%s", b.String())
 	}
 }
+
+// A fault's recovery is shown on the row where it happens, never "not recovered" beside a
+// figure that says it did.
+func TestPhaseRecovery(t *testing.T) {
+	r := ptr(3.0)
+	for _, tc := range []struct {
+		name   string
+		phases []summary.Phase
+		want   []string
+	}{
+		// kill-redis then start-redis: the recovery row carries the kill's recovery_s.
+		{"closed fault", []summary.Phase{{Name: "steady"}, {Name: "redis-down", Fault: "kill-redis", RecoveryS: r}, {Name: "recovery", Fault: "start-redis"}},
+			[]string{dash, dash, "3 s"}},
+		// the same, never back within the run.
+		{"closed fault, not recovered", []summary.Phase{{Name: "steady"}, {Name: "redis-down", Fault: "kill-redis"}, {Name: "recovery", Fault: "start-redis"}},
+			[]string{dash, dash, "not recovered"}},
+		// flush-redis ends by itself: its own row.
+		{"instant fault", []summary.Phase{{Name: "steady"}, {Name: "redis-flushed", Fault: "flush-redis", RecoveryS: r}},
+			[]string{dash, "3 s"}},
+		// a partition that never heals.
+		{"open fault", []summary.Phase{{Name: "steady"}, {Name: "redis-partition", Fault: "partition-redis"}},
+			[]string{dash, "not recovered"}},
+	} {
+		var got []string
+		for i := range tc.phases {
+			got = append(got, phaseRecovery(tc.phases, i))
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

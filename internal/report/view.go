@@ -399,14 +399,8 @@ func phaseSection(f *summary.Figures) *section {
 		t.Head = append(t.Head, "peak DB qps")
 		t.Align += "r"
 	}
-	for _, p := range f.Phases {
-		recovery := dash
-		switch {
-		case p.RecoveryS != nil:
-			recovery = seconds(*p.RecoveryS) + " s"
-		case p.Fault != "":
-			recovery = "not recovered"
-		}
+	for i, p := range f.Phases {
+		recovery := phaseRecovery(f.Phases, i)
 		fault, hit := p.Fault, pct(p.HitRate.Overall)
 		if fault == "" {
 			fault = dash
@@ -426,6 +420,29 @@ func phaseSection(f *summary.Figures) *section {
 		Table: t,
 		Foot:  []string{"Recovery: time from the end of a fault until the overall hit rate is back within 10% of its level before it."},
 	}
+}
+
+// phaseRecovery is the recovery cell of phase i. A fault's recovery_s is shown on the row
+// where the recovery happens: the recovery phase that follows a fault ended by start-redis
+// or heal-redis (the fault's own row then shows a dash), or the fault's row for a fault
+// that ends by itself (flush-redis) or never ends.
+func phaseRecovery(ps []summary.Phase, i int) string {
+	show := func(p summary.Phase) string {
+		if p.RecoveryS != nil {
+			return seconds(*p.RecoveryS) + " s"
+		}
+		return "not recovered"
+	}
+	p := ps[i]
+	switch {
+	case p.Name == "recovery" && i > 0 && ps[i-1].Fault != "" && ps[i-1].Name != "recovery":
+		return show(ps[i-1])
+	case p.Name == "recovery" || p.Fault == "":
+		return dash
+	case i+1 < len(ps) && ps[i+1].Name == "recovery":
+		return dash
+	}
+	return show(p)
 }
 
 // checkSection reports isolation violations and stale reads, with the first examples.

@@ -303,6 +303,9 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	var st *stack.Stack
 	if o.Target == "" {
 		fmt.Fprintf(o.Progress, "[%s %s] starting Redis, DB (%d users) and %s…\n", config, mode, sc.Population.Users, plural(max(sc.Servers, 1), "server"))
+		rl := o.openRunLog(dir)
+		defer rl.close()
+		defer rl.report(o.Progress, fmt.Sprintf("[%s %s]", config, mode))
 		var logw io.Writer = io.Discard
 		if lf, err := os.Create(filepath.Join(dir, fmt.Sprintf("server-%s%s.log", mode, repSuffix(rep)))); err == nil {
 			defer lf.Close()
@@ -313,7 +316,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			Binary: o.Binary, Redis: o.Redis, DB: o.DB, Mode: mode, Config: config,
 			Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
 			Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
-			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: o.Log,
+			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: rl.Logger,
 			Servers: sc.Servers,
 		})
 		if err != nil {
