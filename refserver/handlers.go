@@ -161,7 +161,8 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, rc *
 		s.writeError(w, r, err)
 		return
 	}
-	s.invalidate(r.Context(), rc.userID, cache.ScopeData)
+	// The list changed, and the new ID's pages may hold a cached "not found".
+	s.invalidateConversation(r.Context(), rc.userID, c.ID)
 	writeBody(w, http.StatusCreated, renderConversation(c))
 }
 
@@ -245,7 +246,7 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, rc *reque
 		s.writeError(w, r, err)
 		return
 	}
-	s.invalidate(r.Context(), rc.userID, cache.ScopeData)
+	s.invalidateConversation(r.Context(), rc.userID, id)
 	writeBody(w, http.StatusCreated, renderMessage(m))
 }
 
@@ -254,6 +255,16 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, rc *reque
 func (s *Server) invalidate(ctx context.Context, userID string, scope cache.Scope) {
 	if err := s.cache.Invalidate(ctx, userID, scope); err != nil {
 		s.log.WarnContext(ctx, "invalidation deferred", "user", userID, "err", err)
+	}
+}
+
+// invalidateConversation is invalidate after a write inside one conversation: its
+// pages and the user's conversation list, not the user's other conversations. The
+// default page, whose key is known, is deleted in the same Redis transaction.
+func (s *Server) invalidateConversation(ctx context.Context, userID string, id int64) {
+	path := cache.ResourcePath(pageResource(id, defaultMessageLimit))
+	if err := s.cache.InvalidatePath(ctx, userID, path, pageResource(id, defaultMessageLimit)); err != nil {
+		s.log.WarnContext(ctx, "invalidation deferred", "user", userID, "path", path, "err", err)
 	}
 }
 

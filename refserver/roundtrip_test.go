@@ -91,3 +91,45 @@ func TestOneRedisCommandPerCachedRequest(t *testing.T) {
 		}
 	}
 }
+
+// TestPostInvalidatesOnlyItsConversation: a posted message invalidates that
+// conversation's pages (every limit) and the user's conversation list; the user's
+// other conversations, profile and tier stay cached, and another user is untouched.
+// A new conversation's pages are invalidated too (a cached "not found" of its ID).
+func TestPostInvalidatesOnlyItsConversation(t *testing.T) {
+	e, _ := newEnv(t, envOptions{tune: func(c *cache.Config) {
+		c.Redis.ReadTimeout, c.Redis.WriteTimeout = time.Second, time.Second
+	}})
+	user, i := userOfTier(t, 30, store.TierCore)
+	other, oi := userOfTier(t, 30, store.TierStudio)
+	written, sibling := convPath(i, 0), convPath(i, 1)
+	reads := []string{"/api/me", "/api/conversations", written, written + "?limit=3", sibling}
+	for range 2 {
+		for _, p := range reads {
+			wantStatus(t, e.do("GET", p, user, nil), 200)
+		}
+		wantStatus(t, e.do("GET", convPath(oi, 0), other, nil), 200)
+	}
+	wantStatus(t, e.do("POST", written, user, map[string]string{"content": "news"}), 201)
+	want := map[string]string{"/api/me": "HIT", "/api/conversations": "MISS", written: "MISS", written + "?limit=3": "MISS", sibling: "HIT"}
+	for _, p := range reads {
+		r := e.do("GET", p, user, nil)
+		wantStatus(t, r, 200)
+		wantHeader(t, r, "X-Atlas-Tier-Cache", "HIT")
+		wantHeader(t, r, "X-Cache", want[p])
+		if p == written {
+			if first := r.json(t)["messages"].([]any)[0].(map[string]any); first["content"] != "news" {
+				t.Fatalf("newest message %v after the post", first)
+			}
+		}
+	}
+	wantHeader(t, e.do("GET", convPath(oi, 0), other, nil), "X-Cache", "HIT")
+
+	// A new conversation: the list reloads, and its own (empty) page is never an old 404.
+	created := e.do("POST", "/api/conversations", user, map[string]string{"title": "fresh"})
+	wantStatus(t, created, 201)
+	wantHeader(t, e.do("GET", "/api/conversations", user, nil), "X-Cache", "MISS")
+	wantHeader(t, e.do("GET", sibling, user, nil), "X-Cache", "HIT")
+	page := e.do("GET", "/api/conversations/"+created.json(t)["id"].(string)+"/messages", user, nil)
+	wantStatus(t, page, 200)
+}

@@ -1017,3 +1017,153 @@ func TestCluster(t *testing.T) {
 		}
 	}
 }
+
+// TestInvalidatePath: a write inside one conversation invalidates its pages
+// (every limit) and the conversation list, deletes the pages it names, and
+// leaves the user's other conversations, tier and profile cached.
+func TestInvalidatePath(t *testing.T) {
+	srv := testutil.Redis(t)
+	c, client := newTestCache(t, srv.URL(), Options{})
+	ctx := context.Background()
+	db := newFakeDB()
+	type entry struct {
+		class     Class
+		tier, res string
+	}
+	entries := []entry{
+		{ClassTier, "", ""}, {ClassUserProfile, "core", ""}, {ClassConversations, "core", ""},
+		{ClassAPIResponses, "core", "messages/c1?limit=50"}, {ClassAPIResponses, "core", "messages/c1?limit=7"},
+		{ClassAPIResponses, "core", "messages/c2?limit=50"}, {ClassAPIResponses, "core", "messages/c10?limit=50"},
+	}
+	for _, user := range []string{"p", "p2"} {
+		for _, e := range entries {
+			db.set(e.res, "core")
+			expect(t, c, user, e.class, e.tier, e.res, db.loader(e.res), "core", Miss)
+			expect(t, c, user, e.class, e.tier, e.res, db.loader(e.res), "core", Hit)
+		}
+	}
+	if err := c.InvalidatePath(ctx, "p", "messages/c1", "messages/c1?limit=50", "messages/c2?limit=50"); err != nil {
+		t.Fatal(err)
+	}
+	// The named page of the path is gone from Redis; a page of another path named by mistake is not.
+	if n := client.Exists(ctx, entryKey(t, c, "p", ClassAPIResponses, "core", "messages/c1?limit=50")).Val(); n != 0 {
+		t.Error("the default page of the written conversation is still in Redis")
+	}
+	if n := client.Exists(ctx, entryKey(t, c, "p", ClassAPIResponses, "core", "messages/c2?limit=50")).Val(); n != 1 {
+		t.Error("a page of another conversation was deleted")
+	}
+	want := map[string]Outcome{"": Hit, "messages/c1?limit=50": Miss, "messages/c1?limit=7": Miss, "messages/c2?limit=50": Hit, "messages/c10?limit=50": Hit}
+	for _, e := range entries {
+		o := want[e.res]
+		if e.class == ClassConversations {
+			o = Miss
+		}
+		expect(t, c, "p", e.class, e.tier, e.res, db.loader(e.res), "core", o)
+		expect(t, c, "p2", e.class, e.tier, e.res, db.loader(e.res), "core", Hit) // another user: untouched
+	}
+	// A tier change still invalidates everything of the user.
+	if err := c.Invalidate(ctx, "p", ScopeAll); err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		expect(t, c, "p", e.class, e.tier, e.res, db.loader(e.res), "core", Miss)
+	}
+}
+
+// TestStaleSetRacePath is hazard 1 for a write inside one conversation: a page
+// fill paused between its DB read and its SET while a message is posted and
+// InvalidatePath runs is never served afterwards.
+func TestStaleSetRacePath(t *testing.T) {
+	srv := testutil.Redis(t)
+	var armed atomic.Bool
+	paused := make(chan string)
+	release := make(chan struct{})
+	c, _ := newTestCache(t, srv.URL(), Options{Hooks: Hooks{AfterLoad: func(key string) {
+		if armed.CompareAndSwap(true, false) {
+			paused <- key
+			<-release
+		}
+	}}})
+	ctx := context.Background()
+	db := newFakeDB()
+	for i := range 300 {
+		class, res := ClassAPIResponses, "messages/c1?limit=50"
+		if i%3 == 2 {
+			class, res = ClassConversations, ""
+		}
+		old, fresh := fmt.Sprintf("r%d-old", i), fmt.Sprintf("r%d-new", i)
+		db.set("v", old)
+		if err := c.InvalidatePath(ctx, "racer", "messages/c1"); err != nil {
+			t.Fatal(err)
+		}
+		armed.Store(true)
+		done := make(chan string)
+		go func() {
+			v, _, err := c.User(ctx, "racer").Load(ctx, class, "core", res, db.loader("v"))
+			if err != nil {
+				t.Error(err)
+			}
+			done <- string(v)
+		}()
+		<-paused
+		db.set("v", fresh)
+		if err := c.InvalidatePath(ctx, "racer", "messages/c1"); err != nil {
+			t.Fatal(err)
+		}
+		release <- struct{}{}
+		if got := <-done; got != old {
+			t.Fatalf("round %d: paused fill returned %q, want %q", i, got, old)
+		}
+		got, _, err := load(t, c, "racer", class, "core", res, db.loader("v"))
+		if err != nil || got != fresh {
+			t.Fatalf("round %d (%s): read after the acknowledged write = %q, %v; want %q", i, class, got, err, fresh)
+		}
+	}
+}
+
+// TestInvalidatePathPending is hazard 3 for a write inside one conversation:
+// the increment cannot reach Redis, so the user bypasses the cache (ScopeData
+// pending) until the retrier applied it; the old page is never served.
+func TestInvalidatePathPending(t *testing.T) {
+	srv := testutil.Redis(t)
+	p := testutil.NewProxy(t, srv.Addr())
+	c, _ := newTestCache(t, p.URL(), Options{Config: tight()})
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	c.Start(ctx)
+	db := newFakeDB()
+	db.set("page", "old")
+	const res = "messages/c3?limit=50"
+	expect(t, c, "w", ClassAPIResponses, "core", res, db.loader("page"), "old", Miss)
+	expect(t, c, "w", ClassAPIResponses, "core", res, db.loader("page"), "old", Hit)
+	p.Refuse()
+	db.set("page", "new")
+	if err := c.InvalidatePath(context.Background(), "w", "messages/c3", res); !errors.Is(err, ErrPending) {
+		t.Fatalf("InvalidatePath with Redis unreachable: %v, want ErrPending", err)
+	}
+	p.Restore(t)
+	got, o, err := load(t, c, "w", ClassAPIResponses, "core", res, db.loader("page"))
+	if err != nil || got != "new" || o == Hit {
+		t.Fatalf("first read after Redis came back: %q, %v, %v; want \"new\" not from the cache", got, o, err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for c.Health(context.Background()).Pending != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("pending invalidation not retried within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for {
+		got, o, err := load(t, c, "w", ClassAPIResponses, "core", res, db.loader("page"))
+		if err != nil || got != "new" {
+			t.Fatalf("after the retry: %q, %v", got, err)
+		}
+		if o == Hit {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("caching did not resume")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -46,6 +46,46 @@ func (c *Cache) Invalidate(ctx context.Context, userID string, scope Scope) erro
 	return fmt.Errorf("%w: user %q, scope %s: %w", ErrPending, userID, scope, err)
 }
 
+// InvalidatePath makes unreachable what a write inside one resource path
+// changes (a posted message: path "messages/c12", see ResourcePath): every
+// ClassAPIResponses entry of that path and the user's ClassConversations
+// entry. The user's other entries stay cached. resources are entries of the
+// path whose keys are known (the default page): they are deleted in the same
+// transaction, best effort. Call it after the database commit and before the
+// client is answered; a failure is handled as in Invalidate (the user is
+// pending, with ScopeData, until the retrier applied it).
+func (c *Cache) InvalidatePath(ctx context.Context, userID, path string, resources ...string) error {
+	if !c.enabled {
+		return nil
+	}
+	ctx = context.WithoutCancel(ctx)
+	if seq, _ := c.pending.get(userID); seq != 0 {
+		// A wider invalidation is owed anyway: it covers this one.
+		return c.Invalidate(ctx, userID, ScopeData)
+	}
+	p := userPrefix(userID)
+	gens := []string{p + "gen:list", p + "gen:r:" + Escape(path)}
+	del := make([]string, 0, 3*(1+len(resources)))
+	for _, tier := range Tiers() {
+		del = append(del, Key{Tier: tier, Class: ClassConversations}.in(p))
+		for _, r := range resources {
+			if ResourcePath(r) == path {
+				del = append(del, Key{Tier: tier, Class: ClassAPIResponses, Resource: r}.in(p))
+			}
+		}
+	}
+	err := c.bumpGens(ctx, gens, del)
+	if err == nil {
+		return nil
+	}
+	if c.cfg.Unsafe.DropFailedInvalidations {
+		return fmt.Errorf("cache: invalidation of %q dropped (unsafe config): %w", userID, err)
+	}
+	c.pending.add(userID, ScopeData)
+	c.log.Warn("cache: invalidation pending", "user", userID, "path", path, "scope", ScopeData.String(), "err", err)
+	return fmt.Errorf("%w: user %q, path %q: %w", ErrPending, userID, path, err)
+}
+
 // Invalidate invalidates the view's user (see Cache.Invalidate) and makes the
 // view read the generations again, so its later Loads see the write.
 func (v *UserView) Invalidate(ctx context.Context, scope Scope) error {
