@@ -161,7 +161,8 @@ func TestParseErrors(t *testing.T) {
 		// A path that ends in a dot.
 		{"latency. < 3", `threshold "latency. < 3": col 9: want a field name after ".", got " < 3"`},
 		// Strings and lists are not numbers.
-		{"scenario == 1", `threshold "scenario == 1": col 1: unknown field "scenario" in the summary (want env, requests, rate, success_ratio, errors, errors_by_kind, latency, service_time, by_endpoint, hit_rate, hit_rate_headers, db_queries, phases, isolation_violations, stale_reads, series, extra, cache_stats, db_query_reduction, speedup, nocache, count)`},
+		// (the list of fields grows with the summary: the row checks the start of it, up to the "…")
+		{"scenario == 1", `threshold "scenario == 1": col 1: unknown field "scenario" in the summary (want env, requests, rate, success_ratio, errors, …`},
 		{"errors.x > 1", `threshold "errors.x > 1": col 8: errors is a number; it has no field "x"`},
 	}
 	for _, tt := range tests {
@@ -170,7 +171,11 @@ func TestParseErrors(t *testing.T) {
 			t.Errorf("Parse(%q) = nil error, want %s", tt.expr, tt.want)
 			continue
 		}
-		if err.Error() != tt.want {
+		if prefix, ok := strings.CutSuffix(tt.want, "…"); ok {
+			if !strings.HasPrefix(err.Error(), prefix) {
+				t.Errorf("Parse(%q):\n got %s\nwant it to start with %s", tt.expr, err, prefix)
+			}
+		} else if err.Error() != tt.want {
 			t.Errorf("Parse(%q):\n got %s\nwant %s", tt.expr, err, tt.want)
 		}
 		var se *SyntaxError
