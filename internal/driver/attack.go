@@ -1,13 +1,11 @@
 package driver
 
 import (
-	"bufio"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"slices"
 	"strconv"
 	"strings"
@@ -51,9 +49,12 @@ type Config struct {
 	Secret []byte
 	// Mode is "cache" or "nocache": the vegeta attack name and Outcome.Mode.
 	Mode string
-	// ResultsPath is where every result is written, body stripped, in vegeta's gob
-	// encoding (results-<mode>.bin). Empty: not written.
+	// ResultsPath is where every result of the measured window is written, body stripped,
+	// in vegeta's gob encoding (results-<mode>.bin). Empty: not written.
 	ResultsPath string
+	// WarmupPath is where the warm-up's results are written, the same way
+	// (warmup-<mode>.bin), so that ResultsPath holds what the figures count. Empty: not written.
+	WarmupPath string
 	// Workers is vegeta's initial number of workers. Default DefaultWorkers.
 	Workers uint64
 	// MaxWorkers caps the workers vegeta may add to keep the schedule. 0: no cap (open loop).
@@ -230,18 +231,16 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		next = func() (*Request, error) { return plan.nextOwned(cfg.Shard) }
 	}
 
-	var enc vegeta.Encoder
-	var file *os.File
-	var bw *bufio.Writer
-	if cfg.ResultsPath != "" {
-		file, err = os.Create(cfg.ResultsPath)
-		if err != nil {
-			return nil, fmt.Errorf("driver: results: %w", err)
-		}
-		defer file.Close()
-		bw = bufio.NewWriterSize(file, 256<<10)
-		enc = vegeta.NewEncoder(bw)
+	resw, err := openResults(cfg.ResultsPath, cfg.WarmupPath)
+	if err != nil {
+		return nil, err
 	}
+	closed := false
+	defer func() {
+		if !closed {
+			resw.close()
+		}
+	}()
 
 	trk := newTracker()
 	abortCtx, abort := context.WithCancel(context.Background())
@@ -369,7 +368,6 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}()
 
 	// The consumer: match, stamp, hand to the sink, write without the body.
-	var writeErr error
 	var firstSent, lastSent time.Time
 	for res := range buffered {
 		out.Results++
@@ -397,13 +395,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		if req != nil {
 			rec.Server = server(req)
 		}
-		if enc != nil && writeErr == nil {
-			c := *res
-			c.Body = nil
-			if err := enc.Encode(&c); err != nil {
-				writeErr = fmt.Errorf("driver: results: %w", err)
-			}
-		}
+		resw.write(res, rec.Warmup)
 		if aborted.Load() && res.Code == 0 && res.Error != "" {
 			out.Aborted++
 			continue
@@ -453,16 +445,8 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		cfg.OnEvent(EventRecord{Name: EventEnd, At: out.Ran, Fired: now, Done: now, Offset: now.Sub(out.MeasureStart)})
 	}
 
-	if bw != nil && writeErr == nil {
-		if err := bw.Flush(); err != nil {
-			writeErr = fmt.Errorf("driver: results: %w", err)
-		}
-	}
-	if file != nil && writeErr == nil {
-		if err := file.Close(); err != nil {
-			writeErr = fmt.Errorf("driver: results: %w", err)
-		}
-	}
+	closed = true
+	writeErr := resw.close()
 	if planErr != nil {
 		return out, fmt.Errorf("driver: attack stopped: %w", planErr)
 	}

@@ -146,8 +146,10 @@ func TestRunWarmupAndEvents(t *testing.T) {
 	var events []EventRecord
 	var ran atomic.Int32
 	var warm, measured int
+	dir := t.TempDir()
 	out, err := Run(context.Background(), Config{
 		BaseURL: srv.URL, Scenario: sc, Secret: testSecret, Mode: "nocache",
+		ResultsPath: filepath.Join(dir, "results.bin"), WarmupPath: filepath.Join(dir, "warmup.bin"),
 		Events: []Event{
 			{At: 600 * time.Millisecond, Name: "second", Fn: func(context.Context) error { ran.Add(1); return errors.New("boom") }},
 			{At: 200 * time.Millisecond, Name: "first", Fn: func(context.Context) error { ran.Add(1); return nil }},
@@ -173,6 +175,10 @@ func TestRunWarmupAndEvents(t *testing.T) {
 	}
 	if warm != 50 || measured != 100 || out.Measured != 100 || out.Scheduled != 100 {
 		t.Errorf("warm-up %d, measured %d (outcome %d, scheduled %d); want 50 and 100", warm, measured, out.Measured, out.Scheduled)
+	}
+	// The results file holds what the figures count; the warm-up has its own file.
+	if n, w := len(decodeAll(t, filepath.Join(dir, "results.bin"))), len(decodeAll(t, filepath.Join(dir, "warmup.bin"))); n != measured || w != warm {
+		t.Errorf("results.bin holds %d results, warmup.bin %d; want %d and %d", n, w, measured, warm)
 	}
 	var names []string
 	for _, e := range events {

@@ -371,6 +371,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	out, err := driver.Run(ctx, driver.Config{
 		BaseURLs: bases, Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(dir, resultsName),
+		WarmupPath:  warmupPath(dir, mode, rep, sc.Warmup),
 		Events:      events,
 		MaxWorkers:  maxWorkers(sc),
 		Sink:        chk.Add,
@@ -499,6 +500,15 @@ func harnessPeakRSSMiB() float64 {
 		return 0
 	}
 	return float64(ru.Maxrss) / 1024
+}
+
+// warmupPath is where a mode's warm-up results go (none without a warm-up), apart from
+// results-<mode>.bin, which then holds exactly what the figures count.
+func warmupPath(dir, mode string, rep int, warmup time.Duration) string {
+	if warmup <= 0 {
+		return ""
+	}
+	return filepath.Join(dir, "warmup-"+mode+repSuffix(rep)+".bin")
 }
 
 func repSuffix(rep int) string {
