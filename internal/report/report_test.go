@@ -625,3 +625,27 @@ func TestPhaseRecovery(t *testing.T) {
 		}
 	}
 }
+
+// With -count N the report says which repeat the headline figures are.
+func TestRepeatNote(t *testing.T) {
+	s := sampleSummary()
+	s.Count = 3
+	s.Figures.Repeat, s.NoCache.Repeat = 2, 1
+	var b strings.Builder
+	if err := WriteText(&b, s); err != nil {
+		t.Fatal(err)
+	}
+	want := "3 repeats: each mode's figures are those of its repeat with the median p50 latency (cache: repeat 2, no cache: repeat 1)"
+	if !strings.Contains(strings.Join(strings.Fields(b.String()), " "), want) {
+		t.Errorf("terminal output lacks %q:\n%s", want, b.String())
+	}
+	dir := render(t, s)
+	if md := readFile(t, filepath.Join(dir, MarkdownFile)); !strings.Contains(md, "cache: repeat 2, no cache: repeat 1") {
+		t.Errorf("report.md does not say which repeat the figures are")
+	}
+	s.Count = 1
+	s.Figures.Repeat, s.NoCache.Repeat = 0, 0
+	if note := repeatNote(s); note != nil {
+		t.Errorf("single repeat: %q", note)
+	}
+}

@@ -23,6 +23,9 @@ func WriteText(w io.Writer, s *summary.Summary) error {
 	if v.Effect != "" {
 		b.WriteString(wrapText(v.Effect, textWidth, "  "))
 	}
+	for _, n := range repeatNote(s) {
+		b.WriteString(wrapText(n, textWidth, "  "))
+	}
 	b.WriteByte('\n')
 	writeTextTable(&b, figuresTable(s))
 	if len(s.Thresholds) > 0 {

@@ -71,10 +71,10 @@ func newView(s *summary.Summary, charts []chart) *view {
 	}
 	v.Sections = append(v.Sections,
 		thresholdSection(s.Thresholds),
-		section{Title: "Key figures", Table: figuresTable(s), Foot: []string{
-			"Latency is measured from each request's intended send time, so time spent queued behind slow " +
+		section{Title: "Key figures", Table: figuresTable(s), Foot: append(repeatNote(s),
+			"Latency is measured from each request's intended send time, so time spent queued behind slow "+
 				"responses counts (no coordinated omission); service time is from the actual send.",
-		}},
+		)},
 	)
 	for _, sec := range []*section{endpointSection(s), phaseSection(&s.Figures), checkSection(s)} {
 		if sec != nil {
@@ -82,6 +82,25 @@ func newView(s *summary.Summary, charts []chart) *view {
 		}
 	}
 	return v
+}
+
+// repeatNote says, for a run of several repeats, which repeat the figures are and what the
+// gate uses; nothing for a single repeat.
+func repeatNote(s *summary.Summary) []string {
+	if s.Count <= 1 {
+		return nil
+	}
+	var which []string
+	for _, f := range modes(s) {
+		if f.Repeat > 0 {
+			which = append(which, fmt.Sprintf("%s: repeat %d", modeLabel(f), f.Repeat))
+		}
+	}
+	if len(which) == 0 {
+		return nil
+	}
+	return []string{fmt.Sprintf("%d repeats: each mode's figures are those of its repeat with the median p50 latency (%s); "+
+		"bench gate tests every repeat's samples against a baseline.", s.Count, strings.Join(which, ", "))}
 }
 
 func subtitle(s *summary.Summary) string {

@@ -56,11 +56,20 @@ func assemble(s *summary.Summary, figs map[string][]summary.Figures) {
 	}
 }
 
-// median picks the repeat whose p50 latency is the median one (the lower middle for an even count).
+// median picks the repeat whose p50 latency is the median one (the lower middle for an even
+// count) and, with several repeats, records which one it is in Repeat (1-based).
 func median(fs []summary.Figures) summary.Figures {
-	sorted := slices.Clone(fs)
-	slices.SortStableFunc(sorted, func(a, b summary.Figures) int { return cmp.Compare(a.Latency.P50, b.Latency.P50) })
-	return sorted[(len(sorted)-1)/2]
+	order := make([]int, len(fs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return cmp.Compare(fs[a].Latency.P50, fs[b].Latency.P50) })
+	i := order[(len(order)-1)/2]
+	f := fs[i]
+	if len(fs) > 1 {
+		f.Repeat = i + 1
+	}
+	return f
 }
 
 // effect is what the cache bought against no cache on the same seeded requests.

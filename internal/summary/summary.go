@@ -85,7 +85,10 @@ type Env struct {
 
 // Figures are one mode's measurements over the measured window (warm-up excluded).
 type Figures struct {
-	Mode                string                `json:"mode"`
+	Mode string `json:"mode"`
+	// Repeat says which repeat these figures are (1-based) when the run had several
+	// (-count N): the one whose p50 latency is the median. 0 with a single repeat.
+	Repeat              int                   `json:"repeat,omitempty"`
 	Requests            int64                 `json:"requests"`
 	Rate                Rate                  `json:"rate"`
 	SuccessRatio        float64               `json:"success_ratio"`
