@@ -73,6 +73,7 @@ func commands() []command {
 		{"serve", "[flags]", "run the reference Atlas server (cache or no-cache mode)", runServe},
 		{"token", "USERID", "print a JWT for USERID signed with ATLAS_JWT_SECRET", runToken},
 		{"report", "DIR", "re-render a run's report and charts from its summary.json", runReport},
+		{"merge", "SHARD_DIR...", "merge the shards of a distributed run (run -shard i/N) exactly", runMerge},
 		{"scenarios", "", "list the built-in scenarios", runScenarios},
 		{"version", "", "print the version (also bench --version)", runVersion},
 	}

@@ -45,6 +45,7 @@ type Recorder struct {
 	pool         []*hist
 	headers      map[string]*headerAcc
 	servers      []*serverAcc // by driver.Record.Server
+	keepRaw      bool         // see KeepRaw
 }
 
 // serverAcc is one server instance's share of the records.
@@ -68,6 +69,7 @@ type secondAcc struct {
 	n, errors, sent int64
 	lat             *hist // nil once reduced
 	p50, p99, max   float64
+	enc             *RawHist // lat encoded before it was recycled (KeepRaw)
 }
 
 type headerAcc struct{ hits, lookups int64 }
@@ -238,6 +240,11 @@ func (r *Recorder) reduce(s *secondAcc) {
 	}
 	if s.lat.count() > 0 {
 		s.p50, s.p99, s.max = s.lat.quantileMS(50), s.lat.quantileMS(99), s.lat.maxMS()
+	}
+	if r.keepRaw {
+		if rh, err := s.lat.raw(); err == nil {
+			s.enc = &rh
+		}
 	}
 	s.lat.h.Reset()
 	s.lat.max = 0

@@ -11,10 +11,10 @@ import (
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
-// assemble puts the modes' figures into the summary: the median repeat of each mode as its
+// Assemble puts the modes' figures into the summary: the median repeat of each mode as its
 // figures (cache on top, no-cache under NoCache), the cache's effect (DB-query reduction and
 // speed-up) from those, and every repeat's gated metrics as Samples.
-func assemble(s *summary.Summary, figs map[string][]summary.Figures) {
+func Assemble(s *summary.Summary, figs map[string][]summary.Figures) {
 	cache, nocache := figs["cache"], figs["nocache"]
 	switch {
 	case len(cache) > 0:

@@ -238,7 +238,7 @@ repeats:
 		}
 		s := r.s
 		s.Interrupted = interrupted
-		assemble(s, r.figs)
+		Assemble(s, r.figs)
 		s.Thresholds = threshold.EvalAll(sc.Thresholds, s)
 		s.Pass = threshold.Passed(s.Thresholds) && runErr == nil && !interrupted
 		if runErr != nil {
@@ -344,6 +344,9 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 		notes = append(notes, st.Redis.Note)
 	}
 	rec := metrics.NewRecorder(metrics.Options{Mode: mode})
+	if o.Shard.Sharded() {
+		rec.KeepRaw()
+	}
 	chk := check.New(check.Options{Next: rec.Add})
 	bases := []string{base}
 	if st != nil {
@@ -406,8 +409,15 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	if n, perr := poll.Errors(); n > 0 {
 		notes = append(notes, fmt.Sprintf("%s: %d stats polls failed (last: %v)", mode, n, perr))
 	}
-	f, more := rec.Finish(metrics.Input{Outcome: out, Checks: chk.Report(), Snapshots: poll.Snapshots(),
-		Servers: len(bases), ServerURLs: bases})
+	input := metrics.Input{Outcome: out, Checks: chk.Report(), Snapshots: poll.Snapshots(),
+		Servers: len(bases), ServerURLs: bases}
+	var part *metrics.Part
+	if o.Shard.Sharded() {
+		if part, err = rec.Part(input); err != nil {
+			return nil, notes, backend, &EnvError{fmt.Errorf("runner: %s: %w", mode, err)}
+		}
+	}
+	f, more := rec.Finish(input)
 	f.HarnessRSSMiB = harnessPeakRSSMiB()
 	if st != nil {
 		for i := range f.Servers {
@@ -428,6 +438,13 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	for _, fe := range out.Events {
 		if fe.Err != nil {
 			notes = append(notes, fmt.Sprintf("%s: fault %s at %s failed: %v", mode, fe.Name, fe.At, fe.Err))
+		}
+	}
+	if part != nil {
+		// The shard's lossless measurements, for bench merge.
+		part.Mode = f.Mode
+		if err := metrics.WritePart(dir, part); err != nil {
+			return nil, notes, backend, &EnvError{fmt.Errorf("runner: %w", err)}
 		}
 	}
 	fr := &figuresRun{Figures: f, interrupted: out.Interrupted, late: out.Late}
