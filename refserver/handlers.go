@@ -12,6 +12,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/refserver/store"
 )
@@ -19,7 +20,7 @@ import (
 // requestContext is what an authenticated handler knows about its caller.
 type requestContext struct {
 	userID      string
-	tier        store.Tier
+	tier        atlas.Tier
 	tierOutcome cache.Outcome // how the tier lookup was served
 	view        *cache.UserView
 }
@@ -37,7 +38,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 			s.writeError(w, r, unauthorized("missing bearer token"))
 			return
 		}
-		userID, err := ParseToken(s.cfg.JWTSecret, token, s.cfg.Now())
+		userID, err := atlas.ParseToken(s.cfg.JWTSecret, token, s.cfg.Now())
 		if err != nil {
 			s.writeError(w, r, unauthorized("invalid token"))
 			return
@@ -69,7 +70,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 			s.writeError(w, r, fmt.Errorf("tier lookup: %w", err))
 			return
 		}
-		tier := store.Tier(val)
+		tier := atlas.Tier(val)
 		if !tier.Valid() {
 			s.writeError(w, r, fmt.Errorf("tier lookup: invalid tier %q", val))
 			return
@@ -120,7 +121,7 @@ func (s *Server) putTier(w http.ResponseWriter, r *http.Request, rc *requestCont
 		s.writeError(w, r, err)
 		return
 	}
-	tier := store.Tier(in.Tier)
+	tier := atlas.Tier(in.Tier)
 	if !tier.Valid() {
 		s.writeError(w, r, badRequest(`tier: must be one of "free", "core", "studio"`))
 		return

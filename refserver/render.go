@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/refserver/store"
 )
 
@@ -78,7 +79,7 @@ func renderProfile(u store.User) []byte {
 	return b
 }
 
-func renderTier(userID string, tier store.Tier, limits Limits) []byte {
+func renderTier(userID string, tier atlas.Tier, limits Limits) []byte {
 	b, _ := json.Marshal(tierJSON{UserID: userID, Tier: string(tier), Limits: limits})
 	return b
 }

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/cache"
 
-	"github.com/atlasbench/atlasbench/refserver/store"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -50,7 +50,7 @@ func TestOneRedisCommandPerCachedRequest(t *testing.T) {
 	}})
 	var users []string
 	var paths [][]string
-	for _, tier := range store.Tiers() {
+	for _, tier := range atlas.Tiers() {
 		user, i := userOfTier(t, 30, tier)
 		users = append(users, user)
 		paths = append(paths, []string{"/api/me", "/api/me/tier", "/api/conversations", convPath(i, 1), convPath(i, 2) + "?limit=7"})

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/atlasbench/atlasbench/refserver"
-	"github.com/atlasbench/atlasbench/refserver/store"
 	"github.com/golang-jwt/jwt/v5"
 	"github.com/redis/go-redis/v9"
 )
@@ -72,8 +72,8 @@ func TestBadTokens(t *testing.T) {
 func TestIsolation(t *testing.T) {
 	e, _ := newEnv(t, envOptions{})
 	ctx := context.Background()
-	victim, vi := userOfTier(t, 30, store.TierStudio)
-	attacker, ai := userOfTier(t, 30, store.TierFree)
+	victim, vi := userOfTier(t, 30, atlas.TierStudio)
+	attacker, ai := userOfTier(t, 30, atlas.TierFree)
 	victimPath := convPath(vi, 0)
 	// Warm the victim's entries so a leak would have something to leak.
 	for range 2 {
@@ -160,11 +160,11 @@ func TestIsolation(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	e, _ := newEnv(t, envOptions{limits: map[store.Tier]refserver.Limits{
-		store.TierFree: {MessagesPerDay: 3, MaxMessageBytes: 100}, store.TierCore: {MaxMessageBytes: 100}, store.TierStudio: {MaxMessageBytes: 100},
+	e, _ := newEnv(t, envOptions{limits: map[atlas.Tier]refserver.Limits{
+		atlas.TierFree: {MessagesPerDay: 3, MaxMessageBytes: 100}, atlas.TierCore: {MaxMessageBytes: 100}, atlas.TierStudio: {MaxMessageBytes: 100},
 	}})
-	free, fi := userOfTier(t, 30, store.TierFree)
-	core, ci := userOfTier(t, 30, store.TierCore)
+	free, fi := userOfTier(t, 30, atlas.TierFree)
+	core, ci := userOfTier(t, 30, atlas.TierCore)
 	path := convPath(fi, 0)
 	for _, tc := range []struct {
 		name, method, path, user, body string
@@ -187,7 +187,7 @@ func TestBadInput(t *testing.T) {
 		{"unknown route", "GET", "/api/admin", free, "", 404, "not_found"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			before := e.store.Stats().ByClass[store.ClassWrites]
+			before := e.store.Stats().ByClass[atlas.QueryWrites]
 			var r response
 			if tc.body == "" {
 				r = e.do(tc.method, tc.path, tc.user, nil)
@@ -198,7 +198,7 @@ func TestBadInput(t *testing.T) {
 			if code := r.json(t)["code"]; code != tc.code {
 				t.Fatalf("code %v, want %s (%s)", code, tc.code, r.body)
 			}
-			if after := e.store.Stats().ByClass[store.ClassWrites]; after != before {
+			if after := e.store.Stats().ByClass[atlas.QueryWrites]; after != before {
 				t.Fatalf("bad input reached the database: %d write queries", after-before)
 			}
 		})
@@ -221,7 +221,7 @@ func TestBadInput(t *testing.T) {
 
 func TestHealthAndMetrics(t *testing.T) {
 	e, _ := newEnv(t, envOptions{})
-	user, _ := userOfTier(t, 30, store.TierCore)
+	user, _ := userOfTier(t, 30, atlas.TierCore)
 	for range 3 {
 		wantStatus(t, e.do("GET", "/api/me", user, nil), 200)
 	}
@@ -233,7 +233,7 @@ func TestHealthAndMetrics(t *testing.T) {
 	if prof.Hits != 2 || prof.Misses != 1 {
 		t.Fatalf("userProfile stats %+v, want 2 hits 1 miss", prof)
 	}
-	if h.Stats.DB.ByClass[store.ClassUserProfile] != 1 || h.Stats.Requests != 3 {
+	if h.Stats.DB.ByClass[atlas.QueryUserProfile] != 1 || h.Stats.Requests != 3 {
 		t.Fatalf("db stats %+v, requests %d", h.Stats.DB, h.Stats.Requests)
 	}
 	if r := e.do("GET", "/healthz", "", nil); strings.Contains(string(r.body), `"stats"`) {
@@ -256,14 +256,14 @@ func TestHealthAndMetrics(t *testing.T) {
 
 func TestNoCacheMode(t *testing.T) {
 	e, _ := newEnv(t, envOptions{nocache: true})
-	user, i := userOfTier(t, 30, store.TierCore)
+	user, i := userOfTier(t, 30, atlas.TierCore)
 	for range 3 {
 		r := e.do("GET", convPath(i, 0), user, nil)
 		wantStatus(t, r, 200)
 		wantHeader(t, r, "X-Cache", "BYPASS")
 		wantHeader(t, r, "X-Atlas-Tier", "core")
 	}
-	if got := e.store.Stats().ByClass[store.ClassAPIResponses]; got != 6 {
+	if got := e.store.Stats().ByClass[atlas.QueryAPIResponses]; got != 6 {
 		t.Fatalf("no-cache mode: %d apiResponses queries for 3 requests, want 6", got)
 	}
 	if h := e.health(); h.Mode != "nocache" {
@@ -276,7 +276,7 @@ func TestNoCacheMode(t *testing.T) {
 // same kind. Run both in one `go test -bench` (make bench-go prints the ratio).
 func BenchmarkCachedGET(b *testing.B) {
 	e, _ := newEnv(b, envOptions{})
-	user, i := userOfTier(b, 30, store.TierCore)
+	user, i := userOfTier(b, 30, atlas.TierCore)
 	req, _ := http.NewRequest("GET", e.url+convPath(i, 0), nil)
 	req.Header.Set("Authorization", "Bearer "+e.token(user))
 	wantStatus(b, e.send(req), 200)

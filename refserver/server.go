@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/refserver/store"
 	"github.com/prometheus/client_golang/prometheus"
@@ -22,11 +23,11 @@ type Limits struct {
 }
 
 // DefaultLimits are the per-tier limits of the reference server.
-func DefaultLimits() map[store.Tier]Limits {
-	return map[store.Tier]Limits{
-		store.TierFree:   {MessagesPerDay: 200, MaxMessageBytes: 4000},
-		store.TierCore:   {MessagesPerDay: 0, MaxMessageBytes: 16000},
-		store.TierStudio: {MessagesPerDay: 0, MaxMessageBytes: 32000},
+func DefaultLimits() map[atlas.Tier]Limits {
+	return map[atlas.Tier]Limits{
+		atlas.TierFree:   {MessagesPerDay: 200, MaxMessageBytes: 4000},
+		atlas.TierCore:   {MessagesPerDay: 0, MaxMessageBytes: 16000},
+		atlas.TierStudio: {MessagesPerDay: 0, MaxMessageBytes: 32000},
 	}
 }
 
@@ -35,7 +36,7 @@ type Config struct {
 	// JWTSecret verifies HS256 tokens. Required.
 	JWTSecret []byte
 	// Limits per tier; default DefaultLimits().
-	Limits map[store.Tier]Limits
+	Limits map[atlas.Tier]Limits
 	// BodyLimit caps request bodies in bytes (413 beyond); default 64 KiB.
 	BodyLimit int64
 	// Now is the clock; default time.Now. Tests pass a deterministic one.

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/testutil"
@@ -59,7 +60,7 @@ type envOptions struct {
 	config  string              // a cache config name or file; default "default"
 	tune    func(*cache.Config) // adjusts the loaded config, if set
 	proxy   bool                // route the server's Redis traffic through a testutil.Proxy
-	limits  map[store.Tier]refserver.Limits
+	limits  map[atlas.Tier]refserver.Limits
 }
 
 func newEnv(t testing.TB, o envOptions) (*env, *testutil.Proxy) {
@@ -80,7 +81,7 @@ func newEnv(t testing.TB, o envOptions) (*env, *testutil.Proxy) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	if err := st.Seed(ctx, store.SeedConfig{Seed: 7, Users: o.users, Conversations: 3, Messages: 8, Tiers: store.DefaultTierMix()}); err != nil {
+	if err := st.Seed(ctx, store.SeedConfig{Seed: 7, Users: o.users, Conversations: 3, Messages: 8, Tiers: atlas.DefaultTierMix()}); err != nil {
 		t.Fatal(err)
 	}
 	cfg, err := cache.LoadConfig(o.config)
@@ -121,7 +122,7 @@ func newEnv(t testing.TB, o envOptions) (*env, *testutil.Proxy) {
 
 func (e *env) token(user string) string {
 	e.t.Helper()
-	tok, err := refserver.NewToken(testSecret, user, e.clock.Now(), time.Hour)
+	tok, err := atlas.NewToken(testSecret, user, e.clock.Now(), time.Hour)
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -182,10 +183,10 @@ func (e *env) send(req *http.Request) response {
 	return response{status: res.StatusCode, header: res.Header, body: data}
 }
 
-func (e *env) health() refserver.Health {
+func (e *env) health() atlas.Health {
 	e.t.Helper()
 	r := e.do("GET", "/healthz?includeStats=true", "", nil)
-	var h refserver.Health
+	var h atlas.Health
 	if err := json.Unmarshal(r.body, &h); err != nil {
 		e.t.Fatalf("healthz %q: %v", r.body, err)
 	}
@@ -193,10 +194,10 @@ func (e *env) health() refserver.Health {
 }
 
 // userOfTier returns the first seeded user with that tier.
-func userOfTier(t testing.TB, n int, tier store.Tier) (string, int) {
+func userOfTier(t testing.TB, n int, tier atlas.Tier) (string, int) {
 	for i := 1; i <= n; i++ {
-		if store.SeedTier(7, i, store.DefaultTierMix()) == tier {
-			return store.SeedUserID(i), i
+		if atlas.SeedTier(7, i, atlas.DefaultTierMix()) == tier {
+			return atlas.SeedUserID(i), i
 		}
 	}
 	t.Fatalf("no seeded %s user among %d", tier, n)
@@ -204,7 +205,7 @@ func userOfTier(t testing.TB, n int, tier store.Tier) (string, int) {
 }
 
 func convPath(i, j int) string {
-	return fmt.Sprintf("/api/conversations/c%d/messages", store.SeedConversationID(i, j, 3))
+	return fmt.Sprintf("/api/conversations/c%d/messages", atlas.SeedConversationID(i, j, 3))
 }
 
 func wantStatus(t testing.TB, r response, status int) {
@@ -223,7 +224,7 @@ func wantHeader(t testing.TB, r response, key, want string) {
 
 func TestMissThenHitAndHeaders(t *testing.T) {
 	e, _ := newEnv(t, envOptions{})
-	user, i := userOfTier(t, 30, store.TierCore)
+	user, i := userOfTier(t, 30, atlas.TierCore)
 	for _, path := range []string{"/api/me", "/api/conversations", convPath(i, 0), convPath(i, 1) + "?limit=3"} {
 		first := e.do("GET", path, user, nil)
 		wantStatus(t, first, 200)
@@ -251,7 +252,7 @@ func TestMissThenHitAndHeaders(t *testing.T) {
 func TestTTLPerTierAndClass(t *testing.T) {
 	e, _ := newEnv(t, envOptions{})
 	ctx := context.Background()
-	for _, tier := range store.Tiers() {
+	for _, tier := range atlas.Tiers() {
 		user, i := userOfTier(t, 30, tier)
 		for _, path := range []string{"/api/me", "/api/conversations", convPath(i, 2)} {
 			wantStatus(t, e.do("GET", path, user, nil), 200)
@@ -298,7 +299,7 @@ func TestTTLPerTierAndClass(t *testing.T) {
 func TestTierChangeIsImmediate(t *testing.T) {
 	e, _ := newEnv(t, envOptions{})
 	ctx := context.Background()
-	user, i := userOfTier(t, 30, store.TierFree)
+	user, i := userOfTier(t, 30, atlas.TierFree)
 	for range 2 {
 		for _, p := range []string{"/api/me", "/api/me/tier", "/api/conversations", convPath(i, 0)} {
 			wantStatus(t, e.do("GET", p, user, nil), 200)
@@ -338,7 +339,7 @@ func TestTierChangeIsImmediate(t *testing.T) {
 
 func TestWriteThenReadSeesIt(t *testing.T) {
 	e, _ := newEnv(t, envOptions{})
-	user, i := userOfTier(t, 30, store.TierCore)
+	user, i := userOfTier(t, 30, atlas.TierCore)
 	path := convPath(i, 1)
 	for range 2 {
 		wantStatus(t, e.do("GET", path, user, nil), 200)
@@ -412,7 +413,7 @@ func requestSequence(n, users int) []plannedRequest {
 		if k%11 == 0 {
 			i = 1 + k%users
 		}
-		user := store.SeedUserID(i)
+		user := atlas.SeedUserID(i)
 		switch k % 13 {
 		case 0, 5, 9:
 			out = append(out, plannedRequest{"GET", convPath(i, k%3), user, nil})
@@ -445,9 +446,9 @@ func TestStampede(t *testing.T) {
 	e, _ := newEnv(t, envOptions{tune: func(c *cache.Config) {
 		c.Redis.ReadTimeout, c.Redis.WriteTimeout, c.Redis.PoolSize = time.Second, time.Second, 256
 	}})
-	user, i := userOfTier(t, 30, store.TierStudio)
+	user, i := userOfTier(t, 30, atlas.TierStudio)
 	wantStatus(t, e.do("GET", "/api/me", user, nil), 200) // the tier lookup is now warm
-	before := e.store.Stats().ByClass[store.ClassAPIResponses]
+	before := e.store.Stats().ByClass[atlas.QueryAPIResponses]
 	path := convPath(i, 2)
 	tok := e.token(user)
 	var wg sync.WaitGroup
@@ -477,7 +478,7 @@ func TestStampede(t *testing.T) {
 	if st.Bypasses > 10 {
 		t.Fatalf("Redis failed for %d of the burst's requests (%+v): the test cannot judge coalescing", st.Bypasses, st)
 	}
-	if got, want := e.store.Stats().ByClass[store.ClassAPIResponses]-before, 2*(1+st.Bypasses); got != want {
+	if got, want := e.store.Stats().ByClass[atlas.QueryAPIResponses]-before, 2*(1+st.Bypasses); got != want {
 		t.Fatalf("200 concurrent cold GETs made %d apiResponses queries, want %d (one shared load + %d bypasses, 2 queries each)", got, want, st.Bypasses)
 	}
 }
@@ -486,7 +487,7 @@ func TestStampede(t *testing.T) {
 // answers 200 with X-Cache BYPASS, quickly; the breaker opens; after a restart, hits resume.
 func TestRedisKilled(t *testing.T) {
 	e, _ := newEnv(t, envOptions{})
-	user, i := userOfTier(t, 30, store.TierCore)
+	user, i := userOfTier(t, 30, atlas.TierCore)
 	path := convPath(i, 0)
 	for range 2 {
 		wantStatus(t, e.do("GET", path, user, nil), 200)
@@ -546,7 +547,7 @@ func TestRedisKilled(t *testing.T) {
 // is acknowledged meanwhile; once Redis answers again, the very next read has the write.
 func TestWriteWhileRedisUnreachable(t *testing.T) {
 	e, proxy := newEnv(t, envOptions{proxy: true})
-	user, i := userOfTier(t, 30, store.TierStudio)
+	user, i := userOfTier(t, 30, atlas.TierStudio)
 	path := convPath(i, 1)
 	for range 2 {
 		wantStatus(t, e.do("GET", path, user, nil), 200)

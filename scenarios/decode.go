@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -32,7 +32,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 		Source:     source,
 		Seed:       1,
 		Rate:       Rate{Shape: ShapeConstant},
-		Population: Population{Users: 1000, Tiers: store.DefaultTierMix(), Conversations: 5, Messages: 40},
+		Population: Population{Users: 1000, Tiers: atlas.DefaultTierMix(), Conversations: 5, Messages: 40},
 		Keys:       Keys{Distribution: DistUniform},
 	}
 	if root := d.document(data); root != nil {
@@ -516,12 +516,12 @@ func (d *decoder) population(n *yaml.Node, p *Population) {
 		}
 	}
 	if v := f["tiers"]; v != nil {
-		if g := d.mapping(v, "population.tiers", string(store.TierFree), string(store.TierCore), string(store.TierStudio)); g != nil {
-			p.Tiers = store.TierMix{}
+		if g := d.mapping(v, "population.tiers", string(atlas.TierFree), string(atlas.TierCore), string(atlas.TierStudio)); g != nil {
+			p.Tiers = atlas.TierMix{}
 			for _, x := range []struct {
-				tier store.Tier
+				tier atlas.Tier
 				dst  *float64
-			}{{store.TierFree, &p.Tiers.Free}, {store.TierCore, &p.Tiers.Core}, {store.TierStudio, &p.Tiers.Studio}} {
+			}{{atlas.TierFree, &p.Tiers.Free}, {atlas.TierCore, &p.Tiers.Core}, {atlas.TierStudio, &p.Tiers.Studio}} {
 				if w := g[string(x.tier)]; w != nil {
 					*x.dst, _ = d.number(w, "population.tiers."+string(x.tier))
 				}

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // TestParseErrors feeds bad files and compares the whole error text: every problem of a
@@ -339,7 +339,7 @@ func TestParseGood(t *testing.T) {
 			want: Scenario{
 				Name: "my-test", Seed: 1, Duration: 90 * time.Second,
 				Rate:       Rate{Shape: ShapeConstant, RPS: 25},
-				Population: Population{Users: 1000, Tiers: store.DefaultTierMix(), Conversations: 5, Messages: 40},
+				Population: Population{Users: 1000, Tiers: atlas.DefaultTierMix(), Conversations: 5, Messages: 40},
 				Keys:       Keys{Distribution: DistUniform},
 				Mix:        []MixEntry{{Req: "GET /api/me/tier", Method: "GET", Path: "/api/me/tier", Weight: 2, Expect: []int{200}}},
 			},
@@ -372,7 +372,7 @@ thresholds:
 			want: Scenario{
 				Name: "all", Description: "All of it.", Seed: -3, Warmup: 250 * time.Millisecond, Duration: 10 * time.Second,
 				Rate:       Rate{Shape: ShapeLinear, From: 0, To: 100.5},
-				Population: Population{Users: 10, Tiers: store.TierMix{Studio: 2}, Conversations: 1, Messages: 0},
+				Population: Population{Users: 10, Tiers: atlas.TierMix{Studio: 2}, Conversations: 1, Messages: 0},
 				Keys:       Keys{Distribution: DistHotspot, Fraction: 0.2, Share: 0.8},
 				Mix: []MixEntry{
 					{Req: "get /api/conversations/{id}/messages?limit=20", Method: "GET", Path: "/api/conversations/{id}/messages", Query: "limit=20", Weight: 0.5, Expect: []int{200}},
@@ -402,7 +402,7 @@ faults: []
 			want: Scenario{
 				Name: "s", Seed: 1, Duration: 10 * time.Second,
 				Rate:       Rate{Shape: ShapeSine, Mean: 100, Amp: 100, Period: 4 * time.Second},
-				Population: Population{Users: 1000, Tiers: store.DefaultTierMix(), Conversations: 5, Messages: 40},
+				Population: Population{Users: 1000, Tiers: atlas.DefaultTierMix(), Conversations: 5, Messages: 40},
 				Keys:       Keys{Distribution: DistZipf, S: 0.8},
 				Mix:        []MixEntry{{Req: "PUT /api/me/tier", Method: "PUT", Path: "/api/me/tier", Weight: 1, Expect: []int{200}}},
 				Faults:     []Fault{},
@@ -421,7 +421,7 @@ mix:
 			want: Scenario{
 				Name: "st", Seed: 1, Duration: 10 * time.Second,
 				Rate:       Rate{Shape: ShapeSteps, Steps: []Step{{10, 2 * time.Second}, {0, time.Second}, {30, 0}}},
-				Population: Population{Users: 1000, Tiers: store.DefaultTierMix(), Conversations: 5, Messages: 40},
+				Population: Population{Users: 1000, Tiers: atlas.DefaultTierMix(), Conversations: 5, Messages: 40},
 				Keys:       Keys{Distribution: DistUniform},
 				Mix: []MixEntry{
 					{Req: "GET /api/me", Method: "GET", Path: "/api/me", Weight: 1, Expect: []int{200}},
@@ -464,7 +464,7 @@ func TestValidateAfterChange(t *testing.T) {
 		t.Errorf("Validate = %v, want %s", err, want)
 	}
 	// A scenario built in code has no lines.
-	code := &Scenario{Name: "c", Source: "flags", Duration: time.Second, Rate: Rate{RPS: 0}, Population: Population{Users: 1, Tiers: store.DefaultTierMix()}}
+	code := &Scenario{Name: "c", Source: "flags", Duration: time.Second, Rate: Rate{RPS: 0}, Population: Population{Users: 1, Tiers: atlas.DefaultTierMix()}}
 	want = "flags: rate.rps: must be > 0 and <= 1e+06, got 0\nflags: mix: must have at least one entry"
 	if err := code.Validate(); err == nil || err.Error() != want {
 		t.Errorf("Validate = %v, want %s", err, want)
@@ -519,7 +519,7 @@ func TestBuiltins(t *testing.T) {
 	}
 
 	// The per-name promises.
-	tier := map[string]store.TierMix{"free": {Free: 1}, "core": {Core: 1}, "studio": {Studio: 1}}
+	tier := map[string]atlas.TierMix{"free": {Free: 1}, "core": {Core: 1}, "studio": {Studio: 1}}
 	for name, mix := range tier {
 		s := mustLoad(t, name)
 		if s.Population.Tiers != mix {
@@ -548,7 +548,7 @@ func TestBuiltins(t *testing.T) {
 	if len(mixed.Faults) != 2 || mixed.Faults[0].Do != FaultKillRedis || mixed.Faults[1].Do != FaultStartRedis {
 		t.Errorf("mixed: faults = %+v, want kill-redis then start-redis", mixed.Faults)
 	}
-	if mixed.Keys != (Keys{Distribution: DistZipf, S: 1.1}) || mixed.Population.Tiers != store.DefaultTierMix() {
+	if mixed.Keys != (Keys{Distribution: DistZipf, S: 1.1}) || mixed.Population.Tiers != atlas.DefaultTierMix() {
 		t.Errorf("mixed: keys %+v, tiers %+v", mixed.Keys, mixed.Population.Tiers)
 	}
 }
@@ -604,7 +604,7 @@ func TestRoutes(t *testing.T) {
 			t.Errorf("route %s twice", key)
 		}
 		seen[key] = true
-		if len(r.Expect) == 0 || r.Write != (r.Class == store.ClassWrites) {
+		if len(r.Expect) == 0 || r.Write != (r.Class == atlas.QueryWrites) {
 			t.Errorf("route %s: %+v", key, r)
 		}
 		got, ok := LookupRoute(r.Method, r.Path)

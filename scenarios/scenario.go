@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // builtinFS holds the built-in scenarios, one NAME.yaml each.
@@ -78,10 +78,10 @@ const (
 // MaxRPS is the highest rate any shape may ask for; beyond it a value is taken for a typo.
 const MaxRPS = 1e6
 
-// Population is what the server is seeded with; see store.SeedConfig.
+// Population is what the server is seeded with (bench serve -seed-* flags, store.SeedConfig).
 type Population struct {
 	Users         int           // u1 … uN; default 1000
-	Tiers         store.TierMix // default 70% free, 20% core, 10% studio
+	Tiers         atlas.TierMix // default 70% free, 20% core, 10% studio
 	Conversations int           // per user; default 5
 	Messages      int           // per conversation; default 40
 }
@@ -181,7 +181,7 @@ type Route struct {
 	Method string
 	Path   string // pattern, with {id} for one of the caller's conversations
 	// Class is the store query class the route's own work is counted under; for reads it is
-	// also the cache class of its X-Cache header, for writes it is store.ClassWrites.
+	// also the cache class of its X-Cache header, for writes it is atlas.QueryWrites.
 	Class  string
 	Write  bool
 	Expect []int // statuses that are not errors
@@ -190,14 +190,14 @@ type Route struct {
 // Routes lists the routes a scenario's mix may use, in a fixed order.
 func Routes() []Route {
 	return []Route{
-		{Method: "GET", Path: "/api/me", Class: store.ClassUserProfile, Expect: []int{200}},
-		{Method: "GET", Path: "/api/me/tier", Class: store.ClassTier, Expect: []int{200}},
-		{Method: "PUT", Path: "/api/me/tier", Class: store.ClassWrites, Write: true, Expect: []int{200}},
-		{Method: "GET", Path: "/api/conversations", Class: store.ClassConversations, Expect: []int{200}},
-		{Method: "POST", Path: "/api/conversations", Class: store.ClassWrites, Write: true, Expect: []int{201}},
-		{Method: "GET", Path: "/api/conversations/{id}/messages", Class: store.ClassAPIResponses, Expect: []int{200}},
+		{Method: "GET", Path: "/api/me", Class: atlas.QueryUserProfile, Expect: []int{200}},
+		{Method: "GET", Path: "/api/me/tier", Class: atlas.QueryTier, Expect: []int{200}},
+		{Method: "PUT", Path: "/api/me/tier", Class: atlas.QueryWrites, Write: true, Expect: []int{200}},
+		{Method: "GET", Path: "/api/conversations", Class: atlas.QueryConversations, Expect: []int{200}},
+		{Method: "POST", Path: "/api/conversations", Class: atlas.QueryWrites, Write: true, Expect: []int{201}},
+		{Method: "GET", Path: "/api/conversations/{id}/messages", Class: atlas.QueryAPIResponses, Expect: []int{200}},
 		// 429: the free tier's daily message quota.
-		{Method: "POST", Path: "/api/conversations/{id}/messages", Class: store.ClassWrites, Write: true, Expect: []int{201, 429}},
+		{Method: "POST", Path: "/api/conversations/{id}/messages", Class: atlas.QueryWrites, Write: true, Expect: []int{201, 429}},
 	}
 }
 

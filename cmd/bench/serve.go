@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/refserver"
@@ -62,7 +63,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.IntVar(&o.seedConversations, "seed-conversations", 5, "conversations per user")
 	fs.IntVar(&o.seedMessages, "seed-messages", 40, "messages per conversation")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for tiers, names and contents")
-	fs.StringVar(&o.seedTiers, "seed-tiers", store.DefaultTierMix().String(), "share of seeded users per tier")
+	fs.StringVar(&o.seedTiers, "seed-tiers", atlas.DefaultTierMix().String(), "share of seeded users per tier")
 	fs.DurationVar(&o.dbLatency, "db-latency", 0, "simulated network round trip added to every DB query (e.g. 10ms)")
 	fs.DurationVar(&o.dbJitter, "db-jitter", 0, "uniform ± spread of that round trip")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -87,7 +88,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	if o.seedUsers < 0 || o.seedConversations < 0 || o.seedMessages < 0 {
 		return usagef("serve: -seed-users, -seed-conversations and -seed-messages must be >= 0")
 	}
-	mix, err := store.ParseTierMix(o.seedTiers)
+	mix, err := atlas.ParseTierMix(o.seedTiers)
 	if err != nil {
 		return usagef("serve: -seed-tiers: %v", err)
 	}

@@ -6,7 +6,7 @@ import (
 	"io"
 	"time"
 
-	"github.com/atlasbench/atlasbench/refserver"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 const tokenUsage = `token [-ttl D] USERID
@@ -30,7 +30,7 @@ func runToken(ctx context.Context, args []string, getenv func(string) string, st
 		return usagef("token: -ttl must be > 0")
 	}
 	secret, _ := jwtSecret(getenv)
-	tok, err := refserver.NewToken(secret, fs.Arg(0), time.Now(), *ttl)
+	tok, err := atlas.NewToken(secret, fs.Arg(0), time.Now(), *ttl)
 	if err != nil {
 		return usageError{err}
 	}

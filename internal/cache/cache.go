@@ -8,6 +8,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/singleflight"
@@ -61,26 +62,6 @@ type WarmEntry struct {
 	Tier   string
 	// Profile is the exact body cached for ClassUserProfile.
 	Profile []byte
-}
-
-// ClassStats are the counters of one class since the Cache was created. Every
-// Load counts exactly one of Hits, Misses or Bypasses; Errors counts failed
-// Redis calls made for the class.
-type ClassStats struct {
-	Hits     uint64 `json:"hits"`
-	Misses   uint64 `json:"misses"`
-	Errors   uint64 `json:"errors"`
-	Bypasses uint64 `json:"bypasses"`
-}
-
-// RedisHealth is the cache's view of Redis for /healthz.
-type RedisHealth struct {
-	// Up is whether a PING answered within the per-call timeout.
-	Up bool `json:"up"`
-	// Breaker is "closed", "open", "half-open", or "disabled" when the cache is off.
-	Breaker string `json:"breaker"`
-	// Pending is the number of users whose invalidation has not reached Redis yet.
-	Pending int `json:"pending"`
 }
 
 // Defaults of Options.
@@ -222,11 +203,11 @@ func (c *Cache) TTLFor(tier string, class Class) time.Duration {
 }
 
 // Stats returns a snapshot of the counters of every class.
-func (c *Cache) Stats() map[Class]ClassStats {
-	out := make(map[Class]ClassStats, len(c.stats))
+func (c *Cache) Stats() map[Class]atlas.ClassStats {
+	out := make(map[Class]atlas.ClassStats, len(c.stats))
 	for i, class := range Classes() {
 		s := &c.stats[i]
-		out[class] = ClassStats{
+		out[class] = atlas.ClassStats{
 			Hits:     s.hits.Load(),
 			Misses:   s.misses.Load(),
 			Errors:   s.errors.Load(),
@@ -238,8 +219,8 @@ func (c *Cache) Stats() map[Class]ClassStats {
 
 // Health pings Redis (not through the breaker, within the per-call timeout) and
 // reports the breaker state and the number of pending invalidations.
-func (c *Cache) Health(ctx context.Context) RedisHealth {
-	h := RedisHealth{Breaker: c.breaker.State().String(), Pending: c.pending.len()}
+func (c *Cache) Health(ctx context.Context) atlas.RedisHealth {
+	h := atlas.RedisHealth{Breaker: c.breaker.State().String(), Pending: c.pending.len()}
 	if !c.enabled {
 		h.Breaker = "disabled"
 	}

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
@@ -142,7 +143,7 @@ func TestMissThenHitAndTTLs(t *testing.T) {
 	ctx := context.Background()
 	db := newFakeDB()
 	const res = "messages/c12?limit=50"
-	for _, tier := range Tiers() {
+	for _, tier := range tiers() {
 		user := "ttl-" + tier
 		db.set(user+":tier", tier)
 		db.set(user+":profile", `{"userId":"`+user+`"}`)
@@ -186,7 +187,7 @@ func TestMissThenHitAndTTLs(t *testing.T) {
 		t.Errorf("loader calls = %d, want 12 (one per entry)", n)
 	}
 	for class, s := range c.Stats() {
-		if s != (ClassStats{Hits: 3, Misses: 3}) {
+		if s != (atlas.ClassStats{Hits: 3, Misses: 3}) {
 			t.Errorf("stats[%s] = %+v, want 3 hits, 3 misses", class, s)
 		}
 	}
@@ -587,7 +588,7 @@ func TestDisabled(t *testing.T) {
 		if err := c.WarmStart(context.Background()); err != nil {
 			t.Error(err)
 		}
-		if s := c.Stats()[ClassConversations]; s != (ClassStats{Bypasses: 2}) {
+		if s := c.Stats()[ClassConversations]; s != (atlas.ClassStats{Bypasses: 2}) {
 			t.Errorf("stats %+v", s)
 		}
 		if h := c.Health(context.Background()); h.Breaker != "disabled" || c.TTLFor("core", ClassTier) != 0 {
@@ -894,7 +895,7 @@ func TestFillRechecksRedis(t *testing.T) {
 	expect(t, c, "dc", ClassConversations, "core", "", db.loader("x"), "filled", Miss)
 	key := entryKey(t, c, "dc", ClassConversations, "core", "")
 	gks := Key{User: "dc", Tier: "core", Class: ClassConversations}.GenKeys()
-	res := c.runFill(context.Background(), &c.stats[ClassConversations.index()], ClassConversations, "core", key, gks, db.loader("x"))
+	res := c.runFill(context.Background(), &c.stats[ClassConversations.Index()], ClassConversations, "core", key, gks, db.loader("x"))
 	if res.outcome != Hit || string(res.val) != "filled" || res.err != nil {
 		t.Errorf("fill over an existing entry: %+v", res)
 	}

@@ -3,57 +3,37 @@ package cache
 import (
 	"errors"
 	"fmt"
-	"slices"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
-// Class is a kind of cached value; each class has its own TTL per tier and its own counters.
-type Class string
+// Class is a cache class: a kind of cached value with its own TTL per tier and its own
+// counters. The classes are the domain's (package atlas); they are named here too because
+// every key, TTL and counter of this package is per class.
+type Class = atlas.Class
 
 // The four cache classes.
 const (
-	ClassTier          Class = "tier"          // the user's tier (the value is the tier string); key by user only
-	ClassUserProfile   Class = "userProfile"   // GET /api/me; key by user and tier
-	ClassConversations Class = "conversations" // GET /api/conversations; key by user and tier
-	ClassAPIResponses  Class = "apiResponses"  // other GET responses; key by user, tier and routed resource
+	ClassTier          = atlas.ClassTier
+	ClassUserProfile   = atlas.ClassUserProfile
+	ClassConversations = atlas.ClassConversations
+	ClassAPIResponses  = atlas.ClassAPIResponses
 )
 
 // Classes lists the cache classes in a fixed order.
-func Classes() []Class {
-	return []Class{ClassTier, ClassUserProfile, ClassConversations, ClassAPIResponses}
-}
+func Classes() []Class { return atlas.CacheClasses() }
 
-// index returns the class's position in Classes, or -1.
-func (c Class) index() int {
-	switch c {
-	case ClassTier:
-		return 0
-	case ClassUserProfile:
-		return 1
-	case ClassConversations:
-		return 2
-	case ClassAPIResponses:
-		return 3
+// tiers lists the tiers by name (atlas.Tiers): keys and TTLs are per tier name.
+func tiers() []string {
+	var out []string
+	for _, t := range atlas.Tiers() {
+		out = append(out, string(t))
 	}
-	return -1
+	return out
 }
 
-// Valid reports whether c is one of the four classes.
-func (c Class) Valid() bool { return c.index() >= 0 }
-
-// tiered reports whether the class's values depend on the tier (all but ClassTier).
-func (c Class) tiered() bool { return c != ClassTier }
-
-// hasResource reports whether the class is keyed by a resource (only ClassAPIResponses).
-func (c Class) hasResource() bool { return c == ClassAPIResponses }
-
-// dataScoped reports whether the class lives under the data generation (invalidated by writes).
-func (c Class) dataScoped() bool { return c == ClassConversations || c == ClassAPIResponses }
-
-// Tiers lists the valid tiers in a fixed order.
-func Tiers() []string { return []string{"free", "core", "studio"} }
-
-// ValidTier reports whether tier is free, core or studio.
-func ValidTier(tier string) bool { return slices.Contains(Tiers(), tier) }
+// validTier reports whether tier is free, core or studio.
+func validTier(tier string) bool { return atlas.Tier(tier).Valid() }
 
 // ErrNotFound is what a loader returns (or wraps) to ask for a short negative
 // entry; Load returns exactly ErrNotFound on a negative hit or a negative load.

@@ -328,7 +328,7 @@ func (p *configParser) parse(doc *yaml.Node) Config {
 func (p *configParser) ttls(key, n *yaml.Node) map[string]map[Class]time.Duration {
 	out := map[string]map[Class]time.Duration{}
 	p.fields(n, "ttl", func(tier string, _, v *yaml.Node) bool {
-		if !ValidTier(tier) {
+		if !validTier(tier) {
 			return false
 		}
 		at := join("ttl", tier)
@@ -349,7 +349,7 @@ func (p *configParser) ttls(key, n *yaml.Node) map[string]map[Class]time.Duratio
 		return true
 	})
 	if resolve(n).Kind == yaml.MappingNode {
-		for _, t := range Tiers() {
+		for _, t := range tiers() {
 			if _, ok := out[t]; !ok {
 				p.errorf(key, "ttl: missing tier %q", t)
 			}

@@ -96,7 +96,7 @@ func decode(class Class, raw string, t tag) (val []byte, neg bool, st entryState
 	body := raw[1+t.size():]
 	switch raw[0] {
 	case entryValue:
-		if class == ClassTier && !ValidTier(body) {
+		if class == ClassTier && !validTier(body) {
 			return nil, false, entryBad
 		}
 	case entryNotFound:

@@ -111,7 +111,7 @@ func (c *Cache) bumpScope(ctx context.Context, user string, scope Scope) error {
 		classes = append(classes, ClassUserProfile)
 	}
 	for _, class := range classes {
-		for _, tier := range Tiers() {
+		for _, tier := range tiers() {
 			del = append(del, Key{Tier: tier, Class: class}.in(p))
 		}
 	}

@@ -112,10 +112,10 @@ type Key struct {
 // Normalize returns k with the fields its class ignores cleared, so two keys
 // are the same entry exactly when their normalized forms are equal.
 func (k Key) Normalize() Key {
-	if !k.Class.tiered() {
+	if !k.Class.Tiered() {
 		k.Tier = ""
 	}
-	if !k.Class.hasResource() {
+	if !k.Class.HasResource() {
 		k.Resource = ""
 	}
 	return k

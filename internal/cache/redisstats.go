@@ -4,32 +4,14 @@ import (
 	"context"
 	"errors"
 	"net"
-	"slices"
 	"sync"
 	"sync/atomic"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/redis/go-redis/v9"
 )
 
-// RedisStats are the Redis commands the cache sent since it was created, counted by a
-// go-redis hook from the replies it got: the server's own word on what Redis should have
-// seen, for the harness to compare with Redis's INFO commandstats and keyspace counters.
-type RedisStats struct {
-	// Commands counts, by lower-case command name as INFO commandstats names them
-	// (pipelines count each command, transactions count multi and exec too), the
-	// commands Redis answered (a reply or a Redis error).
-	Commands map[string]uint64 `json:"commands"`
-	// Unconfirmed counts commands that failed without a reply (timeout, refused
-	// connection, breaker): Redis may or may not have run them.
-	Unconfirmed uint64 `json:"unconfirmed"`
-	// KeysRead and KeysFound count the keys GET and MGET read and how many of them held
-	// a value, from the replies: what Redis's keyspace_hits and keyspace_misses should show.
-	// Commands that read keys without saying which were found (scripts) are not in them.
-	KeysRead  uint64 `json:"keysRead"`
-	KeysFound uint64 `json:"keysFound"`
-}
-
-// redisCounter is the go-redis hook behind RedisStats.
+// redisCounter is the go-redis hook behind Cache.RedisStats (atlas.RedisStats).
 type redisCounter struct {
 	mu          sync.Mutex
 	commands    map[string]*atomic.Uint64
@@ -46,16 +28,16 @@ func newRedisCounter(claimFound bool) *redisCounter {
 
 // RedisStats returns what the cache's Redis client sent and read so far; zero when the
 // cache has no client.
-func (c *Cache) RedisStats() RedisStats {
+func (c *Cache) RedisStats() atlas.RedisStats {
 	if c.redisCount == nil {
-		return RedisStats{Commands: map[string]uint64{}}
+		return atlas.RedisStats{Commands: map[string]uint64{}}
 	}
 	return c.redisCount.snapshot()
 }
 
-func (r *redisCounter) snapshot() RedisStats {
+func (r *redisCounter) snapshot() atlas.RedisStats {
 	r.mu.Lock()
-	out := RedisStats{Commands: make(map[string]uint64, len(r.commands))}
+	out := atlas.RedisStats{Commands: make(map[string]uint64, len(r.commands))}
 	for name, n := range r.commands {
 		out.Commands[name] = n.Load()
 	}
@@ -141,14 +123,4 @@ func (r *redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 		}
 		return err
 	}
-}
-
-// SortedCommands returns the command names of s in a fixed order.
-func (s RedisStats) SortedCommands() []string {
-	names := make([]string, 0, len(s.Commands))
-	for n := range s.Commands {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
 }

@@ -54,7 +54,7 @@ func (c *Cache) User(ctx context.Context, userID string) *UserView {
 // is answered from what that MGET returned. Call it before the first Load; a
 // ClassTier or unknown class is ignored.
 func (v *UserView) Prefetch(class Class, resource string) {
-	if !class.Valid() || !class.tiered() {
+	if !class.Valid() || !class.Tiered() {
 		return
 	}
 	v.mu.Lock()
@@ -77,7 +77,7 @@ func (v *UserView) Prefetch(class Class, resource string) {
 // modify the returned slice.
 func (v *UserView) Load(ctx context.Context, class Class, tier, resource string, load func(ctx context.Context) ([]byte, error)) ([]byte, Outcome, error) {
 	c := v.c
-	i := class.index()
+	i := class.Index()
 	if i < 0 {
 		return nil, Bypass, fmt.Errorf("cache: unknown class %q", class)
 	}
@@ -119,14 +119,14 @@ func (v *UserView) Load(ctx context.Context, class Class, tier, resource string,
 // cacheable reports whether the Load may use Redis at all: a valid tier with a
 // TTL for tiered classes, and no resource for single-valued classes.
 func (v *UserView) cacheable(class Class, tier, resource string) bool {
-	if resource != "" && !class.hasResource() {
+	if resource != "" && !class.HasResource() {
 		v.c.log.Warn("cache: resource given for a single-valued class; not cached", "class", string(class))
 		return false
 	}
-	if !class.tiered() {
+	if !class.Tiered() {
 		return true
 	}
-	return ValidTier(tier) && v.c.cfg.TTL(tier, class) > 0
+	return validTier(tier) && v.c.cfg.TTL(tier, class) > 0
 }
 
 // read returns the values of the counters gks and of the entry key, in that
@@ -147,7 +147,7 @@ func (v *UserView) read(ctx context.Context, class Class, key string, gks []stri
 				keys = append(keys, k)
 			}
 		}
-		for _, tier := range Tiers() {
+		for _, tier := range tiers() {
 			if v.c.cfg.TTL(tier, v.want.Class) > 0 {
 				w := v.want
 				w.Tier = tier

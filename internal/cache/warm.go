@@ -88,7 +88,7 @@ func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {
 		_, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
 			for _, e := range entries {
 				g, asked := genOf[e.UserID]
-				if !asked || !ValidTier(e.Tier) || c.pending.has(e.UserID) {
+				if !asked || !validTier(e.Tier) || c.pending.has(e.UserID) {
 					continue
 				}
 				if base := c.cfg.TTL(e.Tier, ClassTier); base > 0 {

@@ -13,8 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atlasbench/atlasbench/refserver"
-	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
 
@@ -69,11 +68,11 @@ func newFakeAtlas(t *testing.T, sc *scenarios.Scenario, mode fakeMode) *httptest
 		convByID: map[int64]*fakeConv{}, msgs: map[int64][]*fakeMsg{}, nextID: 1_000_000}
 	p := sc.Population
 	for i := 1; i <= p.Users; i++ {
-		u := store.SeedUserID(i)
-		f.tiers[u] = string(store.SeedTier(sc.Seed, i, p.Tiers))
+		u := atlas.SeedUserID(i)
+		f.tiers[u] = string(atlas.SeedTier(sc.Seed, i, p.Tiers))
 		for j := range p.Conversations {
-			id := store.SeedConversationID(i, j, p.Conversations)
-			c := &fakeConv{id: id, user: u, title: "seeded", created: store.SeedEpoch.Add(time.Duration(id) * time.Minute)}
+			id := atlas.SeedConversationID(i, j, p.Conversations)
+			c := &fakeConv{id: id, user: u, title: "seeded", created: atlas.SeedEpoch.Add(time.Duration(id) * time.Minute)}
 			f.convs[u] = append(f.convs[u], c)
 			f.convByID[id] = c
 			for k := range p.Messages {
@@ -156,7 +155,7 @@ func (f *fakeAtlas) auth(h func(w http.ResponseWriter, r *http.Request, user str
 	return func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", r.Header.Get("X-Request-Id"))
 		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		sub, err := refserver.ParseToken([]byte(fakeSecret), tok, time.Now())
+		sub, err := atlas.ParseToken([]byte(fakeSecret), tok, time.Now())
 		if !ok || err != nil {
 			fakeError(w, 401)
 			return
@@ -194,7 +193,7 @@ func (f *fakeAtlas) putTier(w http.ResponseWriter, r *http.Request, u string) (i
 	if code, ok := f.decode(r, &in); !ok {
 		return code, map[string]string{"error": "bad body"}
 	}
-	if !store.Tier(in.Tier).Valid() {
+	if !atlas.Tier(in.Tier).Valid() {
 		return 400, map[string]string{"error": "bad tier"}
 	}
 	if f.mode != fakeTierStuck {
@@ -209,7 +208,7 @@ func (f *fakeAtlas) listConvs(w http.ResponseWriter, r *http.Request, u string) 
 	owner := u
 	if f.mode == fakeLeak {
 		n, _ := strconv.Atoi(strings.TrimPrefix(u, "u"))
-		owner = store.SeedUserID(n%f.sc.Population.Users + 1)
+		owner = atlas.SeedUserID(n%f.sc.Population.Users + 1)
 	}
 	cs := slices.Clone(f.convs[owner])
 	slices.SortFunc(cs, func(a, b *fakeConv) int {

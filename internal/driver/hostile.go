@@ -13,7 +13,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
 
@@ -79,7 +79,7 @@ func (p *Plan) attackRequest(r *Request) error {
 		r.Token = tok
 	}
 	if r.Method != "GET" {
-		r.Write, r.Class = true, store.ClassWrites
+		r.Write, r.Class = true, atlas.QueryWrites
 	}
 	return nil
 }
@@ -99,7 +99,7 @@ func (p *Plan) other(i int) int {
 // conversationOf draws one of user i's seeded conversations: "c<ID>".
 func (p *Plan) conversationOf(i int) string {
 	n := p.sc.Population.Conversations
-	return "c" + strconv.FormatInt(store.SeedConversationID(i, p.pick(n), n), 10)
+	return "c" + strconv.FormatInt(atlas.SeedConversationID(i, p.pick(n), n), 10)
 }
 
 func messagesPath(conv string) string { return "/api/conversations/" + conv + "/messages" }
@@ -115,19 +115,19 @@ func (p *Plan) ownTarget(r *Request) target {
 	n := strconv.FormatUint(r.Index, 10)
 	switch p.pick(7) {
 	case 0:
-		return target{method: "GET", path: "/api/me", class: store.ClassUserProfile}
+		return target{method: "GET", path: "/api/me", class: atlas.QueryUserProfile}
 	case 1:
-		return target{method: "GET", path: "/api/me/tier", class: store.ClassTier}
+		return target{method: "GET", path: "/api/me/tier", class: atlas.QueryTier}
 	case 2:
-		return target{method: "GET", path: "/api/conversations", class: store.ClassConversations}
+		return target{method: "GET", path: "/api/conversations", class: atlas.QueryConversations}
 	case 3:
-		return target{method: "GET", path: messagesPath(p.conversationOf(r.UserIndex)), class: store.ClassAPIResponses}
+		return target{method: "GET", path: messagesPath(p.conversationOf(r.UserIndex)), class: atlas.QueryAPIResponses}
 	case 4:
 		return target{method: "POST", path: messagesPath(p.conversationOf(r.UserIndex)), body: []byte(`{"content":"atlasbench attack ` + n + `"}`)}
 	case 5:
 		return target{method: "POST", path: "/api/conversations", body: []byte(`{"title":"atlasbench attack ` + n + `"}`)}
 	default:
-		t := store.Tiers()[p.pick(len(store.Tiers()))]
+		t := atlas.Tiers()[p.pick(len(atlas.Tiers()))]
 		return target{method: "PUT", path: "/api/me/tier", body: []byte(`{"tier":"` + string(t) + `"}`)}
 	}
 }
@@ -138,14 +138,14 @@ func (p *Plan) foreignConversation(r *Request) {
 	conv := p.conversationOf(j)
 	r.Path, r.Expect = messagesPath(conv), []int{404}
 	if p.pick(2) == 0 {
-		r.Method, r.Class = "GET", store.ClassAPIResponses
+		r.Method, r.Class = "GET", atlas.QueryAPIResponses
 		r.Path += []string{"", "?limit=1", "?limit=20", "?limit=200"}[p.pick(4)]
-		r.Variant = "read " + conv + " of " + store.SeedUserID(j)
+		r.Variant = "read " + conv + " of " + atlas.SeedUserID(j)
 		return
 	}
 	r.Method = "POST"
 	r.Body = []byte(`{"content":"atlasbench attack ` + strconv.FormatUint(r.Index, 10) + `"}`)
-	r.Variant = "post to " + conv + " of " + store.SeedUserID(j)
+	r.Variant = "post to " + conv + " of " + atlas.SeedUserID(j)
 }
 
 // pathMutation turns a path's segments into a variant that must not alias the route.
@@ -210,16 +210,16 @@ func (p *Plan) pathVariant(r *Request) {
 	class, who := "", "own"
 	switch t := p.pick(7); {
 	case t < 2:
-		segs, class = []string{"api", "conversations", p.conversationOf(r.UserIndex), "messages"}, store.ClassAPIResponses
+		segs, class = []string{"api", "conversations", p.conversationOf(r.UserIndex), "messages"}, atlas.QueryAPIResponses
 	case t < 4:
 		j := p.other(r.UserIndex)
-		segs, class, who = []string{"api", "conversations", p.conversationOf(j), "messages"}, store.ClassAPIResponses, "of "+store.SeedUserID(j)
+		segs, class, who = []string{"api", "conversations", p.conversationOf(j), "messages"}, atlas.QueryAPIResponses, "of "+atlas.SeedUserID(j)
 	case t == 4:
-		segs, class = []string{"api", "me"}, store.ClassUserProfile
+		segs, class = []string{"api", "me"}, atlas.QueryUserProfile
 	case t == 5:
-		segs, class = []string{"api", "me", "tier"}, store.ClassTier
+		segs, class = []string{"api", "me", "tier"}, atlas.QueryTier
 	default:
-		segs, class = []string{"api", "conversations"}, store.ClassConversations
+		segs, class = []string{"api", "conversations"}, atlas.QueryConversations
 	}
 	muts := pathMutations()
 	post := segs[len(segs)-1] == "messages" && p.pick(4) == 0
@@ -277,7 +277,7 @@ func (p *Plan) hostileID(r *Request) {
 	r.Path, r.Variant = messagesPath(id.id), id.name
 	r.Method = "GET"
 	if id.name == "no such conversation" {
-		r.Class = store.ClassAPIResponses // a well-formed ID: looked up (and negatively cached)
+		r.Class = atlas.QueryAPIResponses // a well-formed ID: looked up (and negatively cached)
 	}
 	if p.pick(3) == 0 {
 		r.Method = "POST"
@@ -322,7 +322,7 @@ func (p *Plan) badToken(r *Request) error {
 		{name: "no subject", method: jwt.SigningMethodHS256, key: p.opts.Secret, claims: jwt.MapClaims{
 			"iat": now.Unix(), "exp": now.Add(ttl).Unix()}},
 		{name: "unknown user", method: jwt.SigningMethodHS256, key: p.opts.Secret,
-			claims: claims(store.SeedUserID(p.sc.Population.Users + 1 + p.pick(1000)))},
+			claims: claims(atlas.SeedUserID(p.sc.Population.Users + 1 + p.pick(1000)))},
 		{name: "unknown user (alias)", method: jwt.SigningMethodHS256, key: p.opts.Secret,
 			claims: claims([]string{"u0", "u-1", "u0" + u[1:], "U" + u[1:], u + " ", " " + u}[p.pick(6)])},
 		{name: "hostile subject", method: jwt.SigningMethodHS256, key: p.opts.Secret,
@@ -357,7 +357,7 @@ func (p *Plan) badToken(r *Request) error {
 // A's own data, or 404 for B's conversation.
 func (p *Plan) spoofedHeader(r *Request) {
 	j := p.other(r.UserIndex)
-	b := store.SeedUserID(j)
+	b := atlas.SeedUserID(j)
 	r.Header = http.Header{}
 	r.Header.Set("X-User-Id", b)
 	r.Header.Set("X-Forwarded-User", b)
@@ -367,15 +367,15 @@ func (p *Plan) spoofedHeader(r *Request) {
 	r.Method, r.Expect = "GET", []int{200}
 	switch p.pick(5) {
 	case 0:
-		r.Path, r.Class = "/api/me", store.ClassUserProfile
+		r.Path, r.Class = "/api/me", atlas.QueryUserProfile
 	case 1:
-		r.Path, r.Class = "/api/me/tier", store.ClassTier
+		r.Path, r.Class = "/api/me/tier", atlas.QueryTier
 	case 2:
-		r.Path, r.Class = "/api/conversations", store.ClassConversations
+		r.Path, r.Class = "/api/conversations", atlas.QueryConversations
 	case 3:
-		r.Path, r.Class = messagesPath(p.conversationOf(r.UserIndex))+"?limit=20", store.ClassAPIResponses
+		r.Path, r.Class = messagesPath(p.conversationOf(r.UserIndex))+"?limit=20", atlas.QueryAPIResponses
 	default:
-		r.Path, r.Class, r.Expect = messagesPath(p.conversationOf(j))+"?limit=20", store.ClassAPIResponses, []int{404}
+		r.Path, r.Class, r.Expect = messagesPath(p.conversationOf(j))+"?limit=20", atlas.QueryAPIResponses, []int{404}
 	}
 	r.Variant = "headers name " + b
 	if p.pick(2) == 0 {
@@ -432,7 +432,7 @@ func (p *Plan) malformedBody(r *Request) {
 		{"number for text", "{" + k + ":5}"}, {"array for text", "{" + k + ":[" + v + "]}"},
 		{"object for text", "{" + k + `:{"value":` + v + "}}"}, {"bool for text", "{" + k + ":true}"},
 		{"unknown field", "{" + k + ":" + v + `,"admin":true}`},
-		{"userId field", "{" + k + ":" + v + `,"userId":"` + store.SeedUserID(r.UserIndex%p.sc.Population.Users+1) + `"}`},
+		{"userId field", "{" + k + ":" + v + `,"userId":"` + atlas.SeedUserID(r.UserIndex%p.sc.Population.Users+1) + `"}`},
 		{"NUL", "{" + k + `:"a\u0000b"}`},
 		{"deep nesting", "{" + k + ":" + strings.Repeat("[", 2000) + strings.Repeat("]", 2000) + "}"},
 		{"single quotes", "{'" + f + "':" + v + "}"}, {"comment", "{" + k + ":" + v + " /* c */}"},

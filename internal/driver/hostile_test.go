@@ -12,8 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atlasbench/atlasbench/refserver"
-	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
 
@@ -139,7 +138,7 @@ func TestHostilePlanShapes(t *testing.T) {
 		}
 		if r.Attack != scenarios.AttackBadToken {
 			// Everything else is sent as the real user, with a valid token.
-			if sub, err := refserver.ParseToken(testSecret, r.Token, now); err != nil || sub != r.UserID {
+			if sub, err := atlas.ParseToken(testSecret, r.Token, now); err != nil || sub != r.UserID {
 				t.Fatalf("%s: token for %q, %v; want a valid one for %s", r, sub, err, r.UserID)
 			}
 			if r.Header.Get("Authorization") != "" {
@@ -162,8 +161,8 @@ func TestHostilePlanShapes(t *testing.T) {
 				auth = "Bearer " + r.Token
 			}
 			if tok, ok := strings.CutPrefix(auth, "Bearer "); ok {
-				sub, err := refserver.ParseToken(testSecret, tok, now)
-				if i, _ := strconv.Atoi(strings.TrimPrefix(sub, "u")); err == nil && sub == store.SeedUserID(i) && i >= 1 && i <= users {
+				sub, err := atlas.ParseToken(testSecret, tok, now)
+				if i, _ := strconv.Atoi(strings.TrimPrefix(sub, "u")); err == nil && sub == atlas.SeedUserID(i) && i >= 1 && i <= users {
 					t.Fatalf("%s carries a valid token for %s", r, sub)
 				}
 			}
@@ -186,7 +185,7 @@ func TestHostilePlanShapes(t *testing.T) {
 		case scenarios.AttackBadTier:
 			var in struct{ Tier any }
 			if json.Unmarshal(r.Body, &in) == nil {
-				if s, ok := in.Tier.(string); ok && store.Tier(s).Valid() {
+				if s, ok := in.Tier.(string); ok && atlas.Tier(s).Valid() {
 					t.Fatalf("%s: a valid tier %q", r, s)
 				}
 			}

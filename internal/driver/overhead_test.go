@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/metrics"
-	"github.com/atlasbench/atlasbench/refserver"
 	"github.com/atlasbench/atlasbench/scenarios"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 )
@@ -35,7 +35,7 @@ func BenchmarkOverhead(b *testing.B) {
 	plain := func(rate vegeta.Rate) float64 {
 		atk := vegeta.NewAttacker(vegeta.Workers(workers), vegeta.MaxWorkers(workers), vegeta.KeepAlive(true))
 		// The same request shape as atlasbench's: a bearer token and a request ID.
-		tok, err := refserver.NewToken([]byte("overhead"), "u1", time.Now(), time.Hour)
+		tok, err := atlas.NewToken([]byte("overhead"), "u1", time.Now(), time.Hour)
 		if err != nil {
 			b.Fatal(err)
 		}

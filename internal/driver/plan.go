@@ -12,8 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/atlasbench/atlasbench/refserver"
-	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
 
@@ -206,7 +205,7 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 
 // SeedTier is the tier user i (1-based) was seeded with.
 func (p *Plan) SeedTier(i int) string {
-	return string(store.SeedTier(p.sc.Seed, i, p.sc.Population.Tiers))
+	return string(atlas.SeedTier(p.sc.Seed, i, p.sc.Population.Tiers))
 }
 
 // currentTier is the tier the plan believes user i has now.
@@ -222,7 +221,7 @@ func (p *Plan) token(i int, userID string) (string, error) {
 	if t, ok := p.tokens[i]; ok {
 		return t, nil
 	}
-	t, err := refserver.NewToken(p.opts.Secret, userID, p.opts.Now, p.opts.TokenTTL)
+	t, err := atlas.NewToken(p.opts.Secret, userID, p.opts.Now, p.opts.TokenTTL)
 	if err != nil {
 		return "", fmt.Errorf("driver: plan: %w", err)
 	}
@@ -244,7 +243,7 @@ func (p *Plan) Next() (*Request, error) {
 	k = min(k, len(p.routes)-1)
 	rt := p.routes[k]
 
-	userID := store.SeedUserID(i)
+	userID := atlas.SeedUserID(i)
 	if rt.attack != "" {
 		r := &Request{Index: p.next, UserIndex: i, UserID: userID, Route: rt.pattern, Tier: p.currentTier(i), Attack: rt.attack}
 		if err := p.attackRequest(r); err != nil {
@@ -266,7 +265,7 @@ func (p *Plan) Next() (*Request, error) {
 	path := rt.path
 	if rt.hasID {
 		j := p.conv.IntN(p.sc.Population.Conversations)
-		r.ConversationID = "c" + strconv.FormatInt(store.SeedConversationID(i, j, p.sc.Population.Conversations), 10)
+		r.ConversationID = "c" + strconv.FormatInt(atlas.SeedConversationID(i, j, p.sc.Population.Conversations), 10)
 		path = strings.ReplaceAll(path, "{id}", r.ConversationID)
 	}
 	if rt.query != "" {
@@ -276,7 +275,7 @@ func (p *Plan) Next() (*Request, error) {
 	switch {
 	case rt.method == "PUT" && rt.path == "/api/me/tier":
 		others := make([]string, 0, 2)
-		for _, t := range store.Tiers() {
+		for _, t := range atlas.Tiers() {
 			if string(t) != r.Tier {
 				others = append(others, string(t))
 			}

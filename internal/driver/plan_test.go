@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
 
@@ -91,7 +91,7 @@ func TestPlanShapes(t *testing.T) {
 		}
 		routes[r.Route]++
 		users[r.UserID] = true
-		if r.UserID != store.SeedUserID(r.UserIndex) || r.UserIndex < 1 || r.UserIndex > 300 {
+		if r.UserID != atlas.SeedUserID(r.UserIndex) || r.UserIndex < 1 || r.UserIndex > 300 {
 			t.Fatalf("bad user %q (%d)", r.UserID, r.UserIndex)
 		}
 		if r.Token == "" {
@@ -103,7 +103,7 @@ func TestPlanShapes(t *testing.T) {
 			if err != nil {
 				t.Fatalf("conversation %q", r.ConversationID)
 			}
-			lo, hi := store.SeedConversationID(r.UserIndex, 0, 4), store.SeedConversationID(r.UserIndex, 3, 4)
+			lo, hi := atlas.SeedConversationID(r.UserIndex, 0, 4), atlas.SeedConversationID(r.UserIndex, 3, 4)
 			if id < lo || id > hi {
 				t.Fatalf("%s: conversation %d is not one of %s's (%d…%d)", r.Path, id, r.UserID, lo, hi)
 			}
@@ -127,7 +127,7 @@ func TestPlanShapes(t *testing.T) {
 				t.Fatalf("POST conversation: %s", r.Body)
 			}
 		case "GET /api/me/tier":
-			if r.Class != store.ClassTier || !reflect.DeepEqual(r.Expect, []int{200}) {
+			if r.Class != atlas.QueryTier || !reflect.DeepEqual(r.Expect, []int{200}) {
 				t.Fatalf("GET tier: %+v", r)
 			}
 		}
@@ -158,7 +158,7 @@ mix:
 	p := newPlan(t, sc, time.Now())
 	believed := map[int]string{}
 	for i := 1; i <= 5; i++ {
-		believed[i] = string(store.SeedTier(9, i, sc.Population.Tiers))
+		believed[i] = string(atlas.SeedTier(9, i, sc.Population.Tiers))
 	}
 	changes := map[string]int{}
 	for range 2_000 {
@@ -175,7 +175,7 @@ mix:
 			}
 			continue
 		}
-		if r.NewTier == r.Tier || !store.Tier(r.NewTier).Valid() {
+		if r.NewTier == r.Tier || !atlas.Tier(r.NewTier).Valid() {
 			t.Fatalf("PUT from %q to %q", r.Tier, r.NewTier)
 		}
 		if string(r.Body) != `{"tier":"`+r.NewTier+`"}` {

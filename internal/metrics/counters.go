@@ -5,6 +5,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -12,9 +13,10 @@ import (
 // misses, errors, bypasses), "db/total", "db/<class>", "requests".
 type counters map[string]float64
 
-func flatten(s Stats) counters {
+func flatten(s atlas.Stats) counters {
 	c := counters{"requests": float64(s.Requests), "db/total": float64(s.DB.Total)}
-	for class, cs := range s.Cache {
+	for cl, cs := range s.Cache {
+		class := string(cl)
 		c["cache/"+class+"/hits"] = float64(cs.Hits)
 		c["cache/"+class+"/misses"] = float64(cs.Misses)
 		c["cache/"+class+"/errors"] = float64(cs.Errors)

@@ -14,6 +14,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -45,9 +46,9 @@ func snap(t float64, tier, profile, convs, api summary.ClassStats, db map[string
 	for _, v := range db {
 		total += v
 	}
-	return Snapshot{At: origin.Add(time.Duration(t * float64(time.Second))), Stats: Stats{
-		Cache: map[string]summary.ClassStats{"tier": tier, "userProfile": profile, "conversations": convs, "apiResponses": api},
-		DB:    DBStats{Total: total, ByClass: db},
+	return Snapshot{At: origin.Add(time.Duration(t * float64(time.Second))), Stats: atlas.Stats{
+		Cache: map[atlas.Class]atlas.ClassStats{"tier": tier, "userProfile": profile, "conversations": convs, "apiResponses": api},
+		DB:    atlas.QueryStats{Total: total, ByClass: db},
 	}}
 }
 

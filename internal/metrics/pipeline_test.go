@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -56,9 +57,9 @@ func (f *cacheFake) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if r.URL.Path == "/healthz" {
-		stats := Stats{Requests: f.requests, Cache: map[string]summary.ClassStats{}, DB: DBStats{ByClass: map[string]uint64{}}}
+		stats := atlas.Stats{Requests: f.requests, Cache: map[atlas.Class]atlas.ClassStats{}, DB: atlas.QueryStats{ByClass: map[string]uint64{}}}
 		for k, v := range f.cache {
-			stats.Cache[k] = *v
+			stats.Cache[atlas.Class(k)] = *v
 		}
 		for k, v := range f.db {
 			stats.DB.ByClass[k] = v

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // cacheClasses are the server's cache classes, in a fixed order.
@@ -21,39 +21,13 @@ var cacheClasses = []string{"tier", "userProfile", "conversations", "apiResponse
 // CacheClasses lists the cache classes whose hit rates are measured, in a fixed order.
 func CacheClasses() []string { return slices.Clone(cacheClasses) }
 
-// Stats are the server's counters since it started (the "stats" of
-// /healthz?includeStats=true, see docs/CONTRACTS.md).
-type Stats struct {
-	Requests uint64                        `json:"requests"`
-	Cache    map[string]summary.ClassStats `json:"cache"`
-	DB       DBStats                       `json:"db"`
-}
-
-// DBStats are the server's DB query counters.
-type DBStats struct {
-	Total   uint64            `json:"total"`
-	ByClass map[string]uint64 `json:"byClass"`
-}
-
-// health is the part of the /healthz answer the poller reads.
-type health struct {
-	Status string `json:"status"`
-	Mode   string `json:"mode"`
-	Redis  struct {
-		Up      bool   `json:"up"`
-		Breaker string `json:"breaker"`
-		Pending int    `json:"pending"`
-	} `json:"redis"`
-	Stats *Stats `json:"stats"`
-}
-
 // Snapshot is the server's counters at one moment.
 type Snapshot struct {
 	At      time.Time // midway between sending the poll and receiving the answer
 	Mode    string
 	RedisUp bool
 	Breaker string
-	Stats   Stats
+	Stats   atlas.Stats // the "stats" of /healthz?includeStats=true (docs/CONTRACTS.md)
 }
 
 // PollerOptions configure a Poller. Zero values mean the defaults.
@@ -71,7 +45,7 @@ type PollerOptions struct {
 
 // instance is what the poller remembers of one of several instances.
 type instance struct {
-	last, base Stats
+	last, base atlas.Stats
 	seen       bool
 }
 
@@ -189,10 +163,10 @@ func (p *Poller) poll(ctx context.Context) (Snapshot, error) {
 }
 
 // addStats is the sum of two instances' counters.
-func addStats(a, b Stats) Stats {
-	out := Stats{Requests: a.Requests + b.Requests, Cache: map[string]summary.ClassStats{},
-		DB: DBStats{Total: a.DB.Total + b.DB.Total, ByClass: map[string]uint64{}}}
-	for _, s := range []Stats{a, b} {
+func addStats(a, b atlas.Stats) atlas.Stats {
+	out := atlas.Stats{Requests: a.Requests + b.Requests, Cache: map[atlas.Class]atlas.ClassStats{},
+		DB: atlas.QueryStats{Total: a.DB.Total + b.DB.Total, ByClass: map[string]uint64{}}}
+	for _, s := range []atlas.Stats{a, b} {
 		for k, v := range s.Cache {
 			c := out.Cache[k]
 			c.Hits, c.Misses, c.Errors, c.Bypasses = c.Hits+v.Hits, c.Misses+v.Misses, c.Errors+v.Errors, c.Bypasses+v.Bypasses
@@ -221,7 +195,7 @@ func (p *Poller) pollOne(ctx context.Context, url string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("metrics: poll: %w", err)
 	}
-	var h health
+	var h atlas.Health
 	if err := json.Unmarshal(data, &h); err != nil {
 		return Snapshot{}, fmt.Errorf("metrics: poll: %s: %d: %w", url, resp.StatusCode, err)
 	}

@@ -12,7 +12,10 @@ import (
 // keyShape is every key the cache layer writes: a user's generation counters, and the
 // entries of the four classes, whose only free part on the data side is the routed resource
 // of GET …/messages, normalised ("messages/c<ID>?limit=<n>", escaped), and its resource path
-// ("messages/c<ID>"), which has a generation counter of its own.
+// ("messages/c<ID>"), which has a generation counter of its own. It copies the layout of
+// internal/cache's key builder on purpose instead of calling it: the audit is an
+// independent check of what reached Redis, so a bug in the builder cannot vouch for itself.
+// A change of the key layout must change both.
 var keyShape = regexp.MustCompile(`^atlas:v1:\{u:([A-Za-z0-9._%~-]+)\}:(?:gen:(?:id|data)|e:tier|` +
 	`(gen:list|gen:r:messages%2Fc[1-9][0-9]*|e:(?:free|core|studio):(?:userProfile|conversations)|` +
 	`e:(?:free|core|studio):apiResponses:messages%2Fc[1-9][0-9]*%3Flimit%3D[1-9][0-9]*))$`)

@@ -42,7 +42,7 @@ type Options struct {
 	// Seeding, passed to bench serve.
 	Seed                           int64
 	Users, Conversations, Messages int
-	Tiers                          string // store.TierMix.String()
+	Tiers                          string // atlas.TierMix.String()
 	DBLatency, DBJitter            time.Duration
 	Secret                         []byte
 	// ServerLog receives the server's stderr; default discards.

@@ -8,11 +8,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/atlasbench/atlasbench/internal/atomicfile"
 	"io"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/internal/atomicfile"
 )
 
 // Schema is the value of Summary.Schema for this version of the format.
@@ -192,12 +194,7 @@ type HitRate struct {
 }
 
 // ClassStats are a cache class's server counters.
-type ClassStats struct {
-	Hits     uint64 `json:"hits"`
-	Misses   uint64 `json:"misses"`
-	Errors   uint64 `json:"errors"`
-	Bypasses uint64 `json:"bypasses"`
-}
+type ClassStats = atlas.ClassStats
 
 // DBQueries are the server's DB query counters over the measured window.
 type DBQueries struct {

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // TestConcurrentReadersAndWriters runs 50 goroutines of mixed reads and writes
@@ -16,7 +18,7 @@ import (
 func TestConcurrentReadersAndWriters(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
-		cfg := SeedConfig{Seed: 5, Users: 20, Conversations: 2, Messages: 4, Tiers: DefaultTierMix()}
+		cfg := SeedConfig{Seed: 5, Users: 20, Conversations: 2, Messages: 4, Tiers: atlas.DefaultTierMix()}
 		s := seeded(t, b, cfg, Options{Latency: 100 * time.Microsecond, Jitter: 100 * time.Microsecond})
 		const workers, ops = 50, 40
 		var (
@@ -30,8 +32,8 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 				rng := rand.New(rand.NewPCG(uint64(w), 9))
 				for k := range ops {
 					i := 1 + rng.IntN(cfg.Users)
-					user := SeedUserID(i)
-					conv := SeedConversationID(i, rng.IntN(cfg.Conversations), cfg.Conversations)
+					user := atlas.SeedUserID(i)
+					conv := atlas.SeedConversationID(i, rng.IntN(cfg.Conversations), cfg.Conversations)
 					var err error
 					var q int64 = 1
 					switch rng.IntN(9) {
@@ -52,7 +54,7 @@ func TestConcurrentReadersAndWriters(t *testing.T) {
 						q = 2
 						conversations.Add(1)
 					case 6:
-						err = s.SetTier(ctx, user, Tiers()[rng.IntN(3)])
+						err = s.SetTier(ctx, user, atlas.Tiers()[rng.IntN(3)])
 					case 7:
 						_, err = s.ActiveUsers(ctx, 10)
 					case 8:

@@ -7,6 +7,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // sleepRecorder replaces the real sleep and records what was asked of it.
@@ -45,7 +47,7 @@ func TestLatencyIsPaidPerCountedQuery(t *testing.T) {
 		if n, _ := rec.take(); n != 0 {
 			t.Fatalf("Seed and Ping slept %d times, want 0", n)
 		}
-		conv := SeedConversationID(2, 0, smallSeed.Conversations)
+		conv := atlas.SeedConversationID(2, 0, smallSeed.Conversations)
 		for _, op := range []struct {
 			name    string
 			queries int
@@ -60,7 +62,7 @@ func TestLatencyIsPaidPerCountedQuery(t *testing.T) {
 			{"ListMessages", 1, 1, func() error { _, err := s.ListMessages(ctx, conv, 50); return err }},
 			{"ActiveUsers", 1, 1, func() error { _, err := s.ActiveUsers(ctx, 10); return err }},
 			{"UsersByID", 1, 1, func() error { _, err := s.UsersByID(ctx, []string{"u1", "u2"}); return err }},
-			{"SetTier", 1, 1, func() error { return s.SetTier(ctx, "u1", TierCore) }},
+			{"SetTier", 1, 1, func() error { return s.SetTier(ctx, "u1", atlas.TierCore) }},
 			{"CreateConversation", 2, 2, func() error { _, err := s.CreateConversation(ctx, "u2", "t", testNow); return err }},
 			{"CreateMessage", 4, 2, func() error { _, err := s.CreateMessage(ctx, "u2", conv, "c", testNow, testNow, 9); return err }},
 			{"CreateMessage not owner", 1, 1, func() error {

@@ -8,6 +8,8 @@ import (
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 func TestSeedIsDeterministic(t *testing.T) {
@@ -34,11 +36,11 @@ func checkSeededShape(t *testing.T, s Store, cfg SeedConfig) {
 	var prevMsg time.Time
 	nextMsgID := int64(1)
 	for i := 1; i <= U; i++ {
-		u, err := s.GetUser(ctx, SeedUserID(i))
+		u, err := s.GetUser(ctx, atlas.SeedUserID(i))
 		if err != nil {
 			t.Fatalf("user %d: %v", i, err)
 		}
-		if u.Tier != SeedTier(cfg.Seed, i, cfg.Tiers) || u.Email != SeedUserID(i)+"@atlas.test" || u.Name == "" {
+		if u.Tier != atlas.SeedTier(cfg.Seed, i, cfg.Tiers) || u.Email != atlas.SeedUserID(i)+"@atlas.test" || u.Name == "" {
 			t.Errorf("user %d = %+v", i, u)
 		}
 		convs, err := s.ListConversations(ctx, u.ID)
@@ -47,10 +49,10 @@ func checkSeededShape(t *testing.T, s Store, cfg SeedConfig) {
 		}
 		slices.Reverse(convs) // oldest first
 		for j, c := range convs {
-			if c.ID != SeedConversationID(i, j, C) {
-				t.Errorf("user %d conversation %d has ID %d, want %d", i, j, c.ID, SeedConversationID(i, j, C))
+			if c.ID != atlas.SeedConversationID(i, j, C) {
+				t.Errorf("user %d conversation %d has ID %d, want %d", i, j, c.ID, atlas.SeedConversationID(i, j, C))
 			}
-			if c.CreatedAt.Location() != time.UTC || !c.CreatedAt.Before(SeedEpoch.Add(time.Duration(U*C*(M+1)+1)*time.Second)) || c.CreatedAt.Before(SeedEpoch) {
+			if c.CreatedAt.Location() != time.UTC || !c.CreatedAt.Before(atlas.SeedEpoch.Add(time.Duration(U*C*(M+1)+1)*time.Second)) || c.CreatedAt.Before(atlas.SeedEpoch) {
 				t.Errorf("conversation %d created %v: outside the seeded span or not UTC", c.ID, c.CreatedAt)
 			}
 			msgs, err := s.ListMessages(ctx, c.ID, 0)
@@ -88,7 +90,7 @@ func TestSeedIsIdenticalAcrossBackends(t *testing.T) {
 	render := func(s Store) string {
 		var out []any
 		for i := 1; i <= smallSeed.Users; i++ {
-			u, err1 := s.GetUser(ctx, SeedUserID(i))
+			u, err1 := s.GetUser(ctx, atlas.SeedUserID(i))
 			convs, err2 := s.ListConversations(ctx, u.ID)
 			out = append(out, u, convs, err1, err2)
 			for _, c := range convs {
@@ -112,7 +114,7 @@ func TestSeedIsIdenticalAcrossBackends(t *testing.T) {
 		if _, err := s.CreateMessage(ctx, "u3", c.ID, "same", testNow.Add(time.Millisecond), testNow, 5); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetTier(ctx, "u4", TierStudio); err != nil {
+		if err := s.SetTier(ctx, "u4", atlas.TierStudio); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -128,16 +130,16 @@ func TestSeedIsIdenticalAcrossBackends(t *testing.T) {
 
 func TestSeedTierSharesFollowTheMix(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
-		for _, mix := range []TierMix{DefaultTierMix(), {Free: 1, Core: 1, Studio: 2}} {
+		for _, mix := range []atlas.TierMix{atlas.DefaultTierMix(), {Free: 1, Core: 1, Studio: 2}} {
 			cfg := SeedConfig{Seed: 42, Users: 10000, Tiers: mix}
 			s := seeded(t, b, cfg, Options{})
 			rows, err := s.read.Query(`SELECT tier, COUNT(*) FROM users GROUP BY tier`)
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := map[Tier]float64{}
+			got := map[atlas.Tier]float64{}
 			for rows.Next() {
-				var tier Tier
+				var tier atlas.Tier
 				var n int
 				if err := rows.Scan(&tier, &n); err != nil {
 					t.Fatal(err)
@@ -146,7 +148,7 @@ func TestSeedTierSharesFollowTheMix(t *testing.T) {
 			}
 			rows.Close()
 			total := mix.Free + mix.Core + mix.Studio
-			want := map[Tier]float64{TierFree: mix.Free / total, TierCore: mix.Core / total, TierStudio: mix.Studio / total}
+			want := map[atlas.Tier]float64{atlas.TierFree: mix.Free / total, atlas.TierCore: mix.Core / total, atlas.TierStudio: mix.Studio / total}
 			for tier, share := range want {
 				// Binomial standard deviation at 10k users is at most 0.005; allow 4 of them.
 				if math.Abs(got[tier]-share) > 0.02 {
@@ -184,7 +186,7 @@ func TestSeedRefusesANonEmptyDatabase(t *testing.T) {
 
 // BenchmarkSeed seeds the default population (1000 users × 5 conversations × 40 messages).
 func BenchmarkSeed(b *testing.B) {
-	cfg := SeedConfig{Seed: 1, Users: 1000, Conversations: 5, Messages: 40, Tiers: DefaultTierMix()}
+	cfg := SeedConfig{Seed: 1, Users: 1000, Conversations: 5, Messages: 40, Tiers: atlas.DefaultTierMix()}
 	for _, be := range backends() {
 		b.Run(be.name, func(b *testing.B) {
 			for b.Loop() {

@@ -6,16 +6,18 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // seedStep is the time between consecutive seeded rows; each row adds a
 // seed-dependent sub-step offset, so timestamps have milliseconds yet stay ordered.
 const seedStep = time.Second
 
-// Seed fills an empty database in one transaction: users u1…uN (tier SeedTier,
+// Seed fills an empty database in one transaction: users u1…uN (tier atlas.SeedTier,
 // email u<i>@atlas.test, a name drawn from the seed), their conversations with the
-// IDs SeedConversationID gives, and messages alternating user/assistant, with IDs
-// numbered in the same order. Every created_at is SeedEpoch plus a fixed offset:
+// IDs atlas.SeedConversationID gives, and messages alternating user/assistant, with IDs
+// numbered in the same order. Every created_at is atlas.SeedEpoch plus a fixed offset:
 // conversations and messages are newer the later they come (by ID) and a
 // conversation is older than its messages. last_active_at falls with the user
 // number (see lastActive). ErrNotEmpty if any user exists. Not counted, no
@@ -77,24 +79,24 @@ func (g seedGen) tables() []seedTable {
 	return []seedTable{
 		{"users", []string{"id", "email", "name", "tier", "last_active_at"}, U, func(k int, row []any) {
 			i := k + 1
-			row[0], row[1], row[2] = SeedUserID(i), SeedUserID(i)+"@atlas.test", g.name(i)
-			row[3], row[4] = string(SeedTier(cfg.Seed, i, cfg.Tiers)), g.lastActive(i)
+			row[0], row[1], row[2] = atlas.SeedUserID(i), atlas.SeedUserID(i)+"@atlas.test", g.name(i)
+			row[3], row[4] = string(atlas.SeedTier(cfg.Seed, i, cfg.Tiers)), g.lastActive(i)
 		}},
 		{"conversations", []string{"id", "user_id", "title", "created_at"}, U * C, func(k int, row []any) {
 			i, j := k/C+1, k%C
-			id := SeedConversationID(i, j, C)
-			row[0], row[1], row[2], row[3] = id, SeedUserID(i), g.title(id), g.conversationCreated(id)
+			id := atlas.SeedConversationID(i, j, C)
+			row[0], row[1], row[2], row[3] = id, atlas.SeedUserID(i), g.title(id), g.conversationCreated(id)
 		}},
 		{"messages", []string{"id", "conversation_id", "user_id", "role", "content", "created_at"}, U * C * M, func(k int, row []any) {
 			c, m := k/M, k%M
 			i, j := c/C+1, c%C
-			conv := SeedConversationID(i, j, C)
+			conv := atlas.SeedConversationID(i, j, C)
 			id := int64(k) + 1
 			role := "user"
 			if m%2 == 1 {
 				role = "assistant"
 			}
-			row[0], row[1], row[2], row[3] = id, conv, SeedUserID(i), role
+			row[0], row[1], row[2], row[3] = id, conv, atlas.SeedUserID(i), role
 			row[4], row[5] = g.content(id, role), g.messageCreated(conv, m)
 		}},
 	}
@@ -145,7 +147,7 @@ const (
 )
 
 func (g seedGen) hash(salt, a, b uint64) uint64 {
-	return splitmix64(splitmix64(splitmix64(uint64(g.cfg.Seed)^salt*0xD1B54A32D192ED03)^a) ^ b)
+	return atlas.SplitMix64(atlas.SplitMix64(atlas.SplitMix64(uint64(g.cfg.Seed)^salt*0xD1B54A32D192ED03)^a) ^ b)
 }
 
 // spanMS is the seeded timeline's length: every conversation takes one step and
@@ -155,10 +157,10 @@ func (g seedGen) spanMS() int64 {
 	return max(steps, 1) * seedStep.Milliseconds()
 }
 
-// at is SeedEpoch plus step whole steps plus a seed-dependent part of one step.
+// at is atlas.SeedEpoch plus step whole steps plus a seed-dependent part of one step.
 func (g seedGen) at(step int64) int64 {
 	stepMS := seedStep.Milliseconds()
-	return millis(SeedEpoch) + step*stepMS + int64(g.hash(saltTime, uint64(step), 0)%uint64(stepMS))
+	return millis(atlas.SeedEpoch) + step*stepMS + int64(g.hash(saltTime, uint64(step), 0)%uint64(stepMS))
 }
 
 // conversationCreated is conversation id's created_at: one step before its first message.
@@ -180,7 +182,7 @@ func (g seedGen) lastActive(i int) int64 {
 	if step < 1 {
 		step = 1
 	}
-	return millis(SeedEpoch) + span - int64(i)*step - int64(g.hash(saltActive, uint64(i), 0)%uint64(max(step/2, 1)))
+	return millis(atlas.SeedEpoch) + span - int64(i)*step - int64(g.hash(saltActive, uint64(i), 0)%uint64(max(step/2, 1)))
 }
 
 func (g seedGen) name(i int) string {
@@ -205,7 +207,7 @@ func (g seedGen) content(id int64, role string) string {
 		b.WriteString("You can")
 	}
 	for w := range words {
-		h = splitmix64(h ^ uint64(w))
+		h = atlas.SplitMix64(h ^ uint64(w))
 		b.WriteByte(' ')
 		b.WriteString(vocabulary[h%uint64(len(vocabulary))])
 	}

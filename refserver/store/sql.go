@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // usersByIDBatch is the most IDs UsersByID puts in one query.
@@ -101,7 +103,7 @@ func (s *sqlStore) roundTrip(ctx context.Context, class string) error {
 	return nil
 }
 
-// txn is a write transaction that counts its statements under ClassWrites.
+// txn is a write transaction that counts its statements under atlas.QueryWrites.
 type txn struct {
 	s  *sqlStore
 	tx *sql.Tx
@@ -110,13 +112,13 @@ type txn struct {
 
 func (t *txn) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
 	t.n++
-	t.s.count.add(ClassWrites)
+	t.s.count.add(atlas.QueryWrites)
 	return t.tx.ExecContext(ctx, q, args...)
 }
 
 func (t *txn) queryRow(ctx context.Context, q string, args ...any) *sql.Row {
 	t.n++
-	t.s.count.add(ClassWrites)
+	t.s.count.add(atlas.QueryWrites)
 	return t.tx.QueryRowContext(ctx, q, args...)
 }
 
@@ -158,15 +160,15 @@ func sqlLimit(limit int) int64 {
 	return int64(limit)
 }
 
-// GetTier returns the user's tier (one ClassTier query).
-func (s *sqlStore) GetTier(ctx context.Context, userID string) (Tier, error) {
+// GetTier returns the user's tier (one atlas.QueryTier query).
+func (s *sqlStore) GetTier(ctx context.Context, userID string) (atlas.Tier, error) {
 	if !validText(userID) {
 		return "", userNotFound(userID)
 	}
-	if err := s.roundTrip(ctx, ClassTier); err != nil {
+	if err := s.roundTrip(ctx, atlas.QueryTier); err != nil {
 		return "", err
 	}
-	var t Tier
+	var t atlas.Tier
 	err := s.read.QueryRowContext(ctx, s.q.getTier, userID).Scan(&t)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", userNotFound(userID)
@@ -177,12 +179,12 @@ func (s *sqlStore) GetTier(ctx context.Context, userID string) (Tier, error) {
 	return t, nil
 }
 
-// GetUser returns the user's profile (one ClassUserProfile query).
+// GetUser returns the user's profile (one atlas.QueryUserProfile query).
 func (s *sqlStore) GetUser(ctx context.Context, userID string) (User, error) {
 	if !validText(userID) {
 		return User{}, userNotFound(userID)
 	}
-	if err := s.roundTrip(ctx, ClassUserProfile); err != nil {
+	if err := s.roundTrip(ctx, atlas.QueryUserProfile); err != nil {
 		return User{}, err
 	}
 	var u User
@@ -197,15 +199,15 @@ func (s *sqlStore) GetUser(ctx context.Context, userID string) (User, error) {
 }
 
 // SetTier changes the user's tier and bumps last_active_at to Options.Now (one
-// ClassWrites query).
-func (s *sqlStore) SetTier(ctx context.Context, userID string, tier Tier) error {
+// atlas.QueryWrites query).
+func (s *sqlStore) SetTier(ctx context.Context, userID string, tier atlas.Tier) error {
 	if !tier.Valid() {
 		return fmt.Errorf("tier %q: %w", tier, ErrInvalid)
 	}
 	if !validText(userID) {
 		return userNotFound(userID)
 	}
-	if err := s.roundTrip(ctx, ClassWrites); err != nil {
+	if err := s.roundTrip(ctx, atlas.QueryWrites); err != nil {
 		return err
 	}
 	res, err := s.write.ExecContext(ctx, s.q.setTier, string(tier), millis(s.now()), userID)
@@ -221,12 +223,12 @@ func (s *sqlStore) SetTier(ctx context.Context, userID string, tier Tier) error 
 }
 
 // ListConversations returns the user's conversations, newest first, never nil;
-// ErrNotFound for an unknown user (one ClassConversations query).
+// ErrNotFound for an unknown user (one atlas.QueryConversations query).
 func (s *sqlStore) ListConversations(ctx context.Context, userID string) ([]Conversation, error) {
 	if !validText(userID) {
 		return nil, userNotFound(userID)
 	}
-	if err := s.roundTrip(ctx, ClassConversations); err != nil {
+	if err := s.roundTrip(ctx, atlas.QueryConversations); err != nil {
 		return nil, err
 	}
 	rows, err := s.read.QueryContext(ctx, s.q.listConversations, userID)
@@ -260,7 +262,7 @@ func (s *sqlStore) ListConversations(ctx context.Context, userID string) ([]Conv
 }
 
 // CreateConversation bumps the user's last_active_at and inserts the conversation
-// (two ClassWrites queries, one transaction). ErrNotFound for an unknown user.
+// (two atlas.QueryWrites queries, one transaction). ErrNotFound for an unknown user.
 func (s *sqlStore) CreateConversation(ctx context.Context, userID, title string, now time.Time) (Conversation, error) {
 	if !validText(userID) {
 		return Conversation{}, userNotFound(userID)
@@ -290,12 +292,12 @@ func (s *sqlStore) CreateConversation(ctx context.Context, userID, title string,
 	return c, nil
 }
 
-// GetConversation returns the conversation if it is userID's (one ClassAPIResponses query).
+// GetConversation returns the conversation if it is userID's (one atlas.QueryAPIResponses query).
 func (s *sqlStore) GetConversation(ctx context.Context, userID string, id int64) (Conversation, error) {
 	if !validText(userID) {
 		return Conversation{}, fmt.Errorf("conversation %d of %q: %w", id, userID, ErrNotFound)
 	}
-	if err := s.roundTrip(ctx, ClassAPIResponses); err != nil {
+	if err := s.roundTrip(ctx, atlas.QueryAPIResponses); err != nil {
 		return Conversation{}, err
 	}
 	var (
@@ -314,9 +316,9 @@ func (s *sqlStore) GetConversation(ctx context.Context, userID string, id int64)
 }
 
 // ListMessages returns up to limit (<= 0: all) messages of the conversation, newest
-// first, never nil; an unknown conversation has none (one ClassAPIResponses query).
+// first, never nil; an unknown conversation has none (one atlas.QueryAPIResponses query).
 func (s *sqlStore) ListMessages(ctx context.Context, conversationID int64, limit int) ([]Message, error) {
-	if err := s.roundTrip(ctx, ClassAPIResponses); err != nil {
+	if err := s.roundTrip(ctx, atlas.QueryAPIResponses); err != nil {
 		return nil, err
 	}
 	rows, err := s.read.QueryContext(ctx, s.q.listMessages, conversationID, sqlLimit(limit))
@@ -343,7 +345,7 @@ func (s *sqlStore) ListMessages(ctx context.Context, conversationID int64, limit
 }
 
 // CreateMessage appends a "user" message in one transaction of up to four
-// ClassWrites queries: the ownership check (which also locks the user's row on
+// atlas.QueryWrites queries: the ownership check (which also locks the user's row on
 // PostgreSQL), the quota count (skipped when dailyQuota <= 0), the insert and the
 // last_active_at bump.
 func (s *sqlStore) CreateMessage(ctx context.Context, userID string, conversationID int64, content string, now, dayStart time.Time, dailyQuota int) (Message, error) {
@@ -388,9 +390,9 @@ func (s *sqlStore) CreateMessage(ctx context.Context, userID string, conversatio
 }
 
 // ActiveUsers returns up to limit (<= 0: all) users, most recently active first,
-// never nil (one ClassWarm query).
+// never nil (one atlas.QueryWarm query).
 func (s *sqlStore) ActiveUsers(ctx context.Context, limit int) ([]User, error) {
-	if err := s.roundTrip(ctx, ClassWarm); err != nil {
+	if err := s.roundTrip(ctx, atlas.QueryWarm); err != nil {
 		return nil, err
 	}
 	out, err := s.queryUsers(ctx, s.q.activeUsers, []any{sqlLimit(limit)}, nil)
@@ -400,7 +402,7 @@ func (s *sqlStore) ActiveUsers(ctx context.Context, limit int) ([]User, error) {
 	return out, nil
 }
 
-// UsersByID returns the users that exist among ids, never nil (one ClassWarm query
+// UsersByID returns the users that exist among ids, never nil (one atlas.QueryWarm query
 // per 500 distinct IDs; none for an empty list).
 func (s *sqlStore) UsersByID(ctx context.Context, ids []string) ([]User, error) {
 	seen := make(map[string]bool, len(ids))
@@ -418,7 +420,7 @@ func (s *sqlStore) UsersByID(ctx context.Context, ids []string) ([]User, error) 
 		if n < usersByIDBatch {
 			q = usersByIDQuery(s.d, n)
 		}
-		if err := s.roundTrip(ctx, ClassWarm); err != nil {
+		if err := s.roundTrip(ctx, atlas.QueryWarm); err != nil {
 			return nil, err
 		}
 		var err error
@@ -466,7 +468,7 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 }
 
 // Stats returns a copy of the query counters with every class present.
-func (s *sqlStore) Stats() QueryStats { return s.count.snapshot() }
+func (s *sqlStore) Stats() atlas.QueryStats { return s.count.snapshot() }
 
 // Driver names the backend: "sqlite" or "postgres".
 func (s *sqlStore) Driver() string { return s.d.name }

@@ -1,8 +1,12 @@
 package store
 
-import "sync/atomic"
+import (
+	"sync/atomic"
 
-// counters counts queries per class; the index is the class's position in Classes().
+	"github.com/atlasbench/atlasbench/internal/atlas"
+)
+
+// counters counts queries per class; the index is the class's position in atlas.QueryClasses().
 type counters struct {
 	byClass [6]atomic.Uint64
 	// xacts counts single-statement queries and write transactions, pings the pings;
@@ -13,17 +17,17 @@ type counters struct {
 
 func classIndex(class string) int {
 	switch class {
-	case ClassTier:
+	case atlas.QueryTier:
 		return 0
-	case ClassUserProfile:
+	case atlas.QueryUserProfile:
 		return 1
-	case ClassConversations:
+	case atlas.QueryConversations:
 		return 2
-	case ClassAPIResponses:
+	case atlas.QueryAPIResponses:
 		return 3
-	case ClassWrites:
+	case atlas.QueryWrites:
 		return 4
-	case ClassWarm:
+	case atlas.QueryWarm:
 		return 5
 	}
 	panic("store: unknown query class " + class)
@@ -32,9 +36,9 @@ func classIndex(class string) int {
 func (c *counters) add(class string) { c.byClass[classIndex(class)].Add(1) }
 
 // snapshot returns a copy with every class present, zeros included.
-func (c *counters) snapshot() QueryStats {
-	s := QueryStats{ByClass: make(map[string]uint64, len(c.byClass))}
-	for i, class := range Classes() {
+func (c *counters) snapshot() atlas.QueryStats {
+	s := atlas.QueryStats{ByClass: make(map[string]uint64, len(c.byClass))}
+	for i, class := range atlas.QueryClasses() {
 		n := c.byClass[i].Load()
 		s.ByClass[class] = n
 		s.Total += n

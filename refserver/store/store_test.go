@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/testutil"
 )
 
@@ -59,7 +60,7 @@ var testNow = time.Date(2026, 6, 15, 12, 30, 45, 123_456_789, time.UTC)
 func fixedClock() time.Time { return testNow }
 
 // smallSeed is the population most behavioural tests use.
-var smallSeed = SeedConfig{Seed: 7, Users: 12, Conversations: 3, Messages: 5, Tiers: DefaultTierMix()}
+var smallSeed = SeedConfig{Seed: 7, Users: 12, Conversations: 3, Messages: 5, Tiers: atlas.DefaultTierMix()}
 
 func seeded(t testing.TB, b backend, cfg SeedConfig, opts Options) *sqlStore {
 	t.Helper()
@@ -74,7 +75,7 @@ func seeded(t testing.TB, b backend, cfg SeedConfig, opts Options) *sqlStore {
 }
 
 // statsDelta returns after - before per class, leaving out zeros.
-func statsDelta(before, after QueryStats) map[string]uint64 {
+func statsDelta(before, after atlas.QueryStats) map[string]uint64 {
 	d := map[string]uint64{}
 	for c, n := range after.ByClass {
 		if n != before.ByClass[c] {
@@ -229,17 +230,17 @@ func TestStatsStartAtZeroWithEveryClass(t *testing.T) {
 			t.Fatal(err)
 		}
 		st := s.Stats()
-		if st.Total != 0 || len(st.ByClass) != len(Classes()) {
+		if st.Total != 0 || len(st.ByClass) != len(atlas.QueryClasses()) {
 			t.Fatalf("Stats after Ping and Seed = %+v, want every class at 0", st)
 		}
-		for _, c := range Classes() {
+		for _, c := range atlas.QueryClasses() {
 			if n, ok := st.ByClass[c]; !ok || n != 0 {
 				t.Errorf("class %q = %d (present %v), want 0", c, n, ok)
 			}
 		}
 		// Stats returns a copy.
-		st.ByClass[ClassTier] = 99
-		if s.Stats().ByClass[ClassTier] != 0 {
+		st.ByClass[atlas.QueryTier] = 99
+		if s.Stats().ByClass[atlas.QueryTier] != 0 {
 			t.Error("Stats shares its map with the store")
 		}
 		if s.Driver() != b.name {
@@ -254,17 +255,17 @@ func TestReadsReturnSeededRowsAndCountByClass(t *testing.T) {
 		s := seeded(t, b, smallSeed, Options{})
 		C, M := smallSeed.Conversations, smallSeed.Messages
 
-		expectQueries(t, s, map[string]uint64{ClassTier: 2}, func() {
-			if tier, err := s.GetTier(ctx, "u5"); err != nil || tier != SeedTier(smallSeed.Seed, 5, smallSeed.Tiers) {
+		expectQueries(t, s, map[string]uint64{atlas.QueryTier: 2}, func() {
+			if tier, err := s.GetTier(ctx, "u5"); err != nil || tier != atlas.SeedTier(smallSeed.Seed, 5, smallSeed.Tiers) {
 				t.Errorf("GetTier(u5) = %q, %v", tier, err)
 			}
 			if _, err := s.GetTier(ctx, "u999"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("GetTier(u999) error = %v, want ErrNotFound", err)
 			}
 		})
-		expectQueries(t, s, map[string]uint64{ClassUserProfile: 2}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryUserProfile: 2}, func() {
 			u, err := s.GetUser(ctx, "u2")
-			want := User{ID: "u2", Email: "u2@atlas.test", Name: u.Name, Tier: SeedTier(smallSeed.Seed, 2, smallSeed.Tiers)}
+			want := User{ID: "u2", Email: "u2@atlas.test", Name: u.Name, Tier: atlas.SeedTier(smallSeed.Seed, 2, smallSeed.Tiers)}
 			if err != nil || u != want || u.Name == "" {
 				t.Errorf("GetUser(u2) = %+v, %v; want %+v with a name", u, err, want)
 			}
@@ -273,7 +274,7 @@ func TestReadsReturnSeededRowsAndCountByClass(t *testing.T) {
 			}
 		})
 		var convs []Conversation
-		expectQueries(t, s, map[string]uint64{ClassConversations: 2}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryConversations: 2}, func() {
 			var err error
 			if convs, err = s.ListConversations(ctx, "u3"); err != nil {
 				t.Fatal(err)
@@ -289,11 +290,11 @@ func TestReadsReturnSeededRowsAndCountByClass(t *testing.T) {
 				t.Errorf("conversation %+v", c)
 			}
 		}
-		wantIDs := []int64{SeedConversationID(3, 2, C), SeedConversationID(3, 1, C), SeedConversationID(3, 0, C)}
+		wantIDs := []int64{atlas.SeedConversationID(3, 2, C), atlas.SeedConversationID(3, 1, C), atlas.SeedConversationID(3, 0, C)}
 		if !slices.Equal(ids, wantIDs) {
 			t.Errorf("ListConversations(u3) IDs = %v, want %v (newest first)", ids, wantIDs)
 		}
-		expectQueries(t, s, map[string]uint64{ClassAPIResponses: 4}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryAPIResponses: 4}, func() {
 			c, err := s.GetConversation(ctx, "u3", convs[1].ID)
 			if err != nil || c != convs[1] {
 				t.Errorf("GetConversation = %+v, %v; want %+v", c, err, convs[1])
@@ -314,7 +315,7 @@ func TestReadsReturnSeededRowsAndCountByClass(t *testing.T) {
 				t.Errorf("ListMessages(unknown) = %#v, %v; want an empty non-nil slice", none, err)
 			}
 		})
-		expectQueries(t, s, map[string]uint64{ClassWarm: 1}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWarm: 1}, func() {
 			users, err := s.ActiveUsers(ctx, 4)
 			if err != nil || len(users) != 4 {
 				t.Fatalf("ActiveUsers(4) = %v, %v", users, err)
@@ -328,14 +329,14 @@ func TestReadsReturnSeededRowsAndCountByClass(t *testing.T) {
 				t.Errorf("ActiveUsers(4) = %v, want %v", got, want)
 			}
 		})
-		expectQueries(t, s, map[string]uint64{ClassWarm: 1}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWarm: 1}, func() {
 			users, err := s.ActiveUsers(ctx, 0)
 			if err != nil || len(users) != smallSeed.Users {
 				t.Errorf("ActiveUsers(0) = %d users, %v; want all %d", len(users), err, smallSeed.Users)
 			}
 		})
 		var users []User
-		expectQueries(t, s, map[string]uint64{ClassWarm: 1}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWarm: 1}, func() {
 			var err error
 			if users, err = s.UsersByID(ctx, []string{"u1", "u12", "nobody", "u1"}); err != nil {
 				t.Fatal(err)
@@ -404,15 +405,15 @@ func TestUsersByIDBatchesOf500(t *testing.T) {
 		s := seeded(t, b, SeedConfig{Seed: 1, Users: 1100}, Options{})
 		var ids []string
 		for i := 1; i <= 1201; i++ { // u1101…u1201 do not exist
-			ids = append(ids, SeedUserID(i))
+			ids = append(ids, atlas.SeedUserID(i))
 		}
-		expectQueries(t, s, map[string]uint64{ClassWarm: 3}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWarm: 3}, func() {
 			users, err := s.UsersByID(ctx, ids)
 			if err != nil || len(users) != 1100 {
 				t.Errorf("UsersByID(1201 ids) = %d users, %v; want 1100", len(users), err)
 			}
 		})
-		expectQueries(t, s, map[string]uint64{ClassWarm: 1}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWarm: 1}, func() {
 			users, err := s.UsersByID(ctx, ids[:500])
 			if err != nil || len(users) != 500 {
 				t.Errorf("UsersByID(500 ids) = %d users, %v", len(users), err)
@@ -434,19 +435,19 @@ func TestWritesPersistBumpActivityAndContinueIDs(t *testing.T) {
 		U, C, M := smallSeed.Users, smallSeed.Conversations, smallSeed.Messages
 
 		// SetTier: one write, bumps u7 to the clock's now.
-		expectQueries(t, s, map[string]uint64{ClassWrites: 1}, func() {
-			if err := s.SetTier(ctx, "u7", TierStudio); err != nil {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWrites: 1}, func() {
+			if err := s.SetTier(ctx, "u7", atlas.TierStudio); err != nil {
 				t.Fatal(err)
 			}
 		})
-		if tier, _ := s.GetTier(ctx, "u7"); tier != TierStudio {
+		if tier, _ := s.GetTier(ctx, "u7"); tier != atlas.TierStudio {
 			t.Errorf("tier after SetTier = %q, want studio", tier)
 		}
 		if top := activeIDs(t, s, 1); top[0] != "u7" {
 			t.Errorf("most active after SetTier(u7) = %v", top)
 		}
-		expectQueries(t, s, map[string]uint64{ClassWrites: 1}, func() {
-			if err := s.SetTier(ctx, "nobody", TierCore); !errors.Is(err, ErrNotFound) {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWrites: 1}, func() {
+			if err := s.SetTier(ctx, "nobody", atlas.TierCore); !errors.Is(err, ErrNotFound) {
 				t.Errorf("SetTier(nobody) error = %v, want ErrNotFound", err)
 			}
 		})
@@ -459,7 +460,7 @@ func TestWritesPersistBumpActivityAndContinueIDs(t *testing.T) {
 		// CreateConversation: bump + insert; the ID continues after the seeded ones.
 		now := testNow.Add(time.Hour)
 		var c Conversation
-		expectQueries(t, s, map[string]uint64{ClassWrites: 2}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWrites: 2}, func() {
 			var err error
 			if c, err = s.CreateConversation(ctx, "u2", "fresh", now); err != nil {
 				t.Fatal(err)
@@ -478,7 +479,7 @@ func TestWritesPersistBumpActivityAndContinueIDs(t *testing.T) {
 		if top := activeIDs(t, s, 1); top[0] != "u2" {
 			t.Errorf("most active after CreateConversation(u2) = %v", top)
 		}
-		expectQueries(t, s, map[string]uint64{ClassWrites: 1}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWrites: 1}, func() {
 			if _, err := s.CreateConversation(ctx, "nobody", "x", now); !errors.Is(err, ErrNotFound) {
 				t.Errorf("CreateConversation(nobody) error = %v, want ErrNotFound", err)
 			}
@@ -487,7 +488,7 @@ func TestWritesPersistBumpActivityAndContinueIDs(t *testing.T) {
 		// CreateMessage: ownership, insert, bump (no quota count when unlimited).
 		now2 := now.Add(time.Minute)
 		var m Message
-		expectQueries(t, s, map[string]uint64{ClassWrites: 3}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWrites: 3}, func() {
 			var err error
 			if m, err = s.CreateMessage(ctx, "u2", c.ID, "hello", now2, now2.Truncate(24*time.Hour), 0); err != nil {
 				t.Fatal(err)
@@ -498,8 +499,8 @@ func TestWritesPersistBumpActivityAndContinueIDs(t *testing.T) {
 			t.Errorf("CreateMessage = %+v, want %+v", m, wantM)
 		}
 		// With a quota the count is a fourth statement; seeded conversations take messages too.
-		seededConv := SeedConversationID(9, 0, C)
-		expectQueries(t, s, map[string]uint64{ClassWrites: 4}, func() {
+		seededConv := atlas.SeedConversationID(9, 0, C)
+		expectQueries(t, s, map[string]uint64{atlas.QueryWrites: 4}, func() {
 			m2, err := s.CreateMessage(ctx, "u9", seededConv, "again", now2, now2.Truncate(24*time.Hour), 10)
 			if err != nil || m2.ID != wantM.ID+1 {
 				t.Errorf("second CreateMessage = %+v, %v; want ID %d", m2, err, wantM.ID+1)
@@ -539,7 +540,7 @@ func TestOwnershipIsEnforced(t *testing.T) {
 		ctx := context.Background()
 		s := seeded(t, b, smallSeed, Options{})
 		C := smallSeed.Conversations
-		theirs := SeedConversationID(1, 0, C) // u1's
+		theirs := atlas.SeedConversationID(1, 0, C) // u1's
 		before, _ := s.ListMessages(ctx, theirs, 0)
 		for _, tc := range []struct {
 			user string
@@ -553,7 +554,7 @@ func TestOwnershipIsEnforced(t *testing.T) {
 			if _, err := s.GetConversation(ctx, tc.user, tc.conv); !errors.Is(err, ErrNotFound) {
 				t.Errorf("GetConversation(%q, %d) error = %v, want ErrNotFound", tc.user, tc.conv, err)
 			}
-			expectQueries(t, s, map[string]uint64{ClassWrites: 1}, func() {
+			expectQueries(t, s, map[string]uint64{atlas.QueryWrites: 1}, func() {
 				if _, err := s.CreateMessage(ctx, tc.user, tc.conv, "mine now", testNow, testNow, 0); !errors.Is(err, ErrNotFound) {
 					t.Errorf("CreateMessage(%q, %d) error = %v, want ErrNotFound", tc.user, tc.conv, err)
 				}
@@ -575,7 +576,7 @@ func TestQuota(t *testing.T) {
 		s := seeded(t, b, smallSeed, Options{})
 		C, M := smallSeed.Conversations, smallSeed.Messages
 		day := testNow.Truncate(24 * time.Hour)
-		c0, c1 := SeedConversationID(4, 0, C), SeedConversationID(4, 1, C)
+		c0, c1 := atlas.SeedConversationID(4, 0, C), atlas.SeedConversationID(4, 1, C)
 
 		// Three messages fit (across two conversations), the fourth does not.
 		for k, conv := range []int64{c0, c1, c0} {
@@ -583,7 +584,7 @@ func TestQuota(t *testing.T) {
 				t.Fatalf("message %d: %v", k+1, err)
 			}
 		}
-		expectQueries(t, s, map[string]uint64{ClassWrites: 2}, func() {
+		expectQueries(t, s, map[string]uint64{atlas.QueryWrites: 2}, func() {
 			if _, err := s.CreateMessage(ctx, "u4", c1, "one too many", testNow.Add(time.Minute), day, 3); !errors.Is(err, ErrQuota) {
 				t.Errorf("4th message error = %v, want ErrQuota", err)
 			}
@@ -592,7 +593,7 @@ func TestQuota(t *testing.T) {
 			t.Errorf("conversation has %d messages after the refused one, want %d", len(msgs), M+1)
 		}
 		// Another user is not affected; an unlimited quota ignores the count.
-		if _, err := s.CreateMessage(ctx, "u5", SeedConversationID(5, 0, C), "x", testNow, day, 3); err != nil {
+		if _, err := s.CreateMessage(ctx, "u5", atlas.SeedConversationID(5, 0, C), "x", testNow, day, 3); err != nil {
 			t.Errorf("u5: %v", err)
 		}
 		if _, err := s.CreateMessage(ctx, "u4", c0, "unlimited", testNow.Add(time.Minute), day, 0); err != nil {
@@ -607,11 +608,11 @@ func TestQuota(t *testing.T) {
 		// (not the assistant's): C conversations × ceil(M/2) of them, plus 5 above.
 		seededUser := C * ((M + 1) / 2)
 		sent := seededUser + 5
-		if _, err := s.CreateMessage(ctx, "u4", c0, "fits", next.Add(2*time.Hour), SeedEpoch, sent+1); err != nil {
-			t.Errorf("quota %d since SeedEpoch: %v", sent+1, err)
+		if _, err := s.CreateMessage(ctx, "u4", c0, "fits", next.Add(2*time.Hour), atlas.SeedEpoch, sent+1); err != nil {
+			t.Errorf("quota %d since atlas.SeedEpoch: %v", sent+1, err)
 		}
-		if _, err := s.CreateMessage(ctx, "u4", c0, "does not", next.Add(3*time.Hour), SeedEpoch, sent+1); !errors.Is(err, ErrQuota) {
-			t.Errorf("quota %d since SeedEpoch, one more: error %v, want ErrQuota", sent+1, err)
+		if _, err := s.CreateMessage(ctx, "u4", c0, "does not", next.Add(3*time.Hour), atlas.SeedEpoch, sent+1); !errors.Is(err, ErrQuota) {
+			t.Errorf("quota %d since atlas.SeedEpoch, one more: error %v, want ErrQuota", sent+1, err)
 		}
 	})
 }
@@ -620,7 +621,7 @@ func TestQuotaHoldsUnderConcurrency(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		s := seeded(t, b, smallSeed, Options{Latency: 200 * time.Microsecond, Jitter: 200 * time.Microsecond})
-		conv := SeedConversationID(6, 0, smallSeed.Conversations)
+		conv := atlas.SeedConversationID(6, 0, smallSeed.Conversations)
 		const writers, quota = 24, 5
 		errs := make(chan error, writers)
 		for k := range writers {
@@ -650,7 +651,7 @@ func TestNewestFirstIncludesRowsCreatedLater(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		s := seeded(t, b, smallSeed, Options{})
-		old, err := s.CreateConversation(ctx, "u8", "back-dated", SeedEpoch.Add(-time.Hour))
+		old, err := s.CreateConversation(ctx, "u8", "back-dated", atlas.SeedEpoch.Add(-time.Hour))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -665,13 +666,13 @@ func TestNewestFirstIncludesRowsCreatedLater(t *testing.T) {
 			got = append(got, c.ID)
 		}
 		C := smallSeed.Conversations
-		want := []int64{tieB.ID, tieA.ID, SeedConversationID(8, 2, C), SeedConversationID(8, 1, C), SeedConversationID(8, 0, C), old.ID}
+		want := []int64{tieB.ID, tieA.ID, atlas.SeedConversationID(8, 2, C), atlas.SeedConversationID(8, 1, C), atlas.SeedConversationID(8, 0, C), old.ID}
 		if !slices.Equal(got, want) {
 			t.Errorf("ListConversations = %v, want %v (created_at DESC, id DESC)", got, want)
 		}
-		conv := SeedConversationID(8, 1, C)
+		conv := atlas.SeedConversationID(8, 1, C)
 		m1, _ := s.CreateMessage(ctx, "u8", conv, "later", testNow, testNow, 0)
-		m0, _ := s.CreateMessage(ctx, "u8", conv, "back-dated", SeedEpoch, testNow, 0)
+		m0, _ := s.CreateMessage(ctx, "u8", conv, "back-dated", atlas.SeedEpoch, testNow, 0)
 		msgs, err := s.ListMessages(ctx, conv, 0)
 		if err != nil {
 			t.Fatal(err)
@@ -704,7 +705,7 @@ func TestHostileStringsStoredVerbatim(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		s := seeded(t, b, smallSeed, Options{})
-		conv := SeedConversationID(1, 0, smallSeed.Conversations)
+		conv := atlas.SeedConversationID(1, 0, smallSeed.Conversations)
 		for k, h := range hostile {
 			c, err := s.CreateConversation(ctx, "u1", h, testNow.Add(time.Duration(k)*time.Second))
 			if err != nil {
@@ -727,7 +728,7 @@ func TestHostileStringsStoredVerbatim(t *testing.T) {
 			if _, err := s.ListConversations(ctx, h); !errors.Is(err, ErrNotFound) {
 				t.Errorf("ListConversations(%.40q) error = %v, want ErrNotFound", h, err)
 			}
-			if err := s.SetTier(ctx, h, TierCore); !errors.Is(err, ErrNotFound) {
+			if err := s.SetTier(ctx, h, atlas.TierCore); !errors.Is(err, ErrNotFound) {
 				t.Errorf("SetTier(%.40q) error = %v, want ErrNotFound", h, err)
 			}
 		}
@@ -747,7 +748,7 @@ func TestUnstorableTextIsRefusedAlikeOnBothBackends(t *testing.T) {
 	eachBackend(t, func(t *testing.T, b backend) {
 		ctx := context.Background()
 		s := seeded(t, b, smallSeed, Options{})
-		conv := SeedConversationID(1, 0, smallSeed.Conversations)
+		conv := atlas.SeedConversationID(1, 0, smallSeed.Conversations)
 		for _, bad := range []string{"nul \x00 byte", "bad utf-8 \xff\xfe"} {
 			expectQueries(t, s, map[string]uint64{}, func() {
 				if _, err := s.CreateMessage(ctx, "u1", conv, bad, testNow, testNow, 0); !errors.Is(err, ErrInvalid) {

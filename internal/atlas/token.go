@@ -1,4 +1,4 @@
-package refserver
+package atlas
 
 import (
 	"errors"
@@ -15,10 +15,10 @@ const MaxUserIDLen = 128
 // `bench token`, the load driver and the tests all mint tokens here.
 func NewToken(secret []byte, userID string, now time.Time, ttl time.Duration) (string, error) {
 	if len(secret) == 0 {
-		return "", errors.New("refserver: empty JWT secret")
+		return "", errors.New("atlas: empty JWT secret")
 	}
 	if userID == "" {
-		return "", errors.New("refserver: empty user ID")
+		return "", errors.New("atlas: empty user ID")
 	}
 	claims := jwt.RegisteredClaims{
 		Subject:   userID,
@@ -28,7 +28,7 @@ func NewToken(secret []byte, userID string, now time.Time, ttl time.Duration) (s
 	}
 	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, claims).SignedString(secret)
 	if err != nil {
-		return "", fmt.Errorf("refserver: sign token: %w", err)
+		return "", fmt.Errorf("atlas: sign token: %w", err)
 	}
 	return s, nil
 }
@@ -45,15 +45,15 @@ func ParseToken(secret []byte, token string, now time.Time) (string, error) {
 		jwt.WithLeeway(5*time.Second),
 	)
 	if err != nil {
-		return "", fmt.Errorf("refserver: token: %w", err)
+		return "", fmt.Errorf("atlas: token: %w", err)
 	}
 	sub := claims.Subject
 	if sub == "" || len(sub) > MaxUserIDLen {
-		return "", errors.New("refserver: token: subject missing or longer than 128 bytes")
+		return "", errors.New("atlas: token: subject missing or longer than 128 bytes")
 	}
 	for _, r := range sub {
 		if r < 0x20 || r == 0x7f {
-			return "", errors.New("refserver: token: subject has control characters")
+			return "", errors.New("atlas: token: subject has control characters")
 		}
 	}
 	return sub, nil
