@@ -100,8 +100,8 @@ func TestPostInvalidatesOnlyItsConversation(t *testing.T) {
 	e, _ := newEnv(t, envOptions{tune: func(c *cache.Config) {
 		c.Redis.ReadTimeout, c.Redis.WriteTimeout = time.Second, time.Second
 	}})
-	user, i := userOfTier(t, 30, store.TierCore)
-	other, oi := userOfTier(t, 30, store.TierStudio)
+	user, i := userOfTier(t, 30, atlas.TierCore)
+	other, oi := userOfTier(t, 30, atlas.TierStudio)
 	written, sibling := convPath(i, 0), convPath(i, 1)
 	reads := []string{"/api/me", "/api/conversations", written, written + "?limit=3", sibling}
 	for range 2 {

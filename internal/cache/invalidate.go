@@ -66,7 +66,7 @@ func (c *Cache) InvalidatePath(ctx context.Context, userID, path string, resourc
 	p := userPrefix(userID)
 	gens := []string{p + "gen:list", p + "gen:r:" + Escape(path)}
 	del := make([]string, 0, 3*(1+len(resources)))
-	for _, tier := range Tiers() {
+	for _, tier := range tiers() {
 		del = append(del, Key{Tier: tier, Class: ClassConversations}.in(p))
 		for _, r := range resources {
 			if ResourcePath(r) == path {
