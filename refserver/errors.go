@@ -45,6 +45,8 @@ func errorFor(err error) *Error {
 		return errNotFound
 	case errors.Is(err, store.ErrInvalid):
 		return &Error{http.StatusBadRequest, "bad_request", "invalid input: text must be valid UTF-8 without NUL bytes"}
+	case errors.Is(err, cache.ErrUnconfirmed):
+		return &Error{http.StatusServiceUnavailable, "unconfirmed", "the write is stored but the cache could not confirm its invalidation; read it back before relying on it"}
 	case errors.Is(err, store.ErrQuota):
 		return &Error{http.StatusTooManyRequests, "quota_exceeded", "daily message quota of the free tier used up"}
 	default:

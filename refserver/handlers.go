@@ -130,7 +130,10 @@ func (s *Server) putTier(w http.ResponseWriter, r *http.Request, rc *requestCont
 		s.writeError(w, r, err)
 		return
 	}
-	s.invalidate(r.Context(), rc.userID, cache.ScopeAll)
+	if err := s.invalidate(r.Context(), rc.userID, cache.ScopeAll); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	w.Header().Set("X-Atlas-Tier", string(tier))
 	writeBody(w, http.StatusOK, renderTier(rc.userID, tier, s.cfg.Limits[tier]))
 }
@@ -163,7 +166,10 @@ func (s *Server) createConversation(w http.ResponseWriter, r *http.Request, rc *
 		return
 	}
 	// The list changed, and the new ID's pages may hold a cached "not found".
-	s.invalidateConversation(r.Context(), rc.userID, c.ID)
+	if err := s.invalidateConversation(r.Context(), rc.userID, c.ID); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	writeBody(w, http.StatusCreated, renderConversation(c))
 }
 
@@ -247,26 +253,43 @@ func (s *Server) createMessage(w http.ResponseWriter, r *http.Request, rc *reque
 		s.writeError(w, r, err)
 		return
 	}
-	s.invalidateConversation(r.Context(), rc.userID, id)
+	if err := s.invalidateConversation(r.Context(), rc.userID, id); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	writeBody(w, http.StatusCreated, renderMessage(m))
 }
 
-// invalidate runs after the DB commit and before the answer. A failure is not the
-// client's: the cache layer keeps the user pending (bypassed) and retries.
-func (s *Server) invalidate(ctx context.Context, userID string, scope cache.Scope) {
-	if err := s.cache.Invalidate(ctx, userID, scope); err != nil {
+// invalidate runs after the DB commit and before the answer. A failure to reach Redis is
+// not the client's: the cache layer keeps the user pending (bypassed) and retries. Only an
+// invalidation that reached neither Redis nor the other instances (cache.ErrUnconfirmed) is
+// returned: the write is then not acknowledged (503), since another instance may still
+// serve what it made stale.
+func (s *Server) invalidate(ctx context.Context, userID string, scope cache.Scope) error {
+	err := s.cache.Invalidate(ctx, userID, scope)
+	if errors.Is(err, cache.ErrUnconfirmed) {
+		return err
+	}
+	if err != nil {
 		s.log.WarnContext(ctx, "invalidation deferred", "user", userID, "err", err)
 	}
+	return nil
 }
 
 // invalidateConversation is invalidate after a write inside one conversation: its
 // pages and the user's conversation list, not the user's other conversations. The
 // default page, whose key is known, is deleted in the same Redis transaction.
-func (s *Server) invalidateConversation(ctx context.Context, userID string, id int64) {
+// Like invalidate, it returns only cache.ErrUnconfirmed.
+func (s *Server) invalidateConversation(ctx context.Context, userID string, id int64) error {
 	path := cache.ResourcePath(pageResource(id, defaultMessageLimit))
-	if err := s.cache.InvalidatePath(ctx, userID, path, pageResource(id, defaultMessageLimit)); err != nil {
+	err := s.cache.InvalidatePath(ctx, userID, path, pageResource(id, defaultMessageLimit))
+	if errors.Is(err, cache.ErrUnconfirmed) {
+		return err
+	}
+	if err != nil {
 		s.log.WarnContext(ctx, "invalidation deferred", "user", userID, "path", path, "err", err)
 	}
+	return nil
 }
 
 // decodeBody reads one JSON object with only known fields.

@@ -10,8 +10,8 @@ import (
 
 // TestFaultScenarios runs seconds-long versions of the built-in fault scenarios against a
 // real redis-server behind the fault proxy, with their thresholds (no errors, no isolation
-// violation, no stale read, p99 within the budget). Then it weakens the cache layer the two
-// ways the issue names and shows the same harness failing it.
+// violation, no stale read, p99 within the budget), and the two-instance partition. Then it
+// weakens the cache layer three ways and shows the same harness failing it.
 func TestFaultScenarios(t *testing.T) {
 	for _, tc := range []struct {
 		scenario, config string
@@ -29,6 +29,17 @@ func TestFaultScenarios(t *testing.T) {
 			if s.StaleReads == 0 {
 				t.Errorf("weakened layer: no stale reads caught (isolation %d)", s.IsolationViolations)
 			}
+		}},
+		// Two instances; Redis cut off from instance 1, which takes the writes, while instance 2
+		// serves the reads from Redis: the fence log keeps instance 2 from serving what the
+		// writes made stale.
+		{"instance-partition", "default", 0, nil},
+		// Pending invalidations kept in the writing process only: instance 2 serves stale reads.
+		{"instance-partition", "weak-local-pending", exitFail, func(t *testing.T, s *summary.Summary) {
+			if s.StaleReads == 0 {
+				t.Errorf("weakened layer: no stale reads caught across instances (isolation %d)", s.IsolationViolations)
+			}
+			t.Logf("weak-local-pending: %d stale reads, %d isolation violations", s.StaleReads, s.IsolationViolations)
 		}},
 		// With go-redis's default timeouts a partitioned Redis holds requests for seconds.
 		{"fault-partition", "weak-client", exitFail, func(t *testing.T, s *summary.Summary) {

@@ -138,15 +138,17 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		defer client.Close()
 		log.Info("redis", "backend", rds.Backend, "url", rds.URL)
 	}
-	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, 1000)})
+	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, 1000), Fences: refserver.Fences(st)})
+	// Start first: it reads the fence log (other instances' failed invalidations), which
+	// warming must know to skip those users.
+	bg, stopBG := context.WithCancel(ctx)
+	defer stopBG()
+	c.Start(bg)
 	if c.Enabled() && cfg.Warm {
 		if err := c.WarmStart(ctx); err != nil {
 			log.Warn("warming at start failed; serving cold", "err", err)
 		}
 	}
-	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
-	c.Start(bg)
 
 	srv := refserver.New(refserver.Config{JWTSecret: secret, Log: log}, st, c)
 	ln, err := net.Listen("tcp", o.listen)

@@ -45,6 +45,14 @@ type Options struct {
 	// Rand returns a uniform number in [0, 1) for TTL jitter and must be safe for
 	// concurrent use; default math/rand/v2.Float64.
 	Rand func() float64
+	// Fences is the log shared by the server instances for invalidations that did not reach
+	// Redis (docs/COHERENCE.md); nil keeps pending invalidations in this process only, which
+	// is safe for one instance and unsafe for several. Ignored with the config's
+	// unsafe.localPendingOnly.
+	Fences FenceLog
+	// Lease is how long this instance may use the cache after it last read Fences; default
+	// DefaultLease.
+	Lease time.Duration
 	// Hooks are test hooks.
 	Hooks Hooks
 }
@@ -102,6 +110,7 @@ type Cache struct {
 	// redisCount counts the commands the client sends (RedisStats); nil without a client.
 	redisCount *redisCounter
 	pending    pendingSet
+	peers      *peers
 	recent     *recentSet
 	recovered  chan struct{} // the breaker closed again: recovery warming is due
 	started    atomic.Bool
@@ -165,6 +174,14 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 		client.AddHook(c.redisCount)
 	}
 	c.pending.m = map[string]pendingEntry{}
+	fences := opts.Fences
+	if cfg.Unsafe.LocalPendingOnly || !c.enabled {
+		fences = nil
+	}
+	c.peers = newPeers(fences, opts.Lease)
+	if fences != nil {
+		c.pending.trusted.Store(1) // nothing is trusted before the first read of the log
+	}
 	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
 		Name:        "redis",
 		MaxRequests: 1, // one half-open probe

@@ -65,6 +65,10 @@ type UnsafeConfig struct {
 	// is unreachable is logged and forgotten (no bypass of that user, no retry), so Redis
 	// coming back with its old entries serves them until their TTL.
 	DropFailedInvalidations bool `json:"dropFailedInvalidations,omitempty"`
+	// LocalPendingOnly keeps invalidations that failed in the process that failed them
+	// (no fence log): safe for one server instance; with several, another instance keeps
+	// serving the entries the write made stale.
+	LocalPendingOnly bool `json:"localPendingOnly,omitempty"`
 	// ClientDefaults builds the go-redis client with its own defaults (seconds-long dial and
 	// read timeouts, 3 retries, context deadlines ignored) instead of the fail-fast settings.
 	ClientDefaults bool `json:"clientDefaults,omitempty"`
@@ -394,6 +398,8 @@ func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 			u.ClientDefaults = p.boolean(v, join("unsafe", key))
 		case "miscountHits":
 			u.MiscountHits = p.boolean(v, join("unsafe", key))
+		case "localPendingOnly":
+			u.LocalPendingOnly = p.boolean(v, join("unsafe", key))
 		default:
 			return false
 		}

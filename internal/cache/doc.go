@@ -11,7 +11,9 @@
 // never fail a request (every Load falls back to its loader within about one
 // Redis timeout), and a write whose Invalidate has returned is never followed
 // by a stale read from this process, even when Redis was unreachable at the
-// time and comes back later with its old data.
+// time and comes back later with its old data — nor from any other instance
+// sharing Options.Fences (the fence log and leases of peers.go,
+// docs/COHERENCE.md).
 //
 // A request creates one UserView with Cache.User and declares its route's
 // entry (UserView.Prefetch); the tier lookup then reads the generation

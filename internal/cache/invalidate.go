@@ -31,19 +31,32 @@ func (c *Cache) Invalidate(ctx context.Context, userID string, scope Scope) erro
 	if scope > merged {
 		merged = scope
 	}
+	upTo := c.peers.upTo(userID)
 	err := c.bumpScope(ctx, userID, merged)
 	if err == nil {
 		if seq != 0 && c.pending.clear(userID, seq) {
 			c.log.Info("cache: pending invalidation applied", "user", userID, "scope", merged.String())
 		}
+		c.applied(ctx, userID, upTo)
 		return nil
 	}
+	return c.deferInvalidation(ctx, userID, scope, "", err)
+}
+
+// deferInvalidation handles an increment that failed: the user becomes pending here, and
+// the other instances, which still read Redis, learn of it through the fence log before
+// the write is acknowledged (ErrUnconfirmed when they could not be told).
+func (c *Cache) deferInvalidation(ctx context.Context, userID string, scope Scope, path string, err error) error {
 	if c.cfg.Unsafe.DropFailedInvalidations {
 		return fmt.Errorf("cache: invalidation of %q dropped (unsafe config): %w", userID, err)
 	}
 	c.pending.add(userID, scope)
-	c.log.Warn("cache: invalidation pending", "user", userID, "scope", scope.String(), "err", err)
-	return fmt.Errorf("%w: user %q, scope %s: %w", ErrPending, userID, scope, err)
+	c.log.Warn("cache: invalidation pending", "user", userID, "path", path, "scope", scope.String(), "err", err)
+	if perr := c.publish(ctx, userID, scope); perr != nil {
+		c.log.Error("cache: invalidation neither in Redis nor in the fence log", "user", userID, "err", perr)
+		return fmt.Errorf("%w: user %q: redis: %w; fence log: %w", ErrUnconfirmed, userID, err, perr)
+	}
+	return fmt.Errorf("%w: user %q, scope %s, path %q: %w", ErrPending, userID, scope, path, err)
 }
 
 // InvalidatePath makes unreachable what a write inside one resource path
@@ -74,16 +87,12 @@ func (c *Cache) InvalidatePath(ctx context.Context, userID, path string, resourc
 			}
 		}
 	}
+	// (Fences are deleted only by a whole-scope increment: Invalidate or the retrier.)
 	err := c.bumpGens(ctx, gens, del)
 	if err == nil {
 		return nil
 	}
-	if c.cfg.Unsafe.DropFailedInvalidations {
-		return fmt.Errorf("cache: invalidation of %q dropped (unsafe config): %w", userID, err)
-	}
-	c.pending.add(userID, ScopeData)
-	c.log.Warn("cache: invalidation pending", "user", userID, "path", path, "scope", ScopeData.String(), "err", err)
-	return fmt.Errorf("%w: user %q, path %q: %w", ErrPending, userID, path, err)
+	return c.deferInvalidation(ctx, userID, ScopeData, path, err)
 }
 
 // Invalidate invalidates the view's user (see Cache.Invalidate) and makes the
@@ -125,6 +134,13 @@ func (c *Cache) Start(ctx context.Context) {
 	if !c.enabled || !c.started.CompareAndSwap(false, true) {
 		return
 	}
+	if c.peers.log != nil {
+		// Read the fence log before serving from the cache at all.
+		if err := c.pollFences(ctx); err != nil {
+			c.log.Warn("cache: fence log unreadable at start; bypassing the cache until it is", "err", err)
+		}
+		go c.fenceLoop(ctx)
+	}
 	go c.retryLoop(ctx)
 	go c.recoveryLoop(ctx)
 }
@@ -146,12 +162,14 @@ func (c *Cache) retryLoop(ctx context.Context) {
 // first refusal by the breaker.
 func (c *Cache) retryPending(ctx context.Context) {
 	for _, p := range c.pending.list() {
+		upTo := c.peers.upTo(p.user)
 		err := c.bumpScope(ctx, p.user, p.scope)
 		switch {
 		case err == nil:
 			if c.pending.clear(p.user, p.seq) {
 				c.log.Info("cache: pending invalidation applied", "user", p.user, "scope", p.scope.String())
 			}
+			c.applied(ctx, p.user, upTo)
 		case errors.Is(err, errBreakerOpen) || ctx.Err() != nil:
 			return
 		}
@@ -184,6 +202,20 @@ type pendingSet struct {
 	m   map[string]pendingEntry
 	seq uint64
 	n   atomic.Int64 // len(m), read without the lock on every Load
+	// trusted is the end (unix ns) of the fence-log lease: from then on every user counts
+	// as pending, because another instance's failed invalidation may be unknown here.
+	// 0: no fence log (process-local pending invalidations only).
+	trusted atomic.Int64
+}
+
+// trustUntil extends the lease (never shortens it).
+func (s *pendingSet) trustUntil(t time.Time) {
+	for {
+		old := s.trusted.Load()
+		if t.UnixNano() <= old || s.trusted.CompareAndSwap(old, t.UnixNano()) {
+			return
+		}
+	}
 }
 
 type pendingEntry struct {
@@ -197,8 +229,12 @@ type pendingUser struct {
 	seq   uint64
 }
 
-// has reports whether the user has a pending invalidation.
+// has reports whether the user has a pending invalidation (every user does while the
+// fence-log lease has run out).
 func (s *pendingSet) has(user string) bool {
+	if t := s.trusted.Load(); t != 0 && time.Now().UnixNano() >= t {
+		return true
+	}
 	if s.n.Load() == 0 {
 		return false
 	}

@@ -1,0 +1,128 @@
+package stack
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+// capacitySample is how many keys per class get a MEMORY USAGE.
+const capacitySample = 200
+
+// Capacity measures what the cache holds in the stack's Redis: used memory (INFO memory)
+// above an empty server's, keys, distinct users with a key, and the mean MEMORY USAGE of a
+// sample of keys per class; and extrapolates the memory to 1M and 10M users with the same
+// share of users cached as this run (seeded users: users). One SCAN (never KEYS).
+func (st *Stack) Capacity(ctx context.Context, users int) (*summary.Capacity, error) {
+	if st.Redis == nil {
+		return nil, nil
+	}
+	opt, err := redis.ParseURL(st.Redis.URL)
+	if err != nil {
+		return nil, fmt.Errorf("stack: capacity: %w", err)
+	}
+	client := redis.NewClient(opt)
+	defer client.Close()
+	info, err := client.Info(ctx, "memory").Result()
+	if err != nil {
+		return nil, fmt.Errorf("stack: capacity: INFO memory: %w", err)
+	}
+	c := &summary.Capacity{BytesPerKeyClass: map[string]float64{}, Extrapolated: map[string]int64{}}
+	c.UsedMemoryBytes = infoField(info, "used_memory")
+	c.BaselineBytes = infoField(info, "used_memory_startup")
+
+	owners := map[string]struct{}{}
+	sampled := map[string][]string{}
+	iter := client.Scan(ctx, 0, "*", 1000).Iterator()
+	for iter.Next(ctx) {
+		k := iter.Val()
+		c.Keys++
+		if u, ok := keyUser(k); ok {
+			owners[u] = struct{}{}
+		}
+		class := keyClass(k)
+		if len(sampled[class]) < capacitySample {
+			sampled[class] = append(sampled[class], k)
+		}
+	}
+	if err := iter.Err(); err != nil {
+		return nil, fmt.Errorf("stack: capacity: SCAN: %w", err)
+	}
+	for class, keys := range sampled {
+		cmds := make([]*redis.IntCmd, len(keys))
+		if _, err := client.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for i, k := range keys {
+				cmds[i] = p.MemoryUsage(ctx, k)
+			}
+			return nil
+		}); err != nil && err != redis.Nil {
+			return nil, fmt.Errorf("stack: capacity: MEMORY USAGE: %w", err)
+		}
+		var sum, n int64
+		for _, cmd := range cmds {
+			if v, err := cmd.Result(); err == nil {
+				sum, n = sum+v, n+1
+			}
+		}
+		if n > 0 {
+			c.BytesPerKeyClass[class] = float64(sum) / float64(n)
+			c.SampledKeys += int(n)
+		}
+	}
+	c.CachedUsers = int64(len(owners))
+	if c.CachedUsers > 0 {
+		c.KeysPerUser = float64(c.Keys) / float64(c.CachedUsers)
+		c.BytesPerUser = float64(max(c.UsedMemoryBytes-c.BaselineBytes, 0)) / float64(c.CachedUsers)
+	}
+	if users > 0 {
+		share := float64(c.CachedUsers) / float64(users)
+		for label, n := range map[string]float64{"1M": 1e6, "10M": 1e7} {
+			c.Extrapolated[label] = c.BaselineBytes + int64(c.BytesPerUser*share*n)
+		}
+	}
+	return c, nil
+}
+
+// infoField reads one integer field of an INFO answer; 0 when absent.
+func infoField(info, name string) int64 {
+	for _, line := range strings.Split(info, "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			return n
+		}
+	}
+	return 0
+}
+
+// keyUser is the user part of a cache key: the text inside "{u:…}".
+func keyUser(k string) (string, bool) {
+	_, rest, ok := strings.Cut(k, "{u:")
+	if !ok {
+		return "", false
+	}
+	u, _, ok := strings.Cut(rest, "}")
+	return u, ok
+}
+
+// keyClass names what a cache key holds: gen (generation counters), tier, userProfile,
+// conversations, apiResponses, or other.
+func keyClass(k string) string {
+	switch {
+	case strings.Contains(k, ":gen"):
+		return "gen"
+	case strings.Contains(k, ":apiResponses"):
+		return "apiResponses"
+	case strings.Contains(k, ":conversations"):
+		return "conversations"
+	case strings.Contains(k, ":userProfile"):
+		return "userProfile"
+	case strings.HasSuffix(k, ":tier"):
+		return "tier"
+	}
+	return "other"
+}
