@@ -35,6 +35,7 @@ Examples:
   bench run -scenario smoke -mode cache       # the 15-second CI scenario, cache only
   bench run -scenario ./my.yaml -db postgres://postgres@127.0.0.1:5432/postgres
   bench run -target http://127.0.0.1:8000 -scenario core -duration 30s
+  bench run -target http://127.0.0.1:8000 -target-redis redis://127.0.0.1:6379 -target-db postgres://app@db/app
   bench run -scenario core -servers 3         # three instances over one Redis and one database
   bench run -scenario scale                   # 100,000 users, 2 instances, capacity figures
 
@@ -59,6 +60,8 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto (redis-server child, else Docker, else embedded), process, docker, embedded, or a redis:// URL")
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite, or a postgres:// server URL (a fresh database is created per mode and dropped)")
 	fs.StringVar(&o.Target, "target", "", "drive an already running Atlas server at this URL instead of starting one (ATLAS_JWT_SECRET must match)")
+	fs.StringVar(&o.TargetRedis, "target-redis", "", "with -target: the Redis behind it (redis:// or redis+cluster:// URL), read-only (INFO) as a second witness")
+	fs.StringVar(&o.TargetDB, "target-db", "", "with -target: its PostgreSQL database (postgres:// URL), read-only (pg_stat_database) as a second witness")
 	fs.IntVar(&o.Count, "count", 1, "repeat the measured window N times (modes interleaved) and keep every sample")
 	shard := fs.String("shard", "", "run only shard `i/N` of the scenario's users (each user's requests at the unsharded run's times); merge the shards with bench merge")
 	startAt := fs.String("start-at", "", "start the measured window at this RFC 3339 `time` (the same for every shard; warm-up runs before it)")
@@ -98,6 +101,15 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if o.Target != "" {
 		o.Secret, _ = jwtSecret(getenv)
+	} else if o.TargetRedis != "" || o.TargetDB != "" {
+		return usagef("run: -target-redis and -target-db go with -target (a stack the harness starts has its own witnesses)")
+	}
+	if o.TargetRedis != "" && !strings.HasPrefix(o.TargetRedis, "redis://") && !strings.HasPrefix(o.TargetRedis, "rediss://") &&
+		!strings.HasPrefix(o.TargetRedis, "redis+cluster://") && !strings.HasPrefix(o.TargetRedis, "rediss+cluster://") {
+		return usagef("run: -target-redis %q: want a redis://, rediss:// or redis+cluster:// URL", o.TargetRedis)
+	}
+	if o.TargetDB != "" && !strings.HasPrefix(o.TargetDB, "postgres://") && !strings.HasPrefix(o.TargetDB, "postgresql://") {
+		return usagef("run: -target-db %q: want a postgres:// URL", o.TargetDB)
 	}
 	o.Scenario = sc
 	o.Binary = getenv("ATLAS_BENCH_BIN") // tests point this at a built bench; default os.Executable()

@@ -57,7 +57,8 @@ type QueryStats struct {
 	// query, per write transaction and per ping, plus Connections (PostgreSQL counts the
 	// start-up of a backend as a transaction). Seeding at Open is not counted.
 	Transactions uint64 `json:"transactions"`
-	// Pings counts health-check pings (one per pool per Ping), a part of Transactions.
+	// Pings counts health-check pings (one per pool per Ping) and the pings pgx sends
+	// before reusing a connection idle for over a second, a part of Transactions.
 	Pings uint64 `json:"pings"`
 	// Connections counts connections opened to a PostgreSQL server, a part of Transactions
 	// (0 on SQLite).
@@ -75,6 +76,8 @@ type RedisStats struct {
 	// Unconfirmed counts commands that failed without a reply (timeout, refused
 	// connection, breaker): Redis may or may not have run them.
 	Unconfirmed uint64 `json:"unconfirmed"`
+	// UnconfirmedKeys counts the keys the unconfirmed GET and MGET commands would have read.
+	UnconfirmedKeys uint64 `json:"unconfirmedKeys"`
 	// KeysRead and KeysFound count the keys GET and MGET read and how many of them held
 	// a value, from the replies: what Redis's keyspace_hits and keyspace_misses should show.
 	// Commands that read keys without saying which were found (scripts) are not in them.

@@ -16,6 +16,7 @@ type redisCounter struct {
 	mu          sync.Mutex
 	commands    map[string]*atomic.Uint64
 	unconfirmed atomic.Uint64
+	unconfKeys  atomic.Uint64
 	keysRead    atomic.Uint64
 	keysFound   atomic.Uint64
 	// claimFound is UnsafeConfig.MiscountHits: every key read is counted as found.
@@ -43,6 +44,7 @@ func (r *redisCounter) snapshot() atlas.RedisStats {
 	}
 	r.mu.Unlock()
 	out.Unconfirmed = r.unconfirmed.Load()
+	out.UnconfirmedKeys = r.unconfKeys.Load()
 	out.KeysRead = r.keysRead.Load()
 	out.KeysFound = r.keysFound.Load()
 	return out
@@ -51,11 +53,17 @@ func (r *redisCounter) snapshot() atlas.RedisStats {
 // count records one finished command; err is its result (a plain command's error as
 // next returned it: go-redis sets redis.Nil on the command only after the hooks ran).
 func (r *redisCounter) count(cmd redis.Cmder, err error) {
+	name := cmd.Name()
 	if !answered(err) {
 		r.unconfirmed.Add(1)
+		switch name {
+		case "get":
+			r.unconfKeys.Add(1)
+		case "mget":
+			r.unconfKeys.Add(uint64(max(len(cmd.Args())-1, 0)))
+		}
 		return
 	}
-	name := cmd.Name()
 	r.mu.Lock()
 	n := r.commands[name]
 	if n == nil {

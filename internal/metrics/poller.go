@@ -175,6 +175,21 @@ func addStats(a, b atlas.Stats) atlas.Stats {
 		for k, v := range s.DB.ByClass {
 			out.DB.ByClass[k] += v
 		}
+		out.DB.Transactions += s.DB.Transactions
+		out.DB.Pings += s.DB.Pings
+		out.DB.Connections += s.DB.Connections
+		if r := s.Redis; r != nil {
+			if out.Redis == nil {
+				out.Redis = &atlas.RedisStats{Commands: map[string]uint64{}}
+			}
+			for k, v := range r.Commands {
+				out.Redis.Commands[k] += v
+			}
+			out.Redis.Unconfirmed += r.Unconfirmed
+			out.Redis.UnconfirmedKeys += r.UnconfirmedKeys
+			out.Redis.KeysRead += r.KeysRead
+			out.Redis.KeysFound += r.KeysFound
+		}
 	}
 	return out
 }

@@ -50,6 +50,9 @@ type Options struct {
 	Target string
 	// Secret signs tokens for Target (its ATLAS_JWT_SECRET); stacks get a fresh random one.
 	Secret []byte
+	// TargetRedis and TargetDB are the Redis (a redis:// or redis+cluster:// URL) and the
+	// PostgreSQL database (a postgres:// URL) behind Target: second witnesses of its figures.
+	TargetRedis, TargetDB string
 	// Count repeats the measured window, modes interleaved; default 1.
 	Count int
 	// Shard limits the run to one shard's users (bench run -shard i/N); zero: every user.
@@ -239,6 +242,7 @@ repeats:
 		s := r.s
 		s.Interrupted = interrupted
 		Assemble(s, r.figs)
+		gatherCrossChecks(s, r.figs)
 		s.Thresholds = threshold.EvalAll(sc.Thresholds, s)
 		s.Pass = threshold.Passed(s.Thresholds) && runErr == nil && !interrupted
 		if runErr != nil {
@@ -353,6 +357,9 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 		bases = st.URLs()
 	}
 	poll := metrics.NewPoller(bases[0], metrics.PollerOptions{More: bases[1:]})
+	wit := o.openWitnesses(ctx, st, bases)
+	defer wit.Close()
+	wit.Begin(ctx)
 	pctx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
 	pollDone := make(chan struct{})
 	go func() { poll.Run(pctx); close(pollDone) }()
@@ -381,8 +388,13 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 		OnEvent: func(e driver.EventRecord) {
 			rec.Event(e)
 			pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			poll.Poll(pollCtx)
+			snap, perr := poll.Poll(pollCtx)
 			cancel()
+			var sp *metrics.Snapshot
+			if perr == nil {
+				sp = &snap
+			}
+			wit.Mark(context.WithoutCancel(ctx), e.Name, e.Offset, sp)
 			if e.Err != nil {
 				o.Log.Warn("fault failed", "fault", e.Name, "err", e.Err)
 			}
@@ -394,6 +406,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	stopPoll()
 	<-pollDone
 	chk.Close()
+	wit.Finish(context.WithoutCancel(ctx))
 	if err != nil {
 		return nil, notes, backend, fmt.Errorf("runner: %s attack: %w", mode, err)
 	}
@@ -431,6 +444,10 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 		if polled := poll.Snapshots(); len(polled) > 0 && polled[0].Mode != "" {
 			f.Mode = polled[0].Mode
 		}
+	}
+	wit.Judge(&f)
+	for _, n := range wit.Notes() {
+		notes = append(notes, mode+": "+n)
 	}
 	if st != nil && st.Redis != nil {
 		auditKeys(ctx, st, &f, &more)

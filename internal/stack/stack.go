@@ -65,6 +65,8 @@ type Stack struct {
 	// Proxy is the first instance's fault proxy (see Server.Proxy).
 	Proxy *faultproxy.Proxy
 	DB    string // sqlite or postgres
+	// DBName is the PostgreSQL database created for this stack (dropped on Close); "" on SQLite.
+	DBName string
 	// Seeding is how long the first instance took to seed the database.
 	Seeding time.Duration
 
@@ -394,6 +396,7 @@ func (st *Stack) freshPostgres(ctx context.Context, dsn string) (string, error) 
 		_, err := db.ExecContext(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
 		return err
 	})
+	st.DBName = name
 	u.Path = "/" + name
 	return u.String(), nil
 }

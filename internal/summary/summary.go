@@ -57,6 +57,9 @@ type Summary struct {
 	Shard *Shard `json:"shard,omitempty"`
 	// Shards is how many shard runs bench merge combined into this one; 0 for a plain run.
 	Shards int `json:"shards,omitempty"`
+	// CrossChecks gathers every mode's and repeat's cross-checks (a disagreement in any
+	// repeat is kept); thresholds gate on cross_checks.all_agree.
+	CrossChecks *CrossChecks `json:"cross_checks,omitempty"`
 
 	Thresholds []Threshold `json:"thresholds"`
 	Pass       bool        `json:"pass"`
@@ -116,6 +119,16 @@ type Figures struct {
 	HarnessRSSMiB float64 `json:"harness_rss_mib,omitempty"`
 	// Capacity is the Redis memory the cache used at the end of the window, per user and per class.
 	Capacity *Capacity `json:"capacity,omitempty"`
+	// RedisStats are Redis's own counters by window: "attack" (warm-up included, between
+	// idle moments), "window" (the measured window) and each phase by name.
+	RedisStats map[string]RedisStats `json:"redis_stats,omitempty"`
+	// PGStats are PostgreSQL's own counters of the run's database over the attack.
+	PGStats *PGStats `json:"pg_stats,omitempty"`
+	// ServerLatency is the server's own latency histogram over the measured window.
+	ServerLatency *ServerLatency `json:"server_latency_ms,omitempty"`
+	// CrossChecks are this mode's figures checked by second witnesses; summary.json keeps
+	// them in Summary.CrossChecks (every mode and repeat together).
+	CrossChecks []CrossCheck `json:"-"`
 }
 
 // Server is one instance's share of a run: the requests the driver sent to it.

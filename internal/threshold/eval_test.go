@@ -48,6 +48,9 @@ func TestEval(t *testing.T) {
 	oneMode.NoCache, oneMode.Speedup, oneMode.DBQueryReduction = nil, nil, nil
 	noRecovery := testSummary()
 	noRecovery.Phases[2].RecoveryS = nil
+	agreeing, disagreeing := testSummary(), testSummary()
+	agreeing.CrossChecks = &summary.CrossChecks{AllAgree: true, Checks: []summary.CrossCheck{{Figure: "x", Verdict: summary.Agree}}}
+	disagreeing.CrossChecks = &summary.CrossChecks{Disagreements: 1, Checks: []summary.CrossCheck{{Figure: "x", Verdict: summary.Disagree}}}
 
 	tests := []struct {
 		expr    string
@@ -106,6 +109,13 @@ func TestEval(t *testing.T) {
 		{"success_ratio > 0.9995", nil, 0.9995, false, ""},
 		// Environment figures are numbers too.
 		{"env.cpus >= 2", nil, 2, true, ""},
+		// A boolean: the cross-checks all agree, or one disagrees.
+		{"cross_checks.all_agree == true", agreeing, 1, true, ""},
+		{"cross_checks.all_agree == true", disagreeing, 0, false, ""},
+		{"cross_checks.all_agree != false", disagreeing, 0, false, ""},
+		{"cross_checks.disagreements == 0", disagreeing, 1, false, ""},
+		// A run without any second witness has no cross_checks.
+		{"cross_checks.all_agree == true", nil, 0, false, "cross_checks: threshold: not in the summary (present when the run had a second witness"},
 	}
 	for _, tt := range tests {
 		s := tt.s

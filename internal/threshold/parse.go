@@ -101,9 +101,13 @@ func Parse(expr string) (Expr, error) {
 		return Expr{}, err
 	}
 	ps.skipSpace()
+	opCol := ps.col()
 	op, err := ps.op(path)
 	if err != nil {
 		return Expr{}, err
+	}
+	if path.unit == UnitBool && op != OpEQ && op != OpNE {
+		return Expr{}, ps.errorf(opCol, "%s is true or false: compare it with == or !=", path.text)
 	}
 	ps.skipSpace()
 	value, err := ps.value(path)
@@ -256,6 +260,17 @@ func (ps *parser) op(path Path) (Op, error) {
 // value reads NUMBER [UNIT] to the end of the expression and converts it to the path's unit.
 func (ps *parser) value(path Path) (float64, error) {
 	col := ps.col()
+	if path.unit == UnitBool {
+		word := strings.TrimSpace(ps.rest())
+		ps.pos = len(ps.src)
+		switch word {
+		case "true":
+			return 1, nil
+		case "false":
+			return 0, nil
+		}
+		return 0, ps.errorf(col, "%s is true or false, got %q", path.text, word)
+	}
 	num, ok := ps.number()
 	if !ok {
 		return 0, ps.errorf(col, "want a number such as 0.8, 80%% or 50ms, got %s", ps.found())

@@ -123,6 +123,9 @@ func TestParseErrors(t *testing.T) {
 		{`phases["redis-down`, `threshold "phases[\"redis-down": col 8: unterminated string`},
 		// An unclosed bracket.
 		{`phases["redis-down".errors == 0`, `threshold "phases[\"redis-down\".errors == 0": col 20: want "]" to close the "[" at col 7, got ".errors == 0"`},
+		// A boolean takes true or false, and only == or !=.
+		{"cross_checks.all_agree == 1", `threshold "cross_checks.all_agree == 1": col 27: cross_checks.all_agree is true or false, got "1"`},
+		{"cross_checks.all_agree >= true", `threshold "cross_checks.all_agree >= true": col 24: cross_checks.all_agree is true or false: compare it with == or !=`},
 		// A single "=".
 		{"errors = 0", `threshold "errors = 0": col 8: use "==" to compare for equality`},
 		// No operator.

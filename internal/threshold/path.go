@@ -22,6 +22,7 @@ const (
 	UnitMS      Unit = "ms"    // milliseconds: everything under latency_ms and service_time_ms
 	UnitSeconds Unit = "s"     // seconds: fields named *_s, such as phases[…].recovery_s
 	UnitRatio   Unit = "ratio" // a share from 0 to 1: hit rates, success_ratio, db_query_reduction
+	UnitBool    Unit = "bool"  // true or false (1 or 0): cross_checks.all_agree
 )
 
 // Path is a checked summary path such as latency.p99 or phases["redis-down"].errors: it is
@@ -167,6 +168,8 @@ func bind(ps *parser, segs []rawSeg) (Path, error) {
 	cur = deref(cur)
 	switch {
 	case isNumber(cur.Kind()):
+	case cur.Kind() == reflect.Bool:
+		p.unit = UnitBool
 	case cur.Kind() == reflect.Struct:
 		return Path{}, ps.errorf(last.col, "%s is a group, not a number (pick one of %s)", display, strings.Join(choices(cur), ", "))
 	case cur.Kind() == reflect.Map || cur.Kind() == reflect.Slice && namedStruct(cur.Elem()):
@@ -178,6 +181,7 @@ func bind(ps *parser, segs []rawSeg) (Path, error) {
 	}
 	p.text = display
 	switch {
+	case p.unit == UnitBool:
 	case inLatency:
 		p.unit = UnitMS
 	case strings.HasSuffix(lastField, "_s"):
@@ -233,7 +237,7 @@ func namedStruct(t reflect.Type) bool {
 // field finds the field a threshold name stands for: the JSON name itself, or the JSON name
 // with its unit suffix (latency → latency_ms). It returns the JSON name found.
 func field(t reflect.Type, name string) (reflect.StructField, string, bool) {
-	if f, n, ok := jsonField(t, name); ok && leadsToNumber(f.Type, 4) {
+	if f, n, ok := jsonField(t, name); ok && (leadsToNumber(f.Type, 4) || gatedBool(t, f)) {
 		return f, n, true
 	}
 	if f, n, ok := jsonField(t, name+"_ms"); ok && leadsToNumber(f.Type, 4) {
@@ -284,6 +288,15 @@ func jsonName(f reflect.StructField) (string, bool) {
 	return name, true
 }
 
+// boolParents are the structs whose true/false fields thresholds may gate on (as 1 and 0):
+// cross_checks.all_agree. Other booleans (pass, interrupted) are not figures.
+var boolParents = map[reflect.Type]bool{reflect.TypeFor[summary.CrossChecks](): true}
+
+// gatedBool reports whether field f of struct t is a boolean thresholds may name.
+func gatedBool(t reflect.Type, f reflect.StructField) bool {
+	return boolParents[t] && deref(f.Type).Kind() == reflect.Bool
+}
+
 // leadsToNumber reports whether some path under t ends in a number.
 func leadsToNumber(t reflect.Type, depth int) bool {
 	t = deref(t)
@@ -298,7 +311,7 @@ func leadsToNumber(t reflect.Type, depth int) bool {
 		return namedStruct(t.Elem()) && leadsToNumber(t.Elem(), depth-1)
 	case t.Kind() == reflect.Struct:
 		for _, f := range reflect.VisibleFields(t) {
-			if _, ok := jsonName(f); ok && leadsToNumber(f.Type, depth-1) {
+			if _, ok := jsonName(f); ok && (leadsToNumber(f.Type, depth-1) || gatedBool(t, f)) {
 				return true
 			}
 		}
@@ -311,7 +324,7 @@ func choices(t reflect.Type) []string {
 	var out []string
 	for _, f := range reflect.VisibleFields(t) {
 		n, ok := jsonName(f)
-		if !ok || !leadsToNumber(f.Type, 4) {
+		if !ok || !leadsToNumber(f.Type, 4) && !gatedBool(t, f) {
 			continue
 		}
 		if deref(f.Type) == latencyType || strings.HasSuffix(n, "_ms") {
@@ -391,6 +404,11 @@ func (p Path) Resolve(s *summary.Summary) (float64, error) {
 		v = v.Elem()
 	}
 	switch {
+	case v.Kind() == reflect.Bool:
+		if v.Bool() {
+			return 1, nil
+		}
+		return 0, nil
 	case v.CanFloat():
 		return v.Float(), nil
 	case v.CanInt():
@@ -405,6 +423,8 @@ func (p Path) Resolve(s *summary.Summary) (float64, error) {
 func (p Path) missing(at, detail string) error {
 	switch {
 	case detail != "":
+	case at == "cross_checks":
+		detail = "present when the run had a second witness: Redis, PostgreSQL or the server's /metrics"
 	case at == "speedup" || at == "db_query_reduction" || at == "nocache":
 		detail = "present only when both modes ran (-mode both)"
 	case strings.HasSuffix(at, "recovery_s"):

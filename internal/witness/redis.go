@@ -211,3 +211,5 @@ func redact(u string) string {
 	}
 	return u
 }
+
+func mapsKeys(m map[string]bool) func(func(string) bool) { return maps.Keys(m) }

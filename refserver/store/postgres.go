@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -21,11 +20,21 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (Store, error) 
 	if err != nil {
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
-	conns := new(atomic.Uint64)
-	db := stdlib.OpenDB(*cfg, stdlib.OptionAfterConnect(func(context.Context, *pgx.Conn) error {
-		conns.Add(1)
-		return nil
-	}))
+	pool := new(poolCounters)
+	db := stdlib.OpenDB(*cfg,
+		stdlib.OptionAfterConnect(func(context.Context, *pgx.Conn) error {
+			pool.conns.Add(1)
+			return nil
+		}),
+		// pgx's own rule (ping a connection idle for over a second before reusing it),
+		// counted: each ping is a transaction the database counts.
+		stdlib.OptionShouldPing(func(_ context.Context, p stdlib.ShouldPingParams) bool {
+			if p.IdleDuration > time.Second {
+				pool.pings.Add(1)
+				return true
+			}
+			return false
+		}))
 	db.SetMaxOpenConns(postgresPoolSize)
 	db.SetMaxIdleConns(postgresPoolSize)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -38,7 +47,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (Store, error) 
 		db.Close()
 		return nil, err
 	}
-	s.count.conns = conns
+	s.count.pool = pool
 	opts.Log.Info("store: opened", "driver", "postgres", "host", cfg.Host, "database", cfg.Database)
 	return s, nil
 }

@@ -9,10 +9,16 @@ import (
 // counters counts queries per class; the index is the class's position in atlas.QueryClasses().
 type counters struct {
 	byClass [6]atomic.Uint64
-	// xacts counts single-statement queries and write transactions, pings the pings;
-	// conns, when set, the connections a PostgreSQL pool opened.
+	// xacts counts single-statement queries and write transactions, pings the pings of
+	// Ping; pool, when set, what a PostgreSQL pool does on its own.
 	xacts, pings atomic.Uint64
-	conns        *atomic.Uint64
+	pool         *poolCounters
+}
+
+// poolCounters count what a PostgreSQL pool does on its own: connections opened, and
+// the pings pgx sends before reusing a connection idle for more than a second.
+type poolCounters struct {
+	conns, pings atomic.Uint64
 }
 
 func classIndex(class string) int {
@@ -44,8 +50,9 @@ func (c *counters) snapshot() atlas.QueryStats {
 		s.Total += n
 	}
 	s.Pings = c.pings.Load()
-	if c.conns != nil {
-		s.Connections = c.conns.Load()
+	if c.pool != nil {
+		s.Connections = c.pool.conns.Load()
+		s.Pings += c.pool.pings.Load()
 	}
 	s.Transactions = c.xacts.Load() + s.Pings + s.Connections
 	return s
