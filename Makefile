@@ -6,7 +6,7 @@ BIN       := bin/bench
 PKGS      := ./...
 FUZZTIME  ?= 30s
 
-.PHONY: all build bench bench-go test lint fuzz gate compare clean
+.PHONY: all build bench bench-go bench-scale test lint fuzz gate compare clean
 
 all: build
 
@@ -15,6 +15,10 @@ build:
 
 bench: build
 	./$(BIN) run -scenario mixed
+
+# 100,000 users over 2 instances: seeding time, RSS, hit rates and Redis bytes per user (a few minutes).
+bench-scale: build
+	./$(BIN) run -scenario scale
 
 test:
 	$(GO) vet $(PKGS)

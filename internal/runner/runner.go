@@ -451,6 +451,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	}
 	if st != nil && st.Redis != nil {
 		auditKeys(ctx, st, &f, &more)
+		measureCapacity(ctx, st, sc.Population.Users, &f, &more)
 	}
 	for _, fe := range out.Events {
 		if fe.Err != nil {
@@ -489,6 +490,22 @@ func auditKeys(ctx context.Context, st *stack.Stack, f *summary.Figures, notes *
 		f.IsolationViolations++
 		f.Examples = append(f.Examples, summary.Example{Kind: "cache-key", Request: "SCAN of the run's Redis",
 			Expected: "only keys the cache layer builds for a real user's routed resource", Got: k})
+	}
+}
+
+// measureCapacity reads what the cache holds in Redis at the end of the window (memory
+// per cached user and per class, keys per user) and extrapolates it to larger populations.
+func measureCapacity(ctx context.Context, st *stack.Stack, users int, f *summary.Figures, notes *[]string) {
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 60*time.Second)
+	defer cancel()
+	c, err := st.Capacity(cctx, users)
+	if err != nil {
+		*notes = append(*notes, fmt.Sprintf("%s: capacity figures unavailable: %v", f.Mode, err))
+		return
+	}
+	if c != nil {
+		c.HitRate = f.HitRate.Overall
+		f.Capacity = c
 	}
 }
 

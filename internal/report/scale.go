@@ -1,0 +1,62 @@
+package report
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+// serverSection is the per-instance table of a run with several server instances, with
+// the population, its seeding time and the harness's memory.
+func serverSection(s *summary.Summary) *section {
+	f := &s.Figures
+	if len(f.Servers) == 0 && s.Population == nil {
+		return nil
+	}
+	sec := &section{Title: "Server instances and population (" + modeLabel(f) + ")"}
+	if p := s.Population; p != nil {
+		sec.Lines = append(sec.Lines, line{Text: fmt.Sprintf(
+			"%s users (%d conversations of %d messages each), seeded in %.1f s; harness peak RSS %.0f MiB.",
+			count(p.Users), p.Conversations, p.Messages, p.SeedingS, f.HarnessRSSMiB)})
+	}
+	if len(f.Servers) > 0 {
+		t := &table{Head: []string{"instance", "requests", "errors", "p99 (ms)", "hit rate (headers)", "peak RSS (MiB)"}, Align: "rrrrrr"}
+		for _, sv := range f.Servers {
+			hr := dash
+			if sv.HitRate >= 0 {
+				hr = pct(sv.HitRate)
+			}
+			t.Rows = append(t.Rows, []string{fmt.Sprint(sv.Server), count(sv.Requests), count(sv.Errors), ms(sv.P99), hr, fmt.Sprintf("%.0f", sv.RSSMiB)})
+		}
+		sec.Table = t
+	}
+	return sec
+}
+
+// capacitySection states the Redis memory the cache used and what it extrapolates to: the
+// line a capacity planner takes away.
+func capacitySection(f *summary.Figures) *section {
+	c := f.Capacity
+	if c == nil || c.CachedUsers == 0 {
+		return nil
+	}
+	mib := func(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
+	sec := &section{Title: "Redis capacity (" + modeLabel(f) + ")"}
+	sec.Lines = append(sec.Lines,
+		line{Text: fmt.Sprintf("%s keys for %s cached users (%.1f keys per user); Redis used %s, %s above an empty server: %.0f bytes per cached user.",
+			count(c.Keys), count(c.CachedUsers), c.KeysPerUser, mib(float64(c.UsedMemoryBytes)),
+			mib(float64(c.UsedMemoryBytes-c.BaselineBytes)), c.BytesPerUser)},
+		line{Text: fmt.Sprintf("At the measured overall hit rate of %s, with the same share of users cached: about %s for 1M users and %s for 10M users.",
+			pct(c.HitRate), mib(float64(c.Extrapolated["1M"])), mib(float64(c.Extrapolated["10M"])))},
+	)
+	t := &table{Head: []string{"key class", "mean MEMORY USAGE (bytes)"}, Align: "mr"}
+	for _, class := range slices.Sorted(maps.Keys(c.BytesPerKeyClass)) {
+		t.Rows = append(t.Rows, []string{class, fmt.Sprintf("%.0f", c.BytesPerKeyClass[class])})
+	}
+	sec.Table = t
+	sec.Foot = []string{fmt.Sprintf("MEMORY USAGE of %d sampled keys (up to 200 per class); used memory from INFO memory at the end of the window. "+
+		"The share of users cached depends on the run's length, key distribution and TTLs.", c.SampledKeys)}
+	return sec
+}
