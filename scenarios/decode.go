@@ -413,6 +413,7 @@ func shapeVariants() []variant {
 		{ShapeLinear, []string{"from", "to"}},
 		{ShapeSine, []string{"mean", "amp", "period"}},
 		{ShapeSteps, []string{"steps"}},
+		{ShapeMax, []string{"workers"}},
 	}
 }
 
@@ -457,7 +458,7 @@ func (d *decoder) rate(n *yaml.Node, r *Rate) {
 		r.RPS, _ = d.number(n, "rate")
 		return
 	}
-	f := d.mapping(n, "rate", "shape", "rps", "from", "to", "mean", "amp", "period", "steps")
+	f := d.mapping(n, "rate", "shape", "rps", "from", "to", "mean", "amp", "period", "steps", "workers")
 	if f == nil {
 		return
 	}
@@ -477,6 +478,9 @@ func (d *decoder) rate(n *yaml.Node, r *Rate) {
 	}
 	if v := f["period"]; v != nil {
 		r.Period, _ = d.duration(v, "rate.period")
+	}
+	if v := f["workers"]; v != nil {
+		r.Workers, _ = d.integer(v, "rate.workers")
 	}
 	if v := f["steps"]; v != nil {
 		items := d.sequence(v, "rate.steps", false)

@@ -30,6 +30,8 @@
 //	{shape: linear, from: A, to: B}                A rps at the start of the warm-up to B rps at the end of the run
 //	{shape: sine, mean: M, amp: A, period: P}      M + A·sin(2πt/P), 0 <= A <= M
 //	{shape: steps, steps: [{rps: R, for: D}, …]}   the last step holds until the end (its `for` may be left out)
+//	{shape: max, workers: N}                       no schedule: a closed loop of N requests in flight, each sent
+//	                                               as soon as the one before answered (latency = service time)
 //
 // The rate covers the whole attack, warm-up included: the driver builds the schedule with
 // Scenario.Schedule (total = Warmup + Duration) and leaves the warm-up out of the figures.

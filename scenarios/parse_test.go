@@ -65,7 +65,25 @@ scenarios/bad.yaml:11: mix[7].req: required (e.g. "GET /api/me/tier"), or attack
 rate: {shape: square, rps: 10}
 mix: [{req: "GET /api/me", weight: 1}]
 `,
-			want: `x.yaml:2: rate.shape: "square" is not one of constant, linear, sine, steps`,
+			want: `x.yaml:2: rate.shape: "square" is not one of constant, linear, sine, steps, max`,
+		},
+		{
+			name:   "rate: max without workers, with an rps",
+			source: "x.yaml",
+			yaml: `duration: 10s
+rate: {shape: max, rps: 10}
+mix: [{req: "GET /api/me", weight: 1}]
+`,
+			want: "x.yaml:2: rate.rps: not a field of shape max (it takes workers)\nx.yaml:2: rate.workers: required for shape max",
+		},
+		{
+			name:   "rate: max with zero workers",
+			source: "x.yaml",
+			yaml: `duration: 10s
+rate: {shape: max, workers: 0}
+mix: [{req: "GET /api/me", weight: 1}]
+`,
+			want: "x.yaml:2: rate.workers: must be between 1 and 10000, got 0",
 		},
 		{
 			name:   "rate: a field of another shape, and a missing one",
@@ -427,6 +445,21 @@ mix:
 					{Req: "GET /api/me", Method: "GET", Path: "/api/me", Weight: 1, Expect: []int{200}},
 					{Req: "GET /api/me", Method: "GET", Path: "/api/me", Weight: 1, Expect: []int{200}},
 				},
+			},
+		},
+		{
+			name:   "max",
+			source: "mx.yaml",
+			yaml: `duration: 10s
+rate: {shape: max, workers: 8}
+mix: [{req: GET /api/me, weight: 1}]
+`,
+			want: Scenario{
+				Name: "mx", Seed: 1, Duration: 10 * time.Second,
+				Rate:       Rate{Shape: ShapeMax, Workers: 8},
+				Population: Population{Users: 1000, Tiers: store.DefaultTierMix(), Conversations: 5, Messages: 40},
+				Keys:       Keys{Distribution: DistUniform},
+				Mix:        []MixEntry{{Req: "GET /api/me", Method: "GET", Path: "/api/me", Weight: 1, Expect: []int{200}}},
 			},
 		},
 	}

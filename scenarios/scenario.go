@@ -50,16 +50,22 @@ type Scenario struct {
 }
 
 // Rate is the target request rate over time. Shape is constant (the default when empty),
-// linear, sine or steps; each shape reads only its own fields.
+// linear, sine, steps or max; each shape reads only its own fields. Max is no schedule at
+// all but a closed loop: Workers requests in flight, each sent as soon as the one before
+// it answered, so its latency is the service time.
 type Rate struct {
-	Shape    string        // constant, linear, sine or steps
+	Shape    string        // constant, linear, sine, steps or max
 	RPS      float64       // constant: requests per second
 	From, To float64       // linear: rps at the start and at the end of the whole attack
 	Mean     float64       // sine: mean rps
 	Amp      float64       // sine: amplitude in rps, 0 <= Amp <= Mean
 	Period   time.Duration // sine: period of the wave
 	Steps    []Step        // steps: in order; the last one holds until the end
+	Workers  int           // max: concurrent requests of the closed loop
 }
+
+// ClosedLoop reports whether the rate is the max shape: no schedule, Workers in a loop.
+func (r Rate) ClosedLoop() bool { return r.Shape == ShapeMax }
 
 // Step is one stage of a steps rate: RPS for For (For is ignored on the last step).
 type Step struct {
@@ -73,7 +79,14 @@ const (
 	ShapeLinear   = "linear"
 	ShapeSine     = "sine"
 	ShapeSteps    = "steps"
+	ShapeMax      = "max"
 )
+
+// DefaultMaxWorkers is the closed loop's concurrency when -rate max is given without -workers.
+const DefaultMaxWorkers = 32
+
+// MaxWorkers is the largest closed loop a scenario may ask for.
+const MaxWorkers = 10000
 
 // MaxRPS is the highest rate any shape may ask for; beyond it a value is taken for a typo.
 const MaxRPS = 1e6

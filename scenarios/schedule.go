@@ -22,7 +22,8 @@ type Schedule interface {
 // Schedule returns the send schedule of an attack lasting total with this rate. Pass the
 // whole attack, Warmup + Duration (Scenario.Schedule does). A linear rate ramps over all of
 // total; a steps rate's last step holds to the end. An invalid rate (see Validate) or a
-// total <= 0 gives an empty schedule.
+// total <= 0 gives an empty schedule, and so does the max shape, which has no schedule (the
+// driver runs it as a closed loop until total).
 //
 // At is exact up to the nanosecond rounding for constant, linear and steps (closed forms)
 // and within 1µs for sine (bisection on the closed-form N(t), which is monotone).
@@ -30,7 +31,7 @@ func (r Rate) Schedule(total time.Duration) Schedule {
 	sc := &schedule{total: total}
 	var check problems
 	check.checkRate(r)
-	if total <= 0 || len(check.list) > 0 {
+	if total <= 0 || len(check.list) > 0 || r.ClosedLoop() {
 		sc.desc = "empty"
 		return sc
 	}

@@ -225,8 +225,12 @@ func (p *problems) checkRate(r Rate) {
 		if len(r.Steps) > 0 && !sends {
 			p.add("rate.steps", "every step has rps 0: nothing would be sent")
 		}
+	case ShapeMax:
+		if r.Workers < 1 || r.Workers > MaxWorkers {
+			p.add("rate.workers", "must be between 1 and %d, got %d", MaxWorkers, r.Workers)
+		}
 	default:
-		p.add("rate.shape", "%q is not one of %s", r.Shape, strings.Join([]string{ShapeConstant, ShapeLinear, ShapeSine, ShapeSteps}, ", "))
+		p.add("rate.shape", "%q is not one of %s", r.Shape, strings.Join([]string{ShapeConstant, ShapeLinear, ShapeSine, ShapeSteps, ShapeMax}, ", "))
 	}
 }
 

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -8,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,6 +38,8 @@ Examples:
   bench run -scenario ./my.yaml -db postgres://postgres@127.0.0.1:5432/postgres
   bench run -target http://127.0.0.1:8000 -scenario core -duration 30s
   bench run -target http://127.0.0.1:8000 -target-redis redis://127.0.0.1:6379 -target-db postgres://app@db/app
+  bench run -target http://127.0.0.1:8000 -scenario core -rate max -workers 64 -duration 10s
+                                              # as fast as the server answers: latency = service time
   bench run -scenario core -servers 3         # three instances over one Redis and one database
   bench run -scenario scale                   # 100,000 users, 2 instances, capacity figures
 
@@ -132,12 +136,13 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	return runExit(ctx, err, res)
 }
 
-// scenarioFlags adds -scenario, -duration and -rate to fs; the returned function loads the
-// scenario with the overrides applied and validated.
+// scenarioFlags adds -scenario, -duration, -rate and -workers to fs; the returned function
+// loads the scenario with the overrides applied and validated.
 func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 	name := fs.String("scenario", "mixed", "built-in scenario name (see bench scenarios) or a YAML file")
 	duration := fs.Duration("duration", 0, "override the scenario's measured duration (> 0; its faults must fit)")
-	rate := fs.Float64("rate", 0, "override the scenario's rate with a constant rate (requests per second, > 0)")
+	rate := fs.String("rate", "", "override the scenario's rate: requests per second (> 0), or max: a closed loop of -workers\nrequests in flight as fast as the server answers (latency is then the service time)")
+	workers := fs.Int("workers", 0, fmt.Sprintf("concurrent requests of -rate max (default: the scenario's rate.workers, else %d)", scenarios.DefaultMaxWorkers))
 	servers := fs.Int("servers", 0, "override the scenario's number of server instances (`N` bench serve children sharing one Redis and one database; requests round-robin over them)")
 	return func() (*scenarios.Scenario, error) {
 		set := map[string]bool{}
@@ -147,8 +152,13 @@ func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 		if set["duration"] && *duration <= 0 {
 			return nil, usagef("-duration %s: want a duration > 0, e.g. 30s", *duration)
 		}
-		if set["rate"] && !(*rate > 0 && *rate <= scenarios.MaxRPS) {
-			return nil, usagef("-rate %g: want requests per second > 0 and <= %g", *rate, scenarios.MaxRPS)
+		if set["rate"] {
+			if err := checkRate(*rate); err != nil {
+				return nil, err
+			}
+		}
+		if set["workers"] && (*workers < 1 || *workers > scenarios.MaxWorkers) {
+			return nil, usagef("-workers %d: want 1 to %d concurrent requests", *workers, scenarios.MaxWorkers)
 		}
 		sc, err := scenarios.Load(*name)
 		if err != nil {
@@ -167,9 +177,11 @@ func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 					*duration, sc.Name, last, last)
 			}
 		}
-		if set["rate"] {
-			sc.Rate = scenarios.Rate{Shape: scenarios.ShapeConstant, RPS: *rate}
-			changed = append(changed, fmt.Sprintf("-rate %g", *rate))
+		if set["rate"] || set["workers"] {
+			if err := applyRate(sc, *rate, *workers); err != nil {
+				return nil, err
+			}
+			changed = append(changed, strings.TrimSpace(fmt.Sprintf("-rate %s", *rate)))
 		}
 		if set["servers"] {
 			if *servers < 1 {
@@ -186,6 +198,45 @@ func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 		}
 		return sc, nil
 	}
+}
+
+// checkRate checks the value of -rate: requests per second or max.
+func checkRate(rate string) error {
+	if rate == "max" {
+		return nil
+	}
+	rps, err := strconv.ParseFloat(rate, 64)
+	if err != nil || !(rps > 0 && rps <= scenarios.MaxRPS) {
+		return usagef("-rate %s: want requests per second > 0 and <= %g, or max (a closed loop as fast as the server answers)", rate, scenarios.MaxRPS)
+	}
+	return nil
+}
+
+// applyRate applies -rate (checked by checkRate; empty when not given) and -workers (0 when
+// not given) to sc.
+func applyRate(sc *scenarios.Scenario, rate string, workers int) error {
+	switch rate {
+	case "max":
+		if workers == 0 {
+			workers = scenarios.DefaultMaxWorkers
+			if sc.Rate.ClosedLoop() {
+				workers = sc.Rate.Workers
+			}
+		}
+		sc.Rate = scenarios.Rate{Shape: scenarios.ShapeMax, Workers: workers}
+		return nil
+	case "":
+	default:
+		rps, _ := strconv.ParseFloat(rate, 64)
+		sc.Rate = scenarios.Rate{Shape: scenarios.ShapeConstant, RPS: rps}
+	}
+	if workers > 0 {
+		if !sc.Rate.ClosedLoop() {
+			return usagef("-workers applies to -rate max (scenario %s's rate is %s)", sc.Name, cmp.Or(sc.Rate.Shape, scenarios.ShapeConstant))
+		}
+		sc.Rate.Workers = workers
+	}
+	return nil
 }
 
 // writeJUnit writes a summary's thresholds as JUnit XML.

@@ -49,8 +49,8 @@ type Config struct {
 	Secret []byte
 	// Mode is "cache" or "nocache": the vegeta attack name and Outcome.Mode.
 	Mode string
-	// ResultsPath is where every result of the measured window is written, body stripped,
-	// in vegeta's gob encoding (results-<mode>.bin). Empty: not written.
+	// ResultsPath is where every result of the measured window is written, body and headers
+	// stripped, in vegeta's gob encoding (results-<mode>.bin). Empty: not written.
 	ResultsPath string
 	// WarmupPath is where the warm-up's results are written, the same way
 	// (warmup-<mode>.bin), so that ResultsPath holds what the figures count. Empty: not written.
@@ -144,6 +144,9 @@ type Progress struct {
 	Errors int64
 	// HitRate is the share of X-Cache: HIT among cacheable reads so far; -1 before the first.
 	HitRate float64
+	// P50 and P99 are the latency (as Record.Latency) of the results received over the last
+	// tick; 0 when none arrived.
+	P50, P99 time.Duration
 }
 
 // Outcome is what Run measured about the attack itself; the figures come from the sinks.
@@ -171,28 +174,81 @@ type Outcome struct {
 	Late        time.Duration
 	Events      []EventRecord // the caller's events that ran, in order
 	ResultsPath string
+	// ResultsWriteMax is the slowest single write to the results file (a disk stall shows here).
+	ResultsWriteMax time.Duration
 }
 
-// Run attacks cfg.BaseURL with the scenario's plan on its schedule and streams the results.
-// It returns when the schedule is done, or soon after ctx is cancelled (Outcome.Interrupted,
-// with everything measured until then; the error is nil). Errors are for a run that could
-// not start or whose results file could not be written.
+// Run attacks cfg.BaseURL with the scenario's plan on its schedule (or, for the max rate
+// shape, in a closed loop) and streams the results. It returns when the schedule is done, or
+// soon after ctx is cancelled (Outcome.Interrupted, with everything measured until then; the
+// error is nil). Errors are for a run that could not start or whose results file could not
+// be written.
 func Run(ctx context.Context, cfg Config) (*Outcome, error) {
+	events, err := cfg.prepare()
+	if err != nil {
+		return nil, err
+	}
+	po := cfg.PlanOptions
+	po.Secret = cfg.Secret
+	plan, err := NewPlan(cfg.Scenario, po)
+	if err != nil {
+		return nil, err
+	}
+	rw, err := openResults(cfg.ResultsPath, cfg.WarmupPath)
+	if err != nil {
+		return nil, err
+	}
+	defer rw.close() // a no-op after the close below
+
+	a := newAttack(&cfg, plan)
+	defer a.transport.CloseIdleConnections()
+	if !cfg.StartAt.IsZero() {
+		late, err := waitUntil(ctx, cfg.StartAt.Add(-cfg.Scenario.Warmup))
+		if err != nil {
+			a.out.Interrupted = true
+			return a.out, nil
+		}
+		a.out.Late = late
+	}
+	buffered := relay(a.start())
+	stopWatch := a.watchInterrupt(ctx)
+	stopEvents := a.runEvents(ctx, events)
+	stopTicks := a.tick()
+
+	a.consume(buffered, rw)
+
+	stopWatch()
+	a.out.Events = stopEvents()
+	stopTicks()
+	a.finish()
+	if cfg.OnEvent != nil {
+		now := time.Now()
+		cfg.OnEvent(EventRecord{Name: EventEnd, At: a.out.Ran, Fired: now, Done: now, Offset: now.Sub(a.out.MeasureStart)})
+	}
+	writeErr := rw.close()
+	a.out.ResultsWriteMax = rw.slowest
+	if err := a.planError(); err != nil {
+		return a.out, fmt.Errorf("driver: attack stopped: %w", err)
+	}
+	return a.out, writeErr
+}
+
+// prepare checks cfg, fills in the defaults and returns the caller's events sorted by At.
+func (cfg *Config) prepare() ([]Event, error) {
 	sc := cfg.Scenario
 	if sc == nil {
 		return nil, errors.New("driver: no scenario")
 	}
-	bases := slices.Clone(cfg.BaseURLs)
-	if len(bases) == 0 {
-		bases = []string{cfg.BaseURL}
+	cfg.BaseURLs = slices.Clone(cfg.BaseURLs)
+	if len(cfg.BaseURLs) == 0 {
+		cfg.BaseURLs = []string{cfg.BaseURL}
 	}
-	for i, b := range bases {
+	for i, b := range cfg.BaseURLs {
 		if b == "" {
 			return nil, errors.New("driver: no base URL")
 		}
-		bases[i] = strings.TrimRight(b, "/")
+		cfg.BaseURLs[i] = strings.TrimRight(b, "/")
 	}
-	server := func(r *Request) int { return sc.Pin.Server(r.Index, r.Write, len(bases)) }
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
@@ -205,6 +261,13 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if cfg.Workers == 0 {
 		cfg.Workers = DefaultWorkers
 	}
+	if sc.Rate.ClosedLoop() {
+		if sc.Rate.Workers < 1 {
+			return nil, fmt.Errorf("driver: scenario %q: rate max needs workers >= 1", sc.Name)
+		}
+		// The closed loop: exactly Workers requests in flight, never more.
+		cfg.Workers, cfg.MaxWorkers = uint64(sc.Rate.Workers), uint64(sc.Rate.Workers)
+	}
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = DefaultStopGrace
 	}
@@ -215,41 +278,57 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		}
 	}
 	slices.SortStableFunc(events, func(a, b Event) int { return cmp.Compare(a.At, b.At) })
+	return events, nil
+}
 
-	po := cfg.PlanOptions
-	po.Secret = cfg.Secret
-	plan, err := NewPlan(sc, po)
-	if err != nil {
-		return nil, err
+// attack is the state of one Run: the vegeta attacker and what the consumer counts.
+type attack struct {
+	cfg       *Config
+	sc        *scenarios.Scenario
+	closed    bool               // the max shape: a closed loop, no schedule
+	sched     scenarios.Schedule // what this attack sends: the whole schedule, or its shard's part
+	whole     scenarios.Schedule // the unsharded run's schedule: a planned request's time
+	plan      *Plan
+	next      func() (*Request, error) // the plan's next request (of the shard's users)
+	tracker   *tracker
+	transport *http.Transport
+	conns     *connSet
+	rt        *roundTripper
+	attacker  *vegeta.Attacker
+	out       *Outcome
+	prog      progress
+
+	planMu  sync.Mutex
+	planErr error
+
+	interruptedAt atomic.Int64 // ns since start; 0: not interrupted
+	aborted       atomic.Bool
+	consumed      chan struct{} // closed when every result was consumed
+
+	firstSent, lastSent time.Time
+}
+
+// newAttack builds the HTTP client and the vegeta attacker of cfg.
+func newAttack(cfg *Config, plan *Plan) *attack {
+	sc := cfg.Scenario
+	a := &attack{
+		cfg: cfg, sc: sc, closed: sc.Rate.ClosedLoop(), whole: sc.Schedule(), plan: plan, next: plan.Next,
+		tracker: newTracker(), consumed: make(chan struct{}),
+		out: &Outcome{Mode: cfg.Mode, Scenario: sc.Name, Warmup: sc.Warmup, Duration: sc.Duration, ResultsPath: cfg.ResultsPath},
 	}
-	total := sc.Total()
-	whole := sc.Schedule()
-	sched := whole
-	next := plan.Next
+	a.sched = a.whole
 	if cfg.Shard.Sharded() {
-		sched = newShardSchedule(sc, whole, cfg.Shard)
-		next = func() (*Request, error) { return plan.nextOwned(cfg.Shard) }
+		a.sched = newShardSchedule(sc, a.whole, cfg.Shard)
+		a.next = func() (*Request, error) { return plan.nextOwned(cfg.Shard) }
 	}
-
-	resw, err := openResults(cfg.ResultsPath, cfg.WarmupPath)
-	if err != nil {
-		return nil, err
+	if a.closed {
+		a.out.Rate.ClosedLoopWorkers = sc.Rate.Workers
 	}
-	closed := false
-	defer func() {
-		if !closed {
-			resw.close()
-		}
-	}()
-
-	trk := newTracker()
-	abortCtx, abort := context.WithCancel(context.Background())
-	defer abort()
-	tr := newTransport()
-	defer tr.CloseIdleConnections()
-	rt := &roundTripper{next: tr, tracker: trk, abort: abortCtx}
+	a.prog.init()
+	a.transport, a.conns = newTransport()
+	a.rt = &roundTripper{next: a.transport, tracker: a.tracker}
 	client := &http.Client{
-		Transport:     rt,
+		Transport:     a.rt,
 		Timeout:       cfg.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
@@ -261,61 +340,85 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	if cfg.MaxWorkers > 0 {
 		opts = append(opts, vegeta.MaxWorkers(cfg.MaxWorkers))
 	}
-	attacker := vegeta.NewAttacker(opts...)
+	a.attacker = vegeta.NewAttacker(opts...)
+	return a
+}
 
-	var planMu sync.Mutex
-	var planErr error
-	targeter := func(tgt *vegeta.Target) error {
-		planMu.Lock()
-		r, err := next()
-		if err != nil && planErr == nil {
-			planErr = err
-		}
-		planMu.Unlock()
-		if err != nil {
-			return err
-		}
-		trk.park(r)
-		h := http.Header{}
-		if r.Token != "" {
-			h.Set("Authorization", "Bearer "+r.Token)
-		}
-		for k, v := range r.Header {
-			h[k] = v
-		}
-		h.Set("X-Request-Id", strconv.FormatUint(r.Index, 10))
-		h.Set("Accept", "application/json")
-		if r.Body != nil {
-			h.Set("Content-Type", "application/json")
-		}
-		tgt.Method, tgt.URL, tgt.Body, tgt.Header = r.Method, bases[server(r)]+r.Path, r.Body, h
-		return nil
+// Shared header values: vegeta copies them into each request, nobody modifies them.
+var (
+	acceptJSON      = []string{"application/json"}
+	contentTypeJSON = []string{"application/json"}
+)
+
+// target is vegeta's Targeter: the plan's next request, parked in the tracker under its index.
+func (a *attack) target(tgt *vegeta.Target) error {
+	a.planMu.Lock()
+	r, err := a.next()
+	if err != nil && a.planErr == nil {
+		a.planErr = err
 	}
+	a.planMu.Unlock()
+	if err != nil {
+		return err
+	}
+	a.tracker.park(r)
+	h := make(http.Header, 4+len(r.Header))
+	if r.Token != "" {
+		h["Authorization"] = a.plan.bearer(r.UserIndex, r.Token)
+	}
+	for k, v := range r.Header {
+		h[k] = v
+	}
+	h["X-Request-Id"] = []string{strconv.FormatUint(r.Index, 10)}
+	h["Accept"] = acceptJSON
+	if r.Body != nil {
+		h["Content-Type"] = contentTypeJSON
+	}
+	tgt.Method, tgt.URL, tgt.Body, tgt.Header = r.Method, a.cfg.BaseURLs[a.server(r)]+r.Path, r.Body, h
+	return nil
+}
 
-	out := &Outcome{Mode: cfg.Mode, Scenario: sc.Name, Warmup: sc.Warmup, Duration: sc.Duration, ResultsPath: cfg.ResultsPath}
-	name := cfg.Mode
+// server is the instance request r goes to.
+func (a *attack) server(r *Request) int {
+	return a.sc.Pin.Server(r.Index, r.Write, len(a.cfg.BaseURLs))
+}
+
+func (a *attack) planError() error {
+	a.planMu.Lock()
+	defer a.planMu.Unlock()
+	return a.planErr
+}
+
+// start starts the attack. There is no duration cut-off on a schedule: the pacer stops
+// after its last hit, and a generator that fell behind sends its late hits (their latency
+// counts from the intended time) instead of dropping them. The closed loop runs until the
+// end of the whole attack.
+func (a *attack) start() <-chan *vegeta.Result {
+	name := a.cfg.Mode
 	if name == "" {
 		name = "atlasbench"
 	}
-
-	if !cfg.StartAt.IsZero() {
-		late, err := waitUntil(ctx, cfg.StartAt.Add(-sc.Warmup))
-		if err != nil {
-			out.Interrupted = true
-			return out, nil
-		}
-		out.Late = late
+	var pacer vegeta.Pacer = scenarios.NewPacer(a.sched)
+	if a.closed {
+		pacer = closedLoop{total: a.sc.Total()}
 	}
+	a.out.Start = time.Now()
+	a.out.MeasureStart = a.out.Start.Add(a.sc.Warmup)
+	return a.attacker.Attack(a.target, pacer, 0, name)
+}
 
-	// No duration cut-off: the pacer stops after the schedule's last hit, and a generator
-	// that fell behind sends its late hits (their latency counts from the intended time)
-	// instead of dropping them.
-	start := time.Now()
-	results := attacker.Attack(targeter, scenarios.NewPacer(sched), 0, name)
-	out.Start = start
-	out.MeasureStart = start.Add(sc.Warmup)
+// closedLoop is the pacer of the max shape: every hit is due at once, so each worker sends
+// as soon as its previous request answered, until total.
+type closedLoop struct{ total time.Duration }
 
-	// Decouple the consumer (JSON decoding in the checkers) from vegeta's workers.
+func (p closedLoop) Pace(elapsed time.Duration, _ uint64) (time.Duration, bool) {
+	return 0, elapsed >= p.total
+}
+
+func (p closedLoop) Rate(time.Duration) float64 { return 0 }
+
+// relay decouples the consumer (JSON decoding in the checkers) from vegeta's workers.
+func relay(results <-chan *vegeta.Result) <-chan *vegeta.Result {
 	buffered := make(chan *vegeta.Result, 1<<14)
 	go func() {
 		for r := range results {
@@ -323,134 +426,148 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		}
 		close(buffered)
 	}()
+	return buffered
+}
 
-	// Interrupts: stop the pacer at once, abort what is still in flight after the grace.
-	var interruptedAt atomic.Int64 // ns since start; 0: not interrupted
-	var aborted atomic.Bool
-	attackDone := make(chan struct{})
-	var watchWG sync.WaitGroup
-	watchWG.Add(1)
+// watchInterrupt stops the pacer at once when ctx is cancelled, and aborts what is still in
+// flight after the grace period. The returned function waits for the watcher to be done.
+func (a *attack) watchInterrupt(ctx context.Context) (wait func()) {
+	done := make(chan struct{})
 	go func() {
-		defer watchWG.Done()
+		defer close(done)
 		select {
-		case <-attackDone:
+		case <-a.consumed:
 			return
 		case <-ctx.Done():
 		}
-		interruptedAt.Store(max(int64(time.Since(start)), 1))
-		attacker.Stop()
-		t := time.NewTimer(cfg.StopGrace)
+		a.interruptedAt.Store(max(int64(time.Since(a.out.Start)), 1))
+		a.attacker.Stop()
+		t := time.NewTimer(a.cfg.StopGrace)
 		defer t.Stop()
 		select {
-		case <-attackDone:
+		case <-a.consumed:
 		case <-t.C:
-			aborted.Store(true)
-			abort()
+			a.aborted.Store(true)
+			a.conns.closeAll()
 		}
 	}()
+	return func() { <-done }
+}
 
-	// Events, with the warm-up boundary first among those due at offset 0.
+// runEvents runs the events, with the warm-up boundary first among those due at offset 0.
+// The returned function stops those not yet due and returns the caller's that ran.
+func (a *attack) runEvents(ctx context.Context, events []Event) (stop func() []EventRecord) {
 	evStop := make(chan struct{})
 	evDone := make(chan []EventRecord, 1)
 	go func() {
-		evDone <- runEvents(ctx, evStop, out.MeasureStart, append([]Event{{Name: EventWarmupEnd}}, events...), cfg.OnEvent)
+		evDone <- runEvents(ctx, evStop, a.out.MeasureStart, append([]Event{{Name: EventWarmupEnd}}, events...), a.cfg.OnEvent)
 	}()
+	return func() []EventRecord {
+		close(evStop)
+		if ran := <-evDone; len(ran) > 1 {
+			return ran[1:] // the caller's, without the warm-up boundary
+		}
+		return nil
+	}
+}
 
-	// Live progress.
-	var prog progress
+// tick starts the live progress; the returned function stops it.
+func (a *attack) tick() (stop func()) {
 	tickStop := make(chan struct{})
 	tickDone := make(chan struct{})
 	go func() {
 		defer close(tickDone)
-		if cfg.OnTick != nil {
-			prog.tick(tickStop, start, sc.Warmup, total, &rt.sent, cfg.OnTick)
+		if a.cfg.OnTick != nil {
+			a.prog.tick(tickStop, a.out.Start, a.sc.Warmup, a.sc.Total(), &a.rt.sent, a.cfg.OnTick)
 		}
 	}()
+	return func() { close(tickStop); <-tickDone }
+}
 
-	// The consumer: match, stamp, hand to the sink, write without the body.
-	var firstSent, lastSent time.Time
-	for res := range buffered {
-		out.Results++
-		req, ok := trk.take(res.Seq)
+// consume takes every result: match, stamp, count, write without body and headers, and hand
+// to the sink.
+func (a *attack) consume(results <-chan *vegeta.Result, rw *resultsWriter) {
+	defer close(a.consumed)
+	for res := range results {
+		a.out.Results++
+		req, ok := a.tracker.take(res.Seq)
 		if !ok {
-			out.Unmatched++
+			a.out.Unmatched++
 		}
-		at, _ := sched.At(res.Seq)
-		intended := start.Add(at)
+		rec := a.record(req, res)
+		rw.write(res, rec.Warmup)
+		if a.aborted.Load() && res.Code == 0 && res.Error != "" {
+			a.out.Aborted++
+			continue
+		}
+		a.prog.add(req, res, rec.Latency)
+		if !rec.Warmup {
+			a.out.Measured++
+			if a.firstSent.IsZero() || res.Timestamp.Before(a.firstSent) {
+				a.firstSent = res.Timestamp
+			}
+			if res.Timestamp.After(a.lastSent) {
+				a.lastSent = res.Timestamp
+			}
+		}
+		if a.cfg.Sink != nil {
+			a.cfg.Sink(rec)
+		}
+	}
+}
+
+// record stamps a result with its intended send time: the schedule's, or in a closed loop
+// (which has none) the actual send, so that its latency is the service time.
+func (a *attack) record(req *Request, res *vegeta.Result) Record {
+	sent := res.Timestamp.Sub(a.out.MeasureStart)
+	var rec Record
+	if a.closed {
+		rec = Record{Req: req, Res: res, Intended: sent, Sent: sent, Latency: res.Latency, Warmup: sent < 0}
+	} else {
+		at, _ := a.sched.At(res.Seq)
 		// Warm-up or not is the planned request's, not the tick's that happened to send it
 		// (vegeta pairs ticks and targets out of order), so that which requests are
 		// measured is the plan's alone, sharded or not.
 		planned := at
 		if req != nil {
-			planned, _ = whole.At(req.Index)
+			planned, _ = a.whole.At(req.Index)
 		}
-		rec := Record{
+		rec = Record{
 			Req:      req,
 			Res:      res,
-			Intended: at - sc.Warmup,
-			Sent:     res.Timestamp.Sub(out.MeasureStart),
-			Latency:  res.End().Sub(intended),
-			Warmup:   planned < sc.Warmup,
-		}
-		if req != nil {
-			rec.Server = server(req)
-		}
-		resw.write(res, rec.Warmup)
-		if aborted.Load() && res.Code == 0 && res.Error != "" {
-			out.Aborted++
-			continue
-		}
-		prog.add(req, res)
-		if !rec.Warmup {
-			out.Measured++
-			if firstSent.IsZero() || res.Timestamp.Before(firstSent) {
-				firstSent = res.Timestamp
-			}
-			if res.Timestamp.After(lastSent) {
-				lastSent = res.Timestamp
-			}
-		}
-		if cfg.Sink != nil {
-			cfg.Sink(rec)
+			Intended: at - a.sc.Warmup,
+			Sent:     sent,
+			Latency:  res.End().Sub(a.out.Start.Add(at)),
+			Warmup:   planned < a.sc.Warmup,
 		}
 	}
-	close(attackDone)
-	watchWG.Wait()
-	close(evStop)
-	if ran := <-evDone; len(ran) > 1 {
-		out.Events = ran[1:] // the caller's, without the warm-up boundary
+	if req != nil {
+		rec.Server = a.server(req)
 	}
-	close(tickStop)
-	<-tickDone
+	return rec
+}
 
-	out.Sent = rt.sent.Load()
+// finish computes the outcome's figures once every result was consumed.
+func (a *attack) finish() {
+	out, sc := a.out, a.sc
+	out.Sent = a.rt.sent.Load()
 	out.Ran = sc.Duration
-	if ns := interruptedAt.Load(); ns != 0 {
+	if ns := a.interruptedAt.Load(); ns != 0 {
 		out.Interrupted = true
 		out.Ran = min(max(time.Duration(ns)-sc.Warmup, 0), sc.Duration)
 	}
-	out.Scheduled = scheduledIn(sched, sc.Warmup, sc.Warmup+out.Ran)
-	if out.Ran > 0 {
-		out.Rate.Target = float64(out.Scheduled) / out.Ran.Seconds()
+	if !a.closed {
+		out.Scheduled = scheduledIn(a.sched, sc.Warmup, sc.Warmup+out.Ran)
+		if out.Ran > 0 {
+			out.Rate.Target = float64(out.Scheduled) / out.Ran.Seconds()
+		}
 	}
 	if out.Measured > 1 {
-		if span := lastSent.Sub(firstSent).Seconds(); span > 0 {
+		if span := a.lastSent.Sub(a.firstSent).Seconds(); span > 0 {
 			out.Rate.Achieved = float64(out.Measured-1) / span
 		}
 	}
 	out.Rate.Kept = out.Rate.Target == 0 || out.Rate.Achieved >= KeptRatio*out.Rate.Target
-
-	if cfg.OnEvent != nil {
-		now := time.Now()
-		cfg.OnEvent(EventRecord{Name: EventEnd, At: out.Ran, Fired: now, Done: now, Offset: now.Sub(out.MeasureStart)})
-	}
-
-	closed = true
-	writeErr := resw.close()
-	if planErr != nil {
-		return out, fmt.Errorf("driver: attack stopped: %w", planErr)
-	}
-	return out, writeErr
 }
 
 // waitUntil sleeps until t; when t has passed it returns at once with how long ago that was.
@@ -497,65 +614,6 @@ func runEvents(ctx context.Context, stop <-chan struct{}, origin time.Time, even
 		}
 	}
 	return ran
-}
-
-// progress counts what the live progress shows.
-type progress struct {
-	done, errs, hits, lookups atomic.Int64
-}
-
-// add counts one result.
-func (p *progress) add(req *Request, res *vegeta.Result) {
-	p.done.Add(1)
-	if unexpected(req, res) {
-		p.errs.Add(1)
-	}
-	if req != nil && !req.Write && res.Code >= 200 && res.Code < 300 {
-		switch res.Headers.Get("X-Cache") {
-		case "HIT":
-			p.hits.Add(1)
-			p.lookups.Add(1)
-		case "MISS", "BYPASS":
-			p.lookups.Add(1)
-		}
-	}
-}
-
-// tick calls onTick once a second until stop is closed.
-func (p *progress) tick(stop <-chan struct{}, start time.Time, warmup, total time.Duration, sent *atomic.Int64, onTick func(Progress)) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	last, lastAt := int64(0), start
-	for {
-		select {
-		case <-stop:
-			return
-		case now := <-t.C:
-			done := p.done.Load()
-			pr := Progress{
-				Elapsed: now.Sub(start), Total: total, Sent: sent.Load(), Done: done,
-				Errors: p.errs.Load(), HitRate: -1,
-			}
-			pr.Warmup = pr.Elapsed < warmup
-			if dt := now.Sub(lastAt).Seconds(); dt > 0 {
-				pr.RPS = float64(done-last) / dt
-			}
-			if l := p.lookups.Load(); l > 0 {
-				pr.HitRate = float64(p.hits.Load()) / float64(l)
-			}
-			last, lastAt = done, now
-			onTick(pr)
-		}
-	}
-}
-
-// unexpected reports a transport failure, a 5xx, or a status the plan did not expect; the
-// progress count of errors.
-func unexpected(req *Request, res *vegeta.Result) bool {
-	if res.Code == 0 || res.Code >= 500 || req == nil {
-		return true
-	}
-	return !slices.Contains(req.Expect, int(res.Code))
 }
 
 // scheduledIn counts the hits the schedule places in [from, to).

@@ -356,6 +356,10 @@ func TestRunProgress(t *testing.T) {
 	if p.Total != 2500*time.Millisecond || p.Done < 60 || p.RPS < 30 || p.RPS > 200 || p.HitRate != 1 || p.Errors != 0 {
 		t.Errorf("progress at 2s: %+v", p)
 	}
+	// The interval's percentiles: results arrived over the last second, so both are set.
+	if p.P50 <= 0 || p.P99 < p.P50 || p.P99 > 10*time.Second {
+		t.Errorf("progress at 2s: p50 %v, p99 %v", p.P50, p.P99)
+	}
 }
 
 func TestRunRejectsEventOutsideWindow(t *testing.T) {
@@ -382,5 +386,57 @@ func TestRunInterruptedInWarmup(t *testing.T) {
 	}
 	if !out.Interrupted || out.Measured != 0 || out.Ran != 0 || len(out.Events) != 0 || ran.Load() || out.Results == 0 {
 		t.Errorf("outcome %+v, event ran %v", out, ran.Load())
+	}
+}
+
+// TestRunClosedLoop: the max shape keeps exactly its workers' requests in flight, as fast as
+// the server answers, and measures latency as the service time (there is no schedule).
+func TestRunClosedLoop(t *testing.T) {
+	var inFlight, peak atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		n := inFlight.Add(1)
+		for p := peak.Load(); n > p && !peak.CompareAndSwap(p, n); p = peak.Load() {
+		}
+		time.Sleep(2 * time.Millisecond)
+		inFlight.Add(-1)
+		w.WriteHeader(200)
+	}))
+	defer srv.Close()
+	sc := scenario(t, `
+name: closed
+warmup: 200ms
+duration: 1s
+rate: {shape: max, workers: 4}
+population: {users: 20, conversations: 1, messages: 1}
+mix:
+  - {req: "GET /api/me/tier", weight: 1}
+`)
+	var warm, measured int
+	out, err := Run(context.Background(), Config{BaseURL: srv.URL, Scenario: sc, Secret: testSecret,
+		Workers: 100, MaxWorkers: 1000, // ignored: the scenario's workers are the loop
+		Sink: func(r Record) {
+			if r.Intended != r.Sent || r.Latency != r.Service() || r.Warmup != (r.Sent < 0) {
+				t.Fatalf("seq %d: intended %v sent %v latency %v service %v warm-up %v", r.Res.Seq, r.Intended, r.Sent, r.Latency, r.Service(), r.Warmup)
+			}
+			if r.Req == nil {
+				t.Fatalf("unmatched seq %d", r.Res.Seq)
+			}
+			if r.Warmup {
+				warm++
+			} else {
+				measured++
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p := peak.Load(); p > 4 || p < 2 {
+		t.Errorf("peak %d requests in flight, want the loop's 4", p)
+	}
+	if warm == 0 || measured == 0 || int64(measured) != out.Measured {
+		t.Errorf("%d warm-up and %d measured results (outcome %d) in 0.2 s + 1 s", warm, measured, out.Measured)
+	}
+	if out.Rate.Target != 0 || out.Rate.ClosedLoopWorkers != 4 || !out.Rate.Kept || out.Rate.Achieved <= 0 || out.Scheduled != 0 {
+		t.Errorf("rate %+v, scheduled %d", out.Rate, out.Scheduled)
 	}
 }

@@ -18,9 +18,13 @@ import (
 )
 
 // BenchmarkOverhead measures, against the same trivial loopback server in the same run,
-// the maximum throughput of a plain vegeta attack and of atlasbench's whole pipeline
-// (plan, tokens, request-ID mapping, checkers, HDR metrics, results file) with the same
-// number of workers, and reports the ratio (the issue asks for ≥ 0.9).
+// the maximum throughput of plain vegeta (-rate=0 with max workers: a closed loop) and of
+// atlasbench's whole pipeline at `rate: {shape: max}` (plan, tokens, request-ID mapping,
+// checkers, HDR metrics, results file) with the same number of workers for the same time,
+// and reports the ratio (the goal is >= 0.9). Profile it with
+//
+//	go test -run '^$' -bench Overhead -benchtime 3x -cpuprofile cpu.prof -memprofile mem.prof ./internal/driver/
+//	go tool pprof -top -cum driver.test cpu.prof
 func BenchmarkOverhead(b *testing.B) {
 	body := []byte(`{"userId":"u1","tier":"core","limits":{"messagesPerDay":0,"maxMessageBytes":16000}}`)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -32,7 +36,7 @@ func BenchmarkOverhead(b *testing.B) {
 	const workers = 32
 	window := 2 * time.Second
 
-	plain := func(rate vegeta.Rate) float64 {
+	plain := func() float64 {
 		atk := vegeta.NewAttacker(vegeta.Workers(workers), vegeta.MaxWorkers(workers), vegeta.KeepAlive(true))
 		// The same request shape as atlasbench's: a bearer token and a request ID.
 		tok, err := atlas.NewToken([]byte("overhead"), "u1", time.Now(), time.Hour)
@@ -43,7 +47,7 @@ func BenchmarkOverhead(b *testing.B) {
 			Header: http.Header{"Authorization": {"Bearer " + tok}, "X-Request-Id": {"123456"}}})
 		var n int
 		start := time.Now()
-		for res := range atk.Attack(tr, rate, window, "plain") {
+		for res := range atk.Attack(tr, vegeta.Rate{Freq: 0}, window, "plain") {
 			io.Discard.Write(res.Body)
 			n++
 		}
@@ -52,23 +56,21 @@ func BenchmarkOverhead(b *testing.B) {
 	ours := func() float64 {
 		sc, err := scenarios.Parse("overhead.yaml", []byte(fmt.Sprintf(`name: overhead
 duration: %s
-rate: {shape: constant, rps: 100000}
+rate: {shape: max, workers: %d}
 population: {users: 1000, tiers: {core: 1}, conversations: 1, messages: 1}
 keys: {distribution: zipf, s: 1.1}
 mix:
   - {req: "GET /api/me/tier", weight: 1}
-`, window)))
+`, window, workers)))
 		if err != nil {
 			b.Fatal(err)
 		}
 		rec := metrics.NewRecorder(metrics.Options{Mode: "cache"})
 		chk := check.New(check.Options{Next: rec.Add})
-		// The schedule asks for far more than the workers can send, so the pipeline runs flat
-		// out until the schedule's hits are done; throughput is results over elapsed time.
 		start := time.Now()
 		out, err := driver.Run(context.Background(), driver.Config{
 			BaseURL: srv.URL, Scenario: sc, Secret: []byte("overhead"), Mode: "cache",
-			ResultsPath: b.TempDir() + "/results.bin", Workers: workers, MaxWorkers: workers, Sink: chk.Add,
+			ResultsPath: b.TempDir() + "/results.bin", Sink: chk.Add,
 		})
 		if err != nil {
 			b.Fatal(err)
@@ -76,17 +78,13 @@ mix:
 		chk.Close()
 		return float64(out.Results) / time.Since(start).Seconds()
 	}
-	var sumPlain, sumPaced, sumOurs float64
+	var sumPlain, sumOurs float64
 	for b.Loop() {
-		// Interleaved, so drift on a shared machine hits all alike. "paced" is plain vegeta with
-		// a pacer asking for more than it can send, as atlasbench always has one.
-		sumPlain += plain(vegeta.Rate{Freq: 0})
-		sumPaced += plain(vegeta.Rate{Freq: 100000, Per: time.Second})
+		// Interleaved, so drift on a shared machine hits both alike.
+		sumPlain += plain()
 		sumOurs += ours()
 	}
 	b.ReportMetric(sumPlain/float64(b.N), "vegeta-rps")
-	b.ReportMetric(sumPaced/float64(b.N), "vegeta-paced-rps")
 	b.ReportMetric(sumOurs/float64(b.N), "atlasbench-rps")
 	b.ReportMetric(sumOurs/sumPlain, "ratio")
-	b.ReportMetric(sumOurs/sumPaced, "ratio-vs-paced")
 }

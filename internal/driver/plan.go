@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
@@ -108,6 +109,7 @@ type Plan struct {
 	tier    *rand.Rand
 	tiers   map[int]string // users whose tier the plan changed
 	tokens  map[int]string
+	bearers sync.Map // user index → []string{"Bearer " + token}, read by the targeter
 	next    uint64
 	hostile *rand.Rand      // draws the attacks' cases and targets
 	rsaKey  *rsa.PrivateKey // signs bad-token's RS256 tokens; nil without bad-token
@@ -227,6 +229,19 @@ func (p *Plan) token(i int, userID string) (string, error) {
 	}
 	p.tokens[i] = t
 	return t, nil
+}
+
+// bearer is the Authorization header value of user i's token, built once per user. Safe for
+// concurrent use (unlike Next).
+func (p *Plan) bearer(i int, token string) []string {
+	if v, ok := p.bearers.Load(i); ok {
+		if b := v.([]string); b[0][len("Bearer "):] == token {
+			return b
+		}
+	}
+	b := []string{"Bearer " + token}
+	p.bearers.Store(i, b)
+	return b
 }
 
 // Next plans the next request. The sequence is endless.

@@ -2,7 +2,7 @@ package driver
 
 import (
 	"context"
-	"io"
+	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -51,59 +51,91 @@ func (t *tracker) take(seq uint64) (*Request, bool) {
 	return r, ok
 }
 
-// roundTripper records seq → request before sending, counts sends, and lets Run abort
-// requests still in flight after an interrupt's grace period.
+// roundTripper records seq → request before sending and counts sends.
 type roundTripper struct {
 	next    http.RoundTripper
 	tracker *tracker
-	abort   context.Context // cancelled to abort every request in flight
 	sent    atomic.Int64
 }
 
 // RoundTrip implements http.RoundTripper.
 func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
-	idx, err1 := strconv.ParseUint(req.Header.Get("X-Request-Id"), 10, 64)
-	seq, err2 := strconv.ParseUint(req.Header.Get("X-Vegeta-Seq"), 10, 64)
+	idx, err1 := strconv.ParseUint(headerValue(req.Header, "X-Request-Id"), 10, 64)
+	seq, err2 := strconv.ParseUint(headerValue(req.Header, "X-Vegeta-Seq"), 10, 64)
 	if err1 == nil && err2 == nil {
 		rt.tracker.bind(idx, seq)
 	}
 	rt.sent.Add(1)
+	return rt.next.RoundTrip(req)
+}
 
-	ctx, cancel := context.WithCancel(req.Context())
-	stop := context.AfterFunc(rt.abort, cancel)
-	release := sync.OnceFunc(func() { stop(); cancel() })
-	resp, err := rt.next.RoundTrip(req.WithContext(ctx))
-	if err != nil {
-		release()
-		return nil, err
+// connSet tracks the transport's connections so that Run can abort every request in flight
+// at once after an interrupt's grace period, at no cost per request.
+type connSet struct {
+	mu     sync.Mutex
+	conns  map[*trackedConn]struct{}
+	closed bool
+}
+
+// errAborted fails the dials after closeAll.
+var errAborted = errors.New("driver: attack aborted")
+
+// dial wraps a dialer so that its connections join the set.
+func (s *connSet) dial(d *net.Dialer) func(ctx context.Context, network, addr string) (net.Conn, error) {
+	return func(ctx context.Context, network, addr string) (net.Conn, error) {
+		c, err := d.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		tc := &trackedConn{Conn: c, set: s}
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.closed {
+			c.Close()
+			return nil, errAborted
+		}
+		s.conns[tc] = struct{}{}
+		return tc, nil
 	}
-	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
-	return resp, nil
 }
 
-// releasingBody releases the request's abort hook when vegeta closes the body.
-type releasingBody struct {
-	io.ReadCloser
-	release func()
+// closeAll closes every connection: the requests on them fail at once.
+func (s *connSet) closeAll() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.closed = true
+	for c := range s.conns {
+		c.Conn.Close()
+	}
+	clear(s.conns)
 }
 
-func (b *releasingBody) Close() error {
-	err := b.ReadCloser.Close()
-	b.release()
-	return err
+// trackedConn leaves its set when closed.
+type trackedConn struct {
+	net.Conn
+	set *connSet
+}
+
+func (c *trackedConn) Close() error {
+	c.set.mu.Lock()
+	delete(c.set.conns, c)
+	c.set.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // newTransport is the HTTP transport under the attack: no proxy, keep-alive connections
-// kept for reuse (one per concurrent request), no transparent compression, HTTP/1.1.
-func newTransport() *http.Transport {
+// kept for reuse (one per concurrent request), no transparent compression, HTTP/1.1; its
+// connections are tracked in the returned set.
+func newTransport() (*http.Transport, *connSet) {
 	d := &net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}
+	conns := &connSet{conns: map[*trackedConn]struct{}{}}
 	return &http.Transport{
 		Proxy:               nil,
-		DialContext:         d.DialContext,
+		DialContext:         conns.dial(d),
 		MaxIdleConns:        0, // no global limit
 		MaxIdleConnsPerHost: 10000,
 		IdleConnTimeout:     90 * time.Second,
 		DisableCompression:  true,
 		ForceAttemptHTTP2:   false,
-	}
+	}, conns
 }

@@ -138,6 +138,13 @@ func notes(s *summary.Summary) []string {
 		ns = append(ns, "The run was interrupted before its end: the figures cover only what was measured.")
 	}
 	for _, f := range modes(s) {
+		if n := f.Rate.ClosedLoopWorkers; n > 0 {
+			note := fmt.Sprintf("Rate max: a closed loop of %d workers sent each request as soon as the one before answered, "+
+				"so latency is the service time (a closed loop has no intended send time) and the rate is what the server sustained.", n)
+			if !slices.Contains(ns, note) {
+				ns = append(ns, note)
+			}
+		}
 		if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
 			ns = append(ns, fmt.Sprintf("The load generator fell behind schedule (%s): %s of %s rps achieved.",
 				modeLabel(f), rps(f.Rate.Achieved), rps(f.Rate.Target)))
@@ -322,6 +329,9 @@ func figuresTable(s *summary.Summary) *table {
 	add("requests", func(f *summary.Figures) string { return count(f.Requests) }, "")
 	add("rate achieved / target (rps)", func(f *summary.Figures) string {
 		r := rps(f.Rate.Achieved) + " / " + rps(f.Rate.Target)
+		if n := f.Rate.ClosedLoopWorkers; n > 0 {
+			r = rps(f.Rate.Achieved) + fmt.Sprintf(" / max (closed loop, %d workers)", n)
+		}
 		if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
 			r += " ⚠ behind"
 		}

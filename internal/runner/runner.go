@@ -68,6 +68,8 @@ type Options struct {
 	Progress io.Writer
 	TTY      bool
 	Log      *slog.Logger
+
+	attacks *plan // the run's attacks, for the overall ETA of the progress
 }
 
 // UsageError is a bad scenario, config or option: the run never started.
@@ -173,6 +175,7 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 		s    *summary.Summary
 		figs map[string][]summary.Figures
 	}
+	o.attacks = &plan{total: o.Count * len(configs) * len(modes)}
 	runs := make([]*run, len(configs))
 	for i, config := range configs {
 		dir := dirOf(config)
@@ -399,7 +402,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 				o.Log.Warn("fault failed", "fault", e.Name, "err", e.Err)
 			}
 		},
-		OnTick:  newProgress(o.Progress, o.TTY, mode, rep, o.Count).tick,
+		OnTick:  o.newProgress(mode, rep).tick,
 		Shard:   o.Shard,
 		StartAt: o.StartAt,
 	})

@@ -175,6 +175,9 @@ type Rate struct {
 	Achieved float64 `json:"achieved"`
 	// Kept is false when the load generator fell behind the schedule by more than 5%.
 	Kept bool `json:"kept"`
+	// ClosedLoopWorkers is N for `rate: {shape: max, workers: N}`: no schedule (Target 0), N
+	// requests in flight as fast as the server answers; latency is then the service time.
+	ClosedLoopWorkers int `json:"closed_loop_workers,omitempty"`
 }
 
 // Latency is a latency distribution in milliseconds.
