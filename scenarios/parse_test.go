@@ -457,7 +457,7 @@ mix: [{req: GET /api/me, weight: 1}]
 			want: Scenario{
 				Name: "mx", Seed: 1, Duration: 10 * time.Second,
 				Rate:       Rate{Shape: ShapeMax, Workers: 8},
-				Population: Population{Users: 1000, Tiers: store.DefaultTierMix(), Conversations: 5, Messages: 40},
+				Population: Population{Users: 1000, Tiers: atlas.DefaultTierMix(), Conversations: 5, Messages: 40},
 				Keys:       Keys{Distribution: DistUniform},
 				Mix:        []MixEntry{{Req: "GET /api/me", Method: "GET", Path: "/api/me", Weight: 1, Expect: []int{200}}},
 			},
