@@ -1,5 +1,6 @@
 // Package redisproc owns child redis-server processes: started on a free loopback port
-// with persistence off, killed with SIGKILL, restarted empty on the same port, stopped.
+// with persistence off (or AOF when asked), killed with SIGKILL, restarted on the same
+// port (empty unless AOF), stopped; and Redis Clusters of such processes (StartCluster).
 // The harness and the tests start their own Redis here and never touch a shared one.
 package redisproc
 
@@ -30,7 +31,20 @@ type Options struct {
 	Args []string
 	// StartTimeout bounds the wait for the first PING; default 5s.
 	StartTimeout time.Duration
+	// Dir is the server's working directory (AOF files, a cluster node's nodes.conf);
+	// default os.TempDir(), where nothing is written while persistence is off.
+	Dir string
+	// Persistence is PersistenceNone (the default: nothing survives a restart) or
+	// PersistenceAOF (appendonly yes, fsync every second: a restart reloads the data).
+	// With AOF, Dir should be the server's own directory.
+	Persistence string
 }
+
+// Persistence modes of Options.Persistence.
+const (
+	PersistenceNone = "none"
+	PersistenceAOF  = "aof"
+)
 
 // Server is one child redis-server. Its methods are safe for concurrent use.
 type Server struct {
@@ -116,7 +130,7 @@ func (s *Server) Running() bool {
 	}
 }
 
-// Start (re)starts the server on its port, empty, and waits for PING. It is a no-op
+// Start (re)starts the server on its port (empty unless Persistence is AOF) and waits for PING. It is a no-op
 // when the server is already running.
 func (s *Server) Start(ctx context.Context) error {
 	s.mu.Lock()
@@ -128,11 +142,19 @@ func (s *Server) Start(ctx context.Context) error {
 			return nil
 		}
 	}
-	args := []string{
-		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--daemonize", "no",
-		"--protected-mode", "yes", "--loglevel", "warning", "--dir", os.TempDir(),
+	dir := s.opts.Dir
+	if dir == "" {
+		dir = os.TempDir()
 	}
+	appendonly := []string{"--appendonly", "no"}
+	if s.opts.Persistence == PersistenceAOF {
+		appendonly = []string{"--appendonly", "yes", "--appendfsync", "everysec"}
+	}
+	args := []string{
+		"--port", strconv.Itoa(s.port), "--bind", "127.0.0.1", "--save", "",
+		"--daemonize", "no", "--protected-mode", "yes", "--loglevel", "warning", "--dir", dir,
+	}
+	args = append(args, appendonly...)
 	args = append(args, s.opts.Args...)
 	// Not CommandContext: the process outlives the start call; Kill or Stop ends it.
 	cmd := exec.Command(s.opts.Binary, args...)
