@@ -326,7 +326,7 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 // scenario reads the root mapping into s.
 func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	f := d.mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
-		"population", "keys", "mix", "db", "faults", "thresholds", "servers", "pin")
+		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin")
 	if n := f["name"]; n != nil {
 		s.Name, _ = d.str(n, "name")
 	} else {
@@ -375,6 +375,9 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 				s.DB.Jitter, _ = d.duration(v, "db.jitter")
 			}
 		}
+	}
+	if n := f["redis"]; n != nil {
+		d.redis(n, &s.Redis)
 	}
 	if n := f["faults"]; n != nil {
 		d.faults(n, s)
@@ -620,7 +623,7 @@ func (d *decoder) faults(n *yaml.Node, s *Scenario) {
 	for i, it := range items {
 		path := fmt.Sprintf("faults[%d]", i)
 		ft := &s.Faults[i]
-		f := d.mapping(it, path, "at", "do", "latency", "jitter", "period", "server")
+		f := d.mapping(it, path, "at", "do", "node", "latency", "jitter", "period", "server")
 		if f == nil {
 			continue
 		}
@@ -637,6 +640,9 @@ func (d *decoder) faults(n *yaml.Node, s *Scenario) {
 		if v := f["server"]; v != nil {
 			ft.Server, _ = d.integer(v, path+".server")
 		}
+		if v := f["node"]; v != nil {
+			ft.Node, _ = d.str(v, path+".node")
+		}
 		for _, x := range []struct {
 			name string
 			dst  *time.Duration
@@ -645,5 +651,35 @@ func (d *decoder) faults(n *yaml.Node, s *Scenario) {
 				*x.dst, _ = d.duration(v, path+"."+x.name)
 			}
 		}
+	}
+}
+
+// redis reads the redis section: {cluster: {masters, replicas, nodeTimeout}, persistence}.
+func (d *decoder) redis(n *yaml.Node, r *RedisSpec) {
+	f := d.mapping(n, "redis", "cluster", "persistence")
+	if f == nil {
+		return
+	}
+	if v := f["persistence"]; v != nil {
+		r.Persistence, _ = d.str(v, "redis.persistence")
+	}
+	v := f["cluster"]
+	if v == nil {
+		return
+	}
+	c := &ClusterSpec{Masters: 3, Replicas: 1, NodeTimeout: 2 * time.Second}
+	r.Cluster = c
+	g := d.mapping(v, "redis.cluster", "masters", "replicas", "nodeTimeout")
+	if g == nil {
+		return
+	}
+	if x := g["masters"]; x != nil {
+		c.Masters, _ = d.integer(x, "redis.cluster.masters")
+	}
+	if x := g["replicas"]; x != nil {
+		c.Replicas, _ = d.integer(x, "redis.cluster.replicas")
+	}
+	if x := g["nodeTimeout"]; x != nil {
+		c.NodeTimeout, _ = d.duration(x, "redis.cluster.nodeTimeout")
 	}
 }

@@ -198,7 +198,7 @@ faults:
   - {at: 25s, do: slow-redis, period: 1s}
   - {do: heal-redis}
 `,
-			want: `x.yaml:5: faults[0].do: "reboot-redis" is not one of kill-redis, start-redis, slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, flush-redis, kill-server, start-server
+			want: `x.yaml:5: faults[0].do: "reboot-redis" is not one of kill-redis, start-redis, slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, flush-redis, kill-server, start-server, failover
 x.yaml:6: faults[1].at: 40s is beyond duration 30s (offsets count from the end of warm-up)
 x.yaml:6: faults[1].latency: only for slow-redis
 x.yaml:7: faults[2].at: 20s is before faults[1].at (40s): list faults in time order
@@ -206,6 +206,38 @@ x.yaml:7: faults[2].period: must be > 0 for flap-redis, got 0s
 x.yaml:8: faults[3].latency: must be > 0 for slow-redis, got 0s
 x.yaml:8: faults[3].period: only for flap-redis
 x.yaml:9: faults[4].at: required (an offset from the end of warm-up, e.g. 20s)`,
+		},
+		{
+			name:   "redis: a cluster out of range, unknown persistence, nodes it does not have",
+			source: "x.yaml",
+			yaml: `duration: 30s
+rate: 10
+mix: [{req: "GET /api/me", weight: 1}]
+redis: {cluster: {masters: 0, replicas: 1, nodeTimeout: 10ms}, persistence: rdb}
+faults:
+  - {at: 1s, do: kill-redis, node: master-4}
+  - {at: 2s, do: kill-redis, node: replica-2}
+  - {at: 3s, do: failover}
+  - {at: 4s, do: refuse-redis, node: "master-01"}
+`,
+			want: `x.yaml:4: redis.persistence: "rdb" is not one of none, aof
+x.yaml:4: redis.cluster.masters: must be 1…16, got 0
+x.yaml:4: redis.cluster.nodeTimeout: must be >= 100ms, got 10ms
+x.yaml:6: faults[0].node: "master-4": the cluster has 0 masters
+x.yaml:7: faults[1].node: "replica-2": the cluster has 0 replicas
+x.yaml:8: faults[2].node: required for failover (the shard's master or the replica to promote, e.g. master-1)
+x.yaml:9: faults[3].node: "master-01" is not a node name (want master-N or replica-N)`,
+		},
+		{
+			name:   "redis: unknown fields",
+			source: "x.yaml",
+			yaml: `duration: 30s
+rate: 10
+mix: [{req: "GET /api/me", weight: 1}]
+redis: {cluster: {shards: 3}, aof: true}
+`,
+			want: `x.yaml:4: redis: unknown field "aof"
+x.yaml:4: redis.cluster: unknown field "shards"`,
 		},
 		{
 			name:   "negative durations, a bad seed, an empty threshold",

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -36,7 +37,8 @@ type Scenario struct {
 	Keys        Keys
 	Mix         []MixEntry
 	DB          DBModel
-	Faults      []Fault // in time order
+	Redis       RedisSpec // the Redis the harness starts for the cache mode
+	Faults      []Fault   // in time order
 	// Servers is how many `bench serve` instances share one Redis and one database; 0 means 1.
 	// The driver spreads requests over them round-robin by request (see Pin).
 	Servers int
@@ -133,6 +135,29 @@ type DBModel struct {
 	Jitter  time.Duration
 }
 
+// RedisSpec is the scenario's redis section: the Redis the harness starts (ignored for an
+// external -redis URL).
+type RedisSpec struct {
+	// Cluster, when set, asks for a Redis Cluster of child processes instead of one server.
+	Cluster *ClusterSpec
+	// Persistence is none (the default) or aof: appendonly yes, fsync every second, so a
+	// restarted Redis reloads its data.
+	Persistence string
+}
+
+// ClusterSpec is the shape of a harness-started Redis Cluster.
+type ClusterSpec struct {
+	Masters     int           // shards; default 3
+	Replicas    int           // per master; default 1 (0: none)
+	NodeTimeout time.Duration // cluster-node-timeout, how soon a replica takes over; default 2s
+}
+
+// Persistence modes of RedisSpec.Persistence.
+const (
+	PersistenceNone = "none"
+	PersistenceAOF  = "aof"
+)
+
 // Pin routes writes and reads to fixed instances (1-based); 0 leaves that kind round-robin.
 type Pin struct {
 	Writes, Reads int
@@ -157,6 +182,7 @@ type Fault struct {
 	At      time.Duration
 	Do      string        // one of FaultVerbs()
 	Server  int           // 1-based instance the fault is addressed to; 0: the shared Redis (or every instance's link to it)
+	Node    string        // on a cluster: the one node it acts on (master-1…, replica-1…); empty: every node
 	Latency time.Duration // slow-redis: added latency per command
 	Jitter  time.Duration // slow-redis: ± spread of that latency
 	Period  time.Duration // flap-redis: Redis is down for half of each period, up for the other half
@@ -174,12 +200,13 @@ const (
 	FaultFlushRedis     = "flush-redis"     // FLUSHALL
 	FaultKillServer     = "kill-server"     // SIGKILL one server instance (server: N)
 	FaultStartServer    = "start-server"    // start a killed instance again (server: N)
+	FaultFailover       = "failover"        // cluster: promote a replica of Node's shard (CLUSTER FAILOVER)
 )
 
 // FaultVerbs lists the fault verbs a scenario may use.
 func FaultVerbs() []string {
 	return []string{FaultKillRedis, FaultStartRedis, FaultSlowRedis, FaultPartitionRedis,
-		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis, FaultKillServer, FaultStartServer}
+		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis, FaultKillServer, FaultStartServer, FaultFailover}
 }
 
 // PerServerVerbs lists the verbs that may name one instance (server: N): the fault-proxy
@@ -187,6 +214,18 @@ func FaultVerbs() []string {
 func PerServerVerbs() []string {
 	return []string{FaultSlowRedis, FaultPartitionRedis, FaultRefuseRedis, FaultHealRedis, FaultFlapRedis,
 		FaultKillServer, FaultStartServer}
+}
+
+// ValidNodeName reports whether name has the shape of a cluster node's name: master-N or
+// replica-N, N >= 1.
+func ValidNodeName(name string) bool {
+	for _, prefix := range []string{"master-", "replica-"} {
+		if n, ok := strings.CutPrefix(name, prefix); ok {
+			i, err := strconv.Atoi(n)
+			return err == nil && i >= 1 && strconv.Itoa(i) == n
+		}
+	}
+	return false
 }
 
 // Route is one API route a mix may use.

@@ -145,7 +145,9 @@ func (p *problems) check(s *Scenario) {
 		p.add("db.jitter", "must be >= 0, got %s", s.DB.Jitter)
 	}
 	p.checkServers(s)
+	p.checkRedis(s.Redis)
 	p.checkFaults(s.Faults, s.Duration, s.Servers)
+	p.checkNodes(s.Faults, s.Redis.Cluster)
 	for i, t := range s.Thresholds {
 		f := fmt.Sprintf("thresholds[%d]", i)
 		switch {
@@ -368,6 +370,55 @@ func (p *problems) checkServers(s *Scenario) {
 	}{{"pin.writes", s.Pin.Writes}, {"pin.reads", s.Pin.Reads}} {
 		if x.v < 0 || x.v > n {
 			p.add(x.field, "must name an instance 1…%d (servers: %d), or 0 for round-robin; got %d", n, n, x.v)
+		}
+	}
+}
+
+func (p *problems) checkRedis(r RedisSpec) {
+	if r.Persistence != "" && r.Persistence != PersistenceNone && r.Persistence != PersistenceAOF {
+		p.add("redis.persistence", "%q is not one of none, aof", r.Persistence)
+	}
+	c := r.Cluster
+	if c == nil {
+		return
+	}
+	if c.Masters < 1 || c.Masters > 16 {
+		p.add("redis.cluster.masters", "must be 1…16, got %d", c.Masters)
+	}
+	if c.Replicas < 0 || c.Replicas > 4 {
+		p.add("redis.cluster.replicas", "must be 0…4, got %d", c.Replicas)
+	}
+	if c.NodeTimeout < 100*time.Millisecond {
+		p.add("redis.cluster.nodeTimeout", "must be >= 100ms, got %s", c.NodeTimeout)
+	}
+}
+
+// checkNodes checks the node of each fault: a well-formed name, one the scenario's cluster
+// has (when it declares one), and present for failover.
+func (p *problems) checkNodes(faults []Fault, c *ClusterSpec) {
+	for i, ft := range faults {
+		f := fmt.Sprintf("faults[%d].node", i)
+		if ft.Node == "" {
+			if ft.Do == FaultFailover {
+				p.add(f, "required for failover (the shard's master or the replica to promote, e.g. master-1)")
+			}
+			continue
+		}
+		if !ValidNodeName(ft.Node) {
+			p.add(f, "%q is not a node name (want master-N or replica-N)", ft.Node)
+			continue
+		}
+		if c == nil {
+			continue // -redis cluster may supply one; the stack checks the name then
+		}
+		if n, ok := strings.CutPrefix(ft.Node, "master-"); ok {
+			if i, _ := strconv.Atoi(n); i > c.Masters {
+				p.add(f, "%q: the cluster has %d masters", ft.Node, c.Masters)
+			}
+		} else if n, ok := strings.CutPrefix(ft.Node, "replica-"); ok {
+			if i, _ := strconv.Atoi(n); i > c.Masters*c.Replicas {
+				p.add(f, "%q: the cluster has %d replicas", ft.Node, c.Masters*c.Replicas)
+			}
 		}
 	}
 }

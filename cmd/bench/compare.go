@@ -39,7 +39,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	fs.Var(&configs, "config", "a cache config to compare (repeat: at least two; the first is the reference)")
 	fs.StringVar(&o.Mode, "mode", "cache", "cache, nocache or both for every config (both adds db_query_reduction and speedup)")
 	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
-	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto, process, docker, embedded or a redis:// URL")
+	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto, process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite or a postgres:// server URL")
 	fs.IntVar(&o.Count, "count", 1, "repeats per config (interleaved); 4 or more lets latency differences be tested for significance")
 	quiet := fs.Bool("quiet", false, "no live progress")

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -23,6 +24,31 @@ func TestFaultScenarios(t *testing.T) {
 		{"fault-refuse", "default", 0, nil},
 		{"fault-flap", "default", 0, nil},
 		{"fault-cold", "default", 0, nil},
+		// A 3x1 Redis Cluster (each node behind its own fault proxy): master-1 killed, its
+		// replica promoted, the old master back as a replica.
+		{"fault-shard", "default", 0, func(t *testing.T, s *summary.Summary) {
+			checkFaultFree(t, s)
+			if s.Redis == nil || s.Redis.Topology != (summary.Topology{Kind: summary.TopologyCluster, Masters: 3, Replicas: 1}) || len(s.Redis.Nodes) != 6 {
+				t.Fatalf("redis: %+v", s.Redis)
+			}
+			roles := map[string]string{}
+			var keys int64
+			for _, n := range s.Redis.Nodes {
+				if !n.Up {
+					t.Errorf("%s down at the end", n.Name)
+				}
+				roles[n.Name] = n.Role
+				if n.Role == "master" {
+					keys += n.Keys
+				}
+			}
+			if roles["master-1"] != "replica" || roles["replica-1"] != "master" {
+				t.Errorf("roles at the end %v: want replica-1 promoted and master-1 back as its replica", roles)
+			}
+			if keys == 0 {
+				t.Error("the masters hold no keys")
+			}
+		}},
 		// Naive cache-aside drops an invalidation that fails during the partition: once Redis is
 		// back with its old entries, reads are stale.
 		{"fault-partition", "weak-invalidation", exitFail, func(t *testing.T, s *summary.Summary) {
@@ -54,8 +80,12 @@ func TestFaultScenarios(t *testing.T) {
 				config = filepath.Join("testdata", config+".yaml")
 			}
 			out := t.TempDir()
+			redis := "process"
+			if strings.HasPrefix(tc.scenario, "fault-shard") {
+				redis = "auto" // the scenario's redis.cluster
+			}
 			stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", filepath.Join("testdata", tc.scenario+".yaml"),
-				"-config", config, "-mode", "cache", "-redis", "process", "-out", out, "-quiet")
+				"-config", config, "-mode", "cache", "-redis", redis, "-out", out, "-quiet")
 			if code != tc.code {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
 			}
@@ -77,12 +107,26 @@ func TestFaultScenarios(t *testing.T) {
 				tc.check(t, s)
 				return
 			}
-			if fault.Errors != 0 || s.StaleReads != 0 || s.IsolationViolations != 0 {
-				t.Fatalf("%s: errors %d, stale %d, isolation %d", fault.Name, fault.Errors, s.StaleReads, s.IsolationViolations)
-			}
-			t.Logf("%s: p99 %.1f ms, max %.1f ms, recovery %v s", fault.Name, fault.Latency.P99, fault.Latency.Max, deref(fault.RecoveryS))
+			checkFaultFree(t, s)
 		})
 	}
+}
+
+// checkFaultFree fails unless the run's first fault phase (one with requests) had no
+// errors and the run no stale read and no isolation violation.
+func checkFaultFree(t *testing.T, s *summary.Summary) {
+	t.Helper()
+	for _, fault := range s.Phases {
+		if fault.Fault == "" || fault.Requests == 0 {
+			continue
+		}
+		if fault.Errors != 0 || s.StaleReads != 0 || s.IsolationViolations != 0 {
+			t.Fatalf("%s: errors %d, stale %d, isolation %d", fault.Name, fault.Errors, s.StaleReads, s.IsolationViolations)
+		}
+		t.Logf("%s: p99 %.1f ms, max %.1f ms, recovery %v s", fault.Name, fault.Latency.P99, fault.Latency.Max, deref(fault.RecoveryS))
+		return
+	}
+	t.Fatalf("no fault phase with requests: %+v", s.Phases)
 }
 
 func deref(p *float64) any {

@@ -61,7 +61,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.StringVar(&o.Config, "config", "default", "cache config: default, production, none, or a YAML file")
 	fs.StringVar(&o.Mode, "mode", "both", "cache, nocache, or both (no-cache first, then cache, same seeded requests)")
 	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
-	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto (redis-server child, else Docker, else embedded), process, docker, embedded, or a redis:// URL")
+	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto (redis-server child, else Docker, else embedded; a Redis Cluster when the scenario has redis.cluster), process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite, or a postgres:// server URL (a fresh database is created per mode and dropped)")
 	fs.StringVar(&o.Target, "target", "", "drive an already running Atlas server at this URL instead of starting one (ATLAS_JWT_SECRET must match)")
 	fs.StringVar(&o.TargetRedis, "target-redis", "", "with -target: the Redis behind it (redis:// or redis+cluster:// URL), read-only (INFO) as a second witness")

@@ -55,7 +55,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs := newFlagSet("serve", serveUsage, stdout)
 	var o serveOptions
 	fs.StringVar(&o.listen, "listen", envOr(getenv, "ATLAS_LISTEN", "127.0.0.1:8000"), "address to listen on (`host:port`; port 0 picks a free one) [ATLAS_LISTEN]")
-	fs.StringVar(&o.redis, "redis", envOr(getenv, "REDIS_URL", "auto"), "Redis: auto (child redis-server, else Docker, else embedded), process, docker, embedded, or a redis://, rediss://, redis+cluster:// URL; several comma-separated host:port mean a Cluster [REDIS_URL]")
+	fs.StringVar(&o.redis, "redis", envOr(getenv, "REDIS_URL", "auto"), "Redis: auto (child redis-server, else Docker, else embedded), process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), or a redis://, rediss://, redis+cluster:// URL; several comma-separated host:port mean a Cluster [REDIS_URL]")
 	fs.StringVar(&o.db, "db", envOr(getenv, "ATLAS_DB", "sqlite"), "database: sqlite (temp dir), sqlite:/path/file.db, or postgres://… [ATLAS_DB]")
 	fs.StringVar(&o.mode, "mode", envOr(getenv, "ATLAS_CACHE_MODE", "cache"), "cache or nocache [ATLAS_CACHE_MODE]")
 	fs.StringVar(&o.config, "config", "default", "cache config: a built-in ("+strings.Join(cache.BuiltinConfigs(), ", ")+") or a YAML file")
@@ -124,7 +124,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 
 	var client redis.UniversalClient
 	if o.mode == "cache" && cfg.Enabled() {
-		rds, err := stack.StartRedis(ctx, o.redis, log)
+		rds, err := stack.StartRedis(ctx, stack.RedisOptions{Spec: o.redis, Log: log})
 		if err != nil {
 			return envError{fmt.Errorf("serve: redis: %w", err)}
 		}

@@ -49,6 +49,9 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 		if err := trustCA(opt.TLSConfig, cfg.Redis.CACert); err != nil {
 			return nil, err
 		}
+		if cfg.Unsafe.ClientDefaults {
+			return redis.NewClusterClient(opt), nil // go-redis defaults: the weakened layer of a demonstration
+		}
 		opt.ContextTimeoutEnabled = true
 		opt.DialTimeout = cfg.Redis.DialTimeout
 		opt.ReadTimeout = cfg.Redis.ReadTimeout

@@ -24,6 +24,10 @@ func newZerolog(ctx context.Context, log *slog.Logger) zerolog.Logger {
 	return zerolog.New(slogWriter{log: log.With("lib", "toxiproxy")}).Level(level)
 }
 
+// upstreamRefused is toxiproxy's error line for a connection whose upstream refused it: one
+// per client connection while Redis (or a cluster node) is killed, so it stays at Debug.
+const upstreamRefused = "Unable to open connection to upstream"
+
 // slogWriter is a zerolog.LevelWriter that decodes zerolog's JSON events and
 // writes them to a slog.Logger.
 type slogWriter struct{ log *slog.Logger }
@@ -43,6 +47,9 @@ func (w slogWriter) WriteLevel(l zerolog.Level, p []byte) (int, error) {
 		return len(p), nil
 	}
 	msg, _ := fields[zerolog.MessageFieldName].(string)
+	if msg == upstreamRefused {
+		level = slog.LevelDebug // the expected echo of every connection while Redis is killed
+	}
 	delete(fields, zerolog.MessageFieldName)
 	delete(fields, zerolog.LevelFieldName)
 	keys := make([]string, 0, len(fields))

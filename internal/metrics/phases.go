@@ -22,13 +22,14 @@ var faultPhases = map[string]string{
 	"flap-redis":      "redis-flap",
 	"flush-redis":     "redis-flushed",
 	"kill-server":     "server-down",
+	"failover":        "redis-failover",
 }
 
 // closers end a fault and open PhaseRecovery.
 var closers = map[string]bool{"start-redis": true, "heal-redis": true, "start-server": true}
 
 // instant faults are over as soon as they are done; their phase lasts until the next event.
-var instant = map[string]bool{"flush-redis": true}
+var instant = map[string]bool{"flush-redis": true, "failover": true}
 
 // RecoveryShare is how close to its steady level the per-second overall hit rate must be
 // back for a fault phase to count as recovered: within 10%, relative.

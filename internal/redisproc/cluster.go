@@ -343,14 +343,35 @@ func infoField(info, field string) string {
 
 // do runs one admin command on n directly (not through its announced address).
 func (c *Cluster) do(ctx context.Context, n *Node, args ...any) *redis.Cmd {
-	cl := redis.NewClient(&redis.Options{
-		Addr: n.Addr(), Protocol: 2, DisableIdentity: true,
+	cl := adminClient(n.Addr())
+	defer cl.Close()
+	return cl.Do(ctx, args...)
+}
+
+// adminClient is a one-connection client for admin commands to the server at addr.
+func adminClient(addr string) *redis.Client {
+	return redis.NewClient(&redis.Options{
+		Addr: addr, Protocol: 2, DisableIdentity: true,
 		DialTimeout: 500 * time.Millisecond, ReadTimeout: 2 * time.Second, WriteTimeout: time.Second,
 		MaxRetries: -1, PoolSize: 1,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
+}
+
+// NodeStats reports the number of keys (DBSIZE) and the used memory in bytes (INFO
+// memory's used_memory) of the Redis server at addr (host:port, no password).
+func NodeStats(ctx context.Context, addr string) (keys, usedBytes int64, err error) {
+	cl := adminClient(addr)
 	defer cl.Close()
-	return cl.Do(ctx, args...)
+	if keys, err = cl.DBSize(ctx).Result(); err != nil {
+		return 0, 0, fmt.Errorf("redisproc: DBSIZE %s: %w", addr, err)
+	}
+	mem, err := cl.Info(ctx, "memory").Result()
+	if err != nil {
+		return keys, 0, fmt.Errorf("redisproc: INFO memory %s: %w", addr, err)
+	}
+	usedBytes, _ = strconv.ParseInt(infoField(mem, "used_memory"), 10, 64)
+	return keys, usedBytes, nil
 }
 
 // Nodes lists every node: the masters in shard order, then the replicas.
@@ -414,10 +435,16 @@ func (c *Cluster) role(ctx context.Context, n *Node) (role, master string, err e
 	return "", "", fmt.Errorf("%s: no myself line in CLUSTER NODES", n.Name)
 }
 
+// Role is n's current role, RoleMaster or RoleReplica, as n itself reports it.
+func (c *Cluster) Role(ctx context.Context, n *Node) (string, error) {
+	role, _, err := c.role(ctx, n)
+	return role, err
+}
+
 // Failover promotes a replica of the shard that node serves: when node is a replica
 // now, it is promoted; when it is a master, one of its running replicas is. It runs
-// CLUSTER FAILOVER (FORCE when the master is down) and waits until the replica reports
-// itself master.
+// CLUSTER FAILOVER (FORCE when the master is down, or after two attempts that timed out)
+// and waits until the replica reports itself master.
 func (c *Cluster) Failover(ctx context.Context, node string) error {
 	target, ok := c.Node(node)
 	if !ok {
@@ -446,25 +473,34 @@ func (c *Cluster) Failover(ctx context.Context, node string) error {
 	if candidate == nil {
 		return fmt.Errorf("redisproc: cluster: failover %s: no running replica of it", node)
 	}
-	args := []any{"CLUSTER", "FAILOVER"}
-	if force {
-		args = append(args, "FORCE")
-	}
-	if err := c.do(ctx, candidate, args...).Err(); err != nil {
-		return fmt.Errorf("redisproc: cluster: failover %s on %s: %w", node, candidate.Name, err)
-	}
-	wctx, cancel := context.WithTimeout(ctx, 10*c.opts.NodeTimeout)
-	defer cancel()
-	return poll(wctx, func() error {
-		role, _, err := c.role(wctx, candidate)
-		if err != nil {
+	// A manual failover gives up after 5s (Redis's own limit) when the replica cannot catch
+	// up with its master in time, e.g. on a loaded machine: try again, the third time with FORCE.
+	var err error
+	for attempt := 1; attempt <= 3; attempt++ {
+		args := []any{"CLUSTER", "FAILOVER"}
+		if force || attempt == 3 {
+			args = append(args, "FORCE")
+		}
+		if err = c.do(ctx, candidate, args...).Err(); err != nil {
+			return fmt.Errorf("redisproc: cluster: failover %s on %s: %w", node, candidate.Name, err)
+		}
+		wctx, cancel := context.WithTimeout(ctx, max(6*time.Second, 3*c.opts.NodeTimeout))
+		err = poll(wctx, func() error {
+			role, _, err := c.role(wctx, candidate)
+			if err != nil {
+				return err
+			}
+			if role != RoleMaster {
+				return fmt.Errorf("%s not promoted yet", candidate.Name)
+			}
+			return nil
+		})
+		cancel()
+		if err == nil || ctx.Err() != nil {
 			return err
 		}
-		if role != RoleMaster {
-			return fmt.Errorf("%s not promoted yet", candidate.Name)
-		}
-		return nil
-	})
+	}
+	return fmt.Errorf("redisproc: cluster: failover %s on %s: %w", node, candidate.Name, err)
 }
 
 // Topology reports every node's role, liveness, key count and memory. A node that is
@@ -479,10 +515,7 @@ func (c *Cluster) Topology(ctx context.Context) []NodeState {
 		if n.Running() {
 			if role, _, err := c.role(ctx, n); err == nil {
 				st.Role, st.Up = role, true
-				st.Keys, _ = c.do(ctx, n, "DBSIZE").Int64()
-				if mem, err := c.do(ctx, n, "INFO", "memory").Text(); err == nil {
-					st.UsedBytes, _ = strconv.ParseInt(infoField(mem, "used_memory"), 10, 64)
-				}
+				st.Keys, st.UsedBytes, _ = NodeStats(ctx, n.Addr())
 			}
 		}
 		out[i] = st

@@ -26,6 +26,7 @@ import (
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/metrics"
+	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -319,8 +320,12 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			logw = lf
 		}
 		var err error
+		var shape *stack.ClusterShape
+		if c := sc.Redis.Cluster; c != nil {
+			shape = &stack.ClusterShape{Masters: c.Masters, Replicas: c.Replicas, NodeTimeout: c.NodeTimeout}
+		}
 		st, err = stack.Up(ctx, stack.Options{
-			Binary: o.Binary, Redis: o.Redis, DB: o.DB, Mode: mode, Config: config,
+			Binary: o.Binary, Redis: o.Redis, Cluster: shape, Persistence: sc.Redis.Persistence, DB: o.DB, Mode: mode, Config: config,
 			Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
 			Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
 			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: rl.Logger,
@@ -455,6 +460,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 	if st != nil && st.Redis != nil {
 		auditKeys(ctx, st, &f, &more)
 		measureCapacity(ctx, st, sc.Population.Users, &f, &more)
+		f.Redis = redisFigures(ctx, st.Redis)
 	}
 	for _, fe := range out.Events {
 		if fe.Err != nil {
@@ -510,6 +516,28 @@ func measureCapacity(ctx context.Context, st *stack.Stack, users int, f *summary
 		c.HitRate = f.HitRate.Overall
 		f.Capacity = c
 	}
+}
+
+// redisFigures describes the Redis a stack ran on, at the end of the mode: the cluster's
+// nodes with their roles now, or the one server. nil for an external Redis.
+func redisFigures(ctx context.Context, r *stack.Redis) *summary.Redis {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if c := r.Cluster; c != nil {
+		out := &summary.Redis{Topology: summary.Topology{Kind: summary.TopologyCluster, Masters: c.MasterCount(), Replicas: c.ReplicaCount()}}
+		for _, n := range c.Topology(ctx) {
+			out.Nodes = append(out.Nodes, summary.RedisNode{Name: n.Name, Address: n.Addr, Role: n.Role, Up: n.Up, Keys: n.Keys, UsedMemory: n.UsedBytes})
+		}
+		return out
+	}
+	if r.Backend == stack.BackendExternal {
+		return nil
+	}
+	out := &summary.Redis{Topology: summary.Topology{Kind: summary.TopologySingle, Masters: 1}}
+	addr := strings.TrimPrefix(r.URL, "redis://")
+	keys, used, err := redisproc.NodeStats(ctx, addr)
+	out.Nodes = []summary.RedisNode{{Name: "redis", Address: addr, Role: redisproc.RoleMaster, Up: err == nil, Keys: keys, UsedMemory: used}}
+	return out
 }
 
 // figuresRun is one mode's figures, whether its attack was cut short, how long its database

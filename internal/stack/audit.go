@@ -6,6 +6,7 @@ import (
 	"net/url"
 	"regexp"
 
+	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -32,24 +33,42 @@ func (st *Stack) AuditKeys(ctx context.Context, max int) (total int, bad []strin
 	if st.Redis == nil {
 		return 0, nil, nil
 	}
+	scan := func(opt *redis.Options, name string) error {
+		client := redis.NewClient(opt)
+		defer client.Close()
+		iter := client.Scan(ctx, 0, "*", 1000).Iterator()
+		for iter.Next(ctx) {
+			total++
+			if k := iter.Val(); !legitKey(k) && len(bad) < max {
+				bad = append(bad, k)
+			}
+		}
+		if err := iter.Err(); err != nil {
+			return fmt.Errorf("stack: audit %s: %w", name, err)
+		}
+		return nil
+	}
+	if c := st.Redis.Cluster; c != nil {
+		// Every master that runs, directly (not through its fault proxy); replicas hold copies.
+		for _, n := range c.Nodes() {
+			if !n.Running() {
+				continue
+			}
+			if role, err := c.Role(ctx, n); err != nil || role != redisproc.RoleMaster {
+				continue
+			}
+			if err := scan(&redis.Options{Addr: n.Addr()}, n.Name); err != nil {
+				return total, bad, err
+			}
+		}
+		return total, bad, nil
+	}
 	opt, err := redis.ParseURL(st.Redis.URL)
 	if err != nil {
 		return 0, nil, fmt.Errorf("stack: audit: %w", err)
 	}
-	client := redis.NewClient(opt)
-	defer client.Close()
-	iter := client.Scan(ctx, 0, "*", 1000).Iterator()
-	for iter.Next(ctx) {
-		total++
-		if k := iter.Val(); !legitKey(k) && len(bad) < max {
-			bad = append(bad, k)
-		}
-	}
-	if err := iter.Err(); err != nil {
-		u, _ := url.Parse(st.Redis.URL)
-		return total, bad, fmt.Errorf("stack: audit %s: %w", u.Redacted(), err)
-	}
-	return total, bad, nil
+	u, _ := url.Parse(st.Redis.URL)
+	return total, bad, scan(opt, u.Redacted())
 }
 
 func legitKey(k string) bool {

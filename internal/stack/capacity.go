@@ -19,8 +19,8 @@ const capacitySample = 200
 // sample of keys per class; and extrapolates the memory to 1M and 10M users with the same
 // share of users cached as this run (seeded users: users). One SCAN (never KEYS).
 func (st *Stack) Capacity(ctx context.Context, users int) (*summary.Capacity, error) {
-	if st.Redis == nil {
-		return nil, nil
+	if st.Redis == nil || st.Redis.Cluster != nil {
+		return nil, nil // a cluster's keys and memory are per node, in summary.redis.nodes
 	}
 	opt, err := redis.ParseURL(st.Redis.URL)
 	if err != nil {

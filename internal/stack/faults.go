@@ -5,13 +5,20 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"slices"
+	"strings"
 
 	"github.com/atlasbench/atlasbench/internal/faultproxy"
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
 
-// Supports reports why the stack cannot inject the fault, or nil when it can.
+// proxyVerbs are the faults a fault proxy injects.
+var proxyVerbs = []string{scenarios.FaultSlowRedis, scenarios.FaultPartitionRedis, scenarios.FaultRefuseRedis,
+	scenarios.FaultHealRedis, scenarios.FaultFlapRedis}
+
+// Supports reports why the stack cannot inject the fault, or nil when it can. On a cluster
+// f.Node names one node (empty: every node); elsewhere it must be empty.
 func (st *Stack) Supports(f scenarios.Fault) error {
 	verb := f.Do
 	if f.Server != 0 {
@@ -29,29 +36,41 @@ func (st *Stack) Supports(f scenarios.Fault) error {
 	if st.Redis == nil {
 		return nil // no-cache mode: faults are recorded as phases, nothing to break
 	}
+	if c := st.Redis.Cluster; c != nil {
+		if f.Node != "" {
+			if _, ok := c.Node(f.Node); !ok {
+				return fmt.Errorf("stack: %s: node %q: the cluster's nodes are %s", verb, f.Node, strings.Join(c.NodeNames(), ", "))
+			}
+		}
+		if f.Server != 0 {
+			return fmt.Errorf("stack: %s {server: %d}: on a Redis Cluster faults are aimed at a node (node: master-1…), not at one instance's link", verb, f.Server)
+		}
+	} else if f.Node != "" || verb == scenarios.FaultFailover {
+		return fmt.Errorf("stack: %s {node: %s} needs a Redis Cluster the harness starts (-redis cluster or the scenario's redis.cluster), not %s", verb, f.Node, st.Redis.Backend)
+	}
 	switch verb {
 	case scenarios.FaultKillRedis, scenarios.FaultStartRedis:
 		if st.Redis.kill == nil {
-			return fmt.Errorf("stack: %s needs a Redis the harness runs (process, docker or embedded), not %s", verb, st.Redis.Backend)
+			return fmt.Errorf("stack: %s needs a Redis the harness runs (process, cluster, docker or embedded), not %s", verb, st.Redis.Backend)
 		}
 		return nil
-	case scenarios.FaultFlushRedis:
+	case scenarios.FaultFlushRedis, scenarios.FaultFailover:
 		return nil
-	case scenarios.FaultSlowRedis, scenarios.FaultPartitionRedis, scenarios.FaultRefuseRedis,
-		scenarios.FaultHealRedis, scenarios.FaultFlapRedis:
-		if st.Proxy == nil {
+	}
+	if slices.Contains(proxyVerbs, verb) {
+		if st.Proxy == nil && st.Redis.Proxies == nil {
 			return fmt.Errorf("stack: %s needs the fault proxy, which runs only in front of a Redis the harness starts (not %s)", verb, st.Redis.Backend)
 		}
 		return nil
-	default:
-		return fmt.Errorf("stack: unknown fault %q", verb)
 	}
+	return fmt.Errorf("stack: unknown fault %q", verb)
 }
 
 // Fault injects one scenario fault. A fault-proxy verb with Server 0 acts on every
-// instance's link to Redis, with Server N on instance N's only. In no-cache mode the Redis
-// verbs do nothing: the fault is only a phase boundary there, so both modes are measured
-// over the same windows; kill-server and start-server act in both modes.
+// instance's link to Redis, with Server N on instance N's only; on a cluster it acts on
+// Node's proxy (every node's when Node is empty). In no-cache mode the Redis verbs do
+// nothing: the fault is only a phase boundary there, so both modes are measured over the
+// same windows; kill-server and start-server act in both modes.
 func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 	if err := st.Supports(f); err != nil {
 		return err
@@ -67,6 +86,9 @@ func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 	if st.Redis == nil {
 		return nil
 	}
+	if c := st.Redis.Cluster; c != nil {
+		return st.clusterFault(ctx, c, f)
+	}
 	switch f.Do {
 	case scenarios.FaultSlowRedis, scenarios.FaultPartitionRedis, scenarios.FaultRefuseRedis,
 		scenarios.FaultHealRedis, scenarios.FaultFlapRedis:
@@ -77,8 +99,6 @@ func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 			}
 		}
 		return errors.Join(errs...)
-	}
-	switch f.Do {
 	case scenarios.FaultKillRedis:
 		return st.Redis.Kill()
 	case scenarios.FaultStartRedis:
@@ -93,8 +113,47 @@ func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 	return nil
 }
 
-// proxyFault applies a fault-proxy verb to one instance's proxy.
+// clusterFault injects f into one node of the cluster, or into every node when f.Node is empty.
+func (st *Stack) clusterFault(ctx context.Context, c *redisproc.Cluster, f scenarios.Fault) error {
+	switch f.Do {
+	case scenarios.FaultFailover:
+		return c.Failover(ctx, f.Node)
+	case scenarios.FaultFlushRedis:
+		if f.Node == "" {
+			return c.FlushAll(ctx)
+		}
+		n, _ := c.Node(f.Node)
+		return redisproc.FlushAll(n.Addr())
+	case scenarios.FaultKillRedis:
+		if f.Node == "" {
+			return st.Redis.Kill()
+		}
+		n, _ := c.Node(f.Node)
+		return n.Kill()
+	case scenarios.FaultStartRedis:
+		if f.Node == "" {
+			return st.Redis.Start(ctx)
+		}
+		n, _ := c.Node(f.Node)
+		return n.Start(ctx)
+	}
+	if f.Node != "" {
+		return proxyFault(ctx, st.Redis.Proxies[f.Node], f)
+	}
+	var errs []error
+	for _, name := range c.NodeNames() {
+		if err := proxyFault(ctx, st.Redis.Proxies[name], f); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// proxyFault applies a fault-proxy verb to one proxy (an instance's link, or a cluster node's).
 func proxyFault(ctx context.Context, p *faultproxy.Proxy, f scenarios.Fault) error {
+	if p == nil {
+		return fmt.Errorf("stack: %s: no fault proxy", f.Do)
+	}
 	switch f.Do {
 	case scenarios.FaultSlowRedis:
 		return p.Slow(f.Latency, f.Jitter)

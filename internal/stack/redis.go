@@ -5,11 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"os"
 	"strconv"
 	"strings"
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/atlasbench/atlasbench/internal/faultproxy"
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/ory/dockertest/v3"
 	dc "github.com/ory/dockertest/v3/docker"
@@ -21,7 +24,37 @@ const (
 	BackendDocker   = "docker"   // a container through dockertest
 	BackendEmbedded = "embedded" // miniredis in this process: latencies not representative
 	BackendExternal = "external" // a URL the user gave; never killed
+	BackendCluster  = "cluster"  // a Redis Cluster of child redis-server processes
 )
+
+// ClusterShape is the Redis Cluster the "cluster" backend starts. Zero Masters means 3,
+// zero NodeTimeout 2s; Replicas is taken as given (0: none).
+type ClusterShape struct {
+	Masters     int
+	Replicas    int
+	NodeTimeout time.Duration
+}
+
+// DefaultClusterShape is what -redis cluster starts without a scenario's redis.cluster: 3
+// masters with one replica each and a 2s node timeout.
+var DefaultClusterShape = ClusterShape{Masters: 3, Replicas: 1, NodeTimeout: 2 * time.Second}
+
+// RedisOptions say which Redis StartRedis brings up.
+type RedisOptions struct {
+	// Spec is auto (default), process, docker, embedded, cluster, a redis://, rediss:// or
+	// redis+cluster:// URL, or comma-separated host:port seeds of an external Cluster.
+	Spec string
+	// Cluster is the shape of a "cluster" Redis; nil means DefaultClusterShape.
+	Cluster *ClusterShape
+	// Persistence is none (default) or aof (appendonly, fsync every second) for a Redis
+	// the harness starts as a process (process or cluster).
+	Persistence string
+	// Proxies puts a fault proxy in front of every cluster node, announced to clients in
+	// its place, so faults can be aimed at one node (the stack sets it; bench serve does not).
+	Proxies bool
+	// Log receives progress; nil discards.
+	Log *slog.Logger
+}
 
 // EmbeddedNote is the loud caveat every report of an embedded-Redis run carries.
 const EmbeddedNote = "Redis was embedded (miniredis, in the harness process): latencies are not representative; install redis-server for real figures"
@@ -29,8 +62,15 @@ const EmbeddedNote = "Redis was embedded (miniredis, in the harness process): la
 // Redis is the Redis a run uses, with the controls fault injection needs.
 type Redis struct {
 	Backend string
-	URL     string
-	Note    string // a caveat for the report, if any
+	// URL is what the server's -redis gets: a redis:// URL, or for a cluster the
+	// comma-separated announced addresses of its nodes.
+	URL  string
+	Note string // a caveat for the report, if any
+	// Cluster is the harness-started cluster (BackendCluster); nil otherwise.
+	Cluster *redisproc.Cluster
+	// Proxies are the fault proxies in front of the cluster's nodes, by node name
+	// (RedisOptions.Proxies); nil otherwise.
+	Proxies map[string]*faultproxy.Proxy
 
 	kill  func() error
 	start func(ctx context.Context) error
@@ -63,14 +103,24 @@ func (r *Redis) Close() error {
 	return c()
 }
 
-// StartRedis brings up Redis per spec: "auto" (a child redis-server when the binary exists,
-// else Docker when an engine answers, else embedded), "process", "docker", "embedded", or a
-// redis://, rediss:// or redis+cluster:// URL of a server someone else runs.
-func StartRedis(ctx context.Context, spec string, log *slog.Logger) (*Redis, error) {
+// StartRedis brings up Redis per o.Spec: "auto" (a child redis-server when the binary
+// exists, else Docker when an engine answers, else embedded), "process", "docker",
+// "embedded", "cluster" (a Redis Cluster of child processes, o.Cluster), or a redis://,
+// rediss:// or redis+cluster:// URL, or comma-separated host:port seeds, of a Redis
+// someone else runs.
+func StartRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
+	log := o.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	spec := strings.TrimSpace(o.Spec)
+	if o.Persistence != "" && o.Persistence != redisproc.PersistenceNone && o.Persistence != redisproc.PersistenceAOF {
+		return nil, fmt.Errorf("stack: redis persistence %q: want none or aof", o.Persistence)
+	}
 	switch spec {
 	case "", "auto":
 		if _, err := redisproc.Binary(); err == nil {
-			return startProcess(ctx)
+			return startProcess(ctx, o.Persistence)
 		}
 		if err := DockerAvailable(ctx); err == nil {
 			log.Info("redis-server not found; using Docker")
@@ -80,7 +130,9 @@ func StartRedis(ctx context.Context, spec string, log *slog.Logger) (*Redis, err
 		}
 		return startEmbedded()
 	case BackendProcess:
-		return startProcess(ctx)
+		return startProcess(ctx, o.Persistence)
+	case BackendCluster:
+		return startCluster(ctx, o, log)
 	case BackendDocker:
 		if err := DockerAvailable(ctx); err != nil {
 			return nil, err
@@ -89,18 +141,98 @@ func StartRedis(ctx context.Context, spec string, log *slog.Logger) (*Redis, err
 	case BackendEmbedded:
 		return startEmbedded()
 	}
-	if strings.HasPrefix(spec, "redis://") || strings.HasPrefix(spec, "rediss://") || strings.HasPrefix(spec, "redis+cluster://") {
+	for _, scheme := range []string{"redis://", "rediss://", "redis+cluster://", "rediss+cluster://"} {
+		if strings.HasPrefix(spec, scheme) {
+			return &Redis{Backend: BackendExternal, URL: spec}, nil
+		}
+	}
+	if seeds := strings.Split(spec, ","); len(seeds) > 1 {
+		for _, s := range seeds {
+			if _, _, err := net.SplitHostPort(strings.TrimSpace(s)); err != nil {
+				return nil, fmt.Errorf("stack: -redis %q: cluster seed %q is not host:port", spec, s)
+			}
+		}
 		return &Redis{Backend: BackendExternal, URL: spec}, nil
 	}
-	return nil, fmt.Errorf("stack: -redis %q: want auto, process, docker, embedded or a redis:// URL", spec)
+	return nil, fmt.Errorf("stack: -redis %q: want auto, process, docker, embedded, cluster, a redis://, rediss:// or redis+cluster:// URL, or comma-separated host:port of a Cluster's nodes", spec)
 }
 
-func startProcess(ctx context.Context) (*Redis, error) {
-	s, err := redisproc.Start(ctx, redisproc.Options{})
+func startProcess(ctx context.Context, persistence string) (*Redis, error) {
+	opts := redisproc.Options{Persistence: persistence}
+	var dir string
+	if persistence == redisproc.PersistenceAOF {
+		var err error
+		if dir, err = os.MkdirTemp("", "atlasbench-redis-"); err != nil {
+			return nil, fmt.Errorf("stack: redis dir: %w", err)
+		}
+		opts.Dir = dir
+	}
+	s, err := redisproc.Start(ctx, opts)
 	if err != nil {
+		if dir != "" {
+			os.RemoveAll(dir)
+		}
 		return nil, err
 	}
-	return &Redis{Backend: BackendProcess, URL: s.URL(), kill: s.Kill, start: s.Start, close: s.Stop}, nil
+	stop := s.Stop
+	if dir != "" {
+		stop = func() error { return errors.Join(s.Stop(), os.RemoveAll(dir)) }
+	}
+	return &Redis{Backend: BackendProcess, URL: s.URL(), kill: s.Kill, start: s.Start, close: stop}, nil
+}
+
+// startCluster starts a Redis Cluster of child processes, each node behind its own fault
+// proxy when o.Proxies is set.
+func startCluster(ctx context.Context, o RedisOptions, log *slog.Logger) (*Redis, error) {
+	shape := DefaultClusterShape
+	if o.Cluster != nil {
+		shape = *o.Cluster
+	}
+	r := &Redis{Backend: BackendCluster}
+	copts := redisproc.ClusterOptions{Masters: shape.Masters, Replicas: shape.Replicas, NodeTimeout: shape.NodeTimeout, Persistence: o.Persistence}
+	if o.Proxies {
+		r.Proxies = map[string]*faultproxy.Proxy{}
+		copts.Announce = func(ctx context.Context, name, addr string) (string, error) {
+			p, err := faultproxy.Start(ctx, addr, log.With("node", name))
+			if err != nil {
+				return "", err
+			}
+			r.Proxies[name] = p
+			return p.Addr(), nil
+		}
+	}
+	closeProxies := func() error {
+		var errs []error
+		for _, p := range r.Proxies {
+			errs = append(errs, p.Close())
+		}
+		return errors.Join(errs...)
+	}
+	c, err := redisproc.StartCluster(ctx, copts)
+	if err != nil {
+		closeProxies()
+		return nil, fmt.Errorf("stack: redis cluster: %w", err)
+	}
+	log.Info("redis cluster up", "masters", c.MasterCount(), "replicas", c.ReplicaCount(), "node_timeout", c.NodeTimeout(), "seeds", c.Seeds())
+	r.Cluster = c
+	r.URL = strings.Join(c.Seeds(), ",")
+	r.kill = func() error {
+		var errs []error
+		for _, n := range c.Nodes() {
+			errs = append(errs, n.Kill())
+		}
+		return errors.Join(errs...)
+	}
+	r.start = func(ctx context.Context) error {
+		for _, n := range c.Nodes() {
+			if err := n.Start(ctx); err != nil {
+				return fmt.Errorf("stack: start %s: %w", n.Name, err)
+			}
+		}
+		return nil
+	}
+	r.close = func() error { return errors.Join(c.Stop(), closeProxies()) }
+	return r, nil
 }
 
 func startEmbedded() (*Redis, error) {

@@ -30,8 +30,14 @@ import (
 type Options struct {
 	// Binary is the bench executable to run `serve` from; default os.Executable().
 	Binary string
-	// Redis is the -redis spec (auto, process, docker, embedded or a URL); unused in nocache mode.
+	// Redis is the -redis spec (auto, process, docker, embedded, cluster, a URL or
+	// comma-separated cluster seeds); unused in nocache mode.
 	Redis string
+	// Cluster, when set, is the shape of the Redis Cluster to start (a scenario's
+	// redis.cluster); with Redis auto or empty it selects the cluster backend.
+	Cluster *ClusterShape
+	// Persistence is none (default) or aof for a Redis the harness starts as a process.
+	Persistence string
 	// DB is sqlite (a fresh file per stack) or a postgres:// server URL (a fresh database
 	// is created in it per stack and dropped on Close).
 	DB string
@@ -62,7 +68,8 @@ type Stack struct {
 	URL     string    // base URL of the first instance
 	Servers []*Server // the instances, in order (Servers[0] is instance 1)
 	Redis   *Redis    // nil in nocache mode
-	// Proxy is the first instance's fault proxy (see Server.Proxy).
+	// Proxy is the first instance's fault proxy (see Server.Proxy); nil for a cluster,
+	// whose nodes have one each (Redis.Proxies).
 	Proxy *faultproxy.Proxy
 	DB    string // sqlite or postgres
 	// DBName is the PostgreSQL database created for this stack (dropped on Close); "" on SQLite.
@@ -138,7 +145,17 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 		dsn = "sqlite:" + filepath.Join(dir, "atlas.db")
 	}
 	if o.Mode == "cache" {
-		if st.Redis, err = StartRedis(ctx, o.Redis, o.Log); err != nil {
+		spec := o.Redis
+		if o.Cluster != nil {
+			switch spec {
+			case "", "auto":
+				spec = BackendCluster
+			case BackendProcess, BackendDocker, BackendEmbedded:
+				return st, fmt.Errorf("stack: the scenario asks for a Redis Cluster (redis.cluster) but -redis is %s: use -redis auto or cluster", spec)
+			}
+		}
+		ropts := RedisOptions{Spec: spec, Cluster: o.Cluster, Persistence: o.Persistence, Proxies: true, Log: o.Log}
+		if st.Redis, err = StartRedis(ctx, ropts); err != nil {
 			return st, err
 		}
 		st.cleanup = append(st.cleanup, st.Redis.Close)
@@ -148,7 +165,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 		redisURL := ""
 		if st.Redis != nil {
 			redisURL = st.Redis.URL
-			if st.Redis.Backend != BackendExternal {
+			if st.Redis.Backend != BackendExternal && st.Redis.Backend != BackendCluster {
 				u, err := url.Parse(st.Redis.URL)
 				if err != nil {
 					return st, fmt.Errorf("stack: redis url: %w", err)

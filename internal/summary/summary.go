@@ -129,6 +129,9 @@ type Figures struct {
 	// CrossChecks are this mode's figures checked by second witnesses; summary.json keeps
 	// them in Summary.CrossChecks (every mode and repeat together).
 	CrossChecks []CrossCheck `json:"-"`
+	// Redis is the Redis the cache mode ran on, as the harness saw it at the end of the
+	// mode; nil in no-cache mode and against a -target.
+	Redis *Redis `json:"redis,omitempty"`
 }
 
 // Server is one instance's share of a run: the requests the driver sent to it.
@@ -167,6 +170,37 @@ type Capacity struct {
 	// cached as this run (cached users / seeded users), keyed by population ("1M", "10M").
 	Extrapolated map[string]int64 `json:"extrapolated_bytes"`
 	HitRate      float64          `json:"hit_rate"` // the overall hit rate the figures were measured at
+}
+
+// Redis describes the Redis of a run: its topology and each node at the end.
+type Redis struct {
+	Topology Topology    `json:"topology"`
+	Nodes    []RedisNode `json:"nodes,omitempty"`
+}
+
+// Topology kinds.
+const (
+	TopologySingle  = "single"
+	TopologyCluster = "cluster"
+)
+
+// Topology is the shape of the Redis: one server, or a cluster of Masters shards with
+// Replicas replicas each.
+type Topology struct {
+	Kind     string `json:"kind"` // TopologySingle or TopologyCluster
+	Masters  int    `json:"masters"`
+	Replicas int    `json:"replicas"` // per master
+}
+
+// RedisNode is one Redis server at the end of the run.
+type RedisNode struct {
+	Name    string `json:"name"`    // "redis" for a single server; master-1…, replica-1… (roles at creation) in a cluster
+	Address string `json:"address"` // host:port clients used (a cluster node's fault proxy)
+	Role    string `json:"role"`    // master or replica now
+	Up      bool   `json:"up"`
+	Keys    int64  `json:"keys"`
+	// UsedMemory is INFO memory's used_memory, in bytes.
+	UsedMemory int64 `json:"used_memory_bytes"`
 }
 
 // Rate is the target and achieved request rate in requests per second.
