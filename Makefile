@@ -6,7 +6,7 @@ BIN       := bin/bench
 PKGS      := ./...
 FUZZTIME  ?= 30s
 
-.PHONY: all build bench bench-go bench-scale test lint fuzz gate compare clean
+.PHONY: all build bench bench-go bench-scale bench-distributed test lint fuzz gate compare clean
 
 all: build
 
@@ -53,3 +53,10 @@ clean:
 bench-go:
 	$(GO) test -run '^$$' -bench 'CachedGET|RedisGET' -benchtime 2s ./refserver/ | tee /tmp/atlas-bench-go.txt
 	@awk '/^BenchmarkCachedGET/{c=$$3} /^BenchmarkRedisGET/{r=$$3} END{if(r>0) printf "cached GET path / bare Redis GET = %.1fx\n", c/r}' /tmp/atlas-bench-go.txt
+
+# Distributed load proven on one machine: the mixed scenario as 3 shards (bench run -shard i/3,
+# one -start-at) against one server, merged (bench merge), beside one unsharded run against an
+# identical fresh server; fails unless request and per-route counts are equal and hit rates
+# within 2 points. Prints both side by side.
+bench-distributed:
+	$(GO) test -count=1 -timeout 30m -run '^TestShardsMergeEqualsUnsharded$$' -v ./cmd/bench/ -args -shards.scenario mixed -shards.n 3

@@ -2,17 +2,30 @@ package main
 
 import (
 	"context"
+	"flag"
+	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"text/tabwriter"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/scenarios"
+)
+
+// Flags of the equivalence test, for make bench-distributed (the mixed scenario, figures
+// printed side by side with -v).
+var (
+	shardScenario = flag.String("shards.scenario", filepath.Join("testdata", "shards.yaml"), "scenario of TestShardsMergeEqualsUnsharded")
+	shardCount    = flag.Int("shards.n", 3, "how many shards TestShardsMergeEqualsUnsharded runs")
 )
 
 // shardSecret is the JWT secret the equivalence test's servers and shards share.
@@ -45,7 +58,7 @@ func startAt(sc *scenarios.Scenario) string {
 // 0 errors, isolation violations and stale reads; hit rates are within 2 points. Then
 // bench merge refuses shards that do not belong together (exit 2) and a missing one (exit 3).
 func TestShardsMergeEqualsUnsharded(t *testing.T) {
-	scPath := filepath.Join("testdata", "shards.yaml")
+	scPath, n := *shardScenario, *shardCount
 	config, err := filepath.Abs(filepath.Join("testdata", "shards-cache.yaml"))
 	if err != nil {
 		t.Fatal(err)
@@ -60,17 +73,17 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 	st := upFor(t, sc, config)
 	at := startAt(sc)
 	var wg sync.WaitGroup
-	dirs := make([]string, 3)
-	for i := range 3 {
-		out := filepath.Join(root, "shard", string(rune('1'+i)))
+	dirs := make([]string, n)
+	for i := range n {
+		out := filepath.Join(root, "shard", strconv.Itoa(i+1))
 		dirs[i] = filepath.Join(out, "latest")
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			stdout, stderr, code := runBench(t, context.Background(), env, "run", "-scenario", scPath, "-target", st.URL,
-				"-shard", string(rune('1'+i))+"/3", "-start-at", at, "-out", out, "-quiet")
+				"-shard", fmt.Sprintf("%d/%d", i+1, n), "-start-at", at, "-out", out, "-quiet")
 			if code != 0 {
-				t.Errorf("shard %d/3: exit %d\n%s\n%s", i+1, code, stdout, stderr)
+				t.Errorf("shard %d/%d: exit %d\n%s\n%s", i+1, n, code, stdout, stderr)
 			}
 		}()
 	}
@@ -107,8 +120,9 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	if m.Shards != 3 || u.Shards != 0 {
-		t.Errorf("shards: merged %d, unsharded %d; want 3 and 0", m.Shards, u.Shards)
+	t.Logf("%s: %d shards merged vs one unsharded run, each against a fresh server:\n%s", sc.Name, n, sideBySide(m, u))
+	if m.Shards != n || u.Shards != 0 {
+		t.Errorf("shards: merged %d, unsharded %d; want %d and 0", m.Shards, u.Shards, n)
 	}
 	if m.Requests != u.Requests || m.Requests == 0 {
 		t.Errorf("requests: merged %d, unsharded %d", m.Requests, u.Requests)
@@ -143,6 +157,9 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 		t.Errorf("target rate: merged %v, unsharded %v", m.Rate.Target, u.Rate.Target)
 	}
 
+	if n != 3 {
+		return
+	}
 	t.Run("refuses", func(t *testing.T) {
 		// A shard of another seed: exit 2, naming it.
 		odd := filepath.Join(root, "odd")
@@ -190,6 +207,40 @@ func TestRunShardFlags(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want 2 mentioning %s", tc.args, code, stderr, tc.msg)
 		}
 	}
+}
+
+// sideBySide renders the figures of the merged and the unsharded run in two columns.
+func sideBySide(m, u *summary.Summary) string {
+	var b strings.Builder
+	w := tabwriter.NewWriter(&b, 0, 0, 2, ' ', tabwriter.AlignRight)
+	row := func(name string, f string, a, c any) { fmt.Fprintf(w, "%s\t"+f+"\t"+f+"\t\n", name, a, c) }
+	fmt.Fprintf(w, "figure\tsharded (merged)\tunsharded\t\n")
+	row("requests", "%d", m.Requests, u.Requests)
+	routes := slices.Sorted(maps.Keys(u.ByEndpoint))
+	for _, r := range routes {
+		row("  "+r, "%d", m.ByEndpoint[r].Requests, u.ByEndpoint[r].Requests)
+	}
+	row("rate target (rps)", "%.1f", m.Rate.Target, u.Rate.Target)
+	row("rate achieved (rps)", "%.1f", m.Rate.Achieved, u.Rate.Achieved)
+	row("errors", "%d", m.Errors, u.Errors)
+	row("isolation violations", "%d", m.IsolationViolations, u.IsolationViolations)
+	row("stale reads", "%d", m.StaleReads, u.StaleReads)
+	row("hit rate tier", "%.3f", m.HitRate.Tier, u.HitRate.Tier)
+	row("hit rate userProfile", "%.3f", m.HitRate.UserProfile, u.HitRate.UserProfile)
+	row("hit rate conversations", "%.3f", m.HitRate.Conversations, u.HitRate.Conversations)
+	row("hit rate apiResponses", "%.3f", m.HitRate.APIResponses, u.HitRate.APIResponses)
+	row("hit rate overall", "%.3f", m.HitRate.Overall, u.HitRate.Overall)
+	if m.HitRateHeaders != nil && u.HitRateHeaders != nil {
+		row("hit rate overall (headers)", "%.3f", m.HitRateHeaders.Overall, u.HitRateHeaders.Overall)
+	}
+	row("DB queries", "%d", m.DBQueries.Total, u.DBQueries.Total)
+	row("DB queries per request", "%.3f", m.DBQueries.PerRequest, u.DBQueries.PerRequest)
+	row("latency p50 (ms)", "%.2f", m.Latency.P50, u.Latency.P50)
+	row("latency p90 (ms)", "%.2f", m.Latency.P90, u.Latency.P90)
+	row("latency p99 (ms)", "%.2f", m.Latency.P99, u.Latency.P99)
+	row("latency max (ms)", "%.2f", m.Latency.Max, u.Latency.Max)
+	w.Flush()
+	return b.String()
 }
 
 // copyDir copies a run directory's regular files.

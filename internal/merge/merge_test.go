@@ -1,0 +1,186 @@
+package merge
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+
+	"github.com/atlasbench/atlasbench/internal/check"
+	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/metrics"
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+var routes = []struct{ route, class string }{
+	{"GET /api/me/tier", "tier"}, {"GET /api/me", "userProfile"}, {"GET /api/conversations", "conversations"},
+	{"GET /api/conversations/{id}/messages", "apiResponses"}, {"POST /api/conversations/{id}/messages", "writes"},
+}
+
+// synthesize writes n shard run directories under root as bench run -shard i/n would after
+// a run of dur at rps in all (rps/n each): every result goes through the real
+// metrics.Recorder (latencies drawn from a lognormal-like distribution), a stats poll per
+// second, then the part and summary.json are written. It returns the directories.
+func synthesize(tb testing.TB, root string, n int, dur time.Duration, rps int) []string {
+	tb.Helper()
+	origin := time.Date(2026, 11, 30, 6, 0, 0, 0, time.UTC)
+	secs := int(dur / time.Second)
+	var dirs []string
+	for i := 1; i <= n; i++ {
+		rng := rand.New(rand.NewPCG(uint64(i), 7))
+		rec := metrics.NewRecorder(metrics.Options{Mode: "cache"})
+		rec.KeepRaw()
+		per := rps / n
+		for s := range secs {
+			for k := range per {
+				at := time.Duration(s)*time.Second + time.Duration(k)*time.Second/time.Duration(per)
+				rt := routes[rng.IntN(len(routes))]
+				lat := time.Duration(300+rng.ExpFloat64()*2000+rng.NormFloat64()*100) * time.Microsecond
+				h := http.Header{}
+				h.Set("X-Atlas-Tier-Cache", "HIT")
+				if rng.IntN(4) == 0 {
+					h.Set("X-Cache", "MISS")
+				} else {
+					h.Set("X-Cache", "HIT")
+				}
+				rec.Add(check.Verdict{Record: driver.Record{
+					Req:      &driver.Request{Route: rt.route, Class: rt.class},
+					Res:      &vegeta.Result{Code: 200, Latency: lat, Headers: h, Timestamp: origin.Add(at)},
+					Intended: at, Sent: at, Latency: lat,
+				}})
+			}
+		}
+		var snaps []metrics.Snapshot
+		for s := -1; s <= secs; s++ {
+			x := uint64(s+1) * uint64(rps)
+			snaps = append(snaps, metrics.Snapshot{At: origin.Add(time.Duration(s) * time.Second), Mode: "cache", Stats: metrics.Stats{
+				Requests: x,
+				Cache: map[string]summary.ClassStats{"tier": {Hits: x * 9 / 10, Misses: x / 10},
+					"apiResponses": {Hits: x / 4, Misses: x / 12}},
+				DB: metrics.DBStats{Total: x / 5, ByClass: map[string]uint64{"apiResponses": x / 12, "writes": x / 10}},
+			}})
+		}
+		out := &driver.Outcome{Mode: "cache", MeasureStart: origin, Ran: dur,
+			Rate: summary.Rate{Target: float64(per), Achieved: float64(per), Kept: true}}
+		in := metrics.Input{Outcome: out, Snapshots: snaps, Servers: 1, ServerURLs: []string{"http://atlas:8000"}}
+		part, err := rec.Part(in)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		f, _ := rec.Finish(in)
+		dir := filepath.Join(root, "shard-"+strconv.Itoa(i))
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			tb.Fatal(err)
+		}
+		if err := metrics.WritePart(dir, part); err != nil {
+			tb.Fatal(err)
+		}
+		s := &summary.Summary{Schema: summary.Schema, Scenario: "synthetic", Config: "default", Mode: "target",
+			Started: origin, Figures: f, Count: 1,
+			Shard:      &summary.Shard{Index: i, Count: n, Seed: 42, StartAt: origin},
+			Thresholds: []summary.Threshold{{Expr: "errors == 0"}, {Expr: "latency.p99 < 1s"}, {Expr: "hit_rate.tier >= 0.8"}},
+		}
+		if err := summary.Write(dir, s); err != nil {
+			tb.Fatal(err)
+		}
+		dirs = append(dirs, dir)
+	}
+	return dirs
+}
+
+// Merging synthetic shards gives the summed counts, percentiles of the union and the
+// server's counters once; the directories' order does not matter.
+func TestMergeSynthetic(t *testing.T) {
+	root := t.TempDir()
+	dirs := synthesize(t, root, 3, 40*time.Second, 300)
+	res, err := Merge([]string{dirs[2], dirs[0], dirs[1]}, filepath.Join(root, "merged"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := res.Summary
+	if s.Shards != 3 || s.Requests != 3*100*40 || s.Rate.Target != 300 {
+		t.Errorf("shards %d, requests %d, target %v; want 3, 12000, 300", s.Shards, s.Requests, s.Rate.Target)
+	}
+	var sum int64
+	for _, e := range s.ByEndpoint {
+		sum += e.Requests
+	}
+	if sum != s.Requests {
+		t.Errorf("per-route requests add up to %d of %d", sum, s.Requests)
+	}
+	// The server's counters are taken once: its tier hit rate, not three times its queries.
+	if s.HitRate.Tier < 0.89 || s.HitRate.Tier > 0.91 || s.DBQueries.Total != 40*300/5 {
+		t.Errorf("hit rate tier %v, DB queries %d; want 0.9 and %d", s.HitRate.Tier, s.DBQueries.Total, 40*300/5)
+	}
+	if !s.Pass || len(s.Thresholds) != 3 {
+		t.Errorf("thresholds %+v", s.Thresholds)
+	}
+	back, err := summary.Read(res.Dir)
+	if err != nil || back.Shards != 3 {
+		t.Errorf("summary.json: %v, shards %v", err, back)
+	}
+	// Merging two of the three is a missing shard.
+	_, err = Merge(dirs[:2], filepath.Join(root, "m2"))
+	var miss *MissingError
+	if !errors.As(err, &miss) || !strings.Contains(err.Error(), "3/3") {
+		t.Errorf("two of three: %v, want a MissingError naming 3/3", err)
+	}
+}
+
+// BenchmarkMerge3x10Min merges 3 synthetic shards of a 10-minute run at 1000 rps in all
+// and reports the peak resident memory of the merge (the process's high-water mark, reset
+// after the shards are written).
+func BenchmarkMerge3x10Min(b *testing.B) {
+	root := b.TempDir()
+	dirs := synthesize(b, root, 3, 10*time.Minute, 1000)
+	var size int64
+	for _, d := range dirs {
+		for _, f := range []string{summary.FileName, metrics.PartFile("cache")} {
+			if fi, err := os.Stat(filepath.Join(d, f)); err == nil {
+				size += fi.Size()
+			}
+		}
+	}
+	runtime.GC()
+	debug.FreeOSMemory()
+	resetPeakRSS()
+	b.ResetTimer()
+	for i := range b.N {
+		if _, err := Merge(dirs, filepath.Join(root, fmt.Sprintf("merged-%d", i))); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(size)/(1<<20), "shard-MiB")
+	if peak := peakRSSMiB(); peak > 0 {
+		b.ReportMetric(peak, "peak-RSS-MiB")
+	}
+}
+
+// resetPeakRSS resets the process's RSS high-water mark (Linux; best effort).
+func resetPeakRSS() { _ = os.WriteFile("/proc/self/clear_refs", []byte("5"), 0) }
+
+// peakRSSMiB is VmHWM from /proc/self/status, or 0.
+func peakRSSMiB() float64 {
+	data, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}
