@@ -16,6 +16,7 @@ import (
 
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 
+	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/metrics"
@@ -63,11 +64,11 @@ func synthesize(tb testing.TB, root string, n int, dur time.Duration, rps int) [
 		var snaps []metrics.Snapshot
 		for s := -1; s <= secs; s++ {
 			x := uint64(s+1) * uint64(rps)
-			snaps = append(snaps, metrics.Snapshot{At: origin.Add(time.Duration(s) * time.Second), Mode: "cache", Stats: metrics.Stats{
+			snaps = append(snaps, metrics.Snapshot{At: origin.Add(time.Duration(s) * time.Second), Mode: "cache", Stats: atlas.Stats{
 				Requests: x,
-				Cache: map[string]summary.ClassStats{"tier": {Hits: x * 9 / 10, Misses: x / 10},
+				Cache: map[atlas.Class]atlas.ClassStats{"tier": {Hits: x * 9 / 10, Misses: x / 10},
 					"apiResponses": {Hits: x / 4, Misses: x / 12}},
-				DB: metrics.DBStats{Total: x / 5, ByClass: map[string]uint64{"apiResponses": x / 12, "writes": x / 10}},
+				DB: atlas.QueryStats{Total: x / 5, ByClass: map[string]uint64{"apiResponses": x / 12, "writes": x / 10}},
 			}})
 		}
 		out := &driver.Outcome{Mode: "cache", MeasureStart: origin, Ran: dur,
