@@ -82,7 +82,8 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 			defer wg.Done()
 			stdout, stderr, code := runBench(t, context.Background(), env, "run", "-scenario", scPath, "-target", st.URL,
 				"-shard", fmt.Sprintf("%d/%d", i+1, n), "-start-at", at, "-out", out, "-quiet")
-			if code != 0 {
+			// Exit 1 is a threshold failing on the shard's share: bench merge judges the whole.
+			if code != 0 && code != exitFail {
 				t.Errorf("shard %d/%d: exit %d\n%s\n%s", i+1, n, code, stdout, stderr)
 			}
 		}()
@@ -94,7 +95,7 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 	}
 	merged := filepath.Join(root, "merged")
 	stdout, stderr, code := runBench(t, context.Background(), nil, append([]string{"merge", "-out", merged}, dirs...)...)
-	if code != 0 {
+	if code != 0 && code != exitFail {
 		t.Fatalf("merge: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	m, err := summary.Read(merged)
@@ -112,7 +113,7 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 	stdout, stderr, code = runBench(t, context.Background(), env, "run", "-scenario", scPath, "-target", st.URL,
 		"-start-at", startAt(sc), "-out", whole, "-quiet")
 	st.Close()
-	if code != 0 {
+	if code != 0 && code != exitFail {
 		t.Fatalf("unsharded: exit %d\n%s\n%s", code, stdout, stderr)
 	}
 	u, err := summary.Read(filepath.Join(whole, "latest"))
@@ -136,9 +137,16 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 		t.Errorf("routes: merged %d, unsharded %d", len(m.ByEndpoint), len(u.ByEndpoint))
 	}
 	for name, s := range map[string]*summary.Summary{"merged": m, "unsharded": u} {
-		if s.Errors != 0 || s.IsolationViolations != 0 || s.StaleReads != 0 || !s.Pass {
-			t.Errorf("%s: errors %d, isolation %d, stale %d, pass %v", name, s.Errors, s.IsolationViolations, s.StaleReads, s.Pass)
+		if s.Errors != 0 || s.IsolationViolations != 0 || s.StaleReads != 0 {
+			t.Errorf("%s: errors %d, isolation %d, stale %d", name, s.Errors, s.IsolationViolations, s.StaleReads)
 		}
+	}
+	// The thresholds judge the merged figures as they judge the unsharded run's.
+	if m.Pass != u.Pass || len(m.Thresholds) != len(u.Thresholds) {
+		t.Errorf("verdict: merged pass %v (%d thresholds), unsharded pass %v (%d)", m.Pass, len(m.Thresholds), u.Pass, len(u.Thresholds))
+	}
+	if *shardScenario == filepath.Join("testdata", "shards.yaml") && !m.Pass {
+		t.Errorf("merged run failed its thresholds: %+v", m.Thresholds)
 	}
 	hr := func(h summary.HitRate) map[string]float64 {
 		return map[string]float64{"tier": h.Tier, "userProfile": h.UserProfile, "conversations": h.Conversations,
