@@ -200,3 +200,61 @@ func BenchmarkSeed(b *testing.B) {
 		})
 	}
 }
+
+// TestSeedKeepsConstraints checks that a seeded database still refuses what the schema
+// refuses (PostgreSQL drops the foreign keys and secondary indexes for the bulk load and
+// puts them back in the same transaction), and that the fence log works on both backends.
+func TestSeedKeepsConstraints(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		st := b.open(t, Options{})
+		ctx := context.Background()
+		if err := st.Seed(ctx, SeedConfig{Seed: 3, Users: 20, Conversations: 2, Messages: 3, Tiers: atlas.DefaultTierMix()}); err != nil {
+			t.Fatal(err)
+		}
+		for _, q := range []string{
+			`INSERT INTO messages (conversation_id, user_id, role, content, created_at) VALUES (999999, 'u1', 'user', 'x', 1)`,
+			`INSERT INTO messages (conversation_id, user_id, role, content, created_at) VALUES (1, 'nobody', 'user', 'x', 1)`,
+			`INSERT INTO conversations (user_id, title, created_at) VALUES ('nobody', 't', 1)`,
+		} {
+			if _, err := st.write.ExecContext(ctx, st.d.rebind(q)); err == nil {
+				t.Errorf("%s: accepted, want a foreign-key violation", q)
+			}
+		}
+		if b.name == "postgres" {
+			var n int
+			if err := st.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM pg_indexes WHERE indexname IN
+				('conversations_user_created_idx', 'messages_conversation_created_idx', 'messages_user_created_idx')`).Scan(&n); err != nil || n != 3 {
+				t.Errorf("secondary indexes after seeding: %d (%v), want 3", n, err)
+			}
+		}
+		// The fence log: sequence order, reading after a number, deleting up to one, leases.
+		s1, err := st.AddFence(ctx, "u1", 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s2, _ := st.AddFence(ctx, "u2", 1)
+		if fs, err := st.FencesAfter(ctx, s1); err != nil || len(fs) != 1 || fs[0] != (Fence{Seq: s2, UserID: "u2", Scope: 1}) || s2 <= s1 {
+			t.Errorf("fences after %d: %+v, %v", s1, fs, err)
+		}
+		now := time.UnixMilli(1_000_000)
+		if err := st.RenewInstance(ctx, "a", 0, now.Add(time.Second)); err != nil {
+			t.Fatal(err)
+		}
+		st.RenewInstance(ctx, "b", s2, now.Add(time.Second))
+		if n, err := st.Lagging(ctx, "b", s1, now); err != nil || n != 1 {
+			t.Errorf("lagging behind %d: %d (%v), want 1 (a)", s1, n, err)
+		}
+		if n, _ := st.Lagging(ctx, "b", s1, now.Add(2*time.Second)); n != 0 {
+			t.Errorf("lagging once a's lease ran out: %d, want 0", n)
+		}
+		st.DeleteFences(ctx, "u1", s1)
+		if n, _ := st.Lagging(ctx, "b", s1, now); n != 0 {
+			t.Errorf("lagging behind a deleted fence: %d, want 0", n)
+		}
+		s3, _ := st.AddFence(ctx, "u3", 1)
+		st.DeleteFences(ctx, "u3", s3)
+		if s4, _ := st.AddFence(ctx, "u4", 1); s4 <= s3 {
+			t.Errorf("fence number %d reused after deleting %d", s4, s3)
+		}
+	})
+}

@@ -45,6 +45,11 @@ func (s *sqlStore) Seed(ctx context.Context, cfg SeedConfig) error {
 	if n > 0 {
 		return fmt.Errorf("store: seed: %d users present: %w", n, ErrNotEmpty)
 	}
+	for _, q := range s.d.beforeSeed {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return fmt.Errorf("store: seed: %w", err)
+		}
+	}
 	for _, tab := range (seedGen{cfg: cfg}).tables() {
 		if err := s.d.load(ctx, s.d, conn, tx, tab); err != nil {
 			return fmt.Errorf("store: seed %s: %w", tab.name, err)
