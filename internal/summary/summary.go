@@ -4,6 +4,7 @@
 package summary
 
 import (
+	"bytes"
 	_ "embed"
 	"encoding/json"
 	"errors"
@@ -352,7 +353,7 @@ func Read(path string) (*Summary, error) {
 	}
 	var s Summary
 	if err := json.Unmarshal(data, &s); err != nil {
-		return nil, fmt.Errorf("summary: %s: %w", path, err)
+		return nil, fmt.Errorf("summary: %s: %w", position(path, data, err), err)
 	}
 	if s.Schema != Schema {
 		return nil, fmt.Errorf("summary: %s: schema %q, want %q", path, s.Schema, Schema)
@@ -367,3 +368,23 @@ func Read(path string) (*Summary, error) {
 //
 //go:embed schema.json
 var SchemaJSON []byte
+
+// position names where in data a JSON decoding error is: "path:line:col" (1-based) for a
+// syntax or type error, else path alone.
+func position(path string, data []byte, err error) string {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var off int64
+	switch {
+	case errors.As(err, &syn):
+		off = syn.Offset - 1 // Offset is just after the offending byte
+	case errors.As(err, &typ):
+		off = typ.Offset
+	default:
+		return path
+	}
+	off = min(max(off, 0), int64(len(data)))
+	line := 1 + bytes.Count(data[:off], []byte("\n"))
+	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
+	return fmt.Sprintf("%s:%d:%d", path, line, col)
+}

@@ -45,3 +45,23 @@ func TestReadRejects(t *testing.T) {
 		t.Errorf("missing file: %v", err)
 	}
 }
+
+// A corrupt summary (or baseline) names the line and column of the problem.
+func TestReadCorruptNamesPosition(t *testing.T) {
+	for _, tc := range []struct {
+		name, data, want string
+	}{
+		{"syntax", "{\n  \"schema\": \"atlasbench/summary/v1\",\n  \"scenario\": \"smoke\"\n  \"mode\": \"both\"\n}\n", "summary.json:4:3: invalid character"}, // a missing comma
+		{"type", "{\n  \"schema\": \"atlasbench/summary/v1\",\n  \"requests\": \"many\"\n}\n", "summary.json:3:21: json: cannot unmarshal string"},             // a string for a number
+		{"truncated", "{\n  \"schema\": \"atlasbench/", "summary.json:2:"},                                                                                     // cut short
+	} {
+		dir := t.TempDir()
+		if err := os.WriteFile(filepath.Join(dir, FileName), []byte(tc.data), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		_, err := Read(dir)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want it to contain %q", tc.name, err, tc.want)
+		}
+	}
+}
