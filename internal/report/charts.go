@@ -108,7 +108,8 @@ func drawChart(s *summary.Summary, title string, build func(*summary.Summary) (*
 	return png, ""
 }
 
-// latencyFigure: p50 and p99 per second (ms) of the main mode, no-cache p99 dashed, faults shaded.
+// latencyFigure: p50 and p99 per second (ms) of the main mode, no-cache p50 and p99 dashed
+// (p50 is where the cache wins), faults shaded.
 func latencyFigure(s *summary.Summary) (*figure, string) {
 	main, nc := s.Series, noCacheSeries(s)
 	f := newFigure("time since warm-up (s)", "latency (ms)")
@@ -119,6 +120,7 @@ func latencyFigure(s *summary.Summary) (*figure, string) {
 		f.series("p99 "+label, main.LatencyP99, positive, 1, solid(colRed, 1.5))
 	}
 	if nc != nil {
+		f.series("p50 no cache", nc.LatencyP50, positive, 1, dashed(colSky, 1.5))
 		f.series("p99 no cache", nc.LatencyP99, positive, 1, dashed(colGrey, 1.5))
 	}
 	if f.points == 0 {

@@ -649,3 +649,20 @@ func TestRepeatNote(t *testing.T) {
 		t.Errorf("single repeat: %q", note)
 	}
 }
+
+// The latency chart draws the no-cache p50 beside the no-cache p99: p50 is where the cache wins.
+func TestLatencyChartHasNoCacheP50(t *testing.T) {
+	f, skipped := latencyFigure(sampleSummary())
+	if f == nil {
+		t.Fatalf("no latency chart: %s", skipped)
+	}
+	var labels []string
+	for _, e := range f.legend {
+		labels = append(labels, e.label)
+	}
+	for _, want := range []string{"p50 cache", "p99 cache", "p50 no cache", "p99 no cache"} {
+		if !slices.Contains(labels, want) {
+			t.Errorf("legend %q lacks %q", labels, want)
+		}
+	}
+}
