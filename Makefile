@@ -20,10 +20,26 @@ bench: build
 bench-scale: build
 	./$(BIN) run -scenario scale
 
+# cmd/bench's end-to-end tests take minutes: they run with -v, filtered to the test names as they
+# start and pass (subtests and their chatter left out; failures in full), beside the other packages
+# (plain go test, one at a time), so the output moves while they run. Every package still ends with
+# go test's own "ok" or "FAIL" line. TESTFLAGS adds go test flags to both (e.g. -run).
+TESTFLAGS ?=
 test:
 	$(GO) vet $(PKGS)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
-	$(GO) test -race -count=1 -timeout 15m $(PKGS)
+	@rest=$$($(GO) list $(PKGS) | grep -v '/cmd/bench$$'); \
+	bench=$$($(GO) list $(PKGS) | grep '/cmd/bench$$'); \
+	$(GO) test -race -count=1 -timeout 15m -p 1 $(TESTFLAGS) $$rest & pid=$$!; \
+	status=0; \
+	if [ -n "$$bench" ]; then \
+		st=$$(mktemp); \
+		{ $(GO) test -race -count=1 -timeout 15m -v $(TESTFLAGS) $$bench 2>&1; echo $$? > $$st; } \
+			| grep --line-buffered -v -E '^\s*=== (PAUSE|CONT|NAME)|^\s*=== RUN\s+\S+/|^\s+--- (PASS|SKIP)'; \
+		[ "$$(cat $$st)" = 0 ] || status=1; rm -f $$st; \
+	fi; \
+	wait $$pid || status=1; \
+	exit $$status
 	$(MAKE) fuzz FUZZTIME=3s
 
 # The CI gate: smoke in both modes, 4 repeats (the fewest with which the gate's U test can judge

@@ -1,0 +1,130 @@
+package main
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+// documentedCommands are the bench command lines a user is shown: every `bin/bench …` in
+// README.md's code blocks and every example under "Examples:" in `bench COMMAND -h`. Each
+// is a list of arguments after "bench", with the source for messages.
+func documentedCommands(t *testing.T) (cmds [][]string, where []string) {
+	t.Helper()
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Commands in indented code blocks, at the start of a line or of $(…): up to a comment, a
+	// shell operator or the end of the line.
+	re := regexp.MustCompile(`(?:^\s+|\$\()bin/bench ([^#&)|\n]*)`)
+	for i, line := range strings.Split(string(readme), "\n") {
+		if !strings.HasPrefix(line, "    ") {
+			continue
+		}
+		for _, m := range re.FindAllStringSubmatch(line, -1) {
+			cmds = append(cmds, strings.Fields(m[1]))
+			where = append(where, "README.md:"+strconv.Itoa(i+1))
+		}
+	}
+	for _, c := range commands() {
+		stdout, _, code := runBench(t, context.Background(), nil, c.name, "-h")
+		if code != 0 {
+			t.Fatalf("bench %s -h: exit %d", c.name, code)
+		}
+		_, examples, _ := strings.Cut(stdout, "Examples:\n")
+		for _, line := range strings.Split(examples, "\n") {
+			rest, ok := strings.CutPrefix(strings.TrimSpace(line), "bench ")
+			if !ok {
+				if strings.TrimSpace(line) == "" || strings.HasPrefix(strings.TrimSpace(line), "curl") {
+					continue
+				}
+				break
+			}
+			rest, _, _ = strings.Cut(rest, "#")
+			cmds = append(cmds, strings.Fields(rest))
+			where = append(where, "bench "+c.name+" -h")
+		}
+	}
+	return cmds, where
+}
+
+// TestDocumentedCommands runs every command the README and the -h texts show, in a fresh
+// directory that holds what they refer to (a run under reports/latest, the baseline, a
+// scenario file). The fast ones (help, scenarios, token, version, report, gate) run for real
+// and must exit 0. Those that start a stack (run, compare, serve) run with a context that
+// is already cancelled: they must get past usage checking (flags, scenario, cache config,
+// -db, -target) and stop, so never exit 2, and must leave no run directory behind.
+func TestDocumentedCommands(t *testing.T) {
+	cmds, where := documentedCommands(t)
+	if len(cmds) < 15 {
+		t.Fatalf("found only %d documented commands; the extraction is broken", len(cmds))
+	}
+	dir := t.TempDir()
+	baseline, err := summary.Read(filepath.Join("..", "..", "reports", "baseline", "smoke.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := filepath.Join(dir, "reports", "20260101T000000Z-smoke")
+	for _, d := range []string{run, filepath.Join(dir, "reports", "baseline")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := summary.Write(run, baseline); err != nil {
+		t.Fatal(err)
+	}
+	data, _ := os.ReadFile(filepath.Join(run, summary.FileName))
+	os.WriteFile(filepath.Join(dir, "reports", "baseline", "smoke.json"), data, 0o644)
+	os.Symlink(filepath.Base(run), filepath.Join(dir, "reports", "latest"))
+	smoke, _ := os.ReadFile(filepath.Join("..", "..", "scenarios", "smoke.yaml"))
+	os.WriteFile(filepath.Join(dir, "my.yaml"), smoke, 0o644)
+	t.Chdir(dir)
+
+	cancelled, cancel := context.WithCancel(context.Background())
+	cancel()
+	for i, args := range cmds {
+		if len(args) == 0 {
+			continue
+		}
+		name := strings.Join(args, " ")
+		t.Run(name, func(t *testing.T) {
+			switch {
+			case args[0] == "serve" && !slices.Contains(args, "-h"):
+				t.Skip("bench serve runs until stopped; its flags are checked by bench serve -h and TestRunExitCodes")
+			case (args[0] == "run" || args[0] == "compare") && !slices.Contains(args, "-h"):
+				before := listReports(t)
+				_, stderr, code := runBench(t, cancelled, nil, args...)
+				if code == exitUsage {
+					t.Errorf("%s: bench %s: exit 2 (bad usage): %s", where[i], name, stderr)
+				}
+				if after := listReports(t); after != before {
+					t.Errorf("%s: bench %s stopped before measuring but left %q (had %q)", where[i], name, after, before)
+				}
+			default:
+				stdout, stderr, code := runBench(t, context.Background(), nil, args...)
+				if code != 0 {
+					t.Errorf("%s: bench %s: exit %d\n%s\n%s", where[i], name, code, stdout, stderr)
+				}
+			}
+		})
+	}
+}
+
+// listReports names the entries of ./reports, to see whether a command left one behind.
+func listReports(t *testing.T) string {
+	t.Helper()
+	entries, _ := os.ReadDir("reports")
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return strings.Join(names, " ")
+}
