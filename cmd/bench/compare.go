@@ -52,7 +52,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	if len(configs) < 2 {
 		return usagef("compare: want at least two -config flags, e.g. -config default -config none")
 	}
-	sc, err := loadScenario()
+	sc, err := loadScenario(false)
 	if err != nil {
 		return err
 	}

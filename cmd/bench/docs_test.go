@@ -99,6 +99,8 @@ func TestDocumentedCommands(t *testing.T) {
 			switch {
 			case args[0] == "serve" && !slices.Contains(args, "-h"):
 				t.Skip("bench serve runs until stopped; its flags are checked by bench serve -h and TestRunExitCodes")
+			case args[0] == "merge" && !slices.Contains(args, "-h"):
+				t.Skip("bench merge reads the outputs of sharded runs on several machines; its own tests run it")
 			case (args[0] == "run" || args[0] == "compare") && !slices.Contains(args, "-h"):
 				before := listReports(t)
 				_, stderr, code := runBench(t, cancelled, nil, args...)

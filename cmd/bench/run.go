@@ -83,7 +83,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if o.Count < 1 {
 		return usagef("run: -count %d: want 1 or more", o.Count)
 	}
-	sc, err := loadScenario()
+	sc, err := loadScenario(o.Target != "")
 	if err != nil {
 		return err
 	}
@@ -137,14 +137,15 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 }
 
 // scenarioFlags adds -scenario, -duration, -rate and -workers to fs; the returned function
-// loads the scenario with the overrides applied and validated.
-func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
+// loads the scenario with the overrides applied and validated. With ignoreFaults (-target:
+// the harness cannot inject faults there), the faults need not fit -duration.
+func scenarioFlags(fs *flag.FlagSet) func(ignoreFaults bool) (*scenarios.Scenario, error) {
 	name := fs.String("scenario", "mixed", "built-in scenario name (see bench scenarios) or a YAML file")
 	duration := fs.Duration("duration", 0, "override the scenario's measured duration (> 0; its faults must fit)")
 	rate := fs.String("rate", "", "override the scenario's rate: requests per second (> 0), or max: a closed loop of -workers\nrequests in flight as fast as the server answers (latency is then the service time)")
 	workers := fs.Int("workers", 0, fmt.Sprintf("concurrent requests of -rate max (default: the scenario's rate.workers, else %d)", scenarios.DefaultMaxWorkers))
 	servers := fs.Int("servers", 0, "override the scenario's number of server instances (`N` bench serve children sharing one Redis and one database; requests round-robin over them)")
-	return func() (*scenarios.Scenario, error) {
+	return func(ignoreFaults bool) (*scenarios.Scenario, error) {
 		set := map[string]bool{}
 		fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 		// The flags are checked on their own first, so that their errors blame them and not
@@ -172,7 +173,7 @@ func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 			for _, f := range sc.Faults {
 				last = max(last, f.At)
 			}
-			if last > *duration {
+			if last > *duration && !ignoreFaults {
 				return nil, usagef("-duration %s: scenario %s injects faults until %s after its warm-up; use -duration %s or more",
 					*duration, sc.Name, last, last)
 			}
@@ -190,7 +191,11 @@ func scenarioFlags(fs *flag.FlagSet) func() (*scenarios.Scenario, error) {
 			sc.Servers = *servers
 			changed = append(changed, fmt.Sprintf("-servers %d", *servers))
 		}
-		if err := sc.Validate(); err != nil {
+		check := *sc
+		if ignoreFaults {
+			check.Faults = nil // kept in sc so that the run can say they were skipped
+		}
+		if err := check.Validate(); err != nil {
 			if len(changed) > 0 {
 				return nil, usagef("%s: scenario %s does not validate with this change:\n%w", strings.Join(changed, " and "), sc.Name, err)
 			}
