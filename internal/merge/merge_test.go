@@ -126,6 +126,9 @@ func TestMergeSynthetic(t *testing.T) {
 	if !s.Pass || len(s.Thresholds) != 3 {
 		t.Errorf("thresholds %+v", s.Thresholds)
 	}
+	if md, err := os.ReadFile(filepath.Join(res.Dir, "report.md")); err != nil || !strings.Contains(string(md), "3 shards merged") {
+		t.Errorf("report.md does not say it merges 3 shards: %v", err)
+	}
 	back, err := summary.Read(res.Dir)
 	if err != nil || back.Shards != 3 {
 		t.Errorf("summary.json: %v, shards %v", err, back)

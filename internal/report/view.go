@@ -114,6 +114,12 @@ func subtitle(s *summary.Summary) string {
 	if !s.Started.IsZero() {
 		parts = append(parts, "started "+s.Started.UTC().Format(time.DateTime)+" UTC")
 	}
+	switch {
+	case s.Shards > 0:
+		parts = append(parts, fmt.Sprintf("%d shards merged", s.Shards))
+	case s.Shard != nil:
+		parts = append(parts, fmt.Sprintf("shard %d/%d", s.Shard.Index, s.Shard.Count))
+	}
 	return strings.Join(parts, " · ")
 }
 
