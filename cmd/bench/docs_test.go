@@ -130,3 +130,77 @@ func listReports(t *testing.T) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// repoRoot is the module's root, two levels above cmd/bench.
+const repoRoot = "../.."
+
+// TestReadmeLayoutListsEveryPackage: README's layout section names every directory that
+// holds Go files, so a new package cannot go undocumented.
+func TestReadmeLayoutListsEveryPackage(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join(repoRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, layout, ok := strings.Cut(string(readme), "## Layout\n")
+	if !ok {
+		t.Fatal("README.md has no ## Layout section")
+	}
+	layout, _, _ = strings.Cut(layout, "\n## ")
+	listed := map[string]bool{}
+	for _, line := range strings.Split(layout, "\n") {
+		if f := strings.Fields(line); len(f) > 0 && strings.HasSuffix(f[0], "/") && strings.HasPrefix(line, "    ") {
+			listed[strings.TrimSuffix(f[0], "/")] = true
+		}
+	}
+	pkgs := map[string]bool{}
+	filepath.WalkDir(repoRoot, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == "testdata" || strings.HasPrefix(d.Name(), ".") && path != repoRoot) {
+			return filepath.SkipDir
+		}
+		if !d.IsDir() && strings.HasSuffix(path, ".go") {
+			rel, _ := filepath.Rel(repoRoot, filepath.Dir(path))
+			pkgs[filepath.ToSlash(rel)] = true
+		}
+		return nil
+	})
+	if len(pkgs) < 15 {
+		t.Fatalf("found only %d packages under %s", len(pkgs), repoRoot)
+	}
+	for p := range pkgs {
+		if !listed[p] {
+			t.Errorf("README.md's layout does not list %s/", p)
+		}
+	}
+}
+
+// TestNoReferenceOutsideRepo: no file points users at documents they do not have.
+func TestNoReferenceOutsideRepo(t *testing.T) {
+	banned := []string{"SPEC" + ".md", "../" + "shared"}
+	filepath.WalkDir(repoRoot, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == ".git" || name == "bin" || name == "node_modules" {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if info, err := d.Info(); err != nil || info.Size() > 1<<20 || strings.HasSuffix(path, ".png") || strings.HasSuffix(path, ".bin") {
+			return nil
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil
+		}
+		for _, b := range banned {
+			if strings.Contains(string(data), b) {
+				t.Errorf("%s refers to %s, which is not in the repository", path, b)
+			}
+		}
+		return nil
+	})
+}
