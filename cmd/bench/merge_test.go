@@ -153,10 +153,17 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 			"apiResponses": h.APIResponses, "overall": h.Overall}
 	}
 	mh, uh := hr(m.HitRate), hr(u.HitRate)
+	apart := false
 	for class := range uh {
 		if math.Abs(mh[class]-uh[class]) > 0.02 {
+			apart = true
 			t.Errorf("hit rate %s: merged %.3f, unsharded %.3f (more than 2 points apart)", class, mh[class], uh[class])
 		}
+	}
+	if apart {
+		// Misses follow the plan; bypasses and errors follow Redis timeouts, which a loaded
+		// machine causes: the counters say which it was.
+		t.Logf("server cache counters: merged %+v; unsharded %+v", m.CacheStats, u.CacheStats)
 	}
 	if m.HitRateHeaders == nil || math.Abs(m.HitRateHeaders.Overall-u.HitRateHeaders.Overall) > 0.02 {
 		t.Errorf("header hit rates: merged %+v, unsharded %+v", m.HitRateHeaders, u.HitRateHeaders)
