@@ -10,6 +10,7 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/compare"
 	"github.com/atlasbench/atlasbench/internal/runner"
+	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
 const compareUsage = `compare -scenario S -config A -config B [...] [flags]
@@ -37,7 +38,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	var configs listFlag
 	loadScenario := scenarioFlags(fs)
 	fs.Var(&configs, "config", "a cache config to compare (repeat: at least two; the first is the reference)")
-	fs.StringVar(&o.Mode, "mode", "cache", "cache, nocache or both for every config (both adds db_query_reduction and speedup)")
+	mode := fs.String("mode", string(summary.ModeCache), "cache, nocache or both for every config (both adds db_query_reduction and speedup)")
 	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
 	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto, process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite or a postgres:// server URL")
@@ -49,6 +50,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	if fs.NArg() > 0 {
 		return usagef("compare: unexpected argument %q", fs.Arg(0))
 	}
+	o.Mode = summary.Mode(*mode)
 	if len(configs) < 2 {
 		return usagef("compare: want at least two -config flags, e.g. -config default -config none")
 	}

@@ -59,7 +59,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	var o runner.Options
 	loadScenario := scenarioFlags(fs)
 	fs.StringVar(&o.Config, "config", "default", "cache config: default, production, none, or a YAML file")
-	fs.StringVar(&o.Mode, "mode", "both", "cache, nocache, or both (no-cache first, then cache, same seeded requests)")
+	mode := fs.String("mode", string(summary.ModeBoth), "cache, nocache, or both (no-cache first, then cache, same seeded requests)")
 	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
 	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto (redis-server child, else Docker, else embedded; a Redis Cluster when the scenario has redis.cluster), process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite, or a postgres:// server URL (a fresh database is created per mode and dropped)")
@@ -77,7 +77,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if fs.NArg() > 0 {
 		return usagef("run: unexpected argument %q", fs.Arg(0))
 	}
-	if o.Mode != "cache" && o.Mode != "nocache" && o.Mode != "both" {
+	if o.Mode = summary.Mode(*mode); !o.Mode.Valid() {
 		return usagef("run: -mode %q: want cache, nocache or both", o.Mode)
 	}
 	if o.Count < 1 {
@@ -99,7 +99,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 		if o.StartAt, err = time.Parse(time.RFC3339Nano, *startAt); err != nil {
 			return usagef("run: -start-at %q: want an RFC 3339 time such as 2026-01-02T15:04:05Z", *startAt)
 		}
-		if o.Count > 1 || o.Mode == "both" && o.Target == "" {
+		if o.Count > 1 || o.Mode == summary.ModeBoth && o.Target == "" {
 			return usagef("run: -start-at starts one measured window: use it with -count 1 and -mode cache, -mode nocache or -target")
 		}
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/atlasbench/atlasbench/refserver"
 	"github.com/atlasbench/atlasbench/refserver/store"
@@ -184,8 +185,8 @@ func TestAttackJudgement(t *testing.T) {
 // (SQLite, and a real redis-server for the cache mode): every answer must be the expected
 // refusal or the requester's own data.
 func TestHostileAgainstReferenceServer(t *testing.T) {
-	for _, mode := range []string{"cache", "nocache"} {
-		t.Run(mode, func(t *testing.T) {
+	for _, mode := range []summary.Mode{summary.ModeCache, summary.ModeNoCache} {
+		t.Run(string(mode), func(t *testing.T) {
 			ctx := context.Background()
 			sc, err := scenarios.Parse("hostile-checks.yaml", []byte(hostileYAML))
 			if err != nil {

@@ -16,7 +16,6 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
 
-	"github.com/atlasbench/atlasbench/internal/metrics"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -54,7 +53,7 @@ func configColors(runs []Run) []color.Color {
 	n := 0
 	for i, r := range runs {
 		c := cacheOf(r)
-		if c != nil && !c.Enabled() || r.Summary.Figures.Mode == "nocache" {
+		if c != nil && !c.Enabled() || r.Summary.Figures.Mode == summary.ModeNoCache {
 			out[i] = grey
 			continue
 		}
@@ -144,7 +143,7 @@ func hasData(vs [][]float64) bool {
 }
 
 func hitRateFigure(t *Table) (*figure, string) {
-	classes := []string{"tier", "userProfile", "conversations", "apiResponses", "overall"}
+	classes := summary.HitRateClasses()
 	var ms []string
 	for _, c := range classes {
 		ms = append(ms, "hit_rate."+c)
@@ -175,7 +174,7 @@ func latencyFigure(t *Table) (*figure, string) {
 func dbFigure(t *Table, runs []Run) (*figure, string) {
 	groups := []string{"total"}
 	vs := values(t, []string{"db_queries.per_request"}, 1)
-	classes := []string{"tier", "userProfile", "conversations", "apiResponses", "writes", "warm"}
+	classes := summary.QueryClasses()
 	for _, r := range runs {
 		for c := range r.Summary.DBQueries.ByClass {
 			if !slices.Contains(classes, c) {
@@ -218,7 +217,7 @@ func fallbackFigure(t *Table, runs []Run) (*figure, string) {
 	if len(faults) == 0 {
 		return nil, "no run had a fault phase"
 	}
-	groups := append([]string{metrics.PhaseSteady}, faults...)
+	groups := append([]string{summary.PhaseSteady}, faults...)
 	lat := make([][]float64, len(runs))
 	errs := make([][]float64, len(runs))
 	for i, r := range runs {

@@ -3,7 +3,6 @@ package compare
 import (
 	"errors"
 	"fmt"
-	"github.com/atlasbench/atlasbench/internal/atomicfile"
 	"io"
 	"io/fs"
 	"math"
@@ -13,9 +12,10 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/atlasbench/atlasbench/internal/atomicfile"
+
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/gate"
-	"github.com/atlasbench/atlasbench/internal/metrics"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 )
@@ -162,33 +162,15 @@ type rowSpec struct {
 	metric, label string
 }
 
-// rowSpecs lists the table's rows for these runs: the fixed key figures, the both-mode
-// effects when any run has them, and p99 and errors of each fault phase.
+// rowSpecs lists the table's rows for these runs: the key gated metrics (a row no run has,
+// such as the both-mode effects, is dropped), and p99 and errors of each fault phase.
 func rowSpecs(runs []Run) []rowSpec {
-	specs := []rowSpec{
-		{"hit_rate.tier", "tier hit rate"},
-		{"hit_rate.userProfile", "userProfile hit rate"},
-		{"hit_rate.conversations", "conversations hit rate"},
-		{"hit_rate.apiResponses", "apiResponses hit rate"},
-		{"hit_rate.overall", "overall hit rate"},
-		{"latency.p50", "p50 latency"},
-		{"latency.p99", "p99 latency"},
-		{"db_queries.per_request", "DB queries/request"},
+	var specs []rowSpec
+	for _, m := range summary.GatedMetrics() {
+		if m.Key {
+			specs = append(specs, rowSpec{m.Path, m.Label})
+		}
 	}
-	any := func(has func(s *summary.Summary) bool) bool {
-		return slices.ContainsFunc(runs, func(r Run) bool { return has(r.Summary) })
-	}
-	if any(func(s *summary.Summary) bool { return s.DBQueryReduction != nil }) {
-		specs = append(specs, rowSpec{"db_query_reduction", "DB-query reduction vs no cache"})
-	}
-	if any(func(s *summary.Summary) bool { return s.Speedup != nil }) {
-		specs = append(specs, rowSpec{"speedup.p50", "p50 speed-up vs no cache"})
-	}
-	specs = append(specs,
-		rowSpec{"errors", "errors"},
-		rowSpec{"isolation_violations", "isolation violations"},
-		rowSpec{"stale_reads", "stale reads"},
-	)
 	for _, name := range faultPhases(runs) {
 		q := "[" + strconv.Quote(name) + "]"
 		specs = append(specs,
@@ -204,7 +186,7 @@ func faultPhases(runs []Run) []string {
 	var names []string
 	for _, r := range runs {
 		for _, p := range r.Summary.Phases {
-			if p.Name != metrics.PhaseSteady && p.Name != metrics.PhaseRecovery && !slices.Contains(names, p.Name) {
+			if summary.IsFaultPhase(p.Name) && !slices.Contains(names, p.Name) {
 				names = append(names, p.Name)
 			}
 		}
@@ -232,7 +214,7 @@ func build(runs []Run) *Table {
 		var ref []float64
 		refSampled := false
 		for i, r := range runs {
-			vals := runValues(r.Summary, sp.metric)
+			vals := threshold.Values(r.Summary, sp.metric)
 			sampled := len(r.Summary.Samples[sp.metric]) > 0
 			c := Cell{P: math.NaN()}
 			if len(vals) > 0 {
@@ -266,26 +248,6 @@ func build(runs []Run) *Table {
 	}
 	t.Recommendation = recommend(runs, t)
 	return t
-}
-
-// runValues returns a run's samples of metric, or its figure as a single sample when the
-// run kept no samples of it (phases, the no-cache effects), or nil when it has neither.
-func runValues(s *summary.Summary, metric string) []float64 {
-	if v := s.Samples[metric]; len(v) > 0 {
-		return slices.Clone(v)
-	}
-	if strings.HasPrefix(metric, "hit_rate") && s.Figures.Mode == "nocache" {
-		return nil // a no-cache run makes no lookups: its zero hit rates are not figures
-	}
-	p, err := threshold.ParsePath(metric)
-	if err != nil {
-		return nil
-	}
-	v, err := p.Resolve(s)
-	if err != nil {
-		return nil
-	}
-	return []float64{v}
 }
 
 // cell returns config's cell of metric.

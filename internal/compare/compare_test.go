@@ -26,7 +26,7 @@ type config struct {
 	p50, p99, dbq              float64
 	faultP99                   float64
 	faultErrors, errors, stale int64
-	mode                       string
+	mode                       summary.Mode
 }
 
 // synthetic builds a summary with 5 repeats jittered around the medians.

@@ -47,8 +47,8 @@ type Config struct {
 	Scenario *scenarios.Scenario
 	// Secret signs the bearer tokens. Required.
 	Secret []byte
-	// Mode is "cache" or "nocache": the vegeta attack name and Outcome.Mode.
-	Mode string
+	// Mode is summary.ModeCache or ModeNoCache: the vegeta attack name and Outcome.Mode.
+	Mode summary.Mode
 	// ResultsPath is where every result of the measured window is written, body and headers
 	// stripped, in vegeta's gob encoding (results-<mode>.bin). Empty: not written.
 	ResultsPath string
@@ -151,7 +151,7 @@ type Progress struct {
 
 // Outcome is what Run measured about the attack itself; the figures come from the sinks.
 type Outcome struct {
-	Mode     string
+	Mode     summary.Mode
 	Scenario string
 	// Start is the attack start: request seq n was meant to be sent at Start + Schedule.At(n).
 	Start time.Time
@@ -394,7 +394,7 @@ func (a *attack) planError() error {
 // counts from the intended time) instead of dropping them. The closed loop runs until the
 // end of the whole attack.
 func (a *attack) start() <-chan *vegeta.Result {
-	name := a.cfg.Mode
+	name := string(a.cfg.Mode)
 	if name == "" {
 		name = "atlasbench"
 	}

@@ -53,7 +53,7 @@ func compatible(base, cur *summary.Summary) error {
 	}
 	check("scenario", base.Scenario, cur.Scenario)
 	check("config", base.Config, cur.Config)
-	check("mode", base.Figures.Mode, cur.Figures.Mode)
+	check("mode", string(base.Figures.Mode), string(cur.Figures.Mode))
 	check("env.redis_backend", base.Env.RedisBackend, cur.Env.RedisBackend)
 	check("env.db", base.Env.DB, cur.Env.DB)
 	check("env.cpus", strconv.Itoa(base.Env.CPUs), strconv.Itoa(cur.Env.CPUs))
@@ -168,7 +168,7 @@ func Compare(baseline, current *summary.Summary, o Options) (*Result, error) {
 	}
 	sortMetrics(names)
 	for _, m := range names {
-		b, c := Values(baseline, m), Values(current, m)
+		b, c := threshold.Values(baseline, m), threshold.Values(current, m)
 		if len(b) == 0 && len(c) == 0 {
 			continue
 		}

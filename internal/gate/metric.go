@@ -101,8 +101,8 @@ func familyOrder() []string {
 }
 
 func fieldOrder() []string {
-	return []string{"tier", "userProfile", "conversations", "apiResponses", "overall",
-		"per_request", "total", "mean", "p50", "p90", "p95", "p99", "p999", "max", "achieved"}
+	return append(summary.HitRateClasses(),
+		"per_request", "total", "mean", "p50", "p90", "p95", "p99", "p999", "max", "achieved")
 }
 
 func rank(list []string, s string) int {
@@ -135,39 +135,6 @@ func sortMetrics(ms []string) {
 	})
 }
 
-// fallbackMetrics are compared when neither summary has Samples: the figures bench run
-// samples, read once from each summary.
-func fallbackMetrics() []string {
-	base := []string{"hit_rate.tier", "hit_rate.userProfile", "hit_rate.conversations", "hit_rate.apiResponses",
-		"hit_rate.overall", "db_queries.per_request", "latency.mean", "latency.p50", "latency.p90", "latency.p99",
-		"service_time.p50", "service_time.p99", "rate.achieved", "success_ratio", "errors",
-		"isolation_violations", "stale_reads"}
-	out := append(slices.Clone(base), "db_query_reduction", "speedup.p50", "speedup.mean")
-	for _, m := range base {
-		if !strings.HasPrefix(m, "hit_rate.") {
-			out = append(out, "nocache."+m)
-		}
-	}
-	return out
-}
-
-// Values returns a summary's samples of metric: Samples[metric] when the run kept samples
-// (nil if not of this metric), else the figure itself as a single sample, else nil (the
-// summary does not have it).
-func Values(s *summary.Summary, metric string) []float64 {
-	if len(s.Samples) > 0 {
-		return slices.Clone(s.Samples[metric])
-	}
-	if strings.HasPrefix(metric, "hit_rate") && s.Figures.Mode == "nocache" {
-		return nil // a no-cache run makes no lookups; its zero hit rates are not figures
-	}
-	p, err := threshold.ParsePath(metric)
-	if err != nil {
-		return nil
-	}
-	v, err := p.Resolve(s)
-	if err != nil {
-		return nil
-	}
-	return []float64{v}
-}
+// fallbackMetrics are compared when neither summary has Samples: the gated metrics, read
+// once from each summary.
+func fallbackMetrics() []string { return summary.GatedPaths() }

@@ -65,7 +65,7 @@ func Merge(dirs []string, out string) (*Result, error) {
 	// The modes are those shard 1 measured (summary.json's top-level figures do not carry
 	// their mode: the summary's own mode field shadows it).
 	files, _ := filepath.Glob(filepath.Join(first.dir, metrics.PartFile("*")))
-	var modes []string
+	var modes []summary.Mode
 	for _, f := range files {
 		p, err := metrics.ReadPart(f)
 		if err != nil {
@@ -76,7 +76,7 @@ func Merge(dirs []string, out string) (*Result, error) {
 	if len(modes) == 0 {
 		return nil, &MissingError{fmt.Errorf("merge: %s has no %s: the shard did not finish", first.dir, metrics.PartFile("<mode>"))}
 	}
-	figs := map[string][]summary.Figures{}
+	figs := map[summary.Mode][]summary.Figures{}
 	var notes []string
 	for _, mode := range modes {
 		f, more, err := mergeMode(shards, mode)
@@ -180,12 +180,12 @@ func load(dirs []string) ([]shard, error) {
 
 // mergeMode merges one mode's parts and finishes them into figures; what the parts do not
 // hold (server-side extras measured after the attack) comes from shard 1's summary.
-func mergeMode(shards []shard, mode string) (summary.Figures, []string, error) {
+func mergeMode(shards []shard, mode summary.Mode) (summary.Figures, []string, error) {
 	parts := make([]*metrics.Part, len(shards))
 	for i, sh := range shards {
-		p, err := metrics.ReadPart(filepath.Join(sh.dir, metrics.PartFile(mode)))
+		p, err := metrics.ReadPart(filepath.Join(sh.dir, metrics.PartFile(string(mode))))
 		if errors.Is(err, os.ErrNotExist) {
-			return summary.Figures{}, nil, &MissingError{fmt.Errorf("merge: %s has no %s measurements (%s): the shard did not finish", sh.dir, mode, metrics.PartFile(mode))}
+			return summary.Figures{}, nil, &MissingError{fmt.Errorf("merge: %s has no %s measurements (%s): the shard did not finish", sh.dir, mode, metrics.PartFile(string(mode)))}
 		}
 		if err != nil {
 			return summary.Figures{}, nil, &MismatchError{fmt.Errorf("merge: %w", err)}
@@ -237,8 +237,8 @@ func mergeMode(shards []shard, mode string) (summary.Figures, []string, error) {
 
 // modeFigures is the summary's figures of mode: NoCache when both modes ran and mode is
 // nocache, else the top-level ones (the only mode's, or the cache's).
-func modeFigures(s *summary.Summary, mode string) *summary.Figures {
-	if s.NoCache != nil && mode == "nocache" {
+func modeFigures(s *summary.Summary, mode summary.Mode) *summary.Figures {
+	if s.NoCache != nil && mode == summary.ModeNoCache {
 		return s.NoCache
 	}
 	return &s.Figures

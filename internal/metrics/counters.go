@@ -38,8 +38,8 @@ func (c counters) lookups(class string) (hits, lookups float64) {
 // hitRate of a class, or of the four classes together for "overall"; -1 without lookups.
 func (c counters) hitRate(class string) float64 {
 	var h, n float64
-	if class == "overall" {
-		for _, cl := range cacheClasses {
+	if class == summary.Overall {
+		for _, cl := range summary.CacheClasses() {
 			a, b := c.lookups(cl)
 			h, n = h+a, n+b
 		}
@@ -55,13 +55,7 @@ func (c counters) hitRate(class string) float64 {
 // hitRates is the summary form (0 for a class without lookups).
 func (c counters) hitRates() summary.HitRate {
 	z := func(x float64) float64 { return max(x, 0) }
-	return summary.HitRate{
-		Tier:          z(c.hitRate("tier")),
-		UserProfile:   z(c.hitRate("userProfile")),
-		Conversations: z(c.hitRate("conversations")),
-		APIResponses:  z(c.hitRate("apiResponses")),
-		Overall:       z(c.hitRate("overall")),
-	}
+	return summary.NewHitRate(func(class string) float64 { return z(c.hitRate(class)) })
 }
 
 // counterSeries is the counters over time, adjusted for server restarts (a counter that

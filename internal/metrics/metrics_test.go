@@ -185,7 +185,7 @@ func TestLatencyFigures(t *testing.T) {
 	if e := f.ByEndpoint["GET /api/conversations"]; e.Requests != 250 || e.Errors != 10 || e.HitRate != 1 {
 		t.Errorf("by endpoint %+v", f.ByEndpoint)
 	}
-	if f.Mode != "nocache" || len(f.Phases) != 1 || f.Phases[0].Name != PhaseSteady || f.Phases[0].Requests != 1000 {
+	if f.Mode != "nocache" || len(f.Phases) != 1 || f.Phases[0].Name != summary.PhaseSteady || f.Phases[0].Requests != 1000 {
 		t.Errorf("phases %+v", f.Phases)
 	}
 	s := f.Series

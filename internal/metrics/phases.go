@@ -4,13 +4,7 @@ import (
 	"math"
 
 	"github.com/atlasbench/atlasbench/internal/driver"
-)
-
-// PhaseSteady is the phase before the first fault; PhaseRecovery follows a start-redis,
-// heal-redis or start-server.
-const (
-	PhaseSteady   = "steady"
-	PhaseRecovery = "recovery"
+	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
 // faultPhases maps a fault verb to the phase it opens, named by its effect.
@@ -25,7 +19,7 @@ var faultPhases = map[string]string{
 	"failover":        "redis-failover",
 }
 
-// closers end a fault and open PhaseRecovery.
+// closers end a fault and open summary.PhaseRecovery.
 var closers = map[string]bool{"start-redis": true, "heal-redis": true, "start-server": true}
 
 // instant faults are over as soon as they are done; their phase lasts until the next event.
@@ -68,10 +62,10 @@ type window struct {
 	isFault, isSteady bool
 }
 
-// phaseWindows lays the phases out: PhaseSteady until the first boundary, then one phase
+// phaseWindows lays the phases out: summary.PhaseSteady until the first boundary, then one phase
 // per boundary; end is the end of the measured window.
 func phaseWindows(bs []boundary, end float64) []window {
-	ws := []window{{name: PhaseSteady, start: 0, end: end, faultEnd: math.NaN(), isSteady: true}}
+	ws := []window{{name: summary.PhaseSteady, start: 0, end: end, faultEnd: math.NaN(), isSteady: true}}
 	if len(bs) > 0 {
 		ws[0].end = bs[0].at
 	}
@@ -81,7 +75,7 @@ func phaseWindows(bs []boundary, end float64) []window {
 			w.end = bs[i+1].at
 		}
 		if closers[b.verb] {
-			w.name = PhaseRecovery
+			w.name = summary.PhaseRecovery
 		} else {
 			w.name, w.isFault = faultPhases[b.verb], true
 			switch {

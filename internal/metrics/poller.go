@@ -15,12 +15,6 @@ import (
 	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
-// cacheClasses are the server's cache classes, in a fixed order.
-var cacheClasses = []string{"tier", "userProfile", "conversations", "apiResponses"}
-
-// CacheClasses lists the cache classes whose hit rates are measured, in a fixed order.
-func CacheClasses() []string { return slices.Clone(cacheClasses) }
-
 // Snapshot is the server's counters at one moment.
 type Snapshot struct {
 	At      time.Time // midway between sending the poll and receiving the answer

@@ -24,7 +24,7 @@ import (
 // parts of a distributed run merge exactly (MergeParts): counts add, histograms merge, and
 // nothing is averaged.
 type Part struct {
-	Mode         string                 `json:"mode"`
+	Mode         summary.Mode           `json:"mode"`
 	Requests     int64                  `json:"requests"`
 	Errors       int64                  `json:"errors"`
 	ErrorsByKind map[string]int64       `json:"errors_by_kind,omitempty"`
@@ -95,7 +95,7 @@ type RawSecond struct {
 
 // RawOutcome is what Finish reads of a driver.Outcome.
 type RawOutcome struct {
-	Mode         string       `json:"mode"`
+	Mode         summary.Mode `json:"mode"`
 	MeasureStart time.Time    `json:"measure_start"`
 	RanS         float64      `json:"ran_s"`
 	Interrupted  bool         `json:"interrupted,omitempty"`
@@ -338,7 +338,7 @@ func PartFile(mode string) string { return "shard-" + mode + ".json" }
 
 // WritePart stores p as dir/PartFile(p.Mode), atomically.
 func WritePart(dir string, p *Part) error {
-	err := atomicfile.Write(filepath.Join(dir, PartFile(p.Mode)), func(w io.Writer) error {
+	err := atomicfile.Write(filepath.Join(dir, PartFile(string(p.Mode))), func(w io.Writer) error {
 		return json.NewEncoder(w).Encode(p)
 	})
 	if err != nil {

@@ -23,14 +23,14 @@ const secondLag = 30
 
 // Options configure a Recorder.
 type Options struct {
-	Mode string // "cache" or "nocache": Figures.Mode
+	Mode summary.Mode // ModeCache or ModeNoCache: Figures.Mode
 }
 
 // Recorder accumulates one mode's figures. Add is meant to be called from one goroutine
 // (the checker's Next), Event from another (driver.Config.OnEvent); both are safe.
 type Recorder struct {
 	mu           sync.Mutex
-	mode         string
+	mode         summary.Mode
 	latency      *hist // from the intended send time
 	service      *hist // from the actual send
 	requests     int64
@@ -207,7 +207,7 @@ func (r *Recorder) countHeaders(v check.Verdict, class string) {
 	}
 }
 
-func isCacheClass(c string) bool { return slices.Contains(cacheClasses, c) }
+func isCacheClass(c string) bool { return slices.Contains(summary.CacheClasses(), c) }
 
 // second returns the accumulator of second i (clamped at 0), reducing old ones.
 func (r *Recorder) second(i int) *secondAcc {
@@ -341,7 +341,7 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 			f.DBQueries.ByClass[class] = round(v)
 		}
 	}
-	for _, class := range cacheClasses {
+	for _, class := range summary.CacheClasses() {
 		if _, ok := whole["cache/"+class+"/hits"]; !ok {
 			continue
 		}
@@ -358,29 +358,29 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 	if len(r.headers) > 0 {
 		hr := map[string]float64{}
 		var th, tl int64
-		for _, class := range cacheClasses {
+		for _, class := range summary.CacheClasses() {
 			if h := r.headers[class]; h != nil && h.lookups > 0 {
 				hr[class] = float64(h.hits) / float64(h.lookups)
 				th, tl = th+h.hits, tl+h.lookups
 			}
 		}
 		if tl > 0 {
-			hr["overall"] = float64(th) / float64(tl)
+			hr[summary.Overall] = float64(th) / float64(tl)
 		}
-		f.HitRateHeaders = &summary.HitRate{Tier: hr["tier"], UserProfile: hr["userProfile"],
-			Conversations: hr["conversations"], APIResponses: hr["apiResponses"], Overall: hr["overall"]}
+		hrs := summary.NewHitRate(func(class string) float64 { return hr[class] })
+		f.HitRateHeaders = &hrs
 		if ok {
 			// Overall is comparable only when the headers saw every class the server counted.
 			comparable := true
-			for _, class := range cacheClasses {
+			for _, class := range summary.CacheClasses() {
 				if _, seen := hr[class]; !seen && whole.hitRate(class) >= 0 {
 					comparable = false
 				}
 			}
-			for _, class := range append(CacheClasses(), "overall") {
+			for _, class := range summary.HitRateClasses() {
 				h, seen := hr[class]
 				s := whole.hitRate(class)
-				if !seen || s < 0 || class == "overall" && !comparable {
+				if !seen || s < 0 || class == summary.Overall && !comparable {
 					continue
 				}
 				if math.Abs(s-h) > HeaderGap {
@@ -410,7 +410,7 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 		ser.RPS[j] += float64(s.sent)
 		ser.Errors[j] += float64(s.errors)
 	}
-	for _, class := range append(CacheClasses(), "overall") {
+	for _, class := range summary.HitRateClasses() {
 		ser.HitRate[class] = make([]float64, nsec)
 	}
 	for i := range nsec {
@@ -446,18 +446,18 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 			Name: w.name, StartS: round3(w.start), EndS: round3(w.end),
 			Requests: ph.requests, Errors: ph.errors, Latency: ph.lat.latency(),
 		}
-		if w.isFault || w.name == PhaseRecovery {
+		if w.isFault || w.name == summary.PhaseRecovery {
 			p.Fault = w.fault
 		}
 		if d, _, ok := cs.delta(w.start, w.end); ok {
 			p.HitRate = d.hitRates()
 			if w.isSteady && math.IsNaN(steady) {
-				steady = d.hitRate("overall")
+				steady = d.hitRate(summary.Overall)
 			}
 		}
 		p.DBQPSPeak = peakIn(ser.DBQPS, w.start, w.end)
 		if w.isFault {
-			p.RecoveryS = recoverySeconds(ser.HitRate["overall"], steady, w.faultEnd, w.until)
+			p.RecoveryS = recoverySeconds(ser.HitRate[summary.Overall], steady, w.faultEnd, w.until)
 			ser.Faults = append(ser.Faults, summary.FaultMark{Name: w.name, StartS: p.StartS, EndS: p.EndS})
 		}
 		f.Phases = append(f.Phases, p)

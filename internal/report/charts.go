@@ -153,7 +153,7 @@ func percentileFigure(s *summary.Summary) (*figure, string) {
 // hitRateFigure: hit rate per class over time, 0–100%, seconds without lookups left out.
 func hitRateFigure(s *summary.Summary) (*figure, string) {
 	if s.Series == nil || len(s.Series.HitRate) == 0 {
-		if s.Figures.Mode == "nocache" {
+		if s.Figures.Mode == summary.ModeNoCache {
 			return nil, "a no-cache run does no cache lookups"
 		}
 		return nil, "the summary has no per-second hit-rate series"
@@ -224,7 +224,7 @@ func faultMarks(s *summary.Summary) []summary.FaultMark {
 
 // classOrder lists the hit-rate series: the cache classes in API order, overall, then others.
 func classOrder(m map[string][]float64) []string {
-	known := []string{"tier", "userProfile", "conversations", "apiResponses", "overall"}
+	known := summary.HitRateClasses()
 	var order, rest []string
 	for _, k := range known {
 		if _, ok := m[k]; ok {

@@ -109,7 +109,7 @@ func subtitle(s *summary.Summary) string {
 		parts = append(parts, "config "+s.Config)
 	}
 	if s.Mode != "" {
-		parts = append(parts, "mode "+s.Mode)
+		parts = append(parts, "mode "+string(s.Mode))
 	}
 	if !s.Started.IsZero() {
 		parts = append(parts, "started "+s.Started.UTC().Format(time.DateTime)+" UTC")
@@ -248,7 +248,7 @@ func modes(s *summary.Summary) []*summary.Figures {
 
 // modeLabel names a mode for people: "cache" or "no cache".
 func modeLabel(f *summary.Figures) string {
-	if f.Mode == "nocache" {
+	if f.Mode == summary.ModeNoCache {
 		return "no cache"
 	}
 	return "cache"
@@ -322,7 +322,7 @@ func figuresTable(s *summary.Summary) *table {
 	}
 	hit := func(label string, pick func(summary.HitRate) float64) {
 		add("hit rate "+label, func(f *summary.Figures) string {
-			if f.Mode == "nocache" {
+			if f.Mode == summary.ModeNoCache {
 				return dash // no lookups at all
 			}
 			if st, ok := f.CacheStats[label]; ok && st.Hits+st.Misses+st.Bypasses == 0 {
@@ -353,11 +353,9 @@ func figuresTable(s *summary.Summary) *table {
 	lat("latency max (ms)", func(l summary.Latency) float64 { return l.Max }, "")
 	add("service time p50 (ms)", func(f *summary.Figures) string { return ms(f.ServiceTime.P50) }, "")
 	add("service time p99 (ms)", func(f *summary.Figures) string { return ms(f.ServiceTime.P99) }, "")
-	hit("tier", func(h summary.HitRate) float64 { return h.Tier })
-	hit("userProfile", func(h summary.HitRate) float64 { return h.UserProfile })
-	hit("conversations", func(h summary.HitRate) float64 { return h.Conversations })
-	hit("apiResponses", func(h summary.HitRate) float64 { return h.APIResponses })
-	hit("overall", func(h summary.HitRate) float64 { return h.Overall })
+	for _, class := range summary.HitRateClasses() {
+		hit(class, func(h summary.HitRate) float64 { v, _ := h.Of(class); return v })
+	}
 	add("DB queries", func(f *summary.Figures) string { return count(f.DBQueries.Total) }, "")
 	dbCompare := ""
 	if s.DBQueryReduction != nil {
@@ -406,7 +404,7 @@ func endpointSection(s *summary.Summary) *section {
 	for _, name := range names {
 		e := eps[name]
 		row := []string{name, count(e.Requests), count(e.Errors), ms(e.Latency.P50), ms(e.Latency.P99), ms(e.Latency.Max), pct(e.HitRate)}
-		if s.Figures.Mode == "nocache" {
+		if s.Figures.Mode == summary.ModeNoCache {
 			row[6] = dash
 		}
 		if nc != nil {
@@ -440,7 +438,7 @@ func phaseSection(f *summary.Figures) *section {
 		if fault == "" {
 			fault = dash
 		}
-		if f.Mode == "nocache" {
+		if f.Mode == summary.ModeNoCache {
 			hit = dash
 		}
 		row := []string{p.Name, fault, seconds(p.StartS) + "–" + seconds(p.EndS), count(p.Requests), count(p.Errors),

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
 // plan counts the attacks of a run (repeats × configs × modes) for the overall ETA.
@@ -53,8 +54,8 @@ type progress struct {
 }
 
 // newProgress starts the progress of the next attack of o's run.
-func (o *Options) newProgress(mode string, rep int) *progress {
-	label := mode
+func (o *Options) newProgress(mode summary.Mode, rep int) *progress {
+	label := string(mode)
 	if o.Count > 1 {
 		label = fmt.Sprintf("%s %d/%d", mode, rep, o.Count)
 	}

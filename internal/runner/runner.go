@@ -10,7 +10,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"github.com/atlasbench/atlasbench/internal/threshold"
 	"io"
 	"log/slog"
 	"math"
@@ -22,6 +21,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/threshold"
 
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
@@ -40,7 +41,7 @@ type Options struct {
 	Config string
 	// Mode is cache, nocache or both (default): both runs the same seeded requests without,
 	// then with the cache.
-	Mode string
+	Mode summary.Mode
 	// Out is the reports root; the run writes Out/<UTC timestamp>-<scenario>/ and Out/latest. Default "reports".
 	Out string
 	// Redis is the -redis spec: auto (default), process, docker, embedded or a URL.
@@ -164,17 +165,17 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 	if _, err := threshold.ParseAll(sc.Thresholds); err != nil {
 		return nil, &UsageError{fmt.Errorf("scenario %s: %w", sc.Name, err)}
 	}
-	modes := []string{"nocache", "cache"}
+	modes := []summary.Mode{summary.ModeNoCache, summary.ModeCache}
 	switch {
 	case o.Target != "":
-		modes = []string{"target"}
-	case o.Mode == "cache" || o.Mode == "nocache":
-		modes = []string{o.Mode}
+		modes = []summary.Mode{summary.ModeTarget}
+	case o.Mode != summary.ModeBoth:
+		modes = []summary.Mode{o.Mode}
 	}
 	type run struct {
 		dir  string
 		s    *summary.Summary
-		figs map[string][]summary.Figures
+		figs map[summary.Mode][]summary.Figures
 	}
 	o.attacks = &plan{total: o.Count * len(configs) * len(modes)}
 	runs := make([]*run, len(configs))
@@ -192,12 +193,12 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 			s.Shard = &summary.Shard{Index: o.Shard.Index, Count: o.Shard.Count, Seed: sc.Seed, StartAt: o.StartAt.UTC()}
 		}
 		if o.Target != "" {
-			s.Env.Target, s.Env.RedisBackend, s.Mode = o.Target, stack.BackendExternal, "target"
+			s.Env.Target, s.Env.RedisBackend, s.Mode = o.Target, stack.BackendExternal, summary.ModeTarget
 			if len(sc.Faults) > 0 {
 				s.Notes = append(s.Notes, "faults skipped: -target gives the harness no control over the server's Redis")
 			}
 		}
-		runs[i] = &run{dir: dir, s: s, figs: map[string][]summary.Figures{}}
+		runs[i] = &run{dir: dir, s: s, figs: map[summary.Mode][]summary.Figures{}}
 	}
 	var runErr error
 	interrupted := false
@@ -274,9 +275,9 @@ func (o *Options) defaults() error {
 		o.Config = "default"
 	}
 	if o.Mode == "" {
-		o.Mode = "both"
+		o.Mode = summary.ModeBoth
 	}
-	if !slices.Contains([]string{"cache", "nocache", "both"}, o.Mode) {
+	if !o.Mode.Valid() {
 		return &UsageError{fmt.Errorf("runner: mode %q: want cache, nocache or both", o.Mode)}
 	}
 	if o.Out == "" {
@@ -285,7 +286,7 @@ func (o *Options) defaults() error {
 	if o.Count <= 0 {
 		o.Count = 1
 	}
-	if !o.StartAt.IsZero() && (o.Count > 1 || o.Mode == "both" && o.Target == "") {
+	if !o.StartAt.IsZero() && (o.Count > 1 || o.Mode == summary.ModeBoth && o.Target == "") {
 		return &UsageError{errors.New("runner: -start-at starts one measured window: it needs -count 1 and one mode (-mode cache, -mode nocache or -target)")}
 	}
 	if o.Log == nil {
@@ -304,7 +305,7 @@ func (o *Options) defaults() error {
 }
 
 // runMode brings one stack up (unless Target), attacks it once, and measures.
-func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int) (*figuresRun, []string, string, error) {
+func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.Mode, rep int) (*figuresRun, []string, string, error) {
 	sc := o.Scenario
 	base := o.Target
 	backend := ""
@@ -325,7 +326,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			shape = &stack.ClusterShape{Masters: c.Masters, Replicas: c.Replicas, NodeTimeout: c.NodeTimeout}
 		}
 		st, err = stack.Up(ctx, stack.Options{
-			Binary: o.Binary, Redis: o.Redis, Cluster: shape, Persistence: sc.Redis.Persistence, DB: o.DB, Mode: mode, Config: config,
+			Binary: o.Binary, Redis: o.Redis, Cluster: shape, Persistence: sc.Redis.Persistence, DB: o.DB, Mode: string(mode), Config: config,
 			Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
 			Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
 			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: rl.Logger,
@@ -385,7 +386,7 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 		fmt.Fprintf(o.Progress, "[%s %s] shard %s: measured window starts at %s (warm-up %s before)\n",
 			config, mode, o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
-	resultsName := "results-" + mode + repSuffix(rep) + ".bin"
+	resultsName := "results-" + string(mode) + repSuffix(rep) + ".bin"
 	out, err := driver.Run(ctx, driver.Config{
 		BaseURLs: bases, Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(dir, resultsName),
@@ -447,15 +448,15 @@ func (o *Options) runMode(ctx context.Context, dir, config, mode string, rep int
 			}
 		}
 	}
-	if mode == "target" {
-		f.Mode = "cache"
+	if mode == summary.ModeTarget {
+		f.Mode = summary.ModeCache
 		if polled := poll.Snapshots(); len(polled) > 0 && polled[0].Mode != "" {
-			f.Mode = polled[0].Mode
+			f.Mode = summary.Mode(polled[0].Mode)
 		}
 	}
 	wit.Judge(&f)
 	for _, n := range wit.Notes() {
-		notes = append(notes, mode+": "+n)
+		notes = append(notes, string(mode)+": "+n)
 	}
 	if st != nil && st.Redis != nil {
 		auditKeys(ctx, st, &f, &more)
@@ -586,11 +587,11 @@ func harnessPeakRSSMiB() float64 {
 
 // warmupPath is where a mode's warm-up results go (none without a warm-up), apart from
 // results-<mode>.bin, which then holds exactly what the figures count.
-func warmupPath(dir, mode string, rep int, warmup time.Duration) string {
+func warmupPath(dir string, mode summary.Mode, rep int, warmup time.Duration) string {
 	if warmup <= 0 {
 		return ""
 	}
-	return filepath.Join(dir, "warmup-"+mode+repSuffix(rep)+".bin")
+	return filepath.Join(dir, "warmup-"+string(mode)+repSuffix(rep)+".bin")
 }
 
 func repSuffix(rep int) string {

@@ -30,7 +30,7 @@ type Summary struct {
 	Schema   string    `json:"schema"`
 	Scenario string    `json:"scenario"`
 	Config   string    `json:"config"`
-	Mode     string    `json:"mode"` // cache, nocache or both
+	Mode     Mode      `json:"mode"` // cache, nocache, both or target
 	Started  time.Time `json:"started"`
 	Env      Env       `json:"env"`
 	Notes    []string  `json:"notes,omitempty"` // loud caveats, e.g. "embedded Redis: latencies not representative"
@@ -91,7 +91,7 @@ type Env struct {
 
 // Figures are one mode's measurements over the measured window (warm-up excluded).
 type Figures struct {
-	Mode string `json:"mode"`
+	Mode Mode `json:"mode"` // ModeCache or ModeNoCache
 	// Repeat says which repeat these figures are (1-based) when the run had several
 	// (-count N): the one whose p50 latency is the median. 0 with a single repeat.
 	Repeat              int                   `json:"repeat,omitempty"`

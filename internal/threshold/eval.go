@@ -36,7 +36,7 @@ func (e Expr) Eval(s *summary.Summary) (value float64, pass bool, err error) {
 // needsBothModes says why s cannot have p's figure when p reads a figure that exists only
 // when both modes ran and s is not such a run; "" otherwise.
 func (p Path) needsBothModes(s *summary.Summary) string {
-	if s == nil || len(p.fields) == 0 || s.Mode == "both" {
+	if s == nil || len(p.fields) == 0 || s.Mode == summary.ModeBoth {
 		return ""
 	}
 	switch p.fields[0] {
@@ -44,7 +44,7 @@ func (p Path) needsBothModes(s *summary.Summary) string {
 	default:
 		return ""
 	}
-	if s.Mode == "target" {
+	if s.Mode == summary.ModeTarget {
 		return p.fields[0] + " needs both modes (-mode both); -target drives one server in one mode"
 	}
 	return fmt.Sprintf("%s needs both modes (-mode both); this run was -mode %s", p.fields[0], s.Mode)

@@ -268,9 +268,10 @@ func TestJUnit(t *testing.T) {
 // still fails.
 func TestNotApplicable(t *testing.T) {
 	for _, tc := range []struct {
-		mode, expr string
-		na         bool   // reported as not applicable
-		why        string // part of the reason or error
+		mode summary.Mode
+		expr string
+		na   bool   // reported as not applicable
+		why  string // part of the reason or error
 	}{
 		{"cache", "db_query_reduction >= 40%", true, "this run was -mode cache"},            // the smoke -mode cache case
 		{"nocache", "speedup.p50 >= 4", true, "this run was -mode nocache"},                 // speedup needs both modes

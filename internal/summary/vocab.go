@@ -1,0 +1,76 @@
+package summary
+
+import "github.com/atlasbench/atlasbench/internal/atlas"
+
+// Mode is what a run measured: the cache, no cache, both (the same seeded requests twice,
+// no cache first), or an external server (-target). A mode's Figures have ModeCache or
+// ModeNoCache (a -target run's figures are ModeCache: the server's own mode is unknown).
+type Mode string
+
+// The modes.
+const (
+	ModeCache   Mode = "cache"
+	ModeNoCache Mode = "nocache"
+	ModeBoth    Mode = "both"
+	ModeTarget  Mode = "target"
+)
+
+// Modes are the modes a user picks for bench run and bench compare (-mode).
+func Modes() []Mode { return []Mode{ModeCache, ModeNoCache, ModeBoth} }
+
+// Valid reports whether m is one of Modes.
+func (m Mode) Valid() bool { return m == ModeCache || m == ModeNoCache || m == ModeBoth }
+
+// Overall is the hit-rate "class" of the four cache classes together (HitRate.Overall,
+// Series.HitRate["overall"]).
+const Overall = "overall"
+
+// CacheClasses are the cache classes whose hit rates a summary has, in a fixed order
+// (atlas.CacheClasses, by name).
+func CacheClasses() []string { return atlas.CacheClassNames() }
+
+// HitRateClasses are CacheClasses and Overall: the keys of Series.HitRate and the fields of HitRate.
+func HitRateClasses() []string { return append(CacheClasses(), Overall) }
+
+// Of returns the hit rate of a class of HitRateClasses, and false for another name.
+func (h HitRate) Of(class string) (float64, bool) {
+	switch class {
+	case string(atlas.ClassTier):
+		return h.Tier, true
+	case string(atlas.ClassUserProfile):
+		return h.UserProfile, true
+	case string(atlas.ClassConversations):
+		return h.Conversations, true
+	case string(atlas.ClassAPIResponses):
+		return h.APIResponses, true
+	case Overall:
+		return h.Overall, true
+	}
+	return 0, false
+}
+
+// NewHitRate builds a HitRate from the rate of each of HitRateClasses.
+func NewHitRate(of func(class string) float64) HitRate {
+	return HitRate{
+		Tier:          of(string(atlas.ClassTier)),
+		UserProfile:   of(string(atlas.ClassUserProfile)),
+		Conversations: of(string(atlas.ClassConversations)),
+		APIResponses:  of(string(atlas.ClassAPIResponses)),
+		Overall:       of(Overall),
+	}
+}
+
+// QueryClasses are the server's DB query classes (DBQueries.ByClass keys), in a fixed
+// order (atlas.QueryClasses).
+func QueryClasses() []string { return atlas.QueryClasses() }
+
+// The phase names that are not a fault's: PhaseSteady is the window before the first
+// fault; PhaseRecovery follows a fault that ends (start-redis, heal); every other phase is
+// named after its fault.
+const (
+	PhaseSteady   = "steady"
+	PhaseRecovery = "recovery"
+)
+
+// IsFaultPhase reports whether a phase of that name is a fault's window.
+func IsFaultPhase(name string) bool { return name != PhaseSteady && name != PhaseRecovery }
