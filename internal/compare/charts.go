@@ -1,7 +1,6 @@
 package compare
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
@@ -9,55 +8,33 @@ import (
 	"strconv"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
-// Chart geometry: ChartWidth × ChartHeight pixels at chartDPI, as the run report's charts.
+// Chart geometry: as the run report's charts.
 const (
-	ChartWidth  = 900 // pixels
-	ChartHeight = 450 // pixels
-	chartDPI    = 96
+	ChartWidth  = render.ChartWidth  // pixels
+	ChartHeight = render.ChartHeight // pixels
 )
 
-// sansFont is the charts' typeface (embedded by gonum/plot, so charts look the same everywhere).
-func sansFont(size vg.Length) font.Font {
-	return font.From(font.Font{Typeface: "Liberation", Variant: "Sans"}, size)
-}
-
-// palette is Okabe-Ito, readable by colour-blind people, in config order; a disabled cache
-// is drawn grey whatever its position.
-func palette(i int) color.Color {
-	cs := []color.NRGBA{
-		{R: 0, G: 114, B: 178, A: 255},   // blue
-		{R: 230, G: 159, B: 0, A: 255},   // orange
-		{R: 0, G: 158, B: 115, A: 255},   // green
-		{R: 204, G: 121, B: 167, A: 255}, // reddish purple
-		{R: 86, G: 180, B: 233, A: 255},  // sky blue
-		{R: 213, G: 94, B: 0, A: 255},    // vermillion
-		{R: 240, G: 228, B: 66, A: 255},  // yellow
-	}
-	return cs[i%len(cs)]
-}
-
-// configColors gives each configuration its bar colour.
+// configColors gives each configuration its bar colour (render.Cycle in config order); a
+// disabled cache is drawn grey whatever its position.
 func configColors(runs []Run) []color.Color {
-	grey := color.NRGBA{R: 140, G: 140, B: 140, A: 255}
 	out := make([]color.Color, len(runs))
 	n := 0
 	for i, r := range runs {
 		c := cacheOf(r)
 		if c != nil && !c.Enabled() || r.Summary.Figures.Mode == summary.ModeNoCache {
-			out[i] = grey
+			out[i] = render.LightGrey
 			continue
 		}
-		out[i] = palette(n)
+		out[i] = render.Cycle(n)
 		n++
 	}
 	return out
@@ -155,7 +132,7 @@ func hitRateFigure(t *Table) (*figure, string) {
 	return &figure{panels: []panel{{
 		yLabel: "hit rate (%)", groups: classes, values: vs, yMax: 100,
 		format: func(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) + "%" },
-		ticks:  percentTicks{},
+		ticks:  plot.ConstantTicks(render.PercentTicks()),
 	}}}, ""
 }
 
@@ -251,29 +228,12 @@ func phaseFigures(ps []summary.Phase, name string) (p99, errs float64, ok bool) 
 // png lays the figure out: the title across the top, the panels side by side, and the
 // legend in a column on the right where it cannot cover a bar.
 func (f *figure) png() ([]byte, error) {
-	w := vg.Length(ChartWidth) * vg.Inch / chartDPI
-	h := vg.Length(ChartHeight) * vg.Inch / chartDPI
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(chartDPI))
-	dc := draw.New(img)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-
-	pad := vg.Points(8)
-	ts := text.Style{Color: color.Black, Font: sansFont(14), XAlign: draw.XCenter, YAlign: draw.YTop, Handler: plot.DefaultTextHandler}
-	dc.FillText(ts, vg.Point{X: dc.Center().X, Y: dc.Max.Y - pad}, f.title)
-	body := draw.Crop(dc, pad, -pad, pad/2, -(ts.Height(f.title) + 2*pad))
-
-	leg := plot.NewLegend()
-	leg.TextStyle.Font = sansFont(11)
-	leg.Top, leg.Left = true, true
-	leg.Padding = vg.Points(5)
-	leg.ThumbnailWidth = vg.Points(18)
+	page := render.NewPage(f.title)
+	var legend []render.LegendEntry
 	for i, name := range f.configs {
-		leg.Add(name, swatch{f.colors[i]})
+		legend = append(legend, render.LegendEntry{Label: name, Thumb: swatch{f.colors[i]}})
 	}
-	lw := leg.Rectangle(body).Size().X
-	leg.Draw(draw.Crop(body, body.Size().X-lw, 0, 0, -pad))
-	area := draw.Crop(body, 0, -(lw + 2*pad), 0, 0)
+	area := page.Legend(legend, 11, vg.Points(18))
 
 	n := len(f.panels)
 	gap := vg.Points(24)
@@ -285,26 +245,15 @@ func (f *figure) png() ([]byte, error) {
 			return nil, err
 		}
 	}
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, fmt.Errorf("encode png: %w", err)
-	}
-	return buf.Bytes(), nil
+	return page.PNG()
 }
 
 // drawPanel draws one grouped bar chart into c.
 func (f *figure) drawPanel(c draw.Canvas, pn panel) error {
 	p := plot.New()
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = sansFont(11)
-		a.Tick.Label.Font = sansFont(11)
-		a.Padding = vg.Points(2)
-	}
+	render.StyleAxes(p, 11, 11)
 	p.Y.Label.Text = pn.yLabel
-	grid := plotter.NewGrid()
-	grid.Vertical.Width = 0
-	grid.Horizontal.Color = color.Gray{Y: 225}
-	p.Add(grid)
+	p.Add(render.Grid(false))
 	p.NominalX(pn.groups...)
 	p.X.Min, p.X.Max = -0.5, float64(len(pn.groups))-0.5
 
@@ -336,7 +285,7 @@ func (f *figure) drawPanel(c draw.Canvas, pn panel) error {
 	groupW := data.Size().X / vg.Length(len(pn.groups))
 	nc := len(f.configs)
 	barW := min(groupW*0.85/vg.Length(nc), vg.Points(60))
-	lstyle := text.Style{Color: color.NRGBA{R: 40, G: 40, B: 40, A: 255}, Font: sansFont(9),
+	lstyle := text.Style{Color: color.NRGBA{R: 40, G: 40, B: 40, A: 255}, Font: render.Font(9),
 		XAlign: draw.XCenter, YAlign: draw.YBottom, Handler: plot.DefaultTextHandler}
 	// Labels side by side when every one fits its bar, else all upright: mixed looks broken.
 	upright := false
@@ -369,7 +318,7 @@ func (f *figure) drawPanel(c draw.Canvas, pn panel) error {
 	}
 	p.Draw(c)
 	if allZero && pn.empty != "" {
-		st := text.Style{Color: color.NRGBA{R: 90, G: 90, B: 90, A: 255}, Font: sansFont(13),
+		st := text.Style{Color: color.NRGBA{R: 90, G: 90, B: 90, A: 255}, Font: render.Font(13),
 			XAlign: draw.XCenter, YAlign: draw.YCenter, Handler: plot.DefaultTextHandler}
 		data = p.DataCanvas(c)
 		data.FillText(st, data.Center(), pn.empty)
@@ -421,38 +370,14 @@ func (n niceTicks) Ticks(lo, hi float64) []plot.Tick {
 	if !(top > 0) {
 		top = hi
 	}
-	raw := top / 5
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag * 10
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*mag >= raw {
-			step = m * mag
-			break
-		}
-	}
+	step := render.NiceStep(top, 5)
 	if n.integer {
 		step = max(1, math.Ceil(step))
 	}
 	var ticks []plot.Tick
 	for i := 0.0; i*step <= hi+step*1e-9; i++ {
 		v := i * step
-		ticks = append(ticks, plot.Tick{Value: v, Label: strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64)})
-	}
-	return ticks
-}
-
-// percentTicks labels 0–100% every 20 points, with minor ticks between.
-type percentTicks struct{}
-
-// Ticks implements plot.Ticker.
-func (percentTicks) Ticks(lo, hi float64) []plot.Tick {
-	var ticks []plot.Tick
-	for v := 0; v <= 100; v += 10 {
-		t := plot.Tick{Value: float64(v)}
-		if v%20 == 0 {
-			t.Label = strconv.Itoa(v) + "%"
-		}
-		ticks = append(ticks, t)
+		ticks = append(ticks, plot.Tick{Value: v, Label: render.TickLabel(v)})
 	}
 	return ticks
 }

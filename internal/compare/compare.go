@@ -3,19 +3,13 @@ package compare
 import (
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"math"
-	"os"
-	"path/filepath"
 	"slices"
 	"strconv"
-	"strings"
-
-	"github.com/atlasbench/atlasbench/internal/atomicfile"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/gate"
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 )
@@ -106,23 +100,13 @@ func Render(dir string, runs []Run) (*Table, error) {
 	}
 	t := build(runs)
 	t.Charts = drawCharts(t, runs)
+	var files []render.File
 	for _, c := range t.Charts {
-		path := filepath.Join(dir, c.File)
-		if c.png == nil {
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("compare: %w", err)
-			}
-			continue
-		}
-		if err := writeFile(path, func(w io.Writer) error { _, err := w.Write(c.png); return err }); err != nil {
-			return nil, err
-		}
+		files = append(files, render.File{Name: c.File, Data: c.png})
 	}
-	if err := writeFile(filepath.Join(dir, MarkdownFile), t.writeMarkdown); err != nil {
-		return nil, err
-	}
-	if err := writeFile(filepath.Join(dir, HTMLFile), t.writeHTML); err != nil {
-		return nil, err
+	files = append(files, render.File{Name: MarkdownFile, Write: t.writeMarkdown}, render.File{Name: HTMLFile, Write: t.writeHTML})
+	if err := render.WriteFiles(dir, files); err != nil {
+		return nil, fmt.Errorf("compare: %w", err)
 	}
 	return t, nil
 }
@@ -196,7 +180,7 @@ func faultPhases(runs []Run) []string {
 
 // build computes the table and the recommendation.
 func build(runs []Run) *Table {
-	t := &Table{Scenario: runs[0].Summary.Scenario, Env: envLine(runs[0].Summary.Env)}
+	t := &Table{Scenario: runs[0].Summary.Scenario, Env: runs[0].Summary.Env.String()}
 	for _, r := range runs {
 		t.Configs = append(t.Configs, r.Config)
 		t.Counts = append(t.Counts, max(r.Summary.Count, 1))
@@ -268,32 +252,4 @@ func (t *Table) cell(config, metric string) (Cell, bool) {
 func (t *Table) Value(config, metric string) (float64, bool) {
 	c, ok := t.cell(config, metric)
 	return c.Value, ok
-}
-
-func envLine(e summary.Env) string {
-	parts := []string{fmt.Sprintf("%d CPUs", e.CPUs)}
-	if e.Go != "" {
-		parts = append(parts, e.Go)
-	}
-	if e.OS != "" {
-		parts = append(parts, e.OS)
-	}
-	if e.RedisBackend != "" {
-		parts = append(parts, "Redis: "+e.RedisBackend)
-	}
-	if e.DB != "" {
-		parts = append(parts, "DB: "+e.DB)
-	}
-	if e.Git != "" {
-		parts = append(parts, "git "+e.Git)
-	}
-	return strings.Join(parts, " · ")
-}
-
-// writeFile writes path atomically (see atomicfile).
-func writeFile(path string, render func(io.Writer) error) error {
-	if err := atomicfile.Write(path, render); err != nil {
-		return fmt.Errorf("compare: %w", err)
-	}
-	return nil
 }

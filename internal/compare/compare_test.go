@@ -12,6 +12,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -158,7 +159,7 @@ func TestRender(t *testing.T) {
 			t.Errorf("recommendation %q lacks %q", rec, want)
 		}
 	}
-	if !strings.Contains(md, "**Recommendation:** "+mdText(rec)) {
+	if !strings.Contains(md, "**Recommendation:** "+render.MarkdownText(rec)) {
 		t.Error("md lacks the recommendation")
 	}
 	// The html is self-contained: charts inline, nothing fetched.

@@ -1,12 +1,13 @@
 package compare
 
 import (
-	"encoding/base64"
 	"fmt"
 	"html/template"
 	"io"
 	"strings"
 	"text/tabwriter"
+
+	"github.com/atlasbench/atlasbench/internal/render"
 )
 
 // legendText explains the marks, for every output.
@@ -75,24 +76,18 @@ func (t *Table) Write(w io.Writer) error {
 	return nil
 }
 
-// mdText escapes the characters that would change a line's meaning in Markdown.
-func mdText(s string) string {
-	return strings.NewReplacer(`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
-		"<", `\<`, ">", `\>`, "|", `\|`, "\n", " ", "\r", " ").Replace(s)
-}
-
 // writeMarkdown writes compare.md: the table a PR comment wants, charts linked by file name.
 func (t *Table) writeMarkdown(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "# atlasbench compare: %s\n\n", mdText(t.Scenario))
-	fmt.Fprintf(&b, "%s\n\n", mdText(t.runsLine()))
+	fmt.Fprintf(&b, "# atlasbench compare: %s\n\n", render.MarkdownText(t.Scenario))
+	fmt.Fprintf(&b, "%s\n\n", render.MarkdownText(t.runsLine()))
 	for _, n := range t.Notes {
-		fmt.Fprintf(&b, "> **Note: %s**\n\n", mdText(n))
+		fmt.Fprintf(&b, "> **Note: %s**\n\n", render.MarkdownText(n))
 	}
-	fmt.Fprintf(&b, "**Recommendation:** %s\n\n", mdText(t.Recommendation))
+	fmt.Fprintf(&b, "**Recommendation:** %s\n\n", render.MarkdownText(t.Recommendation))
 	b.WriteString("| metric |")
 	for _, c := range t.Configs {
-		b.WriteString(" " + mdText(c) + " |")
+		b.WriteString(" " + render.MarkdownText(c) + " |")
 	}
 	b.WriteString("\n|---|")
 	for range t.Configs {
@@ -100,31 +95,30 @@ func (t *Table) writeMarkdown(w io.Writer) error {
 	}
 	b.WriteString("\n")
 	for _, r := range t.Rows {
-		b.WriteString("| " + mdText(r.Label) + " |")
+		b.WriteString("| " + render.MarkdownText(r.Label) + " |")
 		for _, c := range r.Cells {
-			b.WriteString(" " + mdText(cellText(c)) + " |")
+			b.WriteString(" " + render.MarkdownText(cellText(c)) + " |")
 		}
 		b.WriteString("\n")
 	}
-	fmt.Fprintf(&b, "\n_%s_\n\n## Charts\n\n", mdText(t.legendText()))
+	fmt.Fprintf(&b, "\n_%s_\n\n## Charts\n\n", render.MarkdownText(t.legendText()))
 	for _, c := range t.Charts {
 		if c.Skipped != "" {
-			fmt.Fprintf(&b, "- %s: not drawn (%s).\n\n", mdText(c.Title), mdText(c.Skipped))
+			fmt.Fprintf(&b, "- %s: not drawn (%s).\n\n", render.MarkdownText(c.Title), render.MarkdownText(c.Skipped))
 			continue
 		}
-		fmt.Fprintf(&b, "![%s](%s)\n\n", mdText(c.Title), c.File)
+		fmt.Fprintf(&b, "![%s](%s)\n\n", render.MarkdownText(c.Title), c.File)
 	}
-	fmt.Fprintf(&b, "---\n%s\n", mdText(t.Env))
+	fmt.Fprintf(&b, "---\n%s\n", render.MarkdownText(t.Env))
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
 // htmlTmpl writes compare.html: one self-contained page, inline CSS, charts as data: URIs.
 var htmlTmpl = template.Must(template.New("compare.html").Funcs(template.FuncMap{
-	"cell": cellText,
-	"dataURI": func(png []byte) template.URL {
-		return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))
-	},
+	"cell":    cellText,
+	"dataURI": render.DataURI,
+	"css":     func() template.CSS { return render.CSS },
 }).Parse(`<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -132,21 +126,7 @@ var htmlTmpl = template.Must(template.New("compare.html").Funcs(template.FuncMap
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>atlasbench compare: {{.T.Scenario}}</title>
 <style>
-body { font: 15px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; color: #1f2328; max-width: 980px; margin: 2em auto; padding: 0 1em; }
-h1 { font-size: 1.7em; margin-bottom: .2em; }
-h2 { font-size: 1.25em; margin-top: 1.8em; border-bottom: 1px solid #d8dee4; padding-bottom: .2em; }
-.sub, .env, .foot { color: #59636e; }
-.foot { font-size: .9em; font-style: italic; }
-.note { background: #fff8c5; border: 2px solid #d4a72c; border-radius: 6px; padding: .6em .9em; margin: .8em 0; font-weight: 600; }
-.rec { font-size: 1.1em; background: #ddf4ff; border: 2px solid #54aeff; border-radius: 6px; padding: .6em .9em; }
-table { border-collapse: collapse; margin: .6em 0; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #d0d7de; padding: .3em .65em; }
-th { background: #f6f8fa; text-align: left; }
-tr:nth-child(even) td { background: #fafbfc; }
-td.r { text-align: right; white-space: nowrap; }
-figure { margin: 1.2em 0; }
-figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; }
-figcaption { color: #59636e; font-size: .9em; }
+{{css}}.rec { font-size: 1.1em; background: #ddf4ff; border: 2px solid #54aeff; border-radius: 6px; padding: .6em .9em; }
 </style>
 </head>
 <body>

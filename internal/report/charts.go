@@ -1,22 +1,19 @@
 package report
 
 import (
-	"bytes"
 	"fmt"
 	"image/color"
 	"math"
 	"slices"
 	"sort"
-	"strconv"
 
 	"gonum.org/v1/plot"
-	"gonum.org/v1/plot/font"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
-	"gonum.org/v1/plot/vg/vgimg"
 
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -33,27 +30,10 @@ func Charts() []string {
 	return []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS}
 }
 
-// Chart geometry: ChartWidth × ChartHeight pixels at chartDPI.
+// Chart geometry: every chart is render.ChartWidth × render.ChartHeight pixels.
 const (
-	ChartWidth  = 900 // pixels
-	ChartHeight = 450 // pixels
-	chartDPI    = 96
-)
-
-var (
-	sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
-
-	// Okabe-Ito, readable by colour-blind people. No cache is always grey and dashed.
-	colBlue    = color.NRGBA{R: 0, G: 114, B: 178, A: 255}
-	colRed     = color.NRGBA{R: 213, G: 94, B: 0, A: 255}
-	colGreen   = color.NRGBA{R: 0, G: 158, B: 115, A: 255}
-	colOrange  = color.NRGBA{R: 230, G: 159, B: 0, A: 255}
-	colPurple  = color.NRGBA{R: 204, G: 121, B: 167, A: 255}
-	colSky     = color.NRGBA{R: 86, G: 180, B: 233, A: 255}
-	colGrey    = color.NRGBA{R: 85, G: 85, B: 85, A: 255}
-	colBlack   = color.NRGBA{A: 255}
-	colFault   = color.NRGBA{R: 200, G: 30, B: 30, A: 28}
-	colFaultFg = color.NRGBA{R: 160, G: 20, B: 20, A: 255}
+	ChartWidth  = render.ChartWidth  // pixels
+	ChartHeight = render.ChartHeight // pixels
 )
 
 // chart is one PNG the report embeds: either drawn, or skipped with the reason.
@@ -116,12 +96,12 @@ func latencyFigure(s *summary.Summary) (*figure, string) {
 	f.faults(faultMarks(s))
 	label := modeLabel(&s.Figures)
 	if main != nil {
-		f.series("p50 "+label, main.LatencyP50, positive, 1, solid(colBlue, 1.5))
-		f.series("p99 "+label, main.LatencyP99, positive, 1, solid(colRed, 1.5))
+		f.series("p50 "+label, main.LatencyP50, positive, 1, solid(render.Blue, 1.5))
+		f.series("p99 "+label, main.LatencyP99, positive, 1, solid(render.Vermillion, 1.5))
 	}
 	if nc != nil {
-		f.series("p50 no cache", nc.LatencyP50, positive, 1, dashed(colSky, 1.5))
-		f.series("p99 no cache", nc.LatencyP99, positive, 1, dashed(colGrey, 1.5))
+		f.series("p50 no cache", nc.LatencyP50, positive, 1, dashed(render.Sky, 1.5))
+		f.series("p99 no cache", nc.LatencyP99, positive, 1, dashed(render.Grey, 1.5))
 	}
 	if f.points == 0 {
 		return nil, "the summary has no per-second latency series"
@@ -134,9 +114,9 @@ func latencyFigure(s *summary.Summary) (*figure, string) {
 // percentileFigure: HDR-style latency by percentile, x = 1/(1-p) on a log scale.
 func percentileFigure(s *summary.Summary) (*figure, string) {
 	f := newFigure("percentile", "latency (ms)")
-	f.curve(modeLabel(&s.Figures), s.Percentiles, solid(colBlue, 2))
+	f.curve(modeLabel(&s.Figures), s.Percentiles, solid(render.Blue, 2))
 	if s.NoCache != nil {
-		f.curve("no cache", s.NoCache.Percentiles, dashed(colGrey, 2))
+		f.curve("no cache", s.NoCache.Percentiles, dashed(render.Grey, 2))
 	}
 	if f.points == 0 {
 		return nil, "the summary has no latency percentiles"
@@ -161,13 +141,13 @@ func hitRateFigure(s *summary.Summary) (*figure, string) {
 	f := newFigure("time since warm-up (s)", "hit rate (%)")
 	f.faults(faultMarks(s))
 	styles := map[string]draw.LineStyle{
-		"tier":          solid(colBlue, 1.5),
-		"userProfile":   solid(colGreen, 1.5),
-		"conversations": solid(colOrange, 1.5),
-		"apiResponses":  solid(colPurple, 1.5),
-		"overall":       solid(colBlack, 2.5),
+		"tier":          solid(render.Blue, 1.5),
+		"userProfile":   solid(render.Green, 1.5),
+		"conversations": solid(render.Orange, 1.5),
+		"apiResponses":  solid(render.Purple, 1.5),
+		"overall":       solid(render.Black, 2.5),
 	}
-	others := []color.Color{colSky, colRed, colGrey}
+	others := []color.Color{render.Sky, render.Vermillion, render.Grey}
 	for i, class := range classOrder(s.Series.HitRate) {
 		sty, ok := styles[class]
 		if !ok {
@@ -181,7 +161,7 @@ func hitRateFigure(s *summary.Summary) (*figure, string) {
 	f.timeAxis()
 	p := f.plot
 	p.Y.Min, p.Y.Max = -2, 102 // keep lines at 0% and 100% off the frame
-	p.Y.Tick.Marker = plot.ConstantTicks(percentTicks())
+	p.Y.Tick.Marker = plot.ConstantTicks(render.PercentTicks())
 	f.addHeadroom()
 	return f, ""
 }
@@ -191,10 +171,10 @@ func dbQPSFigure(s *summary.Summary) (*figure, string) {
 	f := newFigure("time since warm-up (s)", "DB queries per second")
 	f.faults(faultMarks(s))
 	if s.Series != nil {
-		f.series(modeLabel(&s.Figures), s.Series.DBQPS, nonNegative, 1, solid(colBlue, 1.5))
+		f.series(modeLabel(&s.Figures), s.Series.DBQPS, nonNegative, 1, solid(render.Blue, 1.5))
 	}
 	if nc := noCacheSeries(s); nc != nil {
-		f.series("no cache", nc.DBQPS, nonNegative, 1, dashed(colGrey, 1.5))
+		f.series("no cache", nc.DBQPS, nonNegative, 1, dashed(render.Grey, 1.5))
 	}
 	if f.points == 0 {
 		return nil, "the summary has no per-second DB query series"
@@ -272,16 +252,9 @@ type legendEntry struct {
 
 func newFigure(xLabel, yLabel string) *figure {
 	p := plot.New()
-	for _, a := range []*plot.Axis{&p.X, &p.Y} {
-		a.Label.TextStyle.Font = font.From(sans, 11)
-		a.Tick.Label.Font = font.From(sans, 10)
-		a.Padding = vg.Points(2)
-	}
+	render.StyleAxes(p, 11, 10)
 	p.X.Label.Text = xLabel
-	grid := plotter.NewGrid()
-	grid.Vertical.Color = color.Gray{Y: 225}
-	grid.Horizontal.Color = color.Gray{Y: 225}
-	p.Add(grid)
+	p.Add(render.Grid(true))
 	return &figure{plot: p, yLabel: yLabel, xMin: math.Inf(1), xMax: math.Inf(-1), yMax: math.Inf(-1), yMinP: math.Inf(1)}
 }
 
@@ -413,11 +386,11 @@ func (f *figure) addHeadroom() {
 // estimatedDataHeight and estimatedDataWidth are the rough size of the data area, for
 // placing fault labels before the layout exists.
 func estimatedDataHeight() vg.Length {
-	return vg.Length(ChartHeight)*vg.Inch/chartDPI - vg.Points(90)
+	return vg.Length(ChartHeight)*vg.Inch/render.ChartDPI - vg.Points(90)
 }
 
 func estimatedDataWidth(legend bool) vg.Length {
-	w := vg.Length(ChartWidth)*vg.Inch/chartDPI - vg.Points(70)
+	w := vg.Length(ChartWidth)*vg.Inch/render.ChartDPI - vg.Points(70)
 	if legend {
 		w -= vg.Points(130)
 	}
@@ -427,14 +400,6 @@ func estimatedDataWidth(legend bool) vg.Length {
 // png lays the figure out at ChartWidth × ChartHeight: title on top across the image,
 // the plot, and the legend in a column on the right where it cannot cover data.
 func (f *figure) png() ([]byte, error) {
-	w := vg.Length(ChartWidth) * vg.Inch / chartDPI
-	h := vg.Length(ChartHeight) * vg.Inch / chartDPI
-	img := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(chartDPI))
-	dc := draw.New(img)
-	dc.SetColor(color.White)
-	dc.Fill(dc.Rectangle.Path())
-
-	pad := vg.Points(8)
 	entries := f.legend
 	if f.bands != nil {
 		entries = append(slices.Clip(entries), legendEntry{"fault window", f.bands})
@@ -444,42 +409,22 @@ func (f *figure) png() ([]byte, error) {
 		title += " (" + entries[0].label + ")"
 		entries = nil
 	}
-	ts := text.Style{
-		Color: colBlack, Font: font.From(sans, 14), XAlign: draw.XCenter, YAlign: draw.YTop,
-		Handler: plot.DefaultTextHandler,
+	page := render.NewPage(title)
+	var legend []render.LegendEntry
+	for _, e := range entries {
+		legend = append(legend, render.LegendEntry{Label: e.label, Thumb: e.thumb})
 	}
-	dc.FillText(ts, vg.Point{X: dc.Center().X, Y: dc.Max.Y - pad}, title)
-	body := draw.Crop(dc, pad, -pad, pad/2, -(ts.Height(title) + 2*pad))
-
-	plotArea := body
-	if len(entries) > 0 {
-		leg := plot.NewLegend()
-		leg.TextStyle.Font = font.From(sans, 10)
-		leg.Top, leg.Left = true, true
-		leg.Padding = vg.Points(5)
-		leg.ThumbnailWidth = vg.Points(26)
-		for _, e := range entries {
-			leg.Add(e.label, e.thumb)
-		}
-		lw := leg.Rectangle(body).Size().X
-		plotArea = draw.Crop(body, 0, -(lw + 2*pad), 0, 0)
-		leg.Draw(draw.Crop(body, body.Size().X-lw, 0, 0, -pad))
-	}
+	plotArea := page.Legend(legend, 10, vg.Points(26))
 	// The y label, centred on the data area: gonum centres its glyph box on the arithmetic
 	// mid-range, which on a log axis is near the top and squeezes the plot down.
 	ls := f.plot.Y.Label.TextStyle
 	ls.Rotation = math.Pi / 2
 	lh := ls.Height(f.yLabel)
-	plotArea = draw.Crop(plotArea, lh+pad/2, 0, 0, 0)
+	plotArea = draw.Crop(plotArea, lh+render.Pad/2, 0, 0, 0)
 	data := f.plot.DataCanvas(plotArea)
-	dc.FillText(ls, vg.Point{X: body.Min.X + lh - ls.FontExtents().Descent, Y: data.Center().Y}, f.yLabel)
+	page.Body.FillText(ls, vg.Point{X: page.Body.Min.X + lh - ls.FontExtents().Descent, Y: data.Center().Y}, f.yLabel)
 	f.plot.Draw(plotArea)
-
-	var buf bytes.Buffer
-	if _, err := (vgimg.PngCanvas{Canvas: img}).WriteTo(&buf); err != nil {
-		return nil, err
-	}
-	return buf.Bytes(), nil
+	return page.PNG()
 }
 
 // faultBands shades fault windows over the whole height of the data area and names them
@@ -496,10 +441,10 @@ const maxLabelRows = 3
 func newFaultBands(marks []summary.FaultMark) *faultBands {
 	return &faultBands{
 		marks: marks,
-		fill:  colFault,
-		edge:  draw.LineStyle{Color: color.NRGBA{R: 200, G: 30, B: 30, A: 110}, Width: vg.Points(0.75)},
+		fill:  render.FaultFill,
+		edge:  draw.LineStyle{Color: render.FaultEdge, Width: vg.Points(0.75)},
 		label: text.Style{
-			Color: colFaultFg, Font: font.From(sans, 9), XAlign: draw.XLeft, YAlign: draw.YTop,
+			Color: render.FaultText, Font: render.Font(9), XAlign: draw.XLeft, YAlign: draw.YTop,
 			Handler: plot.DefaultTextHandler,
 		},
 	}
@@ -592,19 +537,11 @@ func niceTicks(lo, hi float64) []plot.Tick {
 	if !(hi > lo) {
 		return nil
 	}
-	raw := (hi - lo) / 6
-	mag := math.Pow(10, math.Floor(math.Log10(raw)))
-	step := mag * 10
-	for _, m := range []float64{1, 2, 2.5, 5, 10} {
-		if m*mag >= raw {
-			step = m * mag
-			break
-		}
-	}
+	step := render.NiceStep(hi-lo, 6)
 	var ticks []plot.Tick
 	for i := math.Ceil(lo / step); i*step <= hi+step*1e-9; i++ {
 		v := i * step
-		ticks = append(ticks, plot.Tick{Value: v, Label: tickLabel(v)})
+		ticks = append(ticks, plot.Tick{Value: v, Label: render.TickLabel(v)})
 		if mid := v + step/2; mid <= hi {
 			ticks = append(ticks, plot.Tick{Value: mid})
 		}
@@ -627,7 +564,7 @@ func logTicks(lo, hi float64) []plot.Tick {
 			}
 			t := plot.Tick{Value: v}
 			if m == 1 || (!wide && (m == 2 || m == 5)) {
-				t.Label = tickLabel(v)
+				t.Label = render.TickLabel(v)
 			}
 			ticks = append(ticks, t)
 		}
@@ -648,24 +585,4 @@ func percentileTicks(lo, hi float64) []plot.Tick {
 		}
 	}
 	return ticks
-}
-
-func percentTicks() []plot.Tick {
-	var ticks []plot.Tick
-	for v := 0; v <= 100; v += 10 {
-		t := plot.Tick{Value: float64(v)}
-		if v%20 == 0 {
-			t.Label = fmt.Sprintf("%d%%", v)
-		}
-		ticks = append(ticks, t)
-	}
-	return ticks
-}
-
-// tickLabel is a tick value without float noise: 0.30000000000000004 → "0.3".
-func tickLabel(v float64) string {
-	if v == 0 {
-		return "0"
-	}
-	return strconv.FormatFloat(math.Round(v*1e6)/1e6, 'f', -1, 64)
 }

@@ -3,6 +3,8 @@ package report
 import (
 	"math"
 	"testing"
+
+	"github.com/atlasbench/atlasbench/internal/render"
 )
 
 func TestFormat(t *testing.T) {
@@ -63,9 +65,9 @@ func TestMarkdownEscaping(t *testing.T) {
 		got  string
 		want string
 	}{
-		{"pipes and emphasis in text", mdText("a|b *c* _d_"), `a\|b \*c\* \_d\_`},
-		{"html in text", mdText("<script>"), `\<script\>`},
-		{"newlines in text", mdText("a\nb"), "a b"},
+		{"pipes and emphasis in text", render.MarkdownText("a|b *c* _d_"), `a\|b \*c\* \_d\_`},
+		{"html in text", render.MarkdownText("<script>"), `\<script\>`},
+		{"newlines in text", render.MarkdownText("a\nb"), "a b"},
 		{"code span", mdCode("x | y"), "`x \\| y`"},
 		{"code span with a backtick", mdCode("a`b"), "``a`b``"},
 		{"code span starting with a backtick", mdCode("`a"), "`` `a ``"},

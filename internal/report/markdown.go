@@ -4,12 +4,14 @@ import (
 	"io"
 	"strings"
 	"text/template"
+
+	"github.com/atlasbench/atlasbench/internal/render"
 )
 
 // markdownTmpl writes the view as GitHub-flavoured Markdown, the table a PR comment wants.
 // Charts are linked by file name, relative to the run directory.
 var markdownTmpl = template.Must(template.New("report.md").Funcs(template.FuncMap{
-	"md":   mdText,
+	"md":   render.MarkdownText,
 	"row":  mdRow,
 	"rule": mdRule,
 }).Parse(`# {{md .Title}}
@@ -49,15 +51,6 @@ func writeMarkdown(w io.Writer, v *view) error {
 	return markdownTmpl.Execute(w, v)
 }
 
-// mdReplacer escapes the characters that would change a line's meaning in Markdown.
-var mdReplacer = strings.NewReplacer(
-	`\`, `\\`, "`", "\\`", "*", `\*`, "_", `\_`, "[", `\[`, "]", `\]`,
-	"<", `\<`, ">", `\>`, "|", `\|`, "\n", " ", "\r", " ",
-)
-
-// mdText escapes plain text for Markdown.
-func mdText(s string) string { return mdReplacer.Replace(s) }
-
 // mdCode is s as an inline code span; GFM still needs pipes escaped inside tables.
 func mdCode(s string) string {
 	if s == "" || s == dash {
@@ -83,7 +76,7 @@ func mdRow(align string, cells []string) string {
 		if i < len(align) && align[i] == 'm' {
 			b.WriteString(mdCode(c))
 		} else {
-			b.WriteString(mdText(c))
+			b.WriteString(render.MarkdownText(c))
 		}
 		b.WriteString(" |")
 	}

@@ -3,12 +3,9 @@ package report
 import (
 	"errors"
 	"fmt"
-	"github.com/atlasbench/atlasbench/internal/atomicfile"
 	"io"
-	"io/fs"
-	"os"
-	"path/filepath"
 
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -26,28 +23,15 @@ func Render(dir string, s *summary.Summary) error {
 		return errors.New("report: no summary")
 	}
 	charts := drawCharts(s)
+	var files []render.File
 	for _, c := range charts {
-		path := filepath.Join(dir, c.Name)
-		if c.PNG == nil {
-			if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-				return fmt.Errorf("report: %w", err)
-			}
-			continue
-		}
-		if err := writeFile(path, func(w io.Writer) error { _, err := w.Write(c.PNG); return err }); err != nil {
-			return err
-		}
+		files = append(files, render.File{Name: c.Name, Data: c.PNG})
 	}
 	v := newView(s, charts)
-	if err := writeFile(filepath.Join(dir, MarkdownFile), func(w io.Writer) error { return writeMarkdown(w, v) }); err != nil {
-		return err
-	}
-	return writeFile(filepath.Join(dir, HTMLFile), func(w io.Writer) error { return writeHTML(w, v) })
-}
-
-// writeFile writes path atomically (see atomicfile).
-func writeFile(path string, render func(io.Writer) error) error {
-	if err := atomicfile.Write(path, render); err != nil {
+	files = append(files,
+		render.File{Name: MarkdownFile, Write: func(w io.Writer) error { return writeMarkdown(w, v) }},
+		render.File{Name: HTMLFile, Write: func(w io.Writer) error { return writeHTML(w, v) }})
+	if err := render.WriteFiles(dir, files); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil

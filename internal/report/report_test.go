@@ -172,7 +172,7 @@ func minimalSummary() *summary.Summary {
 	}
 }
 
-func render(t *testing.T, s *summary.Summary) (dir string) {
+func renderRun(t *testing.T, s *summary.Summary) (dir string) {
 	t.Helper()
 	dir = t.TempDir()
 	if err := Render(dir, s); err != nil {
@@ -214,7 +214,7 @@ func checkPNG(t *testing.T, name string, data []byte) {
 }
 
 func TestRender(t *testing.T) {
-	dir := render(t, sampleSummary())
+	dir := renderRun(t, sampleSummary())
 	if *look != "" {
 		lookAt(t, "sample", sampleSummary())
 	}
@@ -330,7 +330,7 @@ func checkHTML(t *testing.T, page string) (imgs []string) {
 }
 
 func TestRenderGolden(t *testing.T) {
-	dir := render(t, sampleSummary())
+	dir := renderRun(t, sampleSummary())
 	got := readFile(t, filepath.Join(dir, MarkdownFile))
 	golden := filepath.Join("testdata", "report.md.golden")
 	if *update {
@@ -365,7 +365,7 @@ func diff(want, got string) string {
 }
 
 func TestRenderWithoutData(t *testing.T) {
-	dir := render(t, minimalSummary())
+	dir := renderRun(t, minimalSummary())
 	for _, name := range Charts() {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			t.Errorf("%s drawn without data", name)
@@ -449,7 +449,7 @@ func TestRenderVariants(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			s := sampleSummary()
 			tt.edit(s)
-			dir := render(t, s)
+			dir := renderRun(t, s)
 			if *look != "" {
 				lookAt(t, tt.name, s)
 			}
@@ -483,7 +483,7 @@ func TestRenderVariants(t *testing.T) {
 // does, and gets the same report; a chart that no longer has data is removed.
 func TestRenderFromSummaryJSON(t *testing.T) {
 	s := sampleSummary()
-	dir := render(t, s)
+	dir := renderRun(t, s)
 	if err := summary.Write(dir, s); err != nil {
 		t.Fatal(err)
 	}
@@ -555,7 +555,7 @@ func TestThresholdNotesBelowTable(t *testing.T) {
 		{Expr: "db_query_reduction >= 40%", Pass: true, NotApplicable: "db_query_reduction needs both modes (-mode both); this run was -mode cache"},
 	}
 	s.Pass = false
-	dir := render(t, s)
+	dir := renderRun(t, s)
 	md := readFile(t, filepath.Join(dir, MarkdownFile))
 	for _, want := range []string{
 		"| `errors == 0` | 0 | PASS |",
@@ -639,7 +639,7 @@ func TestRepeatNote(t *testing.T) {
 	if !strings.Contains(strings.Join(strings.Fields(b.String()), " "), want) {
 		t.Errorf("terminal output lacks %q:\n%s", want, b.String())
 	}
-	dir := render(t, s)
+	dir := renderRun(t, s)
 	if md := readFile(t, filepath.Join(dir, MarkdownFile)); !strings.Contains(md, "cache: repeat 2, no cache: repeat 1") {
 		t.Errorf("report.md does not say which repeat the figures are")
 	}

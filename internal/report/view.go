@@ -64,7 +64,7 @@ func newView(s *summary.Summary, charts []chart) *view {
 		Detail:   verdictDetail(s.Thresholds),
 		Effect:   effect(s),
 		Charts:   charts,
-		Env:      envLine(s.Env),
+		Env:      s.Env.String(),
 	}
 	if s.Pass {
 		v.Verdict = "PASS"
@@ -216,25 +216,6 @@ func reduction(r float64) string {
 		return pct(r) + " fewer"
 	}
 	return pct(-r) + " more"
-}
-
-func envLine(e summary.Env) string {
-	var parts []string
-	add := func(label, v string) {
-		if v != "" {
-			parts = append(parts, label+v)
-		}
-	}
-	add("", e.Go)
-	add("", e.OS)
-	if e.CPUs > 0 {
-		parts = append(parts, fmt.Sprintf("%d CPUs", e.CPUs))
-	}
-	add("Redis ", e.RedisBackend)
-	add("DB ", e.DB)
-	add("git ", e.Git)
-	add("target ", e.Target)
-	return strings.Join(parts, " · ")
 }
 
 // modes are the figures of each mode that ran, the main one first.

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
@@ -87,6 +88,27 @@ type Env struct {
 	DB           string `json:"db"`            // sqlite or postgres
 	Git          string `json:"git,omitempty"`
 	Target       string `json:"target,omitempty"` // set when -target drove an external server
+}
+
+// String is the environment on one line, for the foot of a page:
+// "go1.26.8 · linux/amd64 · 2 CPUs · Redis process · DB sqlite · git 3f9c2ab".
+func (e Env) String() string {
+	var parts []string
+	add := func(label, v string) {
+		if v != "" {
+			parts = append(parts, label+v)
+		}
+	}
+	add("", e.Go)
+	add("", e.OS)
+	if e.CPUs > 0 {
+		parts = append(parts, fmt.Sprintf("%d CPUs", e.CPUs))
+	}
+	add("Redis ", e.RedisBackend)
+	add("DB ", e.DB)
+	add("git ", e.Git)
+	add("target ", e.Target)
+	return strings.Join(parts, " · ")
 }
 
 // Figures are one mode's measurements over the measured window (warm-up excluded).
