@@ -39,9 +39,9 @@ func (o *Options) openWitnesses(ctx context.Context, st *stack.Stack, bases []st
 // gatherCrossChecks puts every mode's and repeat's cross-checks into the summary (a
 // disagreement in a repeat that is not the median one is kept), adds the DB-query
 // reduction as PostgreSQL saw it beside the server's, and says whether all agree.
-func gatherCrossChecks(s *summary.Summary, figs map[string][]summary.Figures) {
+func gatherCrossChecks(s *summary.Summary, figs map[summary.Mode][]summary.Figures) {
 	cc := &summary.CrossChecks{}
-	for _, mode := range []string{"nocache", "cache"} {
+	for _, mode := range []summary.Mode{summary.ModeNoCache, summary.ModeCache} {
 		for i, f := range figs[mode] {
 			for _, c := range f.CrossChecks {
 				if len(figs[mode]) > 1 {

@@ -20,7 +20,7 @@ type CrossChecks struct {
 // CrossCheck is one figure and its two witnesses.
 type CrossCheck struct {
 	Figure    string  `json:"figure"`
-	Mode      string  `json:"mode"`             // cache, nocache (or the target's)
+	Mode      Mode    `json:"mode"`             // cache, nocache (or the target's)
 	Repeat    int     `json:"repeat,omitempty"` // 1-based, with -count > 1
 	Witness1  string  `json:"witness_1"`
 	Value1    float64 `json:"value_1"`
