@@ -48,12 +48,12 @@ var ErrUnconfirmed = errors.New("cache: invalidation unconfirmed")
 const (
 	// DefaultLease is how long an instance may use the cache after it last read the fence
 	// log; an instance that cannot read it for that long bypasses the cache for everyone.
-	DefaultLease = time.Second
+	DefaultLease = 3 * time.Second
 	// fencePoll is how often an instance reads the fence log.
 	fencePoll = 50 * time.Millisecond
 	// leaseMargin is how much earlier than the lease an instance stops trusting itself: the
 	// clock skew between instances the protocol tolerates.
-	leaseMargin = 250 * time.Millisecond
+	leaseMargin = 500 * time.Millisecond
 	// waitPoll is how often a writer looks whether every instance has read its fence.
 	waitPoll = 10 * time.Millisecond
 )
