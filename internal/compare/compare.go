@@ -8,8 +8,8 @@ import (
 	"strconv"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
-	"github.com/atlasbench/atlasbench/internal/gate"
 	"github.com/atlasbench/atlasbench/internal/render"
+	"github.com/atlasbench/atlasbench/internal/stats"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 )
@@ -25,7 +25,7 @@ const (
 )
 
 // significanceLvl is the alpha of the marks.
-const significanceLvl = gate.DefaultAlpha
+const significanceLvl = stats.DefaultAlpha
 
 // Run is one configuration's result.
 type Run struct {
@@ -202,7 +202,7 @@ func build(runs []Run) *Table {
 			sampled := len(r.Summary.Samples[sp.metric]) > 0
 			c := Cell{P: math.NaN()}
 			if len(vals) > 0 {
-				st := gate.Summarize(vals, gate.DefaultConfidence)
+				st := stats.Summarize(vals, stats.DefaultConfidence)
 				c.Present, c.Value, c.N = true, st.Center, st.N
 				c.Text = formatValue(sp.metric, st.Center)
 			}
@@ -213,7 +213,7 @@ func build(runs []Run) *Table {
 			}
 			if i > 0 && c.Present && len(ref) > 0 && sampled && refSampled {
 				// Only figures kept per repeat are tested; a single figure (a phase's) gets no mark.
-				test := gate.Significance(ref, vals, significanceLvl)
+				test := stats.Significance(ref, vals, significanceLvl)
 				c.P = test.P
 				switch {
 				case test.Significant:

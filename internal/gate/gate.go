@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/atlasbench/atlasbench/internal/stats"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 )
@@ -86,12 +87,12 @@ type Row struct {
 	Strict, Absolute bool
 	Unit             threshold.Unit
 	Tolerance        float64
-	Baseline         Stat
-	Current          Stat
+	Baseline         stats.Stat
+	Current          stats.Stat
 	// Delta is Current − Baseline (Absolute) or Current/Baseline − 1, of the centers (the
 	// worst repeats for Strict metrics); NaN when one side is missing.
 	Delta   float64
-	Test    Test
+	Test    stats.Test
 	Verdict Verdict
 	// Note explains the verdict in a few words: "beyond 10%", "strict", "judged on value".
 	Note string
@@ -184,10 +185,10 @@ func judge(metric string, base, cur []float64, o resolved) Row {
 	r := Row{
 		Metric: metric, Direction: k.dir, Strict: k.strict, Absolute: k.absolute, Unit: k.unit,
 		Tolerance: o.tolerance(metric, k.family),
-		Baseline:  Summarize(base, o.confidence),
-		Current:   Summarize(cur, o.confidence),
+		Baseline:  stats.Summarize(base, o.confidence),
+		Current:   stats.Summarize(cur, o.confidence),
 		Delta:     math.NaN(),
-		Test:      Test{P: math.NaN(), N1: len(base), N2: len(cur), Alpha: o.alpha},
+		Test:      stats.Test{P: math.NaN(), N1: len(base), N2: len(cur), Alpha: o.alpha},
 	}
 	switch {
 	case len(base) == 0:
@@ -216,7 +217,7 @@ func judge(metric string, base, cur []float64, o resolved) Row {
 		return r
 	}
 	r.Delta = delta(r.Baseline.Center, r.Current.Center, k.absolute)
-	r.Test = Significance(base, cur, o.alpha)
+	r.Test = stats.Significance(base, cur, o.alpha)
 	worse := k.dir == LowerBetter && r.Delta > 0 || k.dir == HigherBetter && r.Delta < 0
 	beyond := math.Abs(r.Delta) > r.Tolerance
 	switch {
@@ -293,7 +294,7 @@ func notes(base, cur *summary.Summary, res *Result) []string {
 		}
 	}
 	if len(few) > 0 {
-		need := samplesNeeded(res.Alpha)
+		need := stats.SamplesNeeded(res.Alpha)
 		out = append(out, fmt.Sprintf("%d metrics have too few samples for the U test to reach p < %v (need -count %d or more on both sides); "+
 			"latency and other noisy metrics are reported, not judged; hit rates and DB queries are judged on their values",
 			len(few), res.Alpha, need))

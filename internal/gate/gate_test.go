@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/atlasbench/atlasbench/internal/stats"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -355,12 +356,12 @@ func TestMinP(t *testing.T) {
 		{1, 40, false, "one against 40: min p = 0.049"},
 	}
 	for _, tt := range tests {
-		if got := minP(tt.n1, tt.n2) >= 0.05; got != tt.tooFew {
-			t.Errorf("%s: minP(%d, %d) = %v", tt.comment, tt.n1, tt.n2, minP(tt.n1, tt.n2))
+		if got := stats.MinP(tt.n1, tt.n2) >= 0.05; got != tt.tooFew {
+			t.Errorf("%s: stats.MinP(%d, %d) = %v", tt.comment, tt.n1, tt.n2, stats.MinP(tt.n1, tt.n2))
 		}
 	}
-	if n := samplesNeeded(0.05); n != 4 {
-		t.Errorf("samplesNeeded(0.05) = %d, want 4", n)
+	if n := stats.SamplesNeeded(0.05); n != 4 {
+		t.Errorf("stats.SamplesNeeded(0.05) = %d, want 4", n)
 	}
 }
 

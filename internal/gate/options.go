@@ -6,6 +6,8 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/atlasbench/atlasbench/internal/stats"
 )
 
 // Options configure Compare. The zero Options are the defaults.
@@ -48,8 +50,8 @@ const defaultTolerance = 0.10
 
 // Default levels.
 const (
-	DefaultAlpha      = 0.05
-	DefaultConfidence = 0.95
+	DefaultAlpha      = stats.DefaultAlpha
+	DefaultConfidence = stats.DefaultConfidence
 )
 
 // resolved is Options with defaults filled in and checked.

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"text/tabwriter"
 
+	"github.com/atlasbench/atlasbench/internal/stats"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 )
 
@@ -91,7 +92,7 @@ func gitSuffix(git string) string {
 }
 
 // statString is a side's median ± CI, or the worst repeat of a strict metric.
-func statString(row Row, s Stat) string {
+func statString(row Row, s stats.Stat) string {
 	switch {
 	case s.N == 0:
 		return "-"
