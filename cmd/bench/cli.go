@@ -110,14 +110,21 @@ func printUsage(w io.Writer) {
 	io.WriteString(w, b.String())
 }
 
-// newFlagSet makes a flag set whose -h prints the command's help to stdout and whose
-// errors are usage errors.
+// newFlagSet makes a flag set whose -h prints the command's help (usage: the synopsis
+// line, then the text) to stdout and whose errors are usage errors.
 func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("bench "+name, flag.ContinueOnError)
 	fs.SetOutput(stdout)
 	fs.Usage = func() {
-		fmt.Fprintf(stdout, "Usage: bench %s\n\n%s\n\nFlags:\n", name, strings.TrimSpace(usage))
-		fs.PrintDefaults()
+		// usage starts with the synopsis ("run [flags]"), then the text.
+		synopsis, text, _ := strings.Cut(strings.TrimSpace(usage), "\n")
+		fmt.Fprintf(stdout, "Usage: bench %s\n\n%s\n", synopsis, strings.TrimSpace(text))
+		n := 0
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprint(stdout, "\nFlags:\n")
+			fs.PrintDefaults()
+		}
 	}
 	return fs
 }

@@ -90,9 +90,20 @@ func TestDocumentedCommands(t *testing.T) {
 
 	cancelled, cancel := context.WithCancel(context.Background())
 	cancel()
+	// Shell variables the README's commands use, with values of the kind it sets them to.
+	vars := map[string]string{"T": "2030-01-01T00:00:00Z"}
 	for i, args := range cmds {
 		if len(args) == 0 {
 			continue
+		}
+		for j, a := range args {
+			args[j] = os.Expand(a, func(k string) string {
+				v, ok := vars[k]
+				if !ok {
+					t.Errorf("%s: bench %s: unknown shell variable $%s (add an example value to the test)", where[i], strings.Join(args, " "), k)
+				}
+				return v
+			})
 		}
 		name := strings.Join(args, " ")
 		t.Run(name, func(t *testing.T) {
