@@ -37,7 +37,7 @@ func serverSection(s *summary.Summary) *section {
 
 // capacitySection states the Redis memory the cache used and what it extrapolates to: the
 // line a capacity planner takes away.
-func capacitySection(f *summary.Figures) *section {
+func capacitySection(s *summary.Summary, f *summary.Figures) *section {
 	c := f.Capacity
 	if c == nil || c.CachedUsers == 0 {
 		return nil
@@ -48,8 +48,10 @@ func capacitySection(f *summary.Figures) *section {
 		line{Text: fmt.Sprintf("%s keys for %s cached users (%.1f keys per user); Redis used %s, %s above an empty server: %.0f bytes per cached user.",
 			count(c.Keys), count(c.CachedUsers), c.KeysPerUser, mib(float64(c.UsedMemoryBytes)),
 			mib(float64(c.UsedMemoryBytes-c.BaselineBytes)), c.BytesPerUser)},
-		line{Text: fmt.Sprintf("At the measured overall hit rate of %s, with the same share of users cached: about %s for 1M users and %s for 10M users.",
-			pct(c.HitRate), mib(float64(c.Extrapolated["1M"])), mib(float64(c.Extrapolated["10M"])))},
+		line{Text: fmt.Sprintf("At the measured overall hit rate of %s, with the same share of users cached (%s of %s): about %s for 1M users and %s for 10M users; "+
+			"every user cached at once would take about %s and %s.",
+			pct(c.HitRate), count(c.CachedUsers), count(int64(users(s))), mib(float64(c.Extrapolated["1M"])), mib(float64(c.Extrapolated["10M"])),
+			mib(float64(c.BaselineBytes)+c.BytesPerUser*1e6), mib(float64(c.BaselineBytes)+c.BytesPerUser*1e7))},
 	)
 	t := &table{Head: []string{"key class", "mean MEMORY USAGE (bytes)"}, Align: "mr"}
 	for _, class := range slices.Sorted(maps.Keys(c.BytesPerKeyClass)) {
@@ -59,4 +61,12 @@ func capacitySection(f *summary.Figures) *section {
 	sec.Foot = []string{fmt.Sprintf("MEMORY USAGE of %d sampled keys (up to 200 per class); used memory from INFO memory at the end of the window. "+
 		"The share of users cached depends on the run's length, key distribution and TTLs.", c.SampledKeys)}
 	return sec
+}
+
+// users is the seeded population of the run; 0 when unknown.
+func users(s *summary.Summary) int {
+	if s.Population == nil {
+		return 0
+	}
+	return s.Population.Users
 }
