@@ -188,6 +188,21 @@ func (s *Server) Start(ctx context.Context) error {
 	}
 }
 
+// Pid is the redis-server process ID; 0 while it is not running.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil || s.done == nil {
+		return 0
+	}
+	select {
+	case <-s.done: // exited
+		return 0
+	default:
+		return s.cmd.Process.Pid
+	}
+}
+
 // Kill sends SIGKILL (a crash: no shutdown, nothing saved) and waits for the exit.
 func (s *Server) Kill() error {
 	s.mu.Lock()

@@ -151,6 +151,9 @@ func notes(s *summary.Summary) []string {
 				ns = append(ns, note)
 			}
 		}
+		if line := processLine(f); line != "" {
+			ns = append(ns, line)
+		}
 		if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
 			ns = append(ns, fmt.Sprintf("The load generator fell behind schedule (%s): %s of %s rps achieved.",
 				modeLabel(f), rps(f.Rate.Achieved), rps(f.Rate.Target)))
@@ -492,4 +495,29 @@ func clip(s string) string {
 		return string(r[:maxCell-1]) + "…"
 	}
 	return s
+}
+
+// processLine summarises the processes of a mode: peak RSS (and the last sample, which shows
+// growth) of each, and the GC pause totals.
+func processLine(f *summary.Figures) string {
+	if len(f.Processes) == 0 && len(f.GC) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, p := range f.Processes {
+		last := 0.0
+		if n := len(p.RSSMiB); n > 0 {
+			last = p.RSSMiB[n-1]
+		}
+		parts = append(parts, fmt.Sprintf("%s %.0f MiB peak (%.0f at the end)", p.Name, p.PeakMiB, last))
+	}
+	var gcs []string
+	for _, g := range f.GC {
+		gcs = append(gcs, fmt.Sprintf("%s %d collections, %.1f ms paused", g.Process, g.Count, g.PauseMS))
+	}
+	line := fmt.Sprintf("Processes (%s): resident memory %s", modeLabel(f), strings.Join(parts, ", "))
+	if len(gcs) > 0 {
+		line += "; Go GC " + strings.Join(gcs, ", ")
+	}
+	return line + "."
 }

@@ -387,6 +387,8 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 			config, mode, o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
 	resultsName := "results-" + string(mode) + repSuffix(rep) + ".bin"
+	procs := watchProcesses(ctx, st, bases, sc.Total())
+	defer procs(nil)
 	out, err := driver.Run(ctx, driver.Config{
 		BaseURLs: bases, Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(dir, resultsName),
@@ -440,6 +442,7 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 		}
 	}
 	f, more := rec.Finish(input)
+	procs(&f)
 	f.HarnessRSSMiB = harnessPeakRSSMiB()
 	if st != nil {
 		for i := range f.Servers {

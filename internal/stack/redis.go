@@ -75,6 +75,16 @@ type Redis struct {
 	kill  func() error
 	start func(ctx context.Context) error
 	close func() error
+	pids  func() []int
+}
+
+// Pids are the process IDs of the Redis nodes the harness runs as child processes (none
+// for other backends, or while killed).
+func (r *Redis) Pids() []int {
+	if r.pids == nil {
+		return nil
+	}
+	return r.pids()
 }
 
 // Kill crashes Redis (SIGKILL or the equivalent): connections drop, data is lost.
@@ -178,7 +188,8 @@ func startProcess(ctx context.Context, persistence string) (*Redis, error) {
 	if dir != "" {
 		stop = func() error { return errors.Join(s.Stop(), os.RemoveAll(dir)) }
 	}
-	return &Redis{Backend: BackendProcess, URL: s.URL(), kill: s.Kill, start: s.Start, close: stop}, nil
+	return &Redis{Backend: BackendProcess, URL: s.URL(), kill: s.Kill, start: s.Start, close: stop,
+		pids: func() []int { return []int{s.Pid()} }}, nil
 }
 
 // startCluster starts a Redis Cluster of child processes, each node behind its own fault
@@ -232,6 +243,13 @@ func startCluster(ctx context.Context, o RedisOptions, log *slog.Logger) (*Redis
 		return nil
 	}
 	r.close = func() error { return errors.Join(c.Stop(), closeProxies()) }
+	r.pids = func() []int {
+		var pids []int
+		for _, n := range c.Nodes() {
+			pids = append(pids, n.Pid())
+		}
+		return pids
+	}
 	return r, nil
 }
 

@@ -345,6 +345,16 @@ func (s *Server) stop() error {
 	return nil
 }
 
+// Pid is the running instance's process ID; 0 while it is killed.
+func (s *Server) Pid() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.cmd == nil || s.cmd.Process == nil {
+		return 0
+	}
+	return s.cmd.Process.Pid
+}
+
 // PeakRSS is the highest resident set size (bytes) the instance's processes reached so far
 // (Linux VmHWM; 0 where /proc is not available).
 func (s *Server) PeakRSS() int64 {

@@ -138,6 +138,11 @@ type Figures struct {
 	CacheStats          map[string]ClassStats `json:"cache_stats,omitempty"` // server counters over the window
 	// Servers are the figures per server instance, when the run had several (scenario servers: N).
 	Servers []Server `json:"servers,omitempty"`
+	// Processes is the resident memory over time of every process of the run: the harness,
+	// each server instance, each Redis node.
+	Processes []ProcessRSS `json:"processes,omitempty"`
+	// GC is the Go GC pause total of the harness and of each server instance over the attack.
+	GC []GCPauses `json:"gc,omitempty"`
 	// HarnessRSSMiB is the peak resident memory of the bench process itself (MiB).
 	HarnessRSSMiB float64 `json:"harness_rss_mib,omitempty"`
 	// Capacity is the Redis memory the cache used at the end of the window, per user and per class.
@@ -409,4 +414,20 @@ func position(path string, data []byte, err error) string {
 	line := 1 + bytes.Count(data[:off], []byte("\n"))
 	col := off - int64(bytes.LastIndexByte(data[:off], '\n'))
 	return fmt.Sprintf("%s:%d:%d", path, line, col)
+}
+
+// ProcessRSS is one process's resident memory over the attack, sampled every EveryS seconds
+// from the start of the attack (warm-up included).
+type ProcessRSS struct {
+	Name    string    `json:"name"` // harness, server-1, …, redis
+	EveryS  float64   `json:"every_s"`
+	PeakMiB float64   `json:"peak_mib"`
+	RSSMiB  []float64 `json:"rss_mib"`
+}
+
+// GCPauses is a Go process's garbage collection over the attack.
+type GCPauses struct {
+	Process string  `json:"process"`
+	Count   int64   `json:"count"`    // collections
+	PauseMS float64 `json:"pause_ms"` // total stop-the-world pause
 }

@@ -1,0 +1,89 @@
+package procstat
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestRSSOfSelfAndOfNothing(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc on this system: RSS is not available")
+	}
+	if b := RSS(os.Getpid()); b < 1<<20 {
+		t.Errorf("RSS of this process = %d bytes, want at least 1 MiB", b)
+	}
+	if b := RSS(0); b != 0 {
+		t.Errorf("RSS(0) = %d, want 0", b)
+	}
+}
+
+// TestSampler: a source per process, a sample per tick plus one at the start and one at the
+// end; a process that is gone samples 0.
+func TestSampler(t *testing.T) {
+	if _, err := os.Stat("/proc/self/status"); err != nil {
+		t.Skip("no /proc on this system: RSS is not available")
+	}
+	gone := Source{Name: "gone", Pids: func() []int { return nil }}
+	s := NewSampler(100*time.Millisecond, Self(), gone)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.Run(ctx); close(done) }()
+	time.Sleep(350 * time.Millisecond)
+	cancel()
+	<-done
+	ser := s.Series()
+	if len(ser) != 2 || ser[0].Name != "harness" || ser[1].Name != "gone" {
+		t.Fatalf("series %+v", ser)
+	}
+	if n := len(ser[0].RSSMiB); n < 2 || n != len(ser[1].RSSMiB) {
+		t.Errorf("%d and %d samples", n, len(ser[1].RSSMiB))
+	}
+	if ser[0].PeakMiB < 1 || ser[0].EveryS != 0.1 {
+		t.Errorf("harness %+v", ser[0])
+	}
+	for _, v := range ser[1].RSSMiB {
+		if v != 0 {
+			t.Fatalf("a process that is gone sampled %v MiB", v)
+		}
+	}
+}
+
+func TestServerGC(t *testing.T) {
+	metrics := `# HELP go_gc_duration_seconds A summary of the wall-time pause (stop-the-world) duration in garbage collection cycles.
+# TYPE go_gc_duration_seconds summary
+go_gc_duration_seconds{quantile="0"} 2.1e-05
+go_gc_duration_seconds{quantile="1"} 0.001
+go_gc_duration_seconds_sum 0.0125
+go_gc_duration_seconds_count 42
+go_goroutines 12
+`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != "/metrics" {
+			http.NotFound(w, r)
+			return
+		}
+		w.Write([]byte(metrics))
+	}))
+	defer srv.Close()
+	g, err := ServerGC(context.Background(), srv.Client(), srv.URL+"/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g.Count != 42 || g.Pause != 12500*time.Microsecond {
+		t.Errorf("GC %+v, want 42 collections and 12.5 ms", g)
+	}
+	if d := (GC{Count: 50, Pause: 20 * time.Millisecond}).Sub(g); d.Count != 8 || d.Pause != 7500*time.Microsecond {
+		t.Errorf("Sub = %+v", d)
+	}
+	if _, err := parseGC(strings.NewReader("go_goroutines 3\n")); err == nil {
+		t.Error("metrics without the GC summary: no error")
+	}
+	if g := SelfGC(); g.Count < 0 || g.Pause < 0 {
+		t.Errorf("SelfGC %+v", g)
+	}
+}
