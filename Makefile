@@ -6,7 +6,7 @@ BIN       := bin/bench
 PKGS      := ./...
 FUZZTIME  ?= 30s
 
-.PHONY: all build bench bench-go bench-scale bench-distributed test lint fuzz gate compare clean
+.PHONY: all build bench bench-go bench-scale bench-soak bench-distributed test lint fuzz gate compare clean
 
 all: build
 
@@ -19,6 +19,10 @@ bench: build
 # 100,000 users over 2 instances: seeding time, RSS, hit rates and Redis bytes per user (a few minutes).
 bench-scale: build
 	./$(BIN) run -scenario scale
+
+# The soak: core mix at 1000 rps for 30 minutes, Redis killed at 15 min; RSS and GC of every process.
+bench-soak: build
+	./$(BIN) run -scenario soak -mode cache
 
 # cmd/bench's end-to-end tests take minutes: they run with -v, filtered to the test names as they
 # start and pass (subtests and their chatter left out; failures in full), beside the other packages

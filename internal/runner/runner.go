@@ -443,6 +443,11 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	}
 	f, more := rec.Finish(input)
 	procs(&f)
+	if f.Extra == nil {
+		f.Extra = map[string]float64{}
+	}
+	// The slowest write of the results stream: a disk stall would show here.
+	f.Extra["results_write_max_ms"] = ms(out.ResultsWriteMax)
 	f.HarnessRSSMiB = harnessPeakRSSMiB()
 	if st != nil {
 		for i := range f.Servers {
