@@ -24,6 +24,7 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/threshold"
 
+	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/metrics"
@@ -360,7 +361,12 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	if o.Shard.Sharded() {
 		rec.KeepRaw()
 	}
-	chk := check.New(check.Options{Next: rec.Add})
+	next := rec.Add
+	shards := clusterShards(st)
+	if shards != nil {
+		next = func(v check.Verdict) { rec.Add(v); shards.Add(v) }
+	}
+	chk := check.New(check.Options{Next: next})
 	bases := []string{base}
 	if st != nil {
 		bases = st.URLs()
@@ -468,8 +474,15 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	}
 	if st != nil && st.Redis != nil {
 		auditKeys(ctx, st, &f, &more)
-		measureCapacity(ctx, st, sc.Population.Users, &f, &more)
 		f.Redis = redisFigures(ctx, st.Redis)
+		if shards != nil && f.Redis != nil {
+			whole, series := shards.Finish(sc.Duration.Seconds(), f.Phases)
+			f.Redis.Shards = whole
+			if f.Series != nil {
+				f.Series.HitRateByShard = series
+			}
+		}
+		measureCapacity(ctx, st, sc.Population.Users, &f, &more)
 	}
 	for _, fe := range out.Events {
 		if fe.Err != nil {
@@ -525,6 +538,24 @@ func measureCapacity(ctx context.Context, st *stack.Stack, users int, f *summary
 		c.HitRate = f.HitRate.Overall
 		f.Capacity = c
 	}
+}
+
+// clusterShards returns a per-shard tally of cache lookups when the stack runs a Redis
+// Cluster the harness started (whose slot ranges it assigned), else nil.
+func clusterShards(st *stack.Stack) *metrics.Shards {
+	if st == nil || st.Redis == nil || st.Redis.Cluster == nil {
+		return nil
+	}
+	masters := st.Redis.Cluster.MasterCount()
+	slots := make([]string, masters)
+	for i := range slots {
+		lo, hi := redisproc.SlotRange(i+1, masters)
+		slots[i] = fmt.Sprintf("%d-%d", lo, hi)
+	}
+	return metrics.NewShards(slots, func(user string) int {
+		// Every key of a user shares the {u:…} hash tag, hence one slot.
+		return redisproc.ShardOfSlot(redisproc.KeySlot(cache.IDGenKey(user)), masters)
+	})
 }
 
 // redisFigures describes the Redis a stack ran on, at the end of the mode: the cluster's

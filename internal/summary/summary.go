@@ -204,6 +204,23 @@ type Capacity struct {
 type Redis struct {
 	Topology Topology    `json:"topology"`
 	Nodes    []RedisNode `json:"nodes,omitempty"`
+	// Shards are a cluster's cache lookups per shard over the measured window, from the
+	// X-Cache headers and each user's hash slot.
+	Shards []RedisShard `json:"shards,omitempty"`
+}
+
+// RedisShard is one Redis Cluster shard's share of the cache lookups (X-Cache headers of the
+// measured GETs whose user's keys live in the shard's slot range).
+type RedisShard struct {
+	Name        string  `json:"name"`  // shard-1 … (shard N is master-N's slot range)
+	Slots       string  `json:"slots"` // "0-5460"
+	Lookups     int64   `json:"lookups"`
+	HitRate     float64 `json:"hit_rate"`
+	BypassShare float64 `json:"bypass_share"` // share of lookups answered BYPASS
+	// RecoveryS, in a fault phase, is the time from the fault's start until the shard's
+	// per-second hit rate is back, for good, within 10% of its steady level (0: it never
+	// fell); absent when it was not back by the next fault or the end of the run.
+	RecoveryS *float64 `json:"recovery_s,omitempty"`
 }
 
 // Topology kinds.
@@ -302,6 +319,9 @@ type Phase struct {
 	// 10% of its level before the fault; nil when it did not recover within the run.
 	RecoveryS *float64 `json:"recovery_s,omitempty"`
 	DBQPSPeak float64  `json:"db_qps_peak,omitempty"`
+	// Shards, on a Redis Cluster, are each shard's lookups over a fault phase and the time
+	// its hit rate took to come back.
+	Shards []RedisShard `json:"shards,omitempty"`
 }
 
 // Example is one checker finding, kept for the report.
@@ -321,8 +341,10 @@ type Series struct {
 	RPS        []float64            `json:"rps"`
 	Errors     []float64            `json:"errors"`
 	HitRate    map[string][]float64 `json:"hit_rate"` // per class and "overall"; NaN-free: -1 when no lookups
-	DBQPS      []float64            `json:"db_qps"`
-	Faults     []FaultMark          `json:"faults,omitempty"`
+	// HitRateByShard is the per-second hit rate of each Redis Cluster shard ("shard-1": …); -1 when no lookups.
+	HitRateByShard map[string][]float64 `json:"hit_rate_by_shard,omitempty"`
+	DBQPS          []float64            `json:"db_qps"`
+	Faults         []FaultMark          `json:"faults,omitempty"`
 }
 
 // FaultMark is a fault window to shade in the charts, in seconds from the end of warm-up.
