@@ -18,6 +18,7 @@ func (s *Server) Health(ctx context.Context, withStats bool) atlas.Health {
 		h.DB.Up, h.Status = false, "unavailable"
 	}
 	if withStats {
+		h.Redis.Nodes = s.cache.NodesHealth(ctx)
 		h.Stats = &atlas.Stats{Requests: s.requests.Load(), Cache: s.cache.Stats(), DB: s.store.Stats()}
 		if s.cache.Enabled() {
 			rs := s.cache.RedisStats()

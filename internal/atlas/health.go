@@ -20,6 +20,17 @@ type RedisHealth struct {
 	Breaker string `json:"breaker"`
 	// Pending is the number of users whose invalidation has not reached Redis yet.
 	Pending int `json:"pending"`
+	// Nodes, on a Redis Cluster and with ?includeStats=true, are the nodes the client knows
+	// with their own breakers (a failing node bypasses only its shard's users).
+	Nodes []RedisNodeHealth `json:"nodes,omitempty"`
+}
+
+// RedisNodeHealth is one Redis Cluster node as the cache sees it.
+type RedisNodeHealth struct {
+	Address string `json:"address"`
+	Role    string `json:"role"` // master, replica, or unknown when it serves no slot in the client's map
+	Up      bool   `json:"up"`   // a PING answered within the per-call timeout
+	Breaker string `json:"breaker"`
 }
 
 // DBHealth says whether the database answers.

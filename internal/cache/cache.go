@@ -104,7 +104,8 @@ type Cache struct {
 	rand        func() float64
 	hooks       Hooks
 
-	breaker *gobreaker.CircuitBreaker[struct{}]
+	breaker *gobreaker.CircuitBreaker[struct{}] // the only breaker of a single Redis
+	nodes   *nodeBreakers                       // a cluster's breakers, one per node; nil for a single Redis
 	flights singleflight.Group
 	stats   [4]classCounters
 	// redisCount counts the commands the client sends (RedisStats); nil without a client.
@@ -195,14 +196,24 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 			// Runs under the breaker's lock: log and signal only.
 			c.log.Warn("cache: redis circuit breaker", "from", from.String(), "to", to.String())
 			if to == gobreaker.StateClosed {
-				select {
-				case c.recovered <- struct{}{}:
-				default:
-				}
+				c.signalRecovered()
 			}
 		},
 	})
+	// On a cluster one breaker per node, so that one failing node bypasses only its own
+	// shard's users (the weakened go-redis-defaults layer keeps the single breaker).
+	if cc, ok := client.(*redis.ClusterClient); ok && c.enabled && !cfg.Unsafe.ClientDefaults {
+		c.nodes = newNodeBreakers(cc, cfg.Breaker, c.log, c.signalRecovered)
+	}
 	return c
+}
+
+// signalRecovered says a breaker closed again: recovery warming is due. It never blocks.
+func (c *Cache) signalRecovered() {
+	select {
+	case c.recovered <- struct{}{}:
+	default:
+	}
 }
 
 // Enabled reports whether the cache uses Redis at all (a client and an enabled config).
@@ -235,9 +246,13 @@ func (c *Cache) Stats() map[Class]atlas.ClassStats {
 }
 
 // Health pings Redis (not through the breaker, within the per-call timeout) and
-// reports the breaker state and the number of pending invalidations.
+// reports the breaker state and the number of pending invalidations. On a cluster the
+// breaker state is the worst of the nodes' (open, else half-open, else closed).
 func (c *Cache) Health(ctx context.Context) atlas.RedisHealth {
 	h := atlas.RedisHealth{Breaker: c.breaker.State().String(), Pending: c.pending.len()}
+	if c.nodes != nil {
+		h.Breaker = c.nodes.worst().String()
+	}
 	if !c.enabled {
 		h.Breaker = "disabled"
 	}
@@ -248,6 +263,15 @@ func (c *Cache) Health(ctx context.Context) atlas.RedisHealth {
 	defer cancel()
 	h.Up = c.client.Ping(ctx).Err() == nil
 	return h
+}
+
+// NodesHealth reports every Redis Cluster node the client knows (address, role, a PING,
+// its breaker); nil for a single Redis or a disabled cache.
+func (c *Cache) NodesHealth(ctx context.Context) []atlas.RedisNodeHealth {
+	if c.nodes == nil || !c.enabled {
+		return nil
+	}
+	return c.nodes.health(ctx, max(c.opTimeout, 100*time.Millisecond))
 }
 
 // errBreakerOpen is returned by call when the breaker refused the call.
@@ -269,6 +293,16 @@ func excludedFromBreaker(err error) bool {
 // errBreakerOpen without calling fn when the breaker is open (or its one
 // half-open probe is taken); redis.Nil comes back unchanged.
 func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	if c.nodes != nil {
+		// A cluster: every node's own breaker sits in its client's hook.
+		cctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		err := fn(cctx)
+		if err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, errBreakerOpen) && ctx.Err() != nil {
+			err = &callerGone{err}
+		}
+		return err
+	}
 	ran := false
 	_, err := c.breaker.Execute(func() (struct{}, error) {
 		ran = true

@@ -141,30 +141,30 @@ func (s *Shards) figures(i int, start, end float64) summary.RedisShard {
 	return f
 }
 
-// shardRecovery is the time from start until the shard's per-second hit rate hr is back
-// for good (until the end of the look, until) at RecoveryShare of steady: 0 when it never
-// fell below, nil when it was still below in the last second or there is no steady level.
+// shardRecovery is the time from start until the first whole second (by until) whose
+// hit rate hr is back at RecoveryShare of steady after having fallen below it: 0 when it
+// never fell, nil when it was not back by until or there is no steady level. Seconds
+// without lookups (-1) do not count either way.
 func shardRecovery(hr []float64, steady, start, until float64) *float64 {
 	if !(steady > 0) {
 		return nil
 	}
 	const eps = 1e-9
-	first := max(int(math.Floor(start)), 0)
-	last := -1 // the last second below the level
-	end := first
-	for i := first; i < len(hr) && float64(i)+1 <= until+eps; i++ {
-		end = i + 1
-		if hr[i] >= 0 && hr[i] < RecoveryShare*steady-eps {
-			last = i
+	level := RecoveryShare*steady - eps
+	fell := false
+	for i := max(int(math.Floor(start)), 0); i < len(hr) && float64(i)+1 <= until+eps; i++ {
+		switch {
+		case hr[i] < 0:
+		case hr[i] < level:
+			fell = true
+		case fell:
+			r := math.Round(math.Max(float64(i)-start, 0)*1000) / 1000
+			return &r
 		}
 	}
-	r := 0.0
-	if last >= 0 {
-		if last+1 >= end {
-			return nil
-		}
-		r = math.Max(float64(last+1)-start, 0)
+	if !fell {
+		r := 0.0
+		return &r
 	}
-	r = math.Round(r*1000) / 1000
-	return &r
+	return nil
 }

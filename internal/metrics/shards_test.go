@@ -90,8 +90,8 @@ func TestShardRecovery(t *testing.T) {
 	}{
 		{"never fell", []float64{0.9, 0.9, 0.9, 0.9}, 0.9, 0.0},
 		{"still down at the end", []float64{0.9, 0, 0, 0}, 0.9, nil},
-		{"back, then down again, then back", []float64{0.9, 0, 0.9, 0, 0.9, 0.9}, 0.9, 3.0},
-		{"seconds without lookups do not count", []float64{0.9, 0, -1, 0.9}, 0.9, 1.0},
+		{"the first time back counts", []float64{0.9, 0, 0.9, 0, 0.9, 0.9}, 0.9, 1.0},
+		{"seconds without lookups do not count", []float64{0.9, 0, -1, 0.9}, 0.9, 2.0},
 		{"no steady level", []float64{0, 0}, 0, nil},
 	} {
 		got := shardRecovery(tc.hr, tc.steady, 1, float64(len(tc.hr)))

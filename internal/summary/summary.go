@@ -217,9 +217,9 @@ type RedisShard struct {
 	Lookups     int64   `json:"lookups"`
 	HitRate     float64 `json:"hit_rate"`
 	BypassShare float64 `json:"bypass_share"` // share of lookups answered BYPASS
-	// RecoveryS, in a fault phase, is the time from the fault's start until the shard's
-	// per-second hit rate is back, for good, within 10% of its steady level (0: it never
-	// fell); absent when it was not back by the next fault or the end of the run.
+	// RecoveryS, in a fault phase, is the time from the fault's start until the first second
+	// whose hit rate is back within 10% of the shard's steady level after falling below it
+	// (0: it never fell); absent when it was not back by the next fault or the end of the run.
 	RecoveryS *float64 `json:"recovery_s,omitempty"`
 }
 

@@ -1,0 +1,202 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
+)
+
+// slotReloadEvery is the shortest interval between two slot-map reloads asked for by
+// failing nodes (go-redis coalesces reloads itself as well).
+const slotReloadEvery = 100 * time.Millisecond
+
+// nodeBreakers gives every node of a Redis Cluster its own circuit breaker, applied by a
+// go-redis hook on the node's client: a failing node bypasses only the users whose slots
+// it serves, never the users of healthy shards. A failure of a node (or a call its open
+// breaker refused) also asks for a slot-map reload, so after a failover the promoted
+// replica is used as soon as the cluster knows it, not at the next periodic reload.
+type nodeBreakers struct {
+	cluster *redis.ClusterClient
+	cfg     BreakerConfig
+	log     *slog.Logger
+	closed  func() // a node's breaker closed again: recovery warming is due
+
+	mu     sync.Mutex
+	byAddr map[string]*gobreaker.CircuitBreaker[struct{}]
+
+	lastReload atomic.Int64 // unix nanoseconds of the last reload asked for
+	reloads    atomic.Int64
+}
+
+// newNodeBreakers installs a breaker hook on every node client cc creates from now on;
+// it must run before cc sends its first command (cache.New does).
+func newNodeBreakers(cc *redis.ClusterClient, cfg BreakerConfig, log *slog.Logger, closed func()) *nodeBreakers {
+	nb := &nodeBreakers{cluster: cc, cfg: cfg, log: log, closed: closed, byAddr: map[string]*gobreaker.CircuitBreaker[struct{}]{}}
+	cc.OnNewNode(func(rdb *redis.Client) {
+		addr := rdb.Options().Addr
+		rdb.AddHook(nodeHook{nb: nb, addr: addr, cb: nb.breaker(addr)})
+	})
+	return nb
+}
+
+// breaker returns the breaker of the node at addr, creating it closed.
+func (nb *nodeBreakers) breaker(addr string) *gobreaker.CircuitBreaker[struct{}] {
+	nb.mu.Lock()
+	defer nb.mu.Unlock()
+	if cb, ok := nb.byAddr[addr]; ok {
+		return cb
+	}
+	cb := gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
+		Name:        addr,
+		MaxRequests: 1, // one half-open probe
+		Timeout:     nb.cfg.OpenFor,
+		ReadyToTrip: func(n gobreaker.Counts) bool {
+			return n.ConsecutiveFailures >= uint32(nb.cfg.Failures)
+		},
+		IsSuccessful: func(err error) bool { return !nodeFailure(err) },
+		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
+		OnStateChange: func(name string, from, to gobreaker.State) {
+			// Runs under the breaker's lock: log and signal only.
+			nb.log.Warn("cache: redis node circuit breaker", "node", name, "from", from.String(), "to", to.String())
+			if to == gobreaker.StateClosed {
+				nb.closed()
+			}
+		},
+	})
+	nb.byAddr[addr] = cb
+	return cb
+}
+
+// nodeFailure reports whether err says the node itself failed (it did not answer in time,
+// the connection broke or was refused), as opposed to a reply: redis.Nil and every error
+// reply (MOVED, ASK, READONLY, LOADING…) come from a node that works.
+func nodeFailure(err error) bool {
+	if err == nil || errors.Is(err, redis.Nil) || errors.Is(err, errBreakerOpen) {
+		return false
+	}
+	var reply redis.Error
+	return !errors.As(err, &reply)
+}
+
+// reloadSlots asks for a slot-map reload unless one was asked for very recently.
+func (nb *nodeBreakers) reloadSlots() {
+	now := time.Now().UnixNano()
+	last := nb.lastReload.Load()
+	if now-last < int64(slotReloadEvery) || !nb.lastReload.CompareAndSwap(last, now) {
+		return
+	}
+	nb.reloads.Add(1)
+	nb.cluster.ReloadState(context.Background()) // asynchronous in go-redis
+}
+
+// worst is the most open state among the nodes' breakers: open, else half-open, else closed.
+func (nb *nodeBreakers) worst() gobreaker.State {
+	nb.mu.Lock()
+	defer nb.mu.Unlock()
+	w := gobreaker.StateClosed
+	for _, cb := range nb.byAddr {
+		switch st := cb.State(); {
+		case st == gobreaker.StateOpen:
+			return st
+		case st == gobreaker.StateHalfOpen:
+			w = st
+		}
+	}
+	return w
+}
+
+// health reports every node the client knows of (from its slot map, plus nodes whose
+// breaker exists but that serve no slot any more), pinging each within timeout.
+func (nb *nodeBreakers) health(ctx context.Context, timeout time.Duration) []atlas.RedisNodeHealth {
+	roles := map[string]string{}
+	var order []string
+	if slots, err := nb.cluster.ClusterSlots(ctx).Result(); err == nil {
+		for _, s := range slots {
+			for i, n := range s.Nodes {
+				if _, seen := roles[n.Addr]; seen {
+					continue
+				}
+				roles[n.Addr] = "replica"
+				if i == 0 {
+					roles[n.Addr] = "master"
+				}
+				order = append(order, n.Addr)
+			}
+		}
+	}
+	nb.mu.Lock()
+	for addr := range nb.byAddr {
+		if _, ok := roles[addr]; !ok {
+			roles[addr] = "unknown"
+			order = append(order, addr)
+		}
+	}
+	nb.mu.Unlock()
+	slices.Sort(order)
+	out := make([]atlas.RedisNodeHealth, len(order))
+	var wg sync.WaitGroup
+	for i, addr := range order {
+		out[i] = atlas.RedisNodeHealth{Address: addr, Role: roles[addr], Breaker: nb.breaker(addr).State().String()}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// A plain client: the cluster client's own node would go through the breaker.
+			c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1,
+				DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, PoolSize: 1, DialerRetries: 1})
+			defer c.Close()
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			out[i].Up = c.Ping(pctx).Err() == nil
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// nodeHook is the go-redis hook of one node's client.
+type nodeHook struct {
+	nb   *nodeBreakers
+	addr string
+	cb   *gobreaker.CircuitBreaker[struct{}]
+}
+
+func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		return h.run(func() error { return next(ctx, cmd) })
+	}
+}
+
+func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		return h.run(func() error { return next(ctx, cmds) })
+	}
+}
+
+// run passes one call through the node's breaker; a refusal is errBreakerOpen, wrapped
+// with the node's address.
+func (h nodeHook) run(fn func() error) error {
+	ran := false
+	_, err := h.cb.Execute(func() (struct{}, error) {
+		ran = true
+		return struct{}{}, fn()
+	})
+	if !ran && err != nil {
+		h.nb.reloadSlots()
+		return fmt.Errorf("%w (node %s)", errBreakerOpen, h.addr)
+	}
+	if nodeFailure(err) && !errors.Is(err, context.Canceled) {
+		h.nb.reloadSlots()
+	}
+	return err
+}
