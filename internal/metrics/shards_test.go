@@ -100,4 +100,3 @@ func TestShardRecovery(t *testing.T) {
 		}
 	}
 }
-
