@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -151,20 +150,11 @@ func StartRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 	case BackendEmbedded:
 		return startEmbedded()
 	}
-	for _, scheme := range []string{"redis://", "rediss://", "redis+cluster://", "rediss+cluster://"} {
-		if strings.HasPrefix(spec, scheme) {
-			return &Redis{Backend: BackendExternal, URL: spec}, nil
-		}
+	// Anything else is a server someone else runs: a URL or a Cluster's seeds.
+	if err := CheckRedis(spec); err != nil {
+		return nil, fmt.Errorf("stack: %w", err)
 	}
-	if seeds := strings.Split(spec, ","); len(seeds) > 1 {
-		for _, s := range seeds {
-			if _, _, err := net.SplitHostPort(strings.TrimSpace(s)); err != nil {
-				return nil, fmt.Errorf("stack: -redis %q: cluster seed %q is not host:port", spec, s)
-			}
-		}
-		return &Redis{Backend: BackendExternal, URL: spec}, nil
-	}
-	return nil, fmt.Errorf("stack: -redis %q: want auto, process, docker, embedded, cluster, a redis://, rediss:// or redis+cluster:// URL, or comma-separated host:port of a Cluster's nodes", spec)
+	return &Redis{Backend: BackendExternal, URL: spec}, nil
 }
 
 func startProcess(ctx context.Context, persistence string) (*Redis, error) {

@@ -2,6 +2,7 @@ package stack
 
 import (
 	"fmt"
+	"net"
 	"net/url"
 	"strings"
 )
@@ -21,14 +22,15 @@ func CheckDB(spec string) error {
 	return fmt.Errorf("-db %q: want sqlite or a postgres:// server URL", redactURL(spec))
 }
 
-// CheckRedis checks a -redis spec without connecting: auto, process, docker, embedded, or a
-// redis://, rediss:// or redis+cluster:// URL that parses.
+// CheckRedis checks a -redis spec without connecting: auto, process, docker, embedded,
+// cluster, a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL that parses, or
+// comma-separated host:port seeds of a Cluster. It is the one owner of that grammar.
 func CheckRedis(spec string) error {
 	switch spec {
-	case "", "auto", BackendProcess, BackendDocker, BackendEmbedded:
+	case "", "auto", BackendProcess, BackendDocker, BackendEmbedded, BackendCluster:
 		return nil
 	}
-	for _, scheme := range []string{"redis://", "rediss://", "redis+cluster://"} {
+	for _, scheme := range []string{"redis://", "rediss://", "redis+cluster://", "rediss+cluster://"} {
 		if strings.HasPrefix(spec, scheme) {
 			if _, err := url.Parse(spec); err != nil {
 				return fmt.Errorf("-redis: not a URL: %w", err)
@@ -36,7 +38,15 @@ func CheckRedis(spec string) error {
 			return nil
 		}
 	}
-	return fmt.Errorf("-redis %q: want auto, process, docker, embedded or a redis:// URL", redactURL(spec))
+	if seeds := strings.Split(spec, ","); len(seeds) > 1 {
+		for _, s := range seeds {
+			if _, _, err := net.SplitHostPort(strings.TrimSpace(s)); err != nil {
+				return fmt.Errorf("-redis %q: cluster seed %q is not host:port", redactURL(spec), s)
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("-redis %q: want auto, process, docker, embedded, cluster, a redis://, rediss:// or redis+cluster:// URL, or comma-separated host:port of a Cluster's nodes", redactURL(spec))
 }
 
 // redactURL hides a password in spec when it parses as a URL.
