@@ -44,7 +44,7 @@ type Scenario struct {
 	Servers int
 	// Pin sends every write to one instance and every read to another (1-based; 0: round-robin).
 	Pin        Pin
-	Thresholds []string // raw expressions; parsed by the gate package
+	Thresholds []string // raw expressions; package threshold parses them (the runner, before the first attack) and evaluates them over the summary
 
 	// lines maps a field path ("mix[2].weight") to its line in the source, so that
 	// Validate after a change still points into the file. Nil for scenarios built in code.

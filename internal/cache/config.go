@@ -101,6 +101,27 @@ type BreakerConfig struct {
 	OpenFor time.Duration `json:"openFor"`
 }
 
+// Effective is what the config caches, in plain values for a run's summary: whether it
+// caches anything, and each tier's base TTL per class in seconds (classes not cached
+// for a tier left out).
+func (c Config) Effective() (enabled bool, ttlSeconds map[string]map[string]float64) {
+	if !c.Enabled() {
+		return false, nil
+	}
+	ttlSeconds = map[string]map[string]float64{}
+	for tier, classes := range c.TTLs {
+		for class, d := range classes {
+			if d > 0 {
+				if ttlSeconds[tier] == nil {
+					ttlSeconds[tier] = map[string]float64{}
+				}
+				ttlSeconds[tier][string(class)] = d.Seconds()
+			}
+		}
+	}
+	return true, ttlSeconds
+}
+
 // Enabled reports whether the config caches anything: not disabled and with a TTL table.
 func (c Config) Enabled() bool { return !c.Disabled && len(c.TTLs) > 0 }
 

@@ -30,7 +30,7 @@ func configColors(runs []Run) []color.Color {
 	n := 0
 	for i, r := range runs {
 		c := cacheOf(r)
-		if c != nil && !c.Enabled() || r.Summary.Figures.Mode == summary.ModeNoCache {
+		if c != nil && !c.Enabled || r.Summary.Figures.Mode == summary.ModeNoCache {
 			out[i] = render.LightGrey
 			continue
 		}

@@ -7,7 +7,6 @@ import (
 	"slices"
 	"strconv"
 
-	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/stats"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -34,10 +33,6 @@ type Run struct {
 	// Summary is the run's summary; its Samples (one value per repeat) feed the
 	// significance marks, its figures the rest.
 	Summary *summary.Summary
-	// Cache is the cache config the run used. Optional: with it the recommendation can name
-	// TTL trade-offs and a disabled cache is drawn grey; when nil and Config is a built-in
-	// name, Render loads the built-in.
-	Cache *cache.Config
 }
 
 // Table is the comparison as Render built it.

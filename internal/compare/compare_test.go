@@ -9,9 +9,11 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
@@ -38,6 +40,11 @@ func synthetic(c config, scenario string, faults bool) *summary.Summary {
 		Schema: summary.Schema, Scenario: scenario, Config: c.name, Mode: "cache",
 		Env:   summary.Env{Go: "go1.26.8", CPUs: 2, OS: "linux", RedisBackend: "process", DB: "sqlite"},
 		Count: n, Samples: map[string][]float64{},
+	}
+	// The runner records the effective config of a built-in; a file config here has none.
+	if cfg, err := cache.LoadConfig(c.name); err == nil && slices.Contains(cache.BuiltinConfigs(), c.name) {
+		en, ttl := cfg.Effective()
+		s.CacheConfig = &summary.CacheConfig{Enabled: en, TTLSeconds: ttl}
 	}
 	mode := c.mode
 	if mode == "" {

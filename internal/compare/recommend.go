@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/atlasbench/atlasbench/internal/cache"
+	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
 // standing is one configuration's headline figures, for the recommendation.
@@ -17,7 +17,7 @@ type standing struct {
 	hit, dbq, p99        float64
 	hasHit, hasDB, hasLt bool
 	errors, iso, stale   float64
-	cache                *cache.Config
+	cache                *summary.CacheConfig
 	wins                 int
 	p99Same              bool // the table finds its p99 not significantly different from the first config's
 }
@@ -231,29 +231,17 @@ func shortPct(v float64) string {
 	return strings.Replace(pct(v), ".0%", "%", 1)
 }
 
-// cacheOf returns the run's cache config: the one given, else the built-in of that name.
-func cacheOf(r Run) *cache.Config {
-	if r.Cache != nil {
-		return r.Cache
-	}
-	if !slices.Contains(cache.BuiltinConfigs(), r.Config) {
-		return nil
-	}
-	c, err := cache.LoadConfig(r.Config)
-	if err != nil {
-		return nil
-	}
-	return &c
-}
+// cacheOf returns the run's effective cache config as its summary recorded it, or nil.
+func cacheOf(r Run) *summary.CacheConfig { return r.Summary.CacheConfig }
 
 // ttlRatio is the range of a's TTLs over b's, over every tier and class both cache.
-func ttlRatio(a, b *cache.Config) (lo, hi float64, ok bool) {
-	if a == nil || b == nil || !a.Enabled() || !b.Enabled() {
+func ttlRatio(a, b *summary.CacheConfig) (lo, hi float64, ok bool) {
+	if a == nil || b == nil || !a.Enabled || !b.Enabled {
 		return 0, 0, false
 	}
-	for tier, classes := range a.TTLs {
-		for class := range classes {
-			ta, tb := a.TTL(tier, class), b.TTL(tier, class)
+	for tier, classes := range a.TTLSeconds {
+		for class, ta := range classes {
+			tb := b.TTLSeconds[tier][class]
 			if ta <= 0 || tb <= 0 {
 				continue
 			}

@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
@@ -189,6 +190,12 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 			Schema: summary.Schema, Scenario: sc.Name, Config: config, Mode: o.Mode, Started: time.Now().UTC(),
 			Env:   summary.Env{Go: runtime.Version(), CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, DB: dbKind(o.DB), Git: gitDescribe()},
 			Count: o.Count, Samples: map[string][]float64{},
+		}
+		if o.Target == "" {
+			if c, err := cache.LoadConfig(config); err == nil {
+				en, ttl := c.Effective()
+				s.CacheConfig = &summary.CacheConfig{Enabled: en, TTLSeconds: ttl}
+			}
 		}
 		if o.Shard.Sharded() {
 			s.Shard = &summary.Shard{Index: o.Shard.Index, Count: o.Shard.Count, Seed: sc.Seed, StartAt: o.StartAt.UTC()}

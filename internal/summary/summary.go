@@ -28,13 +28,16 @@ const FileName = "summary.json"
 // Summary is the whole result of one run. With both modes, the top-level figures are the
 // cache mode's and NoCache holds the same figures for the no-cache run.
 type Summary struct {
-	Schema   string    `json:"schema"`
-	Scenario string    `json:"scenario"`
-	Config   string    `json:"config"`
-	Mode     Mode      `json:"mode"` // cache, nocache, both or target
-	Started  time.Time `json:"started"`
-	Env      Env       `json:"env"`
-	Notes    []string  `json:"notes,omitempty"` // loud caveats, e.g. "embedded Redis: latencies not representative"
+	Schema   string `json:"schema"`
+	Scenario string `json:"scenario"`
+	Config   string `json:"config"`
+	// CacheConfig is the effective cache config the server ran with (absent for -target,
+	// whose config is unknown): reports render from it instead of loading config files.
+	CacheConfig *CacheConfig `json:"cache_config,omitempty"`
+	Mode        Mode         `json:"mode"` // cache, nocache, both or target
+	Started     time.Time    `json:"started"`
+	Env         Env          `json:"env"`
+	Notes       []string     `json:"notes,omitempty"` // loud caveats, e.g. "embedded Redis: latencies not representative"
 	// Interrupted is true when the run was stopped (Ctrl-C) before its end; figures cover what was measured.
 	Interrupted bool `json:"interrupted,omitempty"`
 
@@ -77,6 +80,14 @@ type Shard struct {
 	StartAt time.Time `json:"start_at,omitzero"`
 	// LateS is how many seconds after StartAt this shard's measured window started.
 	LateS float64 `json:"late_s,omitempty"`
+}
+
+// CacheConfig is a run's effective cache config, as far as the reports need it.
+type CacheConfig struct {
+	// Enabled is whether the config caches anything.
+	Enabled bool `json:"enabled"`
+	// TTLSeconds is each tier's base TTL per class, in seconds (classes not cached left out).
+	TTLSeconds map[string]map[string]float64 `json:"ttl_s,omitempty"`
 }
 
 // Env describes where the run happened.
