@@ -65,8 +65,9 @@ type QueryStats struct {
 	ByClass map[string]uint64 `json:"byClass"`
 	// Transactions counts what the database's own commit and rollback counters should
 	// show (pg_stat_database xact_commit + xact_rollback): one per single-statement
-	// query, per write transaction and per ping, plus Connections (PostgreSQL counts the
-	// start-up of a backend as a transaction). Seeding at Open is not counted.
+	// query, per write transaction and per ping, per statement of the cross-instance fence
+	// log (not app queries: not in Total), plus Connections (PostgreSQL counts the start-up
+	// of a backend as a transaction) and Prepares. Seeding at Open is not counted.
 	Transactions uint64 `json:"transactions"`
 	// Pings counts health-check pings (one per pool per Ping) and the pings pgx sends
 	// before reusing a connection idle for over a second, a part of Transactions.
@@ -74,6 +75,10 @@ type QueryStats struct {
 	// Connections counts connections opened to a PostgreSQL server, a part of Transactions
 	// (0 on SQLite).
 	Connections uint64 `json:"connections"`
+	// Prepares counts the statements pgx prepared outside a transaction (the first use of
+	// a statement on a connection), a part of Transactions: PostgreSQL commits the implicit
+	// transaction of a Parse/Describe/Sync round trip.
+	Prepares uint64 `json:"prepares"`
 }
 
 // RedisStats are the Redis commands the cache sent since it was created, counted by a

@@ -58,7 +58,7 @@ func newView(s *summary.Summary, charts []chart) *view {
 	v := &view{
 		Title:    "atlasbench: " + s.Scenario,
 		Subtitle: subtitle(s),
-		Notes:    notes(s),
+		Notes:    append(crossCheckNotes(s), notes(s)...),
 		Pass:     s.Pass,
 		Verdict:  "FAIL",
 		Detail:   verdictDetail(s.Thresholds),
@@ -76,7 +76,7 @@ func newView(s *summary.Summary, charts []chart) *view {
 				"responses counts (no coordinated omission); service time is from the actual send.",
 		)},
 	)
-	for _, sec := range []*section{endpointSection(s), phaseSection(&s.Figures), serverSection(s), capacitySection(s, &s.Figures), checkSection(s)} {
+	for _, sec := range []*section{crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), capacitySection(s, &s.Figures), checkSection(s)} {
 		if sec != nil {
 			v.Sections = append(v.Sections, *sec)
 		}

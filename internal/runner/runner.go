@@ -410,14 +410,14 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 		Sink:        chk.Add,
 		OnEvent: func(e driver.EventRecord) {
 			rec.Event(e)
-			pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
-			snap, perr := poll.Poll(pollCtx)
-			cancel()
-			var sp *metrics.Snapshot
-			if perr == nil {
-				sp = &snap
-			}
-			wit.Mark(context.WithoutCancel(ctx), e.Name, e.Offset, sp)
+			wit.Mark(context.WithoutCancel(ctx), e.Name, e.Offset, func(context.Context) *metrics.Snapshot {
+				pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+				defer cancel()
+				if snap, err := poll.Poll(pollCtx); err == nil {
+					return &snap
+				}
+				return nil
+			})
 			if e.Err != nil {
 				o.Log.Warn("fault failed", "fault", e.Name, "err", e.Err)
 			}

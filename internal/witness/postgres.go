@@ -23,6 +23,9 @@ type PGCounters struct {
 	// Statements is the sum of pg_stat_statements calls in the database; -1 when the
 	// module is not loaded.
 	Statements int64
+	// Own is how many transactions the reader's earlier reads added to these counters
+	// (0 unless the reader is connected to the database it reads).
+	Own int64
 }
 
 // Sub returns c - before.
@@ -31,6 +34,7 @@ func (c PGCounters) Sub(before PGCounters) PGCounters {
 		XactCommit: c.XactCommit - before.XactCommit, XactRollback: c.XactRollback - before.XactRollback,
 		TupReturned: c.TupReturned - before.TupReturned, TupFetched: c.TupFetched - before.TupFetched,
 		BlksHit: c.BlksHit - before.BlksHit, BlksRead: c.BlksRead - before.BlksRead, Statements: -1,
+		Own: c.Own - before.Own,
 	}
 	if c.Statements >= 0 && before.Statements >= 0 {
 		d.Statements = c.Statements - before.Statements
@@ -38,9 +42,10 @@ func (c PGCounters) Sub(before PGCounters) PGCounters {
 	return d
 }
 
-// PGFlushWait is how long a PostgreSQL backend may keep its counters before they show
-// in pg_stat_database once it is idle (PGSTAT_MIN_INTERVAL is 1 s), plus a margin.
-const PGFlushWait = 1200 * time.Millisecond
+// PGFlushWait is how long a PostgreSQL backend may keep its counters before they show in
+// pg_stat_database once it is idle: a backend that flushed less than PGSTAT_MIN_INTERVAL
+// (1 s) ago waits PGSTAT_IDLE_INTERVAL (10 s) before flushing again; plus a margin.
+const PGFlushWait = 10500 * time.Millisecond
 
 // Postgres reads the counters of one database through one connection.
 type Postgres struct {
@@ -51,6 +56,8 @@ type Postgres struct {
 	Own bool
 	// Note says why pg_stat_statements figures are missing, if they are.
 	Note string
+
+	reads int64 // Reads so far
 }
 
 // OwnPerRead is how many transactions one Read adds to the database it reads when the
@@ -104,7 +111,8 @@ func OpenPostgres(ctx context.Context, dsn, database string) (*Postgres, error) 
 // Read returns the database's counters now. pg_stat_database lags a busy backend by up
 // to PGFlushWait; read after the server has been idle that long for exact figures.
 func (p *Postgres) Read(ctx context.Context) (PGCounters, error) {
-	c := PGCounters{Statements: -1}
+	c := PGCounters{Statements: -1, Own: p.reads * p.OwnPerRead()}
+	p.reads++
 	err := p.db.QueryRowContext(ctx, `SELECT coalesce(sum(xact_commit),0), coalesce(sum(xact_rollback),0),
 		coalesce(sum(tup_returned),0), coalesce(sum(tup_fetched),0), coalesce(sum(blks_hit),0), coalesce(sum(blks_read),0)
 		FROM pg_stat_database WHERE datname = $1`, p.database).

@@ -44,6 +44,7 @@ func (s *sqlStore) AddFence(ctx context.Context, userID string, scope int) (int6
 	if err != nil {
 		return 0, fmt.Errorf("store: add fence: %w", err)
 	}
+	s.count.xacts.Add(1) // a transaction the database counts, not an app query
 	defer tx.Rollback()
 	if s.d.lockFences != "" {
 		if _, err := tx.ExecContext(ctx, s.d.lockFences); err != nil {
@@ -62,6 +63,7 @@ func (s *sqlStore) AddFence(ctx context.Context, userID string, scope int) (int6
 
 // FencesAfter implements FenceLog.
 func (s *sqlStore) FencesAfter(ctx context.Context, seq int64) ([]Fence, error) {
+	s.count.xacts.Add(1)
 	rows, err := s.read.QueryContext(ctx, s.d.rebind(`SELECT seq, user_id, scope FROM cache_fences WHERE seq > ? ORDER BY seq`), seq)
 	if err != nil {
 		return nil, fmt.Errorf("store: fences: %w", err)
@@ -83,6 +85,7 @@ func (s *sqlStore) FencesAfter(ctx context.Context, seq int64) ([]Fence, error) 
 
 // DeleteFences implements FenceLog.
 func (s *sqlStore) DeleteFences(ctx context.Context, userID string, upTo int64) error {
+	s.count.xacts.Add(1)
 	if _, err := s.write.ExecContext(ctx, s.d.rebind(`DELETE FROM cache_fences WHERE user_id = ? AND seq <= ?`), userID, upTo); err != nil {
 		return fmt.Errorf("store: delete fences: %w", err)
 	}
@@ -91,6 +94,7 @@ func (s *sqlStore) DeleteFences(ctx context.Context, userID string, upTo int64) 
 
 // RenewInstance implements FenceLog.
 func (s *sqlStore) RenewInstance(ctx context.Context, id string, seen int64, leaseUntil time.Time) error {
+	s.count.xacts.Add(1)
 	_, err := s.write.ExecContext(ctx, s.d.rebind(`INSERT INTO cache_instances (id, seen, lease_until) VALUES (?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET seen = excluded.seen, lease_until = excluded.lease_until`), id, seen, leaseUntil.UnixMilli())
 	if err != nil {
@@ -101,6 +105,7 @@ func (s *sqlStore) RenewInstance(ctx context.Context, id string, seen int64, lea
 
 // Lagging implements FenceLog.
 func (s *sqlStore) Lagging(ctx context.Context, self string, seq int64, now time.Time) (int, error) {
+	s.count.xacts.Add(1)
 	var n int
 	err := s.read.QueryRowContext(ctx, s.d.rebind(`SELECT COUNT(*) FROM cache_instances
 		WHERE id <> ? AND seen < ? AND lease_until > ?
@@ -113,6 +118,7 @@ func (s *sqlStore) Lagging(ctx context.Context, self string, seq int64, now time
 
 // RemoveInstance implements FenceLog.
 func (s *sqlStore) RemoveInstance(ctx context.Context, id string) error {
+	s.count.xacts.Add(1)
 	if _, err := s.write.ExecContext(ctx, s.d.rebind(`DELETE FROM cache_instances WHERE id = ?`), id); err != nil {
 		return fmt.Errorf("store: remove instance: %w", err)
 	}

@@ -3,10 +3,12 @@ package store
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -21,6 +23,7 @@ func openPostgres(ctx context.Context, dsn string, opts Options) (Store, error) 
 		return nil, fmt.Errorf("store: postgres: %w", err)
 	}
 	pool := new(poolCounters)
+	cfg.Tracer = pool
 	db := stdlib.OpenDB(*cfg,
 		stdlib.OptionAfterConnect(func(context.Context, *pgx.Conn) error {
 			pool.conns.Add(1)
@@ -79,4 +82,30 @@ func copyRows(ctx context.Context, _ *dialect, conn *sql.Conn, _ *sql.Tx, tab se
 		}
 		return err
 	})
+}
+
+// prepareKey marks, in a prepare's context, that it ran outside a transaction.
+type prepareKey struct{}
+
+// TraceQueryStart implements pgx.QueryTracer (nothing to count).
+func (c *poolCounters) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	return ctx
+}
+
+// TraceQueryEnd implements pgx.QueryTracer (nothing to count).
+func (c *poolCounters) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+
+// TracePrepareStart implements pgx.PrepareTracer: notes whether the prepare runs outside
+// a transaction (then it is a transaction of its own).
+func (c *poolCounters) TracePrepareStart(ctx context.Context, conn *pgx.Conn, _ pgx.TracePrepareStartData) context.Context {
+	return context.WithValue(ctx, prepareKey{}, conn.PgConn().TxStatus() == 'I')
+}
+
+// TracePrepareEnd implements pgx.PrepareTracer: counts a prepare that reached the server
+// outside a transaction.
+func (c *poolCounters) TracePrepareEnd(ctx context.Context, _ *pgx.Conn, d pgx.TracePrepareEndData) {
+	var pgErr *pgconn.PgError
+	if idle, _ := ctx.Value(prepareKey{}).(bool); idle && !d.AlreadyPrepared && (d.Err == nil || errors.As(d.Err, &pgErr)) {
+		c.prepares.Add(1)
+	}
 }

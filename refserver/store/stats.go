@@ -18,7 +18,7 @@ type counters struct {
 // poolCounters count what a PostgreSQL pool does on its own: connections opened, and
 // the pings pgx sends before reusing a connection idle for more than a second.
 type poolCounters struct {
-	conns, pings atomic.Uint64
+	conns, pings, prepares atomic.Uint64
 }
 
 func classIndex(class string) int {
@@ -53,7 +53,8 @@ func (c *counters) snapshot() atlas.QueryStats {
 	if c.pool != nil {
 		s.Connections = c.pool.conns.Load()
 		s.Pings += c.pool.pings.Load()
+		s.Prepares = c.pool.prepares.Load()
 	}
-	s.Transactions = c.xacts.Load() + s.Pings + s.Connections
+	s.Transactions = c.xacts.Load() + s.Pings + s.Connections + s.Prepares
 	return s
 }
