@@ -67,26 +67,6 @@ func TestFaultScenarios(t *testing.T) {
 			}
 			t.Logf("weak-local-pending: %d stale reads, %d isolation violations", s.StaleReads, s.IsolationViolations)
 		}},
-		// go-redis's default cluster client behind one breaker for the whole cache: the
-		// killed master's failures bypass the users of the healthy shards too.
-		{"fault-shard", "weak-client", exitFail, func(t *testing.T, s *summary.Summary) {
-			for _, p := range s.Phases {
-				if p.Name != "redis-down" {
-					continue
-				}
-				worst := 0.0
-				for _, sh := range p.Shards {
-					if sh.Name != "shard-1" {
-						worst = max(worst, sh.BypassShare)
-					}
-				}
-				if worst <= 0.1 {
-					t.Errorf("weakened client: healthy shards bypassed at most %.3f of their lookups, want the spill-over caught", worst)
-				}
-				return
-			}
-			t.Errorf("no redis-down phase: %+v", s.Phases)
-		}},
 		// With go-redis's default timeouts a partitioned Redis holds requests for seconds.
 		{"fault-partition", "weak-client", exitFail, func(t *testing.T, s *summary.Summary) {
 			if s.Latency.P99 < 1000 {
