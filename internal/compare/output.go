@@ -115,16 +115,7 @@ func (t *Table) writeMarkdown(w io.Writer) error {
 }
 
 // htmlTmpl writes compare.html: one self-contained page, inline CSS, charts as data: URIs.
-var htmlTmpl = template.Must(template.New("compare.html").Funcs(template.FuncMap{
-	"cell":    cellText,
-	"dataURI": render.DataURI,
-	"css":     func() template.CSS { return render.CSS },
-}).Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>atlasbench compare: {{.T.Scenario}}</title>
+var htmlTmpl = template.Must(template.New("compare.html").Funcs(render.Funcs(template.FuncMap{"cell": cellText})).Parse(render.HTMLHead + `<title>atlasbench compare: {{.T.Scenario}}</title>
 <style>
 {{css}}.rec { font-size: 1.1em; background: #ddf4ff; border: 2px solid #54aeff; border-radius: 6px; padding: .6em .9em; }
 </style>

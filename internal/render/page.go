@@ -30,6 +30,24 @@ figure img { max-width: 100%; height: auto; border: 1px solid #d0d7de; }
 figcaption { color: #59636e; font-size: .9em; }
 `
 
+// HTMLHead opens every page, up to its <title>.
+const HTMLHead = `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+`
+
+// Funcs are the template functions every page has, "css" (CSS) and "dataURI" (DataURI),
+// with a page's own added.
+func Funcs(own template.FuncMap) template.FuncMap {
+	fm := template.FuncMap{"css": func() template.CSS { return CSS }, "dataURI": DataURI}
+	for k, f := range own {
+		fm[k] = f
+	}
+	return fm
+}
+
 // DataURI embeds a PNG in a page (self-contained: no file next to it needed).
 func DataURI(png []byte) template.URL {
 	return template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(png))

@@ -9,16 +9,7 @@ import (
 
 // htmlTmpl writes the view as one self-contained HTML page: inline CSS, charts as data:
 // URIs, no external reference of any kind.
-var htmlTmpl = template.Must(template.New("report.html").Funcs(template.FuncMap{
-	"col":     htmlAlign,
-	"dataURI": render.DataURI,
-	"css":     func() template.CSS { return render.CSS },
-}).Parse(`<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{.Title}}</title>
+var htmlTmpl = template.Must(template.New("report.html").Funcs(render.Funcs(template.FuncMap{"col": htmlAlign})).Parse(render.HTMLHead + `<title>{{.Title}}</title>
 <style>
 {{css}}.verdict { font-size: 1.3em; font-weight: 700; border-radius: 6px; padding: .5em .9em; margin-top: 1em; }
 .pass { background: #dafbe1; border: 2px solid #1a7f37; color: #116329; }
