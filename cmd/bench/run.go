@@ -16,6 +16,7 @@ import (
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/runner"
+	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 	"github.com/atlasbench/atlasbench/scenarios"
@@ -62,6 +63,8 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	mode := fs.String("mode", string(summary.ModeBoth), "cache, nocache, or both (no-cache first, then cache, same seeded requests)")
 	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
 	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto (redis-server child, else Docker, else embedded; a Redis Cluster when the scenario has redis.cluster), process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
+	fs.StringVar(&o.RedisMemory.MaxMemory, "redis-maxmemory", stack.DefaultMemory.MaxMemory, "maxmemory of the Redis the run starts (a production-like limit; 0: none)")
+	fs.StringVar(&o.RedisMemory.Policy, "redis-policy", stack.DefaultMemory.Policy, "maxmemory-policy of the Redis the run starts (allkeys-lru, volatile-lru, allkeys-lfu, noeviction, …)")
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite, or a postgres:// server URL (a fresh database is created per mode and dropped)")
 	fs.StringVar(&o.Target, "target", "", "drive an already running Atlas server at this URL instead of starting one (ATLAS_JWT_SECRET must match)")
 	fs.StringVar(&o.TargetRedis, "target-redis", "", "with -target: the Redis behind it (redis:// or redis+cluster:// URL), read-only (INFO) as a second witness")
@@ -82,6 +85,9 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if o.Count < 1 {
 		return usagef("run: -count %d: want 1 or more", o.Count)
+	}
+	if err := o.RedisMemory.Validate(); err != nil {
+		return usagef("run: -redis-maxmemory/-redis-policy: %v", err)
 	}
 	sc, err := loadScenario(o.Target != "")
 	if err != nil {

@@ -124,7 +124,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 
 	var client redis.UniversalClient
 	if o.mode == "cache" && cfg.Enabled() {
-		rds, err := stack.StartRedis(ctx, stack.RedisOptions{Spec: o.redis, Log: log})
+		rds, err := stack.StartRedis(ctx, stack.RedisOptions{Spec: o.redis, Memory: stack.DefaultMemory, Log: log})
 		if err != nil {
 			return envError{fmt.Errorf("serve: redis: %w", err)}
 		}

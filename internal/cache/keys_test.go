@@ -1,9 +1,13 @@
 package cache
 
 import (
+	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/atlasbench/atlasbench/internal/testutil"
 )
 
 func TestEscape(t *testing.T) {
@@ -174,4 +178,63 @@ func FuzzKey(f *testing.F) {
 			t.Fatalf("entry key %q equals a generation key", s1)
 		}
 	})
+}
+
+// TestEntryGenKeys: the counters read back from an entry's key are the ones the entry
+// was tagged with; counters and foreign keys are not entries.
+func TestEntryGenKeys(t *testing.T) {
+	for _, k := range []Key{
+		{User: "u1", Class: ClassTier}, {User: "a*:b", Tier: "core", Class: ClassUserProfile},
+		{User: "u1", Tier: "free", Class: ClassConversations},
+		{User: "u1", Tier: "studio", Class: ClassAPIResponses, Resource: "messages/c12?limit=50"},
+		{User: "u1", Tier: "core", Class: ClassAPIResponses, Resource: "odd%3F/x?y=%3F"},
+	} {
+		got, ok := entryGenKeys(k.String())
+		if want := k.GenKeys(); !ok || !slices.Equal(got, want) {
+			t.Errorf("entryGenKeys(%q) = %q, %v; want %q", k.String(), got, ok, want)
+		}
+	}
+	long := Key{User: "u1", Tier: "core", Class: ClassAPIResponses, Resource: strings.Repeat("r", 100)}
+	for _, key := range []string{IDGenKey("u1"), PathGenKey("u1", "messages/c1"), "session:1", long.String(), "atlas:v1:{u:u1}:e:core:userProfile:x"} {
+		if gks, ok := entryGenKeys(key); ok {
+			t.Errorf("entryGenKeys(%q) = %q, want not an entry", key, gks)
+		}
+	}
+}
+
+// TestSampleGenerations: entries left behind by invalidations are counted dead, live ones not.
+func TestSampleGenerations(t *testing.T) {
+	srv := testutil.Redis(t)
+	c, client := newTestCache(t, srv.URL(), Options{})
+	ctx := context.Background()
+	body := func(context.Context) ([]byte, error) { return []byte("x"), nil }
+	for i := range 10 {
+		user := fmt.Sprintf("s%d", i)
+		for _, res := range []string{"messages/c1?limit=50", "messages/c1?limit=7", "messages/c2?limit=50"} {
+			if _, _, err := c.User(ctx, user).Load(ctx, ClassAPIResponses, "core", res, body); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	s, err := SampleGenerations(ctx, client, 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Entries == 0 || s.Dead != 0 {
+		t.Fatalf("before any write: %+v, want live entries only", s)
+	}
+	// Half the users post to c1 without naming the page to delete: c1's two pages are dead.
+	for i := range 5 {
+		if err := c.InvalidatePath(ctx, fmt.Sprintf("s%d", i), "messages/c1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s, err = SampleGenerations(ctx, client, 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 30 entries, 10 dead: a 2000-key sample sees both kinds, in about that proportion.
+	if share := s.DeadShare(); s.Dead == 0 || share < 0.2 || share > 0.5 {
+		t.Errorf("after the writes: %+v (dead share %.2f), want about 1/3", s, share)
+	}
 }

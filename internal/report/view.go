@@ -312,7 +312,13 @@ func figuresTable(s *summary.Summary) *table {
 			if st, ok := f.CacheStats[label]; ok && st.Hits+st.Misses+st.Bypasses == 0 {
 				return dash // the scenario never asked for this class
 			}
-			return pct(pick(f.HitRate))
+			cell := pct(pick(f.HitRate))
+			if f.HitRateIdeal != nil && f.CacheEfficiency != nil {
+				// The bound beside what was reached: a low hit rate is the workload's when
+				// the ideal is low too, the cache's when the efficiency is.
+				cell += " (ideal " + pct(pick(*f.HitRateIdeal)) + ", efficiency " + sig(pick(*f.CacheEfficiency), 2) + ")"
+			}
+			return cell
 		}, "")
 	}
 
@@ -346,6 +352,30 @@ func figuresTable(s *summary.Summary) *table {
 		dbCompare = reduction(*s.DBQueryReduction)
 	}
 	add("DB queries per request", func(f *summary.Figures) string { return sig(f.DBQueries.PerRequest, 3) }, dbCompare)
+	if slices.ContainsFunc(fs, func(f *summary.Figures) bool { return f.RedisMemory != nil }) {
+		mem := func(label string, cell func(m *summary.RedisMemory) string) {
+			add(label, func(f *summary.Figures) string {
+				if f.RedisMemory == nil {
+					return dash
+				}
+				return cell(f.RedisMemory)
+			}, "")
+		}
+		mem("Redis used memory end / peak (MiB)", func(m *summary.RedisMemory) string {
+			cell := sig(float64(m.UsedBytes)/(1<<20), 3) + " / " + sig(float64(m.PeakBytes)/(1<<20), 3)
+			if m.MaxMemoryBytes > 0 {
+				cell += " of " + sig(float64(m.MaxMemoryBytes)/(1<<20), 3) + " " + m.Policy
+			}
+			return cell
+		})
+		mem("Redis evicted keys", func(m *summary.RedisMemory) string { return count(m.EvictedKeys) })
+		mem("entries on dead generations (sampled)", func(m *summary.RedisMemory) string {
+			if m.SampledEntries == 0 {
+				return dash
+			}
+			return pct(m.DeadShare) + " of " + count(m.SampledEntries)
+		})
+	}
 	add("isolation violations", func(f *summary.Figures) string { return count(f.IsolationViolations) }, "")
 	add("stale reads", func(f *summary.Figures) string { return count(f.StaleReads) }, "")
 	return t

@@ -27,6 +27,7 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/ideal"
 	"github.com/atlasbench/atlasbench/internal/metrics"
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/report"
@@ -47,6 +48,8 @@ type Options struct {
 	Out string
 	// Redis is the -redis spec: auto (default), process, docker, embedded or a URL.
 	Redis string
+	// RedisMemory limits the memory of a Redis the run starts; zero: stack.DefaultMemory.
+	RedisMemory stack.Memory
 	// DB is sqlite (default) or a postgres:// server URL.
 	DB string
 	// Target drives an already running server instead of starting a stack.
@@ -290,6 +293,12 @@ func (o *Options) defaults() error {
 	if o.Out == "" {
 		o.Out = "reports"
 	}
+	if o.RedisMemory == (stack.Memory{}) {
+		o.RedisMemory = stack.DefaultMemory
+	}
+	if err := o.RedisMemory.Validate(); err != nil {
+		return &UsageError{fmt.Errorf("runner: %w", err)}
+	}
 	if o.Count <= 0 {
 		o.Count = 1
 	}
@@ -333,7 +342,7 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 			shape = &stack.ClusterShape{Masters: c.Masters, Replicas: c.Replicas, NodeTimeout: c.NodeTimeout}
 		}
 		st, err = stack.Up(ctx, stack.Options{
-			Binary: o.Binary, Redis: o.Redis, Cluster: shape, Persistence: sc.Redis.Persistence, DB: o.DB, Mode: string(mode), Config: config,
+			Binary: o.Binary, Redis: o.Redis, Cluster: shape, Persistence: sc.Redis.Persistence, RedisMemory: o.RedisMemory, DB: o.DB, Mode: string(mode), Config: config,
 			Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
 			Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
 			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: rl.Logger,
@@ -372,6 +381,14 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	if shards != nil {
 		next = func(v check.Verdict) { rec.Add(v); shards.Add(v) }
 	}
+	var model *ideal.Model
+	if mode != "nocache" {
+		if cfg, err := cache.LoadConfig(config); err == nil && cfg.Enabled() {
+			model = ideal.New(func(tier, class string) time.Duration { return cfg.TTL(tier, cache.Class(class)) }, cache.DefaultNegativeTTL)
+			inner := next
+			next = func(v check.Verdict) { model.Add(v.Record); inner(v) }
+		}
+	}
 	chk := check.New(check.Options{Next: next})
 	bases := []string{base}
 	if st != nil {
@@ -397,6 +414,10 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	if !o.StartAt.IsZero() {
 		fmt.Fprintf(o.Progress, "[%s %s] shard %s: measured window starts at %s (warm-up %s before)\n",
 			config, mode, o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
+	}
+	var mem *memSampler
+	if st != nil && st.Redis != nil && st.Redis.Backend != stack.BackendEmbedded {
+		mem = startMemSampler(context.WithoutCancel(ctx), st.Redis.URL, sc.Warmup)
 	}
 	resultsName := "results-" + string(mode) + repSuffix(rep) + ".bin"
 	procs := watchProcesses(ctx, st, bases, sc.Total())
@@ -431,6 +452,9 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	chk.Close()
 	wit.Finish(context.WithoutCancel(ctx))
 	if err != nil {
+		if mem != nil {
+			mem.finish(ctx)
+		}
 		return nil, notes, backend, fmt.Errorf("runner: %s attack: %w", mode, err)
 	}
 	if o.TTY {
@@ -461,6 +485,11 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	// The slowest write of the results stream: a disk stall would show here.
 	f.Extra["results_write_max_ms"] = ms(out.ResultsWriteMax)
 	f.HarnessRSSMiB = harnessPeakRSSMiB()
+	if model != nil {
+		ih := model.HitRate()
+		eff := ideal.Efficiency(f.HitRate, ih)
+		f.HitRateIdeal, f.CacheEfficiency = &ih, &eff
+	}
 	if st != nil {
 		for i := range f.Servers {
 			if i < len(st.Servers) {
@@ -477,6 +506,9 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	wit.Judge(&f)
 	for _, n := range wit.Notes() {
 		notes = append(notes, string(mode)+": "+n)
+	}
+	if mem != nil {
+		f.RedisMemory = mem.finish(ctx)
 	}
 	if st != nil && st.Redis != nil {
 		auditKeys(ctx, st, &f, &more)

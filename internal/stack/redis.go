@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -51,8 +53,54 @@ type RedisOptions struct {
 	// Proxies puts a fault proxy in front of every cluster node, announced to clients in
 	// its place, so faults can be aimed at one node (the stack sets it; bench serve does not).
 	Proxies bool
+	// Memory limits the memory of a process or Docker Redis (maxmemory and policy); the
+	// nodes of a cluster and an embedded or external Redis are left as they are.
+	Memory Memory
 	// Log receives progress; nil discards.
 	Log *slog.Logger
+}
+
+// Memory is the memory limit of a Redis the harness starts: what a production cache
+// runs with, so that a layer that leaves garbage shows evictions instead of growing.
+type Memory struct {
+	// MaxMemory is redis-server's maxmemory ("512mb", "2gb", bytes); "" or "0": no limit.
+	MaxMemory string
+	// Policy is maxmemory-policy (allkeys-lru, volatile-lru, allkeys-lfu, …); "" keeps Redis's default.
+	Policy string
+}
+
+// DefaultMemory is the limit bench run gives the Redis it starts: 512 MiB, least
+// recently used keys evicted first (the usual choice for a cache).
+var DefaultMemory = Memory{MaxMemory: "512mb", Policy: "allkeys-lru"}
+
+// policies are the maxmemory-policy values Redis knows.
+var policies = []string{"noeviction", "allkeys-lru", "allkeys-lfu", "allkeys-random", "volatile-lru", "volatile-lfu", "volatile-random", "volatile-ttl"}
+
+// maxMemoryShape is what redis-server accepts as a memory size.
+var maxMemoryShape = regexp.MustCompile(`^(?i)[0-9]+(b|k|kb|m|mb|g|gb)?$`)
+
+// Validate reports a MaxMemory or Policy redis-server would refuse.
+func (m Memory) Validate() error {
+	var errs []error
+	if m.MaxMemory != "" && !maxMemoryShape.MatchString(m.MaxMemory) {
+		errs = append(errs, fmt.Errorf("maxmemory %q: want a size such as 512mb, 2gb or 0 (no limit)", m.MaxMemory))
+	}
+	if m.Policy != "" && !slices.Contains(policies, m.Policy) {
+		errs = append(errs, fmt.Errorf("maxmemory-policy %q: want one of %s", m.Policy, strings.Join(policies, ", ")))
+	}
+	return errors.Join(errs...)
+}
+
+// args are the redis-server arguments of m.
+func (m Memory) args() []string {
+	var a []string
+	if m.MaxMemory != "" {
+		a = append(a, "--maxmemory", m.MaxMemory)
+	}
+	if m.Policy != "" {
+		a = append(a, "--maxmemory-policy", m.Policy)
+	}
+	return a
 }
 
 // EmbeddedNote is the loud caveat every report of an embedded-Redis run carries.
@@ -129,24 +177,24 @@ func StartRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 	switch spec {
 	case "", "auto":
 		if _, err := redisproc.Binary(); err == nil {
-			return startProcess(ctx, o.Persistence)
+			return startProcess(ctx, o.Persistence, o.Memory)
 		}
 		if err := DockerAvailable(ctx); err == nil {
 			log.Info("redis-server not found; using Docker")
-			return startDocker(ctx)
+			return startDocker(ctx, o.Memory)
 		} else {
 			log.Warn("redis-server not found and no Docker engine; using embedded miniredis", "docker", err)
 		}
 		return startEmbedded()
 	case BackendProcess:
-		return startProcess(ctx, o.Persistence)
+		return startProcess(ctx, o.Persistence, o.Memory)
 	case BackendCluster:
 		return startCluster(ctx, o, log)
 	case BackendDocker:
 		if err := DockerAvailable(ctx); err != nil {
 			return nil, err
 		}
-		return startDocker(ctx)
+		return startDocker(ctx, o.Memory)
 	case BackendEmbedded:
 		return startEmbedded()
 	}
@@ -157,8 +205,8 @@ func StartRedis(ctx context.Context, o RedisOptions) (*Redis, error) {
 	return &Redis{Backend: BackendExternal, URL: spec}, nil
 }
 
-func startProcess(ctx context.Context, persistence string) (*Redis, error) {
-	opts := redisproc.Options{Persistence: persistence}
+func startProcess(ctx context.Context, persistence string, mem Memory) (*Redis, error) {
+	opts := redisproc.Options{Persistence: persistence, Args: mem.args()}
 	var dir string
 	if persistence == redisproc.PersistenceAOF {
 		var err error
@@ -274,7 +322,7 @@ func DockerAvailable(ctx context.Context) error {
 	return nil
 }
 
-func startDocker(ctx context.Context) (*Redis, error) {
+func startDocker(ctx context.Context, mem Memory) (*Redis, error) {
 	pool, err := dockertest.NewPool("")
 	if err != nil {
 		return nil, err
@@ -286,7 +334,7 @@ func startDocker(ctx context.Context) (*Redis, error) {
 	res, err := pool.RunWithOptions(&dockertest.RunOptions{
 		Repository:   "redis",
 		Tag:          "7-alpine",
-		Cmd:          []string{"redis-server", "--save", "", "--appendonly", "no"},
+		Cmd:          append([]string{"redis-server", "--save", "", "--appendonly", "no"}, mem.args()...),
 		PortBindings: map[dc.Port][]dc.PortBinding{"6379/tcp": {{HostIP: "127.0.0.1", HostPort: strconv.Itoa(port)}}},
 	}, func(hc *dc.HostConfig) { hc.RestartPolicy = dc.RestartPolicy{Name: "no"} })
 	if err != nil {

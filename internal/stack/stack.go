@@ -38,6 +38,8 @@ type Options struct {
 	Cluster *ClusterShape
 	// Persistence is none (default) or aof for a Redis the harness starts as a process.
 	Persistence string
+	// RedisMemory limits the memory of a Redis the stack starts (maxmemory and policy).
+	RedisMemory Memory
 	// DB is sqlite (a fresh file per stack) or a postgres:// server URL (a fresh database
 	// is created in it per stack and dropped on Close).
 	DB string
@@ -154,7 +156,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 				return st, fmt.Errorf("stack: the scenario asks for a Redis Cluster (redis.cluster) but -redis is %s: use -redis auto or cluster", spec)
 			}
 		}
-		ropts := RedisOptions{Spec: spec, Cluster: o.Cluster, Persistence: o.Persistence, Proxies: true, Log: o.Log}
+		ropts := RedisOptions{Spec: spec, Cluster: o.Cluster, Persistence: o.Persistence, Memory: o.RedisMemory, Proxies: true, Log: o.Log}
 		if st.Redis, err = StartRedis(ctx, ropts); err != nil {
 			return st, err
 		}

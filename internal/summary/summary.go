@@ -171,6 +171,36 @@ type Figures struct {
 	// Redis is the Redis the cache mode ran on, as the harness saw it at the end of the
 	// mode; nil in no-cache mode and against a -target.
 	Redis *Redis `json:"redis,omitempty"`
+	// RedisMemory is the run's Redis memory over time, its evictions and the garbage left in it;
+	// nil when the run had no Redis of its own to read.
+	RedisMemory *RedisMemory `json:"redis_memory,omitempty"`
+	// HitRateIdeal is, per class, the hit rate an ideal cache would reach on the requests this
+	// run executed (same TTLs, same invalidate-on-write rules, no faults, no capacity limit).
+	HitRateIdeal *HitRate `json:"hit_rate_ideal,omitempty"`
+	// CacheEfficiency is, per class, hit_rate ÷ hit_rate_ideal (0 when the ideal is 0).
+	CacheEfficiency *HitRate `json:"cache_efficiency,omitempty"`
+}
+
+// RedisMemory is the memory of the run's Redis: sampled every few seconds, with the
+// evictions its maxmemory caused and the share of entries left on dead generations.
+type RedisMemory struct {
+	MaxMemoryBytes int64  `json:"maxmemory_bytes"` // 0: no limit
+	Policy         string `json:"maxmemory_policy,omitempty"`
+	UsedBytes      int64  `json:"used_bytes"`   // used_memory at the end of the window
+	PeakBytes      int64  `json:"peak_bytes"`   // the largest sample
+	EvictedKeys    int64  `json:"evicted_keys"` // keys evicted during the run (evicted_keys delta)
+	// SampledEntries and DeadShare: cache entries among random keys drawn at the end of the
+	// window, and the share of them tagged with generations that are no longer current.
+	SampledEntries int           `json:"sampled_entries"`
+	DeadShare      float64       `json:"dead_share"`
+	Series         []MemoryPoint `json:"series,omitempty"`
+}
+
+// MemoryPoint is one sample of RedisMemory.
+type MemoryPoint struct {
+	T           float64 `json:"t_s"` // seconds from the end of warm-up (negative during it)
+	UsedBytes   int64   `json:"used_bytes"`
+	EvictedKeys int64   `json:"evicted_keys"` // since the first sample
 }
 
 // Server is one instance's share of a run: the requests the driver sent to it.

@@ -20,6 +20,10 @@ type RedisCounters struct {
 	Misses uint64            // keyspace_misses
 	Calls  map[string]uint64 // INFO commandstats calls by command ("client|setinfo" for subcommands)
 	RunIDs []string          // run_id per node: a different one later means the node restarted
+	// UsedMemory is used_memory (bytes), MaxMemory maxmemory (bytes, 0: no limit) and
+	// Evicted evicted_keys, summed over the nodes; Policy is maxmemory_policy (the first node's).
+	UsedMemory, MaxMemory, Evicted uint64
+	Policy                         string
 }
 
 // Sub returns c - before, command by command; restarted is true when a node's run_id
@@ -53,6 +57,21 @@ func ParseInfo(text string) (RedisCounters, error) {
 		switch {
 		case k == "run_id":
 			c.RunIDs = []string{v}
+		case k == "used_memory" || k == "maxmemory" || k == "evicted_keys":
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return c, fmt.Errorf("witness: INFO %s %q: %w", k, v, err)
+			}
+			switch k {
+			case "used_memory":
+				c.UsedMemory = n
+			case "maxmemory":
+				c.MaxMemory = n
+			default:
+				c.Evicted = n
+			}
+		case k == "maxmemory_policy":
+			c.Policy = v
 		case k == "keyspace_hits":
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
@@ -146,10 +165,16 @@ func (r *Redis) Read(ctx context.Context) (RedisCounters, error) {
 			sum.Calls[name] += n
 		}
 		sum.RunIDs = append(sum.RunIDs, c.RunIDs...)
+		sum.UsedMemory += c.UsedMemory
+		sum.MaxMemory += c.MaxMemory
+		sum.Evicted += c.Evicted
+		if sum.Policy == "" {
+			sum.Policy = c.Policy
+		}
 		return nil
 	}
 	for i, c := range r.clients {
-		text, err := c.Info(ctx, "server", "stats", "commandstats").Result()
+		text, err := c.Info(ctx, "server", "memory", "stats", "commandstats").Result()
 		if err != nil {
 			return sum, fmt.Errorf("witness: INFO from %s: %w", redact(r.urls[i]), err)
 		}
@@ -161,7 +186,7 @@ func (r *Redis) Read(ctx context.Context) (RedisCounters, error) {
 		var mu sync.Mutex
 		texts := map[string]string{}
 		err := r.cluster.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
-			text, err := c.Info(ctx, "server", "stats", "commandstats").Result()
+			text, err := c.Info(ctx, "server", "memory", "stats", "commandstats").Result()
 			mu.Lock()
 			texts[c.Options().Addr] = text
 			mu.Unlock()

@@ -1,0 +1,149 @@
+package ideal
+
+import (
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+// Model replays requests through an ideal cache. Add records in order of completion
+// (the checker's order); it is not safe for concurrent use.
+type Model struct {
+	ttl    func(tier, class string) time.Duration
+	negTTL time.Duration
+	users  map[string]map[string]time.Duration // user → entry → expiry (completion time)
+	counts map[string]*tally                   // by class, measured window only
+}
+
+type tally struct{ hits, misses uint64 }
+
+// New returns a model whose entries live ttl(tier, class) (0: not cached) and whose
+// "not found" answers live negTTL, as the server's cache config says (base TTLs: the
+// model leaves the jitter out).
+func New(ttl func(tier, class string) time.Duration, negTTL time.Duration) *Model {
+	m := &Model{ttl: ttl, negTTL: negTTL, users: map[string]map[string]time.Duration{}, counts: map[string]*tally{}}
+	for _, c := range classes {
+		m.counts[c] = &tally{}
+	}
+	return m
+}
+
+var classes = []string{atlas.QueryTier, atlas.QueryUserProfile, atlas.QueryConversations, atlas.QueryAPIResponses}
+
+// Add replays one executed request: its tier lookup, its read, or its write's
+// invalidation. Attacks, unmatched results and requests without an answer are skipped;
+// warm-up requests fill the cache but are not counted.
+func (m *Model) Add(r driver.Record) {
+	req := r.Req
+	if req == nil || req.Attack != "" || r.Res == nil || r.Res.Code == 0 {
+		return
+	}
+	at := r.End()
+	tier := r.Res.Headers.Get("X-Atlas-Tier")
+	if !atlas.Tier(tier).Valid() {
+		tier = req.Tier
+	}
+	entries := m.users[req.UserID]
+	if entries == nil {
+		entries = map[string]time.Duration{}
+		m.users[req.UserID] = entries
+	}
+	// Every authenticated request looks its tier up first.
+	m.access(entries, atlas.QueryTier, "tier", m.ttl(tier, atlas.QueryTier), at, r.Warmup)
+	ok := r.Res.Code >= 200 && r.Res.Code < 300
+	switch {
+	case req.Write && ok:
+		m.invalidate(entries, req)
+	case req.Method == "GET" && req.Class != atlas.QueryTier:
+		ttl := m.ttl(tier, req.Class)
+		if r.Res.Code == 404 {
+			ttl = m.negTTL
+		}
+		key := req.Class + ":" + tier
+		if req.Class == atlas.QueryAPIResponses {
+			key += ":" + req.ConversationID + "?limit=" + strconv.Itoa(req.Limit)
+		}
+		m.access(entries, req.Class, key, ttl, at, r.Warmup)
+	}
+}
+
+// access looks one entry up at time at and fills it on a miss.
+func (m *Model) access(entries map[string]time.Duration, class, key string, ttl, at time.Duration, warmup bool) {
+	expiry, ok := entries[key]
+	hit := ok && at < expiry
+	if !hit && ttl > 0 {
+		entries[key] = at + ttl
+	}
+	if warmup {
+		return
+	}
+	if t := m.counts[class]; t != nil {
+		if hit {
+			t.hits++
+		} else {
+			t.misses++
+		}
+	}
+}
+
+// invalidate applies the server's rules for a write: a tier change drops every entry of
+// the user; a posted message drops its conversation's pages and the list; a new
+// conversation drops the list.
+func (m *Model) invalidate(entries map[string]time.Duration, req *driver.Request) {
+	pages := ""
+	switch {
+	case req.Method == "PUT":
+		clear(entries)
+		return
+	case req.ConversationID != "":
+		pages = atlas.QueryAPIResponses + ":"
+	}
+	for key := range entries {
+		switch {
+		case strings.HasPrefix(key, atlas.QueryConversations+":"):
+			delete(entries, key)
+		case pages != "" && strings.HasPrefix(key, pages) && strings.Contains(key, ":"+req.ConversationID+"?"):
+			delete(entries, key)
+		}
+	}
+}
+
+// HitRate returns the ideal hit rate per class over the measured window (0 for a class
+// without lookups).
+func (m *Model) HitRate() summary.HitRate {
+	rate := func(t *tally) float64 {
+		if t.hits+t.misses == 0 {
+			return 0
+		}
+		return float64(t.hits) / float64(t.hits+t.misses)
+	}
+	var all tally
+	for _, t := range m.counts {
+		all.hits += t.hits
+		all.misses += t.misses
+	}
+	return summary.HitRate{
+		Tier: rate(m.counts[atlas.QueryTier]), UserProfile: rate(m.counts[atlas.QueryUserProfile]),
+		Conversations: rate(m.counts[atlas.QueryConversations]), APIResponses: rate(m.counts[atlas.QueryAPIResponses]),
+		Overall: rate(&all),
+	}
+}
+
+// Efficiency returns achieved ÷ ideal per class (0 where the ideal is 0).
+func Efficiency(achieved, ideal summary.HitRate) summary.HitRate {
+	div := func(a, b float64) float64 {
+		if b == 0 {
+			return 0
+		}
+		return a / b
+	}
+	return summary.HitRate{
+		Tier: div(achieved.Tier, ideal.Tier), UserProfile: div(achieved.UserProfile, ideal.UserProfile),
+		Conversations: div(achieved.Conversations, ideal.Conversations), APIResponses: div(achieved.APIResponses, ideal.APIResponses),
+		Overall: div(achieved.Overall, ideal.Overall),
+	}
+}

@@ -1,0 +1,93 @@
+package ideal
+
+import (
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/internal/driver"
+	vegeta "github.com/tsenart/vegeta/v12/lib"
+)
+
+// rec is one executed request, answered at second at.
+func rec(at int, user, method, class, conv string, code int) driver.Record {
+	req := &driver.Request{UserID: user, Method: method, Class: class, ConversationID: conv, Tier: "core", Write: method != "GET"}
+	if method == "PUT" {
+		req.Class = atlas.QueryWrites
+	}
+	if class == atlas.QueryAPIResponses {
+		req.Limit = 50
+	}
+	h := http.Header{}
+	h.Set("X-Atlas-Tier", "core")
+	return driver.Record{Req: req, Res: &vegeta.Result{Code: uint16(code), Headers: h}, Sent: time.Duration(at) * time.Second}
+}
+
+func TestModel(t *testing.T) {
+	ttl := func(tier, class string) time.Duration {
+		if class == atlas.QueryAPIResponses {
+			return 10 * time.Second
+		}
+		return time.Minute
+	}
+	m := New(ttl, 5*time.Second)
+	const api, list, me = atlas.QueryAPIResponses, atlas.QueryConversations, atlas.QueryUserProfile
+	for _, r := range []struct {
+		rec  driver.Record
+		want string // the read's outcome (h or m); "" for writes
+	}{
+		{rec(0, "u1", "GET", api, "c1", 200), "m"}, // first access
+		{rec(1, "u1", "GET", api, "c1", 200), "h"}, //
+		{rec(1, "u1", "GET", api, "c2", 200), "m"}, // another conversation
+		{rec(2, "u1", "GET", list, "", 200), "m"},  //
+		{rec(2, "u1", "GET", me, "", 200), "m"},    //
+		{rec(3, "u1", "POST", "writes", "c1", 201), ""},
+		{rec(4, "u1", "GET", api, "c1", 200), "m"},       // the post changed it
+		{rec(4, "u1", "GET", api, "c2", 200), "h"},       // not this one
+		{rec(4, "u1", "GET", list, "", 200), "m"},        // the list is invalidated too
+		{rec(4, "u1", "GET", me, "", 200), "h"},          // the profile is not
+		{rec(15, "u1", "GET", api, "c2", 200), "m"},      // expired (10 s)
+		{rec(16, "u2", "GET", api, "c9", 404), "m"},      // a cached not-found: 5 s
+		{rec(20, "u2", "GET", api, "c9", 404), "h"},      //
+		{rec(22, "u2", "GET", api, "c9", 404), "m"},      //
+		{rec(23, "u1", "POST", "writes", "c1", 429), ""}, // refused: changes nothing
+		{rec(24, "u1", "GET", list, "", 200), "h"},       //
+		{rec(25, "u1", "PUT", "", "", 200), ""},          // tier change: everything
+		{rec(26, "u1", "GET", me, "", 200), "m"},         //
+	} {
+		m.Add(r.rec)
+	}
+	// 18 tier lookups: u1's first and the one after its tier change miss, u2's first too.
+	h := m.HitRate()
+	if want := 15.0 / 18; h.Tier != want {
+		t.Errorf("tier %.3f, want %.3f", h.Tier, want)
+	}
+	if want := 3.0 / 9; h.APIResponses != want { // c1 m h m; c2 m h m; c9 m h m
+		t.Errorf("apiResponses %.3f, want %.3f", h.APIResponses, want)
+	}
+	if want := 1.0 / 3; h.Conversations != want {
+		t.Errorf("conversations %.3f, want %.3f", h.Conversations, want)
+	}
+	if want := 1.0 / 3; h.UserProfile != want {
+		t.Errorf("userProfile %.3f, want %.3f", h.UserProfile, want)
+	}
+	if e := Efficiency(h, h); e.Tier != 1 || e.Overall != 1 {
+		t.Errorf("efficiency of the ideal itself: %+v", e)
+	}
+	if e := Efficiency(h, New(ttl, 0).HitRate()); e.Tier != 0 {
+		t.Errorf("efficiency against an empty ideal: %+v", e)
+	}
+}
+
+// TestWarmupNotCounted: warm-up requests fill the ideal cache but are not counted.
+func TestWarmupNotCounted(t *testing.T) {
+	m := New(func(string, string) time.Duration { return time.Minute }, time.Second)
+	w := rec(0, "u1", "GET", atlas.QueryUserProfile, "", 200)
+	w.Warmup = true
+	m.Add(w)
+	m.Add(rec(1, "u1", "GET", atlas.QueryUserProfile, "", 200))
+	if h := m.HitRate(); h.UserProfile != 1 || h.Tier != 1 {
+		t.Errorf("after a warm-up fill: %+v, want every counted lookup a hit", h)
+	}
+}
