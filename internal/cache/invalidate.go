@@ -32,7 +32,7 @@ func (c *Cache) Invalidate(ctx context.Context, userID string, scope Scope) erro
 		merged = scope
 	}
 	upTo := c.peers.upTo(userID)
-	err := c.bumpScope(ctx, userID, merged)
+	err := c.bumpScope(ctx, userID, merged, true)
 	if err == nil {
 		if seq != 0 && c.pending.clear(userID, seq) {
 			c.log.Info("cache: pending invalidation applied", "user", userID, "scope", merged.String())
@@ -106,12 +106,20 @@ func (v *UserView) Invalidate(ctx context.Context, scope Scope) error {
 }
 
 // bumpScope increments the counters of scope (the data counter; and the
-// identity counter for ScopeAll) and deletes the entries of known keys the
-// increment makes unreachable: the conversation lists, and for ScopeAll the
-// tier and the profiles, of every tier.
-func (c *Cache) bumpScope(ctx context.Context, user string, scope Scope) error {
+// identity counter for ScopeAll) and, with collect, deletes the entries of
+// known keys the increment makes unreachable: the conversation lists, and for
+// ScopeAll the tier and the profiles, of every tier. The retrier of pending
+// invalidations does not collect: what Redis kept while it was unreachable
+// stays until overwritten or expired (unreachable all the same).
+func (c *Cache) bumpScope(ctx context.Context, user string, scope Scope, collect bool) error {
 	p := userPrefix(user)
 	gens := []string{p + "gen:data"}
+	if !collect {
+		if scope == ScopeAll {
+			gens = append(gens, p+"gen:id")
+		}
+		return c.bumpGens(ctx, gens, nil)
+	}
 	del := make([]string, 0, 7)
 	classes := []Class{ClassConversations}
 	if scope == ScopeAll {
@@ -163,7 +171,7 @@ func (c *Cache) retryLoop(ctx context.Context) {
 func (c *Cache) retryPending(ctx context.Context) {
 	for _, p := range c.pending.list() {
 		upTo := c.peers.upTo(p.user)
-		err := c.bumpScope(ctx, p.user, p.scope)
+		err := c.bumpScope(ctx, p.user, p.scope, false)
 		switch {
 		case err == nil:
 			if c.pending.clear(p.user, p.seq) {
