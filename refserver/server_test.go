@@ -442,9 +442,12 @@ func requestSequence(n, users int) []plannedRequest {
 func TestStampede(t *testing.T) {
 	// 200 handlers on two cores under -race can starve a 50 ms Redis read past its deadline
 	// (a timeout, then a bypass straight to the DB); this test is about coalescing, so it
-	// gives Redis generous timeouts and a pool as large as the burst.
+	// gives Redis generous timeouts and a pool as large as the burst. The burst opens up to
+	// 200 new connections at once (a cold conversation's counters are created by each
+	// caller), so dialing gets the same allowance.
 	e, _ := newEnv(t, envOptions{tune: func(c *cache.Config) {
 		c.Redis.ReadTimeout, c.Redis.WriteTimeout, c.Redis.PoolSize = time.Second, time.Second, 256
+		c.Redis.DialTimeout = time.Second
 	}})
 	user, i := userOfTier(t, 30, atlas.TierStudio)
 	wantStatus(t, e.do("GET", "/api/me", user, nil), 200) // the tier lookup is now warm
