@@ -223,7 +223,11 @@ func (d *decoder) mapping(n *yaml.Node, path string, known ...string) map[string
 		}
 		seen[k.Value] = k.Line
 		if !slices.Contains(known, k.Value) {
-			d.fail(k.Line, path, false, "unknown field %q", k.Value)
+			if near := closest(k.Value, known); near != "" {
+				d.fail(k.Line, path, false, "unknown field %q (did you mean %q?)", k.Value, near)
+			} else {
+				d.fail(k.Line, path, false, "unknown field %q", k.Value)
+			}
 			continue
 		}
 		d.lines[join(path, k.Value)] = k.Line
@@ -682,4 +686,37 @@ func (d *decoder) redis(n *yaml.Node, r *RedisSpec) {
 	if x := g["nodeTimeout"]; x != nil {
 		c.NodeTimeout, _ = d.duration(x, "redis.cluster.nodeTimeout")
 	}
+}
+
+// closest returns the known name nearest to a misspelt one (at most two edits, and
+// fewer than half its letters), or "" when none is that near.
+func closest(name string, known []string) string {
+	best, bestD := "", 3
+	for _, k := range known {
+		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestD && 2*d < len(k) {
+			best, bestD = k, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }

@@ -30,7 +30,7 @@ duration: "10 sec"
 rate: {rps: 10}
 mix: [{req: "GET /api/me", weight: 1}]
 `,
-			want: `x.yaml:2: unknown field "durration"
+			want: `x.yaml:2: unknown field "durration" (did you mean "duration"?)
 x.yaml:3: duration: "10 sec" is not a duration (want e.g. 30s, 1m)`,
 		},
 		{

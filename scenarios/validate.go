@@ -68,6 +68,13 @@ func (s *Scenario) Validate() error {
 	return p.err()
 }
 
+// Problem is a problem of one field found outside this package (a threshold expression
+// that package threshold cannot parse, say), placed at the field's file and line.
+func (s *Scenario) Problem(field string, err error) *Error {
+	p := problems{file: displayName(s.Source), lines: s.lines}
+	return &Error{File: p.file, Line: p.lineOf(field), Field: field, Msg: err.Error()}
+}
+
 // problems collects the problems of one source.
 type problems struct {
 	file  string

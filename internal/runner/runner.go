@@ -166,8 +166,8 @@ func safeName(config string) string {
 // directory per config. It returns the configs that measured anything.
 func (o *Options) execute(ctx context.Context, configs []string, dirOf func(config string) string) ([]*Result, error) {
 	sc := o.Scenario
-	if _, err := threshold.ParseAll(sc.Thresholds); err != nil {
-		return nil, &UsageError{fmt.Errorf("scenario %s: %w", sc.Name, err)}
+	if err := checkThresholds(sc); err != nil {
+		return nil, &UsageError{err}
 	}
 	modes := []summary.Mode{summary.ModeNoCache, summary.ModeCache}
 	switch {
@@ -711,4 +711,16 @@ func appendNew(list []string, more ...string) []string {
 		}
 	}
 	return list
+}
+
+// checkThresholds parses every threshold of the scenario before anything starts; a syntax
+// error names the scenario file, the line and the thresholds[i] field.
+func checkThresholds(sc *scenarios.Scenario) error {
+	var errs []error
+	for i, t := range sc.Thresholds {
+		if _, err := threshold.Parse(t); err != nil {
+			errs = append(errs, sc.Problem(fmt.Sprintf("thresholds[%d]", i), err))
+		}
+	}
+	return errors.Join(errs...)
 }
