@@ -105,16 +105,29 @@ func ParseInfo(text string) (RedisCounters, error) {
 
 // Redis reads INFO from a fixed set of Redis nodes.
 type Redis struct {
-	urls    []string
+	urls    []string // of clients, index for index
 	clients []*redis.Client
 	cluster *redis.ClusterClient
 }
 
 // NewRedis returns a reader of the nodes urls name: redis:// or rediss:// URLs of single
-// nodes, or one redis+cluster:// (rediss+cluster://) URL whose every node is read.
+// nodes, host:port lists separated by commas (a cluster's nodes, as the stack names a
+// cluster it started: each node is read directly), or one redis+cluster://
+// (rediss+cluster://) URL whose every node is read.
 func NewRedis(urls []string) (*Redis, error) {
-	r := &Redis{urls: urls}
+	r := &Redis{}
+	var each []string
 	for _, u := range urls {
+		if !strings.Contains(u, "://") && strings.Contains(u, ",") {
+			each = append(each, strings.Split(u, ",")...)
+		} else {
+			each = append(each, u)
+		}
+	}
+	for _, u := range each {
+		if u == "" {
+			continue
+		}
 		if rest, ok := strings.CutPrefix(u, "redis+cluster://"); ok {
 			opt, err := redis.ParseClusterURL("redis://" + rest)
 			if err != nil {
@@ -145,6 +158,7 @@ func NewRedis(urls []string) (*Redis, error) {
 		}
 		// No HELLO or CLIENT SETINFO: the witness should add as little as it can to what it reads.
 		opt.Protocol, opt.DisableIdentity, opt.MaxRetries, opt.PoolSize = 2, true, -1, 2
+		r.urls = append(r.urls, u)
 		r.clients = append(r.clients, redis.NewClient(opt))
 	}
 	return r, nil

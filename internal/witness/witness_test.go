@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"testing"
 
+	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -72,6 +73,35 @@ func TestRedisRead(t *testing.T) {
 	}
 	if d.Calls["client|setinfo"] != 0 || d.Calls["info"] != 1 {
 		t.Errorf("the reader's own commands: %v (want only the one INFO)", d.Calls)
+	}
+}
+
+// TestRedisReadNodeList reads every node of a comma-separated host:port list (how the stack
+// names a cluster it started) and sums their counters.
+func TestRedisReadNodeList(t *testing.T) {
+	a, b := testutil.Redis(t), testutil.Redis(t)
+	r, err := NewRedis([]string{a.Addr() + "," + b.Addr()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	ctx := context.Background()
+	before, err := r.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, srv := range []*redisproc.Server{a, b} {
+		c := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+		c.Get(ctx, "absent")
+		c.Close()
+	}
+	after, err := r.Read(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := after.Sub(before)
+	if d.Nodes != 2 || d.Calls["get"] != 2 || d.Misses != 2 {
+		t.Errorf("delta over two nodes = %+v, want 2 nodes, get 2, 2 misses", d)
 	}
 }
 
