@@ -128,18 +128,8 @@ func NewRedis(urls []string) (*Redis, error) {
 		if u == "" {
 			continue
 		}
-		if rest, ok := strings.CutPrefix(u, "redis+cluster://"); ok {
-			opt, err := redis.ParseClusterURL("redis://" + rest)
-			if err != nil {
-				r.Close()
-				return nil, fmt.Errorf("witness: Redis URL %s: %w", redact(u), err)
-			}
-			opt.DisableIdentity = true
-			r.cluster = redis.NewClusterClient(opt)
-			continue
-		}
-		if rest, ok := strings.CutPrefix(u, "rediss+cluster://"); ok {
-			opt, err := redis.ParseClusterURL("rediss://" + rest)
+		if scheme, rest, ok := strings.Cut(u, "+cluster://"); ok && (scheme == "redis" || scheme == "rediss") {
+			opt, err := redis.ParseClusterURL(scheme + "://" + rest)
 			if err != nil {
 				r.Close()
 				return nil, fmt.Errorf("witness: Redis URL %s: %w", redact(u), err)
