@@ -27,7 +27,7 @@ const (
 
 // Charts returns the file names of the PNG charts Render draws, in report order.
 func Charts() []string {
-	return []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS}
+	return []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS, chartRedisMemory}
 }
 
 // Chart geometry: every chart is render.ChartWidth × render.ChartHeight pixels.
@@ -55,6 +55,7 @@ func drawCharts(s *summary.Summary) []chart {
 		{chartPercentiles, "Latency by percentile", percentileFigure},
 		{chartHitRate, "Hit rate per class over time", hitRateFigure},
 		{chartDBQPS, "DB queries per second", dbQPSFigure},
+		{chartRedisMemory, "Redis used memory over time", redisMemoryFigure},
 	}
 	charts := make([]chart, 0, len(specs))
 	for _, sp := range specs {

@@ -129,6 +129,7 @@ func sampleSummary() *summary.Summary {
 			}},
 			Series:      cache,
 			Percentiles: curve(1.2, 0.55, 70.3),
+			RedisMemory: memory(),
 		},
 		DBQueryReduction: ptr(0.5872),
 		Speedup:          &summary.Speedup{P50: 9.42, Mean: 3.87, P99: 0.895},
@@ -157,6 +158,17 @@ func sampleSummary() *summary.Summary {
 }
 
 // minimalSummary has figures but nothing to chart: one mode, no series, no percentiles.
+// memory is a Redis that grows during warm-up and levels off, sampled every 2 s.
+func memory() *summary.RedisMemory {
+	m := &summary.RedisMemory{MaxMemoryBytes: 512 << 20, Policy: "allkeys-lru", SampledEntries: 812, DeadShare: 0.04}
+	for t := -10.0; t <= 60; t += 2 {
+		used := int64((2 + 6*(1-math.Exp(-(t+10)/15)) + 0.1*wiggle(int(t), 3)) * (1 << 20))
+		m.Series = append(m.Series, summary.MemoryPoint{T: t, UsedBytes: used})
+		m.UsedBytes, m.PeakBytes = used, max(m.PeakBytes, used)
+	}
+	return m
+}
+
 func minimalSummary() *summary.Summary {
 	return &summary.Summary{
 		Schema:   summary.Schema,
@@ -434,12 +446,16 @@ func TestRenderVariants(t *testing.T) {
 			for k, v := range s.Series.HitRate {
 				s.Series.HitRate[k] = slices.Repeat([]float64{-1}, len(v))
 			}
-		}, []string{chartLatency, chartPercentiles, chartDBQPS}, []string{"no second of the run had a cache lookup"}},
+		}, []string{chartLatency, chartPercentiles, chartDBQPS, chartRedisMemory}, []string{"no second of the run had a cache lookup"}},
 		// Series present but empty, and zero latencies (seconds without requests).
 		{"empty series", func(s *summary.Summary) {
 			s.Series = &summary.Series{LatencyP50: make([]float64, 10)}
 			s.NoCache.Series = nil
-		}, []string{chartPercentiles}, []string{"no per-second latency series"}},
+		}, []string{chartPercentiles, chartRedisMemory}, []string{"no per-second latency series"}},
+		// No Redis of its own (a -target run): no memory chart, and the report says why.
+		{"no redis memory", func(s *summary.Summary) { s.RedisMemory = nil }, []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS}, []string{"no Redis memory samples"}},
+		// Redis near its maxmemory: the limit is drawn as a line.
+		{"near maxmemory", func(s *summary.Summary) { s.RedisMemory.MaxMemoryBytes = 16 << 20 }, all, nil},
 		// Interrupted, behind schedule, embedded Redis without the run's note.
 		{"derived notes", func(s *summary.Summary) {
 			s.Notes, s.Interrupted, s.Figures.Rate.Kept, s.Figures.Rate.Achieved = nil, true, false, 241.3
@@ -518,8 +534,8 @@ func TestRenderErrors(t *testing.T) {
 
 func TestCharts(t *testing.T) {
 	names := Charts()
-	if len(names) != 4 {
-		t.Fatalf("Charts() = %v, want 4 charts", names)
+	if len(names) != 5 {
+		t.Fatalf("Charts() = %v, want 5 charts", names)
 	}
 	for _, n := range names {
 		if !strings.HasSuffix(n, ".png") || strings.ContainsAny(n, `/\`) {
