@@ -34,7 +34,8 @@ const (
 // DialTimeout/ReadTimeout/WriteTimeout from cfg.Redis (defaults 100ms/50ms/50ms),
 // no command retries (MaxRetries -1: a retry of a timeout doubles the wait), one
 // dial attempt (DialerRetries 1), a 100ms PoolTimeout and PoolSize from cfg
-// (0 = go-redis default). The caller closes the client.
+// (0 = go-redis default); a cluster client with cfg.Redis.ReadFromReplicas also gets
+// ReadOnly and RouteRandomly. The caller closes the client.
 func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 	cfg = cfg.withDefaults()
 	u := strings.TrimSpace(redisURL)
@@ -63,6 +64,11 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 		opt.PoolTimeout = clientPoolTimeout
 		opt.PoolSize = cfg.Redis.PoolSize
 		opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+		if cfg.Redis.ReadFromReplicas {
+			// Read-only commands go to a random node of the key's shard (master or replica);
+			// every invalidation waits for the shard's replicas (bumpGens).
+			opt.ReadOnly, opt.RouteRandomly = true, true
+		}
 		return redis.NewClusterClient(opt), nil
 	}
 	if !strings.Contains(u, "://") {

@@ -75,6 +75,10 @@ type UnsafeConfig struct {
 	// MiscountHits makes the cache report every Redis key it read as found (RedisStats):
 	// a server that miscounts, only for proving that the harness's cross-checks catch it.
 	MiscountHits bool `json:"miscountHits,omitempty"`
+	// SkipReplicaWait answers a write as soon as the shard's master has the invalidation,
+	// without waiting for its replicas (with redis.readFromReplicas a lagging replica then
+	// serves entries the write replaced).
+	SkipReplicaWait bool `json:"skipReplicaWait,omitempty"`
 }
 
 // RedisConfig holds the go-redis client settings of a Config.
@@ -91,6 +95,11 @@ type RedisConfig struct {
 	// CACert is a PEM file of the CAs a rediss:// server's certificate must chain to;
 	// empty means the system roots. A relative path is relative to the config file.
 	CACert string `json:"caCert,omitempty"`
+	// ReadFromReplicas sends a Redis Cluster's read-only commands (the one MGET of a cached
+	// read) to a random node of the key's shard, master or replica (go-redis ReadOnly +
+	// RouteRandomly); every invalidation then waits (WAIT) until the shard's replicas have
+	// it before the write is answered. No effect on a single Redis.
+	ReadFromReplicas bool `json:"readFromReplicas,omitempty"`
 }
 
 // BreakerConfig configures the circuit breaker.
@@ -396,6 +405,8 @@ func (p *configParser) redis(n *yaml.Node) RedisConfig {
 			r.WriteTimeout = p.timeout(v, at)
 		case "caCert":
 			r.CACert = p.str(v, at)
+		case "readFromReplicas":
+			r.ReadFromReplicas = p.boolean(v, at)
 		case "poolSize":
 			r.PoolSize = p.integer(v, at)
 			if r.PoolSize < 0 {
@@ -421,6 +432,8 @@ func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 			u.MiscountHits = p.boolean(v, join("unsafe", key))
 		case "localPendingOnly":
 			u.LocalPendingOnly = p.boolean(v, join("unsafe", key))
+		case "skipReplicaWait":
+			u.SkipReplicaWait = p.boolean(v, join("unsafe", key))
 		default:
 			return false
 		}

@@ -93,6 +93,17 @@ func TestLoadConfigFile(t *testing.T) {
 	if c.Name != "mine" || c.Redis.ReadTimeout != DefaultReadTimeout || c.Breaker.Failures != DefaultBreakerFailures {
 		t.Errorf("defaults: %+v", c)
 	}
+	// redis.readFromReplicas and unsafe.skipReplicaWait are fields of the strict decoder.
+	c, err = ParseConfig("replicas.yaml", []byte(minimalTTL+"redis: {readFromReplicas: true}\nunsafe: {skipReplicaWait: true}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Redis.ReadFromReplicas || !c.Unsafe.SkipReplicaWait || c.Redis.ReadTimeout != DefaultReadTimeout {
+		t.Errorf("readFromReplicas/skipReplicaWait: %+v %+v", c.Redis, c.Unsafe)
+	}
+	if _, err := ParseConfig("bad.yaml", []byte(minimalTTL+"redis: {readFromReplicas: yes-please}\n")); err == nil || !strings.Contains(err.Error(), "bad.yaml:5: redis.readFromReplicas: want true or false") {
+		t.Errorf("bad readFromReplicas: %v", err)
+	}
 }
 
 const minimalTTL = `ttl:
@@ -258,6 +269,17 @@ func TestNewClient(t *testing.T) {
 		}
 		cc.Close()
 	}
+	// Replica reads: ReadOnly + RouteRandomly on a cluster client only.
+	rcfg := cfg
+	rcfg.Redis.ReadFromReplicas = true
+	cc, err := NewClient("127.0.0.1:7000,127.0.0.1:7001", rcfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o := cc.(*redis.ClusterClient).Options(); !o.ReadOnly || !o.RouteRandomly {
+		t.Errorf("readFromReplicas: ReadOnly %v RouteRandomly %v", o.ReadOnly, o.RouteRandomly)
+	}
+	cc.Close()
 
 	for _, bad := range []string{"", "http://x:1", "redis://h:1/notadb", "redis://h:1/?bogus=1"} {
 		if c, err := NewClient(bad, cfg); err == nil {
