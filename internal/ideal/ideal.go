@@ -17,6 +17,7 @@ type Model struct {
 	negTTL time.Duration
 	users  map[string]map[string]time.Duration // user → entry → expiry (completion time)
 	counts map[string]*tally                   // by class, measured window only
+	warm   bool                                // tier and profile preloaded at start
 }
 
 type tally struct{ hits, misses uint64 }
@@ -33,6 +34,12 @@ func New(ttl func(tier, class string) time.Duration, negTTL time.Duration) *Mode
 }
 
 var classes = []string{atlas.QueryTier, atlas.QueryUserProfile, atlas.QueryConversations, atlas.QueryAPIResponses}
+
+// WarmAtStart models a cache that preloads every user's tier and profile when the
+// server starts (the config's warm: true): a user's first tier and profile lookups then
+// hit while the preloaded entries live. The real server warms only its most active
+// users (WarmLimit), so this keeps the ideal an upper bound of what warming can reach.
+func (m *Model) WarmAtStart() { m.warm = true }
 
 // Add replays one executed request: its tier lookup, its read, or its write's
 // invalidation. Attacks, unmatched results and requests without an answer are skipped;
@@ -51,6 +58,10 @@ func (m *Model) Add(r driver.Record) {
 	if entries == nil {
 		entries = map[string]time.Duration{}
 		m.users[req.UserID] = entries
+		if m.warm { // preloaded at time 0 with the seeded tier
+			entries["tier"] = m.ttl(req.Tier, atlas.QueryTier)
+			entries[atlas.QueryUserProfile+":"+req.Tier] = m.ttl(req.Tier, atlas.QueryUserProfile)
+		}
 	}
 	// Every authenticated request looks its tier up first.
 	m.access(entries, atlas.QueryTier, "tier", m.ttl(tier, atlas.QueryTier), at, r.Warmup)

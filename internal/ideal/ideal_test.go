@@ -91,3 +91,30 @@ func TestWarmupNotCounted(t *testing.T) {
 		t.Errorf("after a warm-up fill: %+v, want every counted lookup a hit", h)
 	}
 }
+
+// TestWarmAtStart: with warming, a user's first tier and profile lookups hit while the
+// preloaded entries live (so the ideal stays at least what a warmed cache reaches); the
+// other classes still miss first, and a tier change still drops everything.
+func TestWarmAtStart(t *testing.T) {
+	m := New(func(string, string) time.Duration { return 10 * time.Second }, time.Second)
+	m.WarmAtStart()
+	for _, r := range []driver.Record{
+		rec(1, "u1", "GET", atlas.QueryUserProfile, "", 200),   // tier h, profile h
+		rec(2, "u1", "GET", atlas.QueryConversations, "", 200), // tier h, list m
+		rec(3, "u1", "PUT", "", "", 200),                       // tier h; drops all
+		rec(4, "u1", "GET", atlas.QueryUserProfile, "", 200),   // tier m, profile m
+		rec(30, "u2", "GET", atlas.QueryUserProfile, "", 200),  // preloaded entries expired: m, m
+	} {
+		m.Add(r)
+	}
+	h := m.HitRate()
+	if want := 3.0 / 5; h.Tier != want {
+		t.Errorf("tier %.3f, want %.3f", h.Tier, want)
+	}
+	if want := 1.0 / 3; h.UserProfile != want {
+		t.Errorf("userProfile %.3f, want %.3f", h.UserProfile, want)
+	}
+	if h.Conversations != 0 {
+		t.Errorf("conversations %.3f, want 0 (not preloaded)", h.Conversations)
+	}
+}

@@ -385,6 +385,9 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 	if mode != "nocache" {
 		if cfg, err := cache.LoadConfig(config); err == nil && cfg.Enabled() {
 			model = ideal.New(func(tier, class string) time.Duration { return cfg.TTL(tier, cache.Class(class)) }, cache.DefaultNegativeTTL)
+			if cfg.Warm {
+				model.WarmAtStart()
+			}
 			inner := next
 			next = func(v check.Verdict) { model.Add(v.Record); inner(v) }
 		}
