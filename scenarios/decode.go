@@ -1,33 +1,27 @@
 package scenarios
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
-
-// maxNodes bounds how many YAML nodes one Parse visits, aliases included, so that a
-// hostile file cannot make it work for long.
-const maxNodes = 100_000
 
 // Parse reads one scenario from YAML and validates it whole. source names the data in
 // Scenario.Source and in messages: a file path, or "builtin:NAME" (shown as
 // scenarios/NAME.yaml). The error, if any, joins one *Error per problem.
 func Parse(source string, data []byte) (*Scenario, error) {
-	d := &decoder{
-		problems: problems{file: displayName(source), lines: map[string]int{"": 1}, bad: map[string]bool{}},
-		budget:   maxNodes,
-	}
+	d := &decoder{problems: problems{file: displayName(source), bad: map[string]bool{}}}
+	d.w = strictyaml.New(func(line int, field string, bad bool, msg string) {
+		d.fail(line, field, bad, "%s", msg)
+	}, 0)
+	d.lines = d.w.Lines
 	s := &Scenario{
 		Source:     source,
 		Seed:       1,
@@ -35,7 +29,8 @@ func Parse(source string, data []byte) (*Scenario, error) {
 		Population: Population{Users: 1000, Tiers: atlas.DefaultTierMix(), Conversations: 5, Messages: 40},
 		Keys:       Keys{Distribution: DistUniform},
 	}
-	if root := d.document(data); root != nil {
+	if root := d.w.Document(data, "empty document (want a mapping with at least duration, rate and mix)",
+		"a mapping of scenario fields (name, duration, rate, mix, …)"); root != nil {
 		d.scenario(root, s)
 		d.check(s)
 	}
@@ -55,7 +50,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 // decoder turns a yaml.Node tree into a Scenario, collecting problems with their lines.
 type decoder struct {
 	problems
-	budget int // nodes left to visit
+	w *strictyaml.Walker // reads the tree; its Lines are problems.lines
 }
 
 // fail reports a problem at a line. mark says the field's value is unusable, so the
@@ -78,203 +73,16 @@ func (d *decoder) missing(field, hint string) {
 	d.fail(d.lineOf(field), field, true, "required%s", hint)
 }
 
-// document parses data into its root node, or reports why it cannot.
-func (d *decoder) document(data []byte) *yaml.Node {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var doc yaml.Node
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			d.fail(1, "", false, "empty document (want a mapping with at least duration, rate and mix)")
-		} else {
-			d.yamlError(err)
-		}
-		return nil
-	}
-	var extra yaml.Node
-	switch err := dec.Decode(&extra); {
-	case err == nil:
-		d.fail(extra.Line, "", false, "only one YAML document is allowed")
-		return nil
-	case !errors.Is(err, io.EOF):
-		d.yamlError(err)
-		return nil
-	}
-	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
-		d.fail(1, "", false, "empty document (want a mapping with at least duration, rate and mix)")
-		return nil
-	}
-	root := d.resolve(doc.Content[0])
-	if root == nil {
-		return nil
-	}
-	if root.Kind != yaml.MappingNode || isNull(root) {
-		d.fail(root.Line, "", false, "want a mapping of scenario fields (name, duration, rate, mix, …), got %s", kindName(root))
-		return nil
-	}
-	d.lines[""] = root.Line
-	return root
-}
-
-// yamlError reports a syntax error from the YAML parser ("yaml: line 3: …") at its line.
-// go.yaml.in/yaml/v3 prints the line of a parser (not scanner) error 0-based; that line is
-// where the unfinished construct began, so it is corrected to 1-based here.
-func (d *decoder) yamlError(err error) {
-	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	line := 1
-	if rest, ok := strings.CutPrefix(msg, "line "); ok {
-		if num, after, ok := strings.Cut(rest, ": "); ok {
-			if n, err := strconv.Atoi(num); err == nil && n > 0 {
-				line, msg = n, after
-				if isParserProblem(msg) {
-					line++
-				}
-			}
-		}
-	}
-	d.fail(line, "", false, "%s", strings.ReplaceAll(msg, "\n", " "))
-}
-
-// isParserProblem reports whether msg is one of go.yaml.in/yaml/v3's parser errors (as
-// opposed to its scanner's, whose lines are already 1-based).
-func isParserProblem(msg string) bool {
-	for _, p := range []string{
-		"did not find expected ',' or ']'", "did not find expected ',' or '}'",
-		"did not find expected '-' indicator", "did not find expected <document start>",
-		"did not find expected <stream-start>", "did not find expected key",
-		"did not find expected node content", "found duplicate %TAG directive",
-		"found duplicate %YAML directive", "found incompatible YAML document", "found undefined tag handle",
-	} {
-		if msg == p {
-			return true
-		}
-	}
-	return false
-}
-
-// resolve follows aliases and counts the visit against the budget; nil when exhausted.
-func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
-	for hops := 0; n != nil && n.Kind == yaml.AliasNode; hops++ {
-		if hops > 100 {
-			return nil
-		}
-		n = n.Alias
-	}
-	if n == nil {
-		return nil
-	}
-	d.budget--
-	if d.budget == 0 {
-		d.fail(n.Line, "", false, "too many nodes (more than %d, aliases included)", maxNodes)
-	}
-	if d.budget <= 0 {
-		return nil
-	}
-	return n
-}
-
-// isNull reports whether n is an explicit or implicit null (`key:` with nothing after it).
-func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
-
-// kindName describes a node for messages.
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		if isNull(n) {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", n.Value)
-	}
-	return "something else"
-}
-
-// join appends a field name to a path.
-func join(path, name string) string {
-	if path == "" {
-		return name
-	}
-	return path + "." + name
-}
-
-// mapping checks that n is a mapping with only known, distinct, plain keys, records each
-// field's line and returns its non-null values by key.
+// mapping, sequence and scalar read the tree through the strict walker.
 func (d *decoder) mapping(n *yaml.Node, path string, known ...string) map[string]*yaml.Node {
-	if n.Kind != yaml.MappingNode {
-		d.fail(n.Line, path, true, "want a mapping, got %s", kindName(n))
-		return nil
-	}
-	out := map[string]*yaml.Node{}
-	seen := map[string]int{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k := d.resolve(n.Content[i])
-		if k == nil {
-			return out
-		}
-		if k.Kind != yaml.ScalarNode {
-			d.fail(k.Line, path, false, "want field names as keys, got %s", kindName(k))
-			continue
-		}
-		if first, dup := seen[k.Value]; dup {
-			d.fail(k.Line, path, false, "duplicate field %q (first at line %d)", k.Value, first)
-			continue
-		}
-		seen[k.Value] = k.Line
-		if !slices.Contains(known, k.Value) {
-			if near := closest(k.Value, known); near != "" {
-				d.fail(k.Line, path, false, "unknown field %q (did you mean %q?)", k.Value, near)
-			} else {
-				d.fail(k.Line, path, false, "unknown field %q", k.Value)
-			}
-			continue
-		}
-		d.lines[join(path, k.Value)] = k.Line
-		v := d.resolve(n.Content[i+1])
-		if v == nil {
-			return out
-		}
-		if !isNull(v) {
-			out[k.Value] = v
-		}
-	}
-	return out
+	return d.w.Mapping(n, path, known...)
 }
 
-// sequence returns the items of a list (a single non-list value counts as a list of one
-// when one is true), recording each item's line as path[i].
 func (d *decoder) sequence(n *yaml.Node, path string, one bool) []*yaml.Node {
-	var items []*yaml.Node
-	switch {
-	case n.Kind == yaml.SequenceNode:
-		items = n.Content
-	case one && n.Kind == yaml.ScalarNode:
-		items = []*yaml.Node{n}
-	default:
-		d.fail(n.Line, path, true, "want a list, got %s", kindName(n))
-		return nil
-	}
-	var out []*yaml.Node
-	for i, it := range items {
-		it = d.resolve(it)
-		if it == nil {
-			break
-		}
-		d.lines[fmt.Sprintf("%s[%d]", path, i)] = it.Line
-		out = append(out, it)
-	}
-	return out
+	return d.w.Sequence(n, path, one)
 }
 
-// scalar checks that n is a single value.
-func (d *decoder) scalar(n *yaml.Node, field, want string) bool {
-	if n.Kind != yaml.ScalarNode {
-		d.fail(n.Line, field, true, "want %s, got %s", want, kindName(n))
-		return false
-	}
-	return true
-}
+func (d *decoder) scalar(n *yaml.Node, field, want string) bool { return d.w.Scalar(n, field, want) }
 
 // str reads a text field.
 func (d *decoder) str(n *yaml.Node, field string) (string, bool) {
@@ -448,13 +256,13 @@ func (d *decoder) onlyFor(f map[string]*yaml.Node, path, kindField, kind string,
 	for _, v := range variants {
 		for _, name := range v.fields {
 			if f[name] != nil && !slices.Contains(want, name) {
-				d.fail(f[name].Line, join(path, name), true, "not a field of %s %s (it takes %s)", kindField, kind, takes)
+				d.fail(f[name].Line, strictyaml.Join(path, name), true, "not a field of %s %s (it takes %s)", kindField, kind, takes)
 			}
 		}
 	}
 	for _, name := range want {
 		if f[name] == nil {
-			d.missing(join(path, name), " for "+kindField+" "+kind)
+			d.missing(strictyaml.Join(path, name), " for "+kindField+" "+kind)
 		}
 	}
 }
@@ -686,37 +494,4 @@ func (d *decoder) redis(n *yaml.Node, r *RedisSpec) {
 	if x := g["nodeTimeout"]; x != nil {
 		c.NodeTimeout, _ = d.duration(x, "redis.cluster.nodeTimeout")
 	}
-}
-
-// closest returns the known name nearest to a misspelt one (at most two edits, and
-// fewer than half its letters), or "" when none is that near.
-func closest(name string, known []string) string {
-	best, bestD := "", 3
-	for _, k := range known {
-		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d < bestD && 2*d < len(k) {
-			best, bestD = k, d
-		}
-	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b, in bytes.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

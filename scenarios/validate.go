@@ -8,33 +8,15 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/strictyaml"
 )
 
-// Error is one problem in a scenario. Parse, Load and Validate return every problem at
-// once, joined with errors.Join; errors.As finds the first.
-type Error struct {
-	File  string // as shown: the path, or scenarios/NAME.yaml for a built-in
-	Line  int    // 1-based; 0 when unknown (a scenario built in code)
-	Field string // e.g. "mix[2].weight"; empty for a problem of the document itself
-	Msg   string
-}
-
-// Error renders FILE:LINE: FIELD: MSG, leaving out the parts that are unknown.
-func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString(e.File)
-	if e.Line > 0 {
-		b.WriteString(":")
-		b.WriteString(strconv.Itoa(e.Line))
-	}
-	b.WriteString(": ")
-	if e.Field != "" {
-		b.WriteString(e.Field)
-		b.WriteString(": ")
-	}
-	b.WriteString(e.Msg)
-	return b.String()
-}
+// Error is one problem in a scenario (strictyaml.Error: File as shown, the path or
+// scenarios/NAME.yaml for a built-in; Line 0 for a scenario built in code; Field e.g.
+// "mix[2].weight"), rendered FILE:LINE: FIELD: MSG. Parse, Load and Validate return every
+// problem at once, joined with errors.Join; errors.As finds the first.
+type Error = strictyaml.Error
 
 // Limits on sizes, beyond which a value is taken for a typo.
 const (

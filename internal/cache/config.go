@@ -1,11 +1,9 @@
 package cache
 
 import (
-	"bytes"
 	"embed"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"math"
 	"os"
@@ -16,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/strictyaml"
 	"go.yaml.in/yaml/v3"
 )
 
@@ -212,18 +211,17 @@ func DefaultConfig() Config {
 
 // ParseConfig parses and validates a YAML cache config. name is the file name
 // used in messages. Every problem is reported at once (errors.Join), each as
-// "file:line: field: problem"; unknown fields are errors.
+// "file:line: field: problem" (a *strictyaml.Error); unknown fields are errors, with
+// the nearest known name when one is near.
 func ParseConfig(name string, data []byte) (Config, error) {
-	var doc yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&doc); err != nil {
-		if errors.Is(err, io.EOF) {
-			return Config{}, fmt.Errorf("%s: empty config", name)
-		}
-		return Config{}, syntaxError(name, err)
-	}
 	p := &configParser{file: name}
-	cfg := p.parse(&doc)
+	p.w = strictyaml.New(func(line int, field string, _ bool, msg string) {
+		p.errs = append(p.errs, &strictyaml.Error{File: name, Line: line, Field: field, Msg: msg})
+	}, 0)
+	var cfg Config
+	if root := p.w.Document(data, "empty config", "a mapping of cache config fields ("+strings.Join(configFields(), ", ")+")"); root != nil {
+		cfg = p.parse(root)
+	}
 	if len(p.errs) > 0 {
 		return Config{}, errors.Join(p.errs...)
 	}
@@ -234,97 +232,31 @@ func ParseConfig(name string, data []byte) (Config, error) {
 	return cfg, nil
 }
 
-// syntaxError turns yaml's "yaml: line N: msg" into "file:N: msg".
-func syntaxError(file string, err error) error {
-	msg := err.Error()
-	if rest, ok := strings.CutPrefix(msg, "yaml: line "); ok {
-		if n, m, ok := strings.Cut(rest, ": "); ok {
-			if _, err := strconv.Atoi(n); err == nil {
-				return fmt.Errorf("%s:%s: %s", file, n, m)
-			}
-		}
-	}
-	return fmt.Errorf("%s: %w", file, err)
-}
-
 // configParser walks the YAML tree so that every message can name file, line and field.
 type configParser struct {
 	file string
+	w    *strictyaml.Walker
 	errs []error
 }
 
-func (p *configParser) errorf(n *yaml.Node, format string, args ...any) {
-	prefix := p.file
-	if n != nil && n.Line > 0 {
-		prefix += ":" + strconv.Itoa(n.Line)
+// fail reports a problem of field at n's line (the file's when n is nil).
+func (p *configParser) fail(n *yaml.Node, field, format string, args ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
 	}
-	p.errs = append(p.errs, fmt.Errorf("%s: "+format, append([]any{prefix}, args...)...))
+	p.w.Fail(line, field, true, format, args...)
 }
 
-func resolve(n *yaml.Node) *yaml.Node {
-	for n != nil && n.Kind == yaml.AliasNode {
-		n = n.Alias
-	}
-	return n
+// configFields are the fields of a cache config, in the order docs/CACHE-CONFIG.md gives them.
+func configFields() []string {
+	return []string{"name", "disabled", "ttl", "jitter", "warm", "redis", "breaker", "unsafe"}
 }
 
-func join(parent, field string) string {
-	if parent == "" {
-		return field
-	}
-	return parent + "." + field
-}
-
-// fields calls visit for every key of mapping n in order; it reports duplicate
-// keys and keys visit does not know (visit returns false).
-func (p *configParser) fields(n *yaml.Node, at string, visit func(key string, keyNode, val *yaml.Node) bool) bool {
-	n = resolve(n)
-	if n.Kind != yaml.MappingNode {
-		if at == "" {
-			p.errorf(n, "want a mapping at the top level")
-		} else {
-			p.errorf(n, "%s: want a mapping", at)
-		}
-		return false
-	}
-	seen := map[string]bool{}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := resolve(n.Content[i]), resolve(n.Content[i+1])
-		if k.Kind != yaml.ScalarNode {
-			p.errorf(k, "%s: want a field name", orTop(at))
-			continue
-		}
-		if seen[k.Value] {
-			p.errorf(k, "duplicate field %q", join(at, k.Value))
-			continue
-		}
-		seen[k.Value] = true
-		if !visit(k.Value, k, v) {
-			p.errorf(k, "unknown field %q", join(at, k.Value))
-		}
-	}
-	return true
-}
-
-func orTop(at string) string {
-	if at == "" {
-		return "top level"
-	}
-	return at
-}
-
-func (p *configParser) parse(doc *yaml.Node) Config {
+func (p *configParser) parse(root *yaml.Node) Config {
 	var cfg Config
-	root := doc
-	if doc.Kind == yaml.DocumentNode {
-		if len(doc.Content) == 0 {
-			p.errorf(nil, "empty config")
-			return cfg
-		}
-		root = doc.Content[0]
-	}
 	var ttlKey, ttlVal *yaml.Node
-	ok := p.fields(root, "", func(key string, k, v *yaml.Node) bool {
+	p.w.Fields(root, "", configFields(), func(key string, k, v *yaml.Node) {
 		switch key {
 		case "name":
 			cfg.Name = p.str(v, "name")
@@ -342,50 +274,43 @@ func (p *configParser) parse(doc *yaml.Node) Config {
 			cfg.Breaker = p.breaker(v)
 		case "unsafe":
 			cfg.Unsafe = p.unsafe(v)
-		default:
-			return false
 		}
-		return true
 	})
-	if !ok {
-		return cfg
-	}
 	switch {
 	case ttlVal != nil:
 		cfg.TTLs = p.ttls(ttlKey, ttlVal)
 	case !cfg.Disabled:
-		p.errorf(nil, "ttl: missing (every tier and class need a TTL; write disabled: true for no cache)")
+		p.fail(nil, "ttl", "missing (every tier and class need a TTL; write disabled: true for no cache)")
 	}
 	return cfg.withDefaults()
 }
 
 func (p *configParser) ttls(key, n *yaml.Node) map[string]map[Class]time.Duration {
 	out := map[string]map[Class]time.Duration{}
-	p.fields(n, "ttl", func(tier string, _, v *yaml.Node) bool {
-		if !validTier(tier) {
-			return false
-		}
-		at := join("ttl", tier)
+	var classes []string
+	for _, c := range Classes() {
+		classes = append(classes, string(c))
+	}
+	p.w.Fields(n, "ttl", tiers(), func(tier string, _, v *yaml.Node) {
+		at := strictyaml.Join("ttl", tier)
 		m := map[Class]time.Duration{}
-		p.fields(v, at, func(class string, _, v *yaml.Node) bool {
-			if !Class(class).Valid() {
-				return false
-			}
-			m[Class(class)] = p.seconds(v, join(at, class))
-			return true
-		})
+		if !p.w.Fields(v, at, classes, func(class string, _, v *yaml.Node) {
+			m[Class(class)] = p.seconds(v, strictyaml.Join(at, class))
+		}) {
+			out[tier] = m
+			return
+		}
 		for _, c := range Classes() {
-			if _, ok := m[c]; !ok && resolve(v).Kind == yaml.MappingNode {
-				p.errorf(v, "%s: missing class %q", at, c)
+			if _, ok := m[c]; !ok {
+				p.fail(v, at, "missing class %q", c)
 			}
 		}
 		out[tier] = m
-		return true
 	})
-	if resolve(n).Kind == yaml.MappingNode {
+	if n.Kind == yaml.MappingNode {
 		for _, t := range tiers() {
 			if _, ok := out[t]; !ok {
-				p.errorf(key, "ttl: missing tier %q", t)
+				p.fail(key, "ttl", "missing tier %q", t)
 			}
 		}
 	}
@@ -394,8 +319,8 @@ func (p *configParser) ttls(key, n *yaml.Node) map[string]map[Class]time.Duratio
 
 func (p *configParser) redis(n *yaml.Node) RedisConfig {
 	var r RedisConfig
-	p.fields(n, "redis", func(key string, _, v *yaml.Node) bool {
-		at := join("redis", key)
+	p.w.Fields(n, "redis", []string{"dialTimeout", "readTimeout", "writeTimeout", "poolSize", "caCert", "readFromReplicas"}, func(key string, _, v *yaml.Node) {
+		at := strictyaml.Join("redis", key)
 		switch key {
 		case "dialTimeout":
 			r.DialTimeout = p.timeout(v, at)
@@ -408,80 +333,71 @@ func (p *configParser) redis(n *yaml.Node) RedisConfig {
 		case "readFromReplicas":
 			r.ReadFromReplicas = p.boolean(v, at)
 		case "poolSize":
-			r.PoolSize = p.integer(v, at)
+			r.PoolSize, _ = p.integer(v, at)
 			if r.PoolSize < 0 {
-				p.errorf(v, "%s: must be >= 0 (0 = the go-redis default), got %d", at, r.PoolSize)
+				p.fail(v, at, "must be >= 0 (0 = the go-redis default), got %d", r.PoolSize)
 			}
-		default:
-			return false
 		}
-		return true
 	})
 	return r
 }
 
 func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 	var u UnsafeConfig
-	p.fields(n, "unsafe", func(key string, _, v *yaml.Node) bool {
+	p.w.Fields(n, "unsafe", []string{"dropFailedInvalidations", "localPendingOnly", "clientDefaults", "miscountHits", "skipReplicaWait"}, func(key string, _, v *yaml.Node) {
+		on := p.boolean(v, strictyaml.Join("unsafe", key))
 		switch key {
 		case "dropFailedInvalidations":
-			u.DropFailedInvalidations = p.boolean(v, join("unsafe", key))
+			u.DropFailedInvalidations = on
 		case "clientDefaults":
-			u.ClientDefaults = p.boolean(v, join("unsafe", key))
+			u.ClientDefaults = on
 		case "miscountHits":
-			u.MiscountHits = p.boolean(v, join("unsafe", key))
+			u.MiscountHits = on
 		case "localPendingOnly":
-			u.LocalPendingOnly = p.boolean(v, join("unsafe", key))
+			u.LocalPendingOnly = on
 		case "skipReplicaWait":
-			u.SkipReplicaWait = p.boolean(v, join("unsafe", key))
-		default:
-			return false
+			u.SkipReplicaWait = on
 		}
-		return true
 	})
 	return u
 }
 
 func (p *configParser) breaker(n *yaml.Node) BreakerConfig {
 	var b BreakerConfig
-	p.fields(n, "breaker", func(key string, _, v *yaml.Node) bool {
-		at := join("breaker", key)
+	p.w.Fields(n, "breaker", []string{"failures", "openFor"}, func(key string, _, v *yaml.Node) {
+		at := strictyaml.Join("breaker", key)
 		switch key {
 		case "failures":
-			b.Failures = p.integer(v, at)
-			if b.Failures < 1 {
-				p.errorf(v, "%s: must be >= 1, got %d", at, b.Failures)
+			var ok bool
+			if b.Failures, ok = p.integer(v, at); ok && b.Failures < 1 {
+				p.fail(v, at, "must be >= 1, got %d", b.Failures)
 			}
 		case "openFor":
 			if d, ok := p.duration(v, at); ok && d <= 0 {
-				p.errorf(v, "%s: must be > 0, got %s", at, resolve(v).Value)
+				p.fail(v, at, "must be > 0, got %s", v.Value)
 			} else {
 				b.OpenFor = d
 			}
-		default:
-			return false
 		}
-		return true
 	})
 	return b
 }
 
-func (p *configParser) scalar(n *yaml.Node, at string) (string, bool) {
-	n = resolve(n)
-	if n.Kind != yaml.ScalarNode {
-		p.errorf(n, "%s: want a single value", at)
+// scalar reads a single value; want names what the field takes, for the message.
+func (p *configParser) scalar(n *yaml.Node, at, want string) (string, bool) {
+	if !p.w.Scalar(n, at, want) {
 		return "", false
 	}
 	return n.Value, true
 }
 
 func (p *configParser) str(n *yaml.Node, at string) string {
-	s, _ := p.scalar(n, at)
+	s, _ := p.scalar(n, at, "a text")
 	return s
 }
 
 func (p *configParser) boolean(n *yaml.Node, at string) bool {
-	s, ok := p.scalar(n, at)
+	s, ok := p.scalar(n, at, "true or false")
 	if !ok {
 		return false
 	}
@@ -491,39 +407,40 @@ func (p *configParser) boolean(n *yaml.Node, at string) bool {
 	case "false":
 		return false
 	}
-	p.errorf(n, "%s: want true or false, got %q", at, s)
+	p.fail(n, at, "want true or false, got %q", s)
 	return false
 }
 
-func (p *configParser) integer(n *yaml.Node, at string) int {
-	s, ok := p.scalar(n, at)
+// integer reads a whole number; ok is false when a problem was reported.
+func (p *configParser) integer(n *yaml.Node, at string) (int, bool) {
+	s, ok := p.scalar(n, at, "a whole number")
 	if !ok {
-		return 0
+		return 0, false
 	}
 	i, err := strconv.Atoi(s)
 	if err != nil {
-		p.errorf(n, "%s: want a whole number, got %q", at, s)
-		return 0
+		p.fail(n, at, "want a whole number, got %q", s)
+		return 0, false
 	}
-	return i
+	return i, true
 }
 
 func (p *configParser) seconds(n *yaml.Node, at string) time.Duration {
-	s, ok := p.scalar(n, at)
+	s, ok := p.scalar(n, at, "whole seconds")
 	if !ok {
 		return 0
 	}
 	i, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		p.errorf(n, "%s: want whole seconds, got %q", at, s)
+		p.fail(n, at, "want whole seconds, got %q", s)
 		return 0
 	}
 	if i < 0 {
-		p.errorf(n, "%s: must be >= 0 seconds, got %d", at, i)
+		p.fail(n, at, "must be >= 0 seconds, got %d", i)
 		return 0
 	}
 	if i > math.MaxInt64/int64(time.Second) {
-		p.errorf(n, "%s: too large, got %d", at, i)
+		p.fail(n, at, "too large, got %d", i)
 		return 0
 	}
 	return time.Duration(i) * time.Second
@@ -531,13 +448,13 @@ func (p *configParser) seconds(n *yaml.Node, at string) time.Duration {
 
 // duration parses a Go duration; ok is false when a problem was reported.
 func (p *configParser) duration(n *yaml.Node, at string) (time.Duration, bool) {
-	s, ok := p.scalar(n, at)
+	s, ok := p.scalar(n, at, "a Go duration like 50ms")
 	if !ok {
 		return 0, false
 	}
 	d, err := time.ParseDuration(s)
 	if err != nil {
-		p.errorf(n, "%s: invalid duration %q (want a Go duration like 50ms)", at, s)
+		p.fail(n, at, "invalid duration %q (want a Go duration like 50ms)", s)
 		return 0, false
 	}
 	return d, true
@@ -549,24 +466,24 @@ func (p *configParser) timeout(n *yaml.Node, at string) time.Duration {
 		return 0
 	}
 	if d <= 0 || d > maxRedisTimeout {
-		p.errorf(n, "%s: must be > 0 and <= %s, got %s", at, maxRedisTimeout, resolve(n).Value)
+		p.fail(n, at, "must be > 0 and <= %s, got %s", maxRedisTimeout, n.Value)
 		return 0
 	}
 	return d
 }
 
 func (p *configParser) jitter(n *yaml.Node) float64 {
-	s, ok := p.scalar(n, "jitter")
+	s, ok := p.scalar(n, "jitter", "a number in [0, 1)")
 	if !ok {
 		return 0
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		p.errorf(n, "jitter: want a number in [0, 1), got %q", s)
+		p.fail(n, "jitter", "want a number in [0, 1), got %q", s)
 		return 0
 	}
 	if !(f >= 0 && f < 1) {
-		p.errorf(n, "jitter: must be in [0, 1), got %s", s)
+		p.fail(n, "jitter", "must be in [0, 1), got %s", s)
 		return 0
 	}
 	return f

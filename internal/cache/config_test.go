@@ -130,14 +130,14 @@ func TestParseConfigErrors(t *testing.T) {
 		{
 			name: "unknown top-level field, with its line",
 			yaml: "name: x\njitter: 0.1\nwarm: true\nttll: {}\n" + minimalTTL,
-			want: []string{`configs/x.yaml:4: unknown field "ttll"`},
+			want: []string{`configs/x.yaml:4: unknown field "ttll" (did you mean "ttl"?)`},
 		},
 		{
 			name: "unknown nested fields are qualified",
 			yaml: minimalTTL + "redis: {readTimout: 50ms}\nbreaker:\n  failures: 3\n  open: 1s\n",
 			want: []string{
-				`configs/x.yaml:5: unknown field "redis.readTimout"`,
-				`configs/x.yaml:8: unknown field "breaker.open"`,
+				`configs/x.yaml:5: redis: unknown field "readTimout" (did you mean "readTimeout"?)`,
+				`configs/x.yaml:8: breaker: unknown field "open"`,
 			},
 		},
 		{
@@ -171,7 +171,7 @@ func TestParseConfigErrors(t *testing.T) {
 				"  premium: {userProfile: 1}\n",
 			want: []string{
 				`configs/x.yaml:3: ttl.free: missing class "apiResponses"`,
-				`configs/x.yaml:5: unknown field "ttl.premium"`,
+				`configs/x.yaml:5: ttl: unknown field "premium"`,
 				`configs/x.yaml:2: ttl: missing tier "studio"`,
 			},
 		},
@@ -188,13 +188,27 @@ func TestParseConfigErrors(t *testing.T) {
 				`configs/x.yaml:6: warm: want true or false, got "yes"`,
 				`configs/x.yaml:7: breaker.failures: must be >= 1, got 0`,
 				`configs/x.yaml:7: breaker.openFor: must be > 0, got 0s`,
-				`configs/x.yaml:8: duplicate field "jitter"`,
+				`configs/x.yaml:8: duplicate field "jitter" (first at line 5)`,
 			},
+		},
+		{
+			name: "a value of the wrong kind names its field",
+			yaml: minimalTTL + "breaker:\n  failures: [3]\n  openFor: {s: 1}\nname: [a]\n",
+			want: []string{
+				`configs/x.yaml:6: breaker.failures: want a whole number, got a list`,
+				`configs/x.yaml:7: breaker.openFor: want a Go duration like 50ms, got a mapping`,
+				`configs/x.yaml:8: name: want a text, got a list`,
+			},
+		},
+		{
+			name: "a second document",
+			yaml: minimalTTL + "---\nname: y\n",
+			want: []string{`configs/x.yaml:5: only one YAML document is allowed`},
 		},
 		{
 			name: "not a mapping",
 			yaml: "- a\n- b\n",
-			want: []string{`configs/x.yaml:1: want a mapping at the top level`},
+			want: []string{`configs/x.yaml:1: want a mapping of cache config fields (name, disabled, ttl, jitter, warm, redis, breaker, unsafe), got a list`},
 		},
 		{
 			name: "empty",

@@ -34,7 +34,7 @@ var serverDeps = []string{
 func TestHarnessDoesNotLinkTheServersDependencies(t *testing.T) {
 	for _, pkg := range []string{"internal/atlas", "internal/summary", "scenarios", "internal/driver",
 		"internal/check", "internal/metrics", "internal/report", "internal/compare", "internal/gate",
-		"internal/threshold", "internal/render", "internal/stats"} {
+		"internal/threshold", "internal/render", "internal/stats", "internal/strictyaml"} {
 		for _, d := range deps(t, pkg) {
 			for _, bad := range serverDeps {
 				if strings.HasPrefix(d, bad) {
@@ -55,11 +55,12 @@ func TestLayers(t *testing.T) {
 		"internal/atlas":      {},
 		"internal/atomicfile": {},
 		"internal/stats":      {},
+		"internal/strictyaml": {},
 		"internal/summary":    {"internal/atlas", "internal/atomicfile"},
 		"internal/render":     {"internal/atomicfile"},
-		"scenarios":           {"internal/atlas"},
+		"scenarios":           {"internal/atlas", "internal/strictyaml"},
 		"refserver/store":     {"internal/atlas"},
-		"internal/cache":      {"internal/atlas"},
+		"internal/cache":      {"internal/atlas", "internal/strictyaml"},
 		"internal/threshold":  ground,
 		"internal/gate":       append(slices.Clone(ground), "internal/threshold"),
 		"internal/report":     renderers,
