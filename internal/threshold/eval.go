@@ -25,7 +25,7 @@ func (e Expr) Eval(s *summary.Summary) (value float64, pass bool, err error) {
 	}
 	v, err := e.Path.Resolve(s)
 	if err != nil {
-		if why := e.Path.needsBothModes(s); why != "" && errors.Is(err, ErrMissing) {
+		if why := e.Path.notApplicable(s); why != "" && errors.Is(err, ErrMissing) {
 			return 0, false, fmt.Errorf("%w: %s", ErrNotApplicable, why)
 		}
 		return 0, false, fmt.Errorf("threshold %q: %w", e.Raw, err)
@@ -33,11 +33,15 @@ func (e Expr) Eval(s *summary.Summary) (value float64, pass bool, err error) {
 	return v, e.Op.Holds(v, e.Value), nil
 }
 
-// needsBothModes says why s cannot have p's figure when p reads a figure that exists only
-// when both modes ran and s is not such a run; "" otherwise.
-func (p Path) needsBothModes(s *summary.Summary) string {
+// notApplicable says why s cannot have p's figure: p reads a figure that exists only when
+// both modes ran and s is not such a run, or a fault phase of a -target run (which injects
+// no faults); "" otherwise.
+func (p Path) notApplicable(s *summary.Summary) string {
 	if s == nil || len(p.fields) == 0 || s.Mode == summary.ModeBoth {
 		return ""
+	}
+	if p.fields[0] == "phases" && s.Mode == summary.ModeTarget && (s.Series == nil || len(s.Series.Faults) == 0) && len(p.steps) > 1 {
+		return fmt.Sprintf("phase %q comes from the scenario's faults, which a -target run does not inject", p.steps[1].key)
 	}
 	switch p.fields[0] {
 	case "db_query_reduction", "speedup", "nocache":

@@ -273,11 +273,13 @@ func TestNotApplicable(t *testing.T) {
 		na   bool   // reported as not applicable
 		why  string // part of the reason or error
 	}{
-		{"cache", "db_query_reduction >= 40%", true, "this run was -mode cache"},            // the issue's smoke -mode cache case
-		{"nocache", "speedup.p50 >= 4", true, "this run was -mode nocache"},                 // speedup needs both modes
-		{"target", "nocache.latency.p50 >= 5ms", true, "-target drives one server"},         // -target runs one mode
-		{"both", "db_query_reduction >= 40%", false, "present only when both modes ran"},    // both modes ran and still lack it: fail
-		{"cache", `by_endpoint["PUT /api/me/tier"].p99 < 5ms`, false, `"PUT /api/me/tier"`}, // not requested: fail whatever the mode
+		{"cache", "db_query_reduction >= 40%", true, "this run was -mode cache"},              // the issue's smoke -mode cache case
+		{"nocache", "speedup.p50 >= 4", true, "this run was -mode nocache"},                   // speedup needs both modes
+		{"target", "nocache.latency.p50 >= 5ms", true, "-target drives one server"},           // -target runs one mode
+		{"both", "db_query_reduction >= 40%", false, "present only when both modes ran"},      // both modes ran and still lack it: fail
+		{"cache", `by_endpoint["PUT /api/me/tier"].p99 < 5ms`, false, `"PUT /api/me/tier"`},   // not requested: fail whatever the mode
+		{"target", `phases["redis-slow"].errors == 0`, true, "a -target run does not inject"}, // no faults against -target
+		{"cache", `phases["redis-slow"].errors == 0`, false, "not in the summary"},            // the stack injects them: a missing phase fails
 	} {
 		s := testSummary()
 		s.Mode, s.DBQueryReduction, s.Speedup, s.NoCache = tc.mode, nil, nil, nil
