@@ -5,25 +5,27 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/scenarios"
 )
 
-// faultPhases maps a fault verb to the phase it opens, named by its effect.
+// faultPhases maps a fault verb (the scenario's vocabulary) to the phase it opens (the
+// summary's).
 var faultPhases = map[string]string{
-	"kill-redis":      "redis-down",
-	"slow-redis":      "redis-slow",
-	"partition-redis": "redis-partition",
-	"refuse-redis":    "redis-refused",
-	"flap-redis":      "redis-flap",
-	"flush-redis":     "redis-flushed",
-	"kill-server":     "server-down",
-	"failover":        "redis-failover",
+	scenarios.FaultKillRedis:      summary.PhaseRedisDown,
+	scenarios.FaultSlowRedis:      summary.PhaseRedisSlow,
+	scenarios.FaultPartitionRedis: summary.PhaseRedisPartition,
+	scenarios.FaultRefuseRedis:    summary.PhaseRedisRefused,
+	scenarios.FaultFlapRedis:      summary.PhaseRedisFlap,
+	scenarios.FaultFlushRedis:     summary.PhaseRedisFlushed,
+	scenarios.FaultKillServer:     summary.PhaseServerDown,
+	scenarios.FaultFailover:       summary.PhaseRedisFailover,
 }
 
 // closers end a fault and open summary.PhaseRecovery.
-var closers = map[string]bool{"start-redis": true, "heal-redis": true, "start-server": true}
+var closers = map[string]bool{scenarios.FaultStartRedis: true, scenarios.FaultHealRedis: true, scenarios.FaultStartServer: true}
 
 // instant faults are over as soon as they are done; their phase lasts until the next event.
-var instant = map[string]bool{"flush-redis": true, "failover": true}
+var instant = map[string]bool{scenarios.FaultFlushRedis: true, scenarios.FaultFailover: true}
 
 // RecoveryShare is how close to its steady level the per-second overall hit rate must be
 // back for a fault phase to count as recovered: within 10%, relative.

@@ -156,7 +156,7 @@ func (p *Poller) poll(ctx context.Context) (Snapshot, error) {
 	return sum, nil
 }
 
-// addStats is the sum of two instances' counters.
+// addStats is the sum of two instances' counters, every one of them (TestAddStatsSumsEveryCounter).
 func addStats(a, b atlas.Stats) atlas.Stats {
 	out := atlas.Stats{Requests: a.Requests + b.Requests, Cache: map[atlas.Class]atlas.ClassStats{},
 		DB: atlas.QueryStats{Total: a.DB.Total + b.DB.Total, ByClass: map[string]uint64{}}}
@@ -172,6 +172,7 @@ func addStats(a, b atlas.Stats) atlas.Stats {
 		out.DB.Transactions += s.DB.Transactions
 		out.DB.Pings += s.DB.Pings
 		out.DB.Connections += s.DB.Connections
+		out.DB.Prepares += s.DB.Prepares
 		if r := s.Redis; r != nil {
 			if out.Redis == nil {
 				out.Redis = &atlas.RedisStats{Commands: map[string]uint64{}}
