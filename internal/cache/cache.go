@@ -106,8 +106,10 @@ type Cache struct {
 
 	breaker *gobreaker.CircuitBreaker[struct{}] // the only breaker of a single Redis
 	nodes   *nodeBreakers                       // a cluster's breakers, one per node; nil for a single Redis
-	flights singleflight.Group
-	stats   [4]classCounters
+	// waitReplicas: replica reads on a cluster, so an invalidation waits for the replicas.
+	waitReplicas bool
+	flights      singleflight.Group
+	stats        [4]classCounters
 	// redisCount counts the commands the client sends (RedisStats); nil without a client.
 	redisCount *redisCounter
 	pending    pendingSet
@@ -204,6 +206,7 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 	// shard's users (the weakened go-redis-defaults layer keeps the single breaker).
 	if cc, ok := client.(*redis.ClusterClient); ok && c.enabled && !cfg.Unsafe.ClientDefaults {
 		c.nodes = newNodeBreakers(cc, cfg.Breaker, c.log, c.signalRecovered)
+		c.waitReplicas = cfg.Redis.ReadFromReplicas && !cfg.Unsafe.SkipReplicaWait
 	}
 	return c
 }

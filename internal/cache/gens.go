@@ -3,6 +3,7 @@ package cache
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -129,33 +130,101 @@ func (c *Cache) resetGens(ctx context.Context, keys []string, timeout time.Durat
 // of each (a missing counter is first created at a random start) with its TTL
 // renewed, and, in the same MULTI/EXEC, DEL of the entries in del, which the
 // increment has just made unreachable (best effort garbage removal: entries not
-// listed are overwritten by their next fill or expire).
+// listed are overwritten by their next fill or expire). With replica reads it
+// returns only once the shard's replicas have the increment (bumpAndWait).
 func (c *Cache) bumpGens(ctx context.Context, keys, del []string) error {
-	err := c.call(ctx, c.invTimeout, func(ctx context.Context) error {
-		cmds, err := c.client.TxPipelined(ctx, func(p redis.Pipeliner) error {
-			for _, k := range keys {
-				p.SetNX(ctx, k, newGen(), c.genTTL)
-				p.Incr(ctx, k)
-				p.Expire(ctx, k, c.genTTL)
-			}
-			if len(del) > 0 {
-				p.Unlink(ctx, del...)
-			}
-			return nil
-		})
-		if err == nil {
-			for _, cmd := range cmds {
-				if err = cmd.Err(); err != nil {
-					break
-				}
-			}
+	tx := func(p redis.Pipeliner) error {
+		for _, k := range keys {
+			p.SetNX(ctx, k, newGen(), c.genTTL)
+			p.Incr(ctx, k)
+			p.Expire(ctx, k, c.genTTL)
 		}
-		return err
+		if len(del) > 0 {
+			p.Unlink(ctx, del...)
+		}
+		return nil
+	}
+	err := c.call(ctx, c.invTimeout, func(ctx context.Context) error {
+		if c.waitReplicas {
+			return c.bumpAndWait(ctx, keys[0], tx)
+		}
+		cmds, err := c.client.TxPipelined(ctx, tx)
+		return firstErr(cmds, err)
 	})
 	var rerr redis.Error
 	if errors.As(err, &rerr) && strings.Contains(rerr.Error(), "not an integer") {
 		// A counter holds garbage: fresh random starts invalidate just as well.
 		_, err = c.resetGens(ctx, keys, c.invTimeout)
+		if err == nil && c.waitReplicas {
+			// The reset did not wait for the replicas: let the retrier's increment do that.
+			err = fmt.Errorf("%w: counters of %s reset", errReplicasBehind, keys[0])
+		}
 	}
 	return err
+}
+
+// firstErr is err, or else the first error of a pipeline's commands.
+func firstErr(cmds []redis.Cmder, err error) error {
+	if err != nil {
+		return err
+	}
+	for _, cmd := range cmds {
+		if err := cmd.Err(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// errReplicasBehind means an invalidation reached the shard's master but not every replica
+// within replicaWait: with replica reads the write is then handled as a failed invalidation.
+var errReplicasBehind = errors.New("cache: replicas did not confirm the invalidation")
+
+// replicaWait bounds how long an invalidation waits (WAIT) for the replicas of its shard.
+const replicaWait = 100 * time.Millisecond
+
+// bumpAndWait runs the invalidation tx on the master of key's shard and then, on the same
+// connection, WAIT for every replica the cluster lists for that master: a reply means each
+// replica has applied the increment, so no read routed to a replica after the write is
+// answered can see the old counters. Fewer replicas within replicaWait is errReplicasBehind.
+func (c *Cache) bumpAndWait(ctx context.Context, key string, tx func(redis.Pipeliner) error) error {
+	master, err := c.nodes.cluster.MasterForKey(ctx, key)
+	if err != nil {
+		return err
+	}
+	addr := master.Options().Addr
+	want, err := c.nodes.replicasOf(ctx, addr)
+	if err != nil {
+		return err
+	}
+	conn := master.Conn()
+	defer conn.Close()
+	conn.AddHook(c.redisCount)
+	if err := firstErr(conn.TxPipelined(ctx, tx)); err != nil {
+		if redirected(err) {
+			c.nodes.reloadSlots() // a failover moved the slot: the next try goes to the new master
+		}
+		return err
+	}
+	if want == 0 {
+		return nil
+	}
+	got, err := conn.Wait(ctx, want, replicaWait).Result()
+	if err != nil {
+		return err
+	}
+	if got < int64(want) {
+		return fmt.Errorf("%w: %d of %d replicas of %s within %s", errReplicasBehind, got, want, addr, replicaWait)
+	}
+	return nil
+}
+
+// redirected reports whether err is a MOVED or ASK reply.
+func redirected(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return strings.HasPrefix(msg, "MOVED ") || strings.HasPrefix(msg, "ASK ")
 }

@@ -137,7 +137,8 @@ func (c *Cache) bumpScope(ctx context.Context, user string, scope Scope, collect
 
 // Start runs the background loops until ctx ends: the retrier of pending
 // invalidations (every 100ms) and recovery warming when the breaker closes
-// again. Calls after the first do nothing.
+// again, and with replica reads on a cluster a slot-map reload every second. Calls after
+// the first do nothing.
 func (c *Cache) Start(ctx context.Context) {
 	if !c.enabled || !c.started.CompareAndSwap(false, true) {
 		return
@@ -151,6 +152,9 @@ func (c *Cache) Start(ctx context.Context) {
 	}
 	go c.retryLoop(ctx)
 	go c.recoveryLoop(ctx)
+	if c.nodes != nil && c.cfg.Redis.ReadFromReplicas {
+		go c.nodes.reloadLoop(ctx)
+	}
 }
 
 func (c *Cache) retryLoop(ctx context.Context) {

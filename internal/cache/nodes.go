@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,7 +36,70 @@ type nodeBreakers struct {
 
 	lastReload atomic.Int64 // unix nanoseconds of the last reload asked for
 	reloads    atomic.Int64
+
+	// The number of replicas of each master (by announced address), for the WAIT of an
+	// invalidation with replica reads; read again when older than replicaCountsMaxAge,
+	// after a slot-map reload, or when a master is not in it.
+	rmu      sync.Mutex
+	replicas map[string]int
+	readAt   time.Time
 }
+
+// replicaCountsMaxAge is how long a reading of the replicas per master is used.
+const replicaCountsMaxAge = time.Second
+
+// replicasOf returns the number of replicas the cluster knows (CLUSTER NODES) for the
+// master at addr, every replica not flagged as failed, whether or not it is in sync or
+// listed in CLUSTER SLOTS yet: a superset of the nodes go-redis may route that shard's
+// reads to, so that a WAIT for all of them leaves none behind.
+func (nb *nodeBreakers) replicasOf(ctx context.Context, addr string) (int, error) {
+	nb.rmu.Lock()
+	defer nb.rmu.Unlock()
+	n, ok := nb.replicas[addr]
+	if ok && time.Since(nb.readAt) < replicaCountsMaxAge {
+		return n, nil
+	}
+	out, err := nb.cluster.ClusterNodes(ctx).Result()
+	if err != nil {
+		return 0, err
+	}
+	nb.replicas, nb.readAt = replicaCounts(out), time.Now()
+	if n, ok = nb.replicas[addr]; !ok {
+		return 0, fmt.Errorf("cache: %s is not a master in the cluster's node table", addr)
+	}
+	return n, nil
+}
+
+// replicaCounts reads a CLUSTER NODES reply: for each master's address (host:port), the
+// number of its replicas that are not flagged "fail" (a suspected "fail?" one counts).
+func replicaCounts(nodes string) map[string]int {
+	type line struct{ addr, flags, master string }
+	byID := map[string]line{}
+	for _, l := range strings.Split(nodes, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 4 {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@") // ip:port@cport[,hostname]
+		byID[f[0]] = line{addr: addr, flags: f[2], master: f[3]}
+	}
+	out := map[string]int{}
+	for _, l := range byID {
+		if hasFlag(l.flags, "master") {
+			out[l.addr] += 0
+		}
+	}
+	for _, l := range byID {
+		if (hasFlag(l.flags, "slave") || hasFlag(l.flags, "replica")) && !hasFlag(l.flags, "fail") {
+			if m, ok := byID[l.master]; ok {
+				out[m.addr]++
+			}
+		}
+	}
+	return out
+}
+
+func hasFlag(flags, flag string) bool { return slices.Contains(strings.Split(flags, ","), flag) }
 
 // newNodeBreakers installs a breaker hook on every node client cc creates from now on;
 // it must run before cc sends its first command (cache.New does).
@@ -96,6 +160,28 @@ func (nb *nodeBreakers) reloadSlots() {
 	}
 	nb.reloads.Add(1)
 	nb.cluster.ReloadState(context.Background()) // asynchronous in go-redis
+	nb.rmu.Lock()
+	nb.readAt = time.Time{} // the replicas per master may have changed as well
+	nb.rmu.Unlock()
+}
+
+// slotMapEvery is how often the slot map is reloaded with replica reads, so that a replica
+// that joined or came back gets its share of the reads within about a second (go-redis
+// reloads by itself only on errors and every ten seconds or so).
+const slotMapEvery = time.Second
+
+// reloadLoop reloads the slot map every slotMapEvery until ctx ends.
+func (nb *nodeBreakers) reloadLoop(ctx context.Context) {
+	t := time.NewTicker(slotMapEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			nb.cluster.ReloadState(ctx)
+		}
+	}
 }
 
 // worst is the most open state among the nodes' breakers: open, else half-open, else closed.

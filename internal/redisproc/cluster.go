@@ -503,6 +503,42 @@ func (c *Cluster) Failover(ctx context.Context, node string) error {
 	return fmt.Errorf("redisproc: cluster: failover %s on %s: %w", node, candidate.Name, err)
 }
 
+// replicaLagFor is how long LagReplica pauses a replica at most (until UnlagReplicas).
+const replicaLagFor = 10 * time.Minute
+
+// LagReplica makes the replica node fall behind its master while it keeps answering
+// reads: CLIENT PAUSE WRITE on it stops it from applying its master's replication stream
+// (reads are served from what it has), until UnlagReplicas. It is an error when node is
+// not a running replica.
+func (c *Cluster) LagReplica(ctx context.Context, node string) error {
+	n, ok := c.Node(node)
+	if !ok {
+		return fmt.Errorf("redisproc: cluster: no node %q (nodes: %s)", node, strings.Join(c.NodeNames(), ", "))
+	}
+	if role, _, err := c.role(ctx, n); err != nil || role != RoleReplica {
+		return fmt.Errorf("redisproc: cluster: lag %s: not a running replica (role %q, %v)", node, role, err)
+	}
+	if err := c.do(ctx, n, "CLIENT", "PAUSE", replicaLagFor.Milliseconds(), "WRITE").Err(); err != nil {
+		return fmt.Errorf("redisproc: cluster: lag %s: CLIENT PAUSE: %w", node, err)
+	}
+	return nil
+}
+
+// UnlagReplicas lets node (every running node when empty) apply its replication stream
+// again (CLIENT UNPAUSE; a no-op on a node that was not lagging).
+func (c *Cluster) UnlagReplicas(ctx context.Context, node string) error {
+	var errs []error
+	for _, n := range c.nodes {
+		if (node != "" && n.Name != node) || !n.Running() {
+			continue
+		}
+		if err := c.do(ctx, n, "CLIENT", "UNPAUSE").Err(); err != nil {
+			errs = append(errs, fmt.Errorf("redisproc: cluster: unlag %s: %w", n.Name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
 // Topology reports every node's role, liveness, key count and memory. A node that is
 // down is reported with its creation role and Up false.
 func (c *Cluster) Topology(ctx context.Context) []NodeState {
