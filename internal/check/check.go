@@ -1,8 +1,6 @@
 package check
 
 import (
-	"container/heap"
-	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
@@ -126,13 +124,13 @@ func (c *Checker) Add(r driver.Record) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	end := r.Res.End()
-	heap.Push(&c.pending, r)
+	c.pending.push(r)
 	if end.After(c.newest) {
 		c.newest = end
 	}
 	cutoff := c.newest.Add(-c.o.Reorder)
-	for c.pending.Len() > 0 && c.pending[0].Res.End().Before(cutoff) {
-		c.judge(heap.Pop(&c.pending).(driver.Record))
+	for len(c.pending) > 0 && c.pending[0].Res.End().Before(cutoff) {
+		c.judge(c.pending.pop())
 	}
 	c.settleSuspects(false)
 }
@@ -142,8 +140,8 @@ func (c *Checker) Add(r driver.Record) {
 func (c *Checker) Close() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for c.pending.Len() > 0 {
-		c.judge(heap.Pop(&c.pending).(driver.Record))
+	for len(c.pending) > 0 {
+		c.judge(c.pending.pop())
 	}
 	c.settleSuspects(true)
 }
@@ -198,7 +196,7 @@ func (c *Checker) judge(r driver.Record) {
 	ok := res.Code >= 200 && res.Code < 300
 	var b body
 	if ok && v.Error == "" {
-		if err := json.Unmarshal(res.Body, &b); err != nil {
+		if err := decodeBody(res.Body, &b); err != nil {
 			v.Error = "invalid json"
 			ok = false
 		}
@@ -230,7 +228,7 @@ func (c *Checker) judgeAttack(v *Verdict) {
 		return
 	}
 	var b body
-	if err := json.Unmarshal(res.Body, &b); err != nil {
+	if err := decodeBody(res.Body, &b); err != nil {
 		if v.Error == "" {
 			v.Error = "attack " + req.Attack + ": invalid json"
 		}
@@ -379,18 +377,47 @@ func isolation(req *driver.Request, b *body) []Finding {
 	return out
 }
 
-// recordHeap orders records by end time.
+// recordHeap is a binary min-heap of records by end time, typed: container/heap would box
+// every record (a large struct) into an interface on Push and Pop.
 type recordHeap []driver.Record
 
-func (h recordHeap) Len() int           { return len(h) }
-func (h recordHeap) Less(i, j int) bool { return h[i].End() < h[j].End() } // durations: cheaper than time.Time
-func (h recordHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *recordHeap) Push(x any)        { *h = append(*h, x.(driver.Record)) }
-func (h *recordHeap) Pop() any {
-	old := *h
-	n := len(old)
-	x := old[n-1]
-	old[n-1] = driver.Record{}
-	*h = old[:n-1]
-	return x
+func (h recordHeap) less(i, j int) bool { return h[i].End() < h[j].End() } // durations: cheaper than time.Time
+
+func (h *recordHeap) push(r driver.Record) {
+	*h = append(*h, r)
+	s := *h
+	for i := len(s) - 1; i > 0; {
+		parent := (i - 1) / 2
+		if !s.less(i, parent) {
+			break
+		}
+		s[i], s[parent] = s[parent], s[i]
+		i = parent
+	}
+}
+
+func (h *recordHeap) pop() driver.Record {
+	s := *h
+	n := len(s) - 1
+	top := s[0]
+	s[0] = s[n]
+	s[n] = driver.Record{}
+	s = s[:n]
+	for i := 0; ; {
+		l := 2*i + 1
+		if l >= n {
+			break
+		}
+		m := l
+		if r := l + 1; r < n && s.less(r, l) {
+			m = r
+		}
+		if !s.less(m, i) {
+			break
+		}
+		s[i], s[m] = s[m], s[i]
+		i = m
+	}
+	*h = s
+	return top
 }
