@@ -152,6 +152,7 @@ func TestRunExitCodes(t *testing.T) {
 		{"unknown command", []string{"fly"}, exitUsage, "unknown command"},
 		{"token without user", []string{"token"}, exitUsage, "USERID"},
 		{"bad cache config", []string{"serve", "-config", "nope", "-listen", "127.0.0.1:0"}, exitUsage, "nope"},
+		{"bad serve scenario", []string{"serve", "-scenario", "nope", "-listen", "127.0.0.1:0"}, exitUsage, "nope"},
 		// Usage errors found before anything starts, each naming its flag.
 		{"run: unknown cache config", []string{"run", "-scenario", "smoke", "-config", "nosuch"}, exitUsage, "-config nosuch"},
 		{"compare: unknown cache config", []string{"compare", "-scenario", "smoke", "-config", "default", "-config", "nosuch"}, exitUsage, "-config nosuch"},

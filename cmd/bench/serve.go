@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -16,6 +17,7 @@ import (
 	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/refserver"
 	"github.com/atlasbench/atlasbench/refserver/store"
+	"github.com/atlasbench/atlasbench/scenarios"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -38,6 +40,7 @@ It seeds users u1…uN on start; mint a token with "bench token u1".
 
 Examples:
   bench serve                                  # SQLite in a temp dir, child redis-server, :8000
+  bench serve -scenario core                   # seeded as the core scenario wants (then: bench run -target … -scenario core)
   bench serve -mode nocache -db-latency 5ms    # the same API from the DB alone, with a remote-DB round trip
   bench serve -db postgres://postgres@127.0.0.1:5432/atlas -redis redis://127.0.0.1:6380
 
@@ -45,10 +48,10 @@ Environment: ATLAS_LISTEN, REDIS_URL, ATLAS_DB, ATLAS_CACHE_MODE, ATLAS_JWT_SECR
 
 // serveOptions are the parsed flags of bench serve.
 type serveOptions struct {
-	listen, redis, db, mode, config, seedTiers, logLevel string
-	seedUsers, seedConversations, seedMessages           int
-	seed                                                 int64
-	dbLatency, dbJitter                                  time.Duration
+	listen, redis, db, mode, config, seedTiers, logLevel, scenario string
+	seedUsers, seedConversations, seedMessages                     int
+	seed                                                           int64
+	dbLatency, dbJitter                                            time.Duration
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -67,13 +70,43 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&o.dbLatency, "db-latency", 0, "simulated network round trip added to every DB query (e.g. 10ms)")
 	fs.DurationVar(&o.dbJitter, "db-jitter", 0, "uniform ± spread of that round trip")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
+	fs.StringVar(&o.scenario, "scenario", "", "seed the population and DB round trip a scenario (built-in name or YAML file) expects, so bench run -target URL -scenario NAME finds its users; -seed* and -db-* flags given too override it")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
+	if o.scenario != "" {
+		if err := o.fromScenario(fs); err != nil {
+			return err
+		}
+	}
 	return serve(ctx, o, getenv, stdout, stderr)
+}
+
+// fromScenario takes the seed, population and DB round trip of o.scenario, except what a
+// flag set explicitly.
+func (o *serveOptions) fromScenario(fs *flag.FlagSet) error {
+	sc, err := scenarios.Load(o.scenario)
+	if err != nil {
+		return usagef("serve: -scenario: %v", err)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	take := func(name string, apply func()) {
+		if !set[name] {
+			apply()
+		}
+	}
+	take("seed", func() { o.seed = sc.Seed })
+	take("seed-users", func() { o.seedUsers = sc.Population.Users })
+	take("seed-conversations", func() { o.seedConversations = sc.Population.Conversations })
+	take("seed-messages", func() { o.seedMessages = sc.Population.Messages })
+	take("seed-tiers", func() { o.seedTiers = sc.Population.Tiers.String() })
+	take("db-latency", func() { o.dbLatency = sc.DB.Latency })
+	take("db-jitter", func() { o.dbJitter = sc.DB.Jitter })
+	return nil
 }
 
 func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdout, stderr io.Writer) error {
