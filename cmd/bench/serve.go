@@ -171,7 +171,8 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		defer client.Close()
 		log.Info("redis", "backend", rds.Backend, "url", rds.URL)
 	}
-	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, 1000), Fences: refserver.Fences(st)})
+	fences, _ := st.(atlas.FenceLog) // nil when the store keeps none
+	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, 1000), Fences: fences})
 	// Start first: it reads the fence log (other instances' failed invalidations), which
 	// warming must know to skip those users.
 	bg, stopBG := context.WithCancel(ctx)

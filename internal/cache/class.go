@@ -67,24 +67,14 @@ func (o Outcome) String() string {
 	return fmt.Sprintf("Outcome(%d)", int(o))
 }
 
-// Scope says which of a user's entries an Invalidate makes unreachable.
-type Scope int
+// Scope says which of a user's entries an Invalidate makes unreachable (atlas.Scope: the
+// fence log carries it between instances).
+type Scope = atlas.Scope
 
 // The invalidation scopes.
 const (
 	// ScopeData is a write to the user's data: conversations and apiResponses.
-	ScopeData Scope = iota + 1
+	ScopeData = atlas.ScopeData
 	// ScopeAll is a tier change: everything cached for the user.
-	ScopeAll
+	ScopeAll = atlas.ScopeAll
 )
-
-// String returns "data" or "all".
-func (s Scope) String() string {
-	switch s {
-	case ScopeData:
-		return "data"
-	case ScopeAll:
-		return "all"
-	}
-	return fmt.Sprintf("Scope(%d)", int(s))
-}

@@ -8,36 +8,17 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // FenceLog is the shared log through which server instances tell each other about
-// invalidations that did not reach Redis (the reference server keeps it in its database;
-// see docs/COHERENCE.md for the protocol and why it is correct). Every method may fail;
-// the cache then stays on the safe side (bypass, or an unconfirmed write).
-type FenceLog interface {
-	// AddFence appends a fence for user and returns its sequence number. Sequence numbers
-	// increase in commit order and are never reused.
-	AddFence(ctx context.Context, user string, scope Scope) (int64, error)
-	// FencesAfter returns the fences with a sequence number above seq, in order.
-	FencesAfter(ctx context.Context, seq int64) ([]Fence, error)
-	// DeleteFences removes user's fences up to seq (their invalidation reached Redis).
-	DeleteFences(ctx context.Context, user string, upTo int64) error
-	// RenewInstance records that instance id has read the log up to seen and holds a lease
-	// on the cache until leaseUntil.
-	RenewInstance(ctx context.Context, id string, seen int64, leaseUntil time.Time) error
-	// Lagging counts the instances other than self with a lease later than now that have not
-	// read fence seq, while fence seq still exists.
-	Lagging(ctx context.Context, self string, seq int64, now time.Time) (int, error)
-	// RemoveInstance drops instance id's lease.
-	RemoveInstance(ctx context.Context, id string) error
-}
+// invalidations that did not reach Redis (atlas.FenceLog; the reference server keeps it in
+// its database; see docs/COHERENCE.md for the protocol and why it is correct).
+type FenceLog = atlas.FenceLog
 
 // Fence is one entry of a FenceLog.
-type Fence struct {
-	Seq   int64
-	User  string
-	Scope Scope
-}
+type Fence = atlas.Fence
 
 // ErrUnconfirmed means an invalidation reached neither Redis nor the fence log: the write
 // has committed but other instances may still serve the old entries, so the write must not

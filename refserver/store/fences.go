@@ -4,42 +4,19 @@ import (
 	"context"
 	"fmt"
 	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
-// Fence is an invalidation of a user's cache entries that did not reach Redis, kept in the
-// database so that every server instance learns of it (docs/COHERENCE.md).
-type Fence struct {
-	Seq    int64  // increasing in commit order; never reused
-	UserID string // whose entries
-	Scope  int    // the cache scope (cache.Scope) that was to be invalidated
-}
+// The store keeps the cache's fence log (atlas.FenceLog): a log of fences and a lease per
+// instance. Its queries are not counted in QueryStats and add no simulated latency: they
+// are the coherence protocol's own traffic (a poll every 50 ms per instance), not the
+// application's.
+var _ atlas.FenceLog = (*sqlStore)(nil)
 
-// FenceLog is the database side of the cache's cross-instance coherence: a log of fences
-// and a lease per instance saying up to which fence it has read the log. Its queries are
-// not counted in QueryStats and add no simulated latency: they are the coherence
-// protocol's own traffic (a poll every 50 ms per instance), not the application's.
-type FenceLog interface {
-	// AddFence appends a fence and returns its sequence number.
-	AddFence(ctx context.Context, userID string, scope int) (int64, error)
-	// FencesAfter returns the fences with Seq > seq, in Seq order.
-	FencesAfter(ctx context.Context, seq int64) ([]Fence, error)
-	// DeleteFences removes the user's fences up to seq: the invalidation reached Redis.
-	DeleteFences(ctx context.Context, userID string, upTo int64) error
-	// RenewInstance records that instance id has read the log up to seen and may use the
-	// cache until leaseUntil (creating the row on first use).
-	RenewInstance(ctx context.Context, id string, seen int64, leaseUntil time.Time) error
-	// Lagging counts the instances other than self that hold a lease later than now and
-	// have not read fence seq, while fence seq still exists (0 once it was deleted).
-	Lagging(ctx context.Context, self string, seq int64, now time.Time) (int, error)
-	// RemoveInstance drops the instance's lease (a clean shutdown).
-	RemoveInstance(ctx context.Context, id string) error
-}
-
-var _ FenceLog = (*sqlStore)(nil)
-
-// AddFence implements FenceLog. On PostgreSQL the insert holds an exclusive lock on the
+// AddFence implements atlas.FenceLog. On PostgreSQL the insert holds an exclusive lock on the
 // table until commit, so fences commit in sequence order; SQLite writers are serial.
-func (s *sqlStore) AddFence(ctx context.Context, userID string, scope int) (int64, error) {
+func (s *sqlStore) AddFence(ctx context.Context, userID string, scope atlas.Scope) (int64, error) {
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		return 0, fmt.Errorf("store: add fence: %w", err)
@@ -52,7 +29,7 @@ func (s *sqlStore) AddFence(ctx context.Context, userID string, scope int) (int6
 		}
 	}
 	var seq int64
-	if err := tx.QueryRowContext(ctx, s.d.rebind(`INSERT INTO cache_fences (user_id, scope) VALUES (?, ?) RETURNING seq`), userID, scope).Scan(&seq); err != nil {
+	if err := tx.QueryRowContext(ctx, s.d.rebind(`INSERT INTO cache_fences (user_id, scope) VALUES (?, ?) RETURNING seq`), userID, int(scope)).Scan(&seq); err != nil {
 		return 0, fmt.Errorf("store: add fence: %w", err)
 	}
 	if err := tx.Commit(); err != nil {
@@ -61,20 +38,22 @@ func (s *sqlStore) AddFence(ctx context.Context, userID string, scope int) (int6
 	return seq, nil
 }
 
-// FencesAfter implements FenceLog.
-func (s *sqlStore) FencesAfter(ctx context.Context, seq int64) ([]Fence, error) {
+// FencesAfter implements atlas.FenceLog.
+func (s *sqlStore) FencesAfter(ctx context.Context, seq int64) ([]atlas.Fence, error) {
 	s.count.xacts.Add(1)
 	rows, err := s.read.QueryContext(ctx, s.d.rebind(`SELECT seq, user_id, scope FROM cache_fences WHERE seq > ? ORDER BY seq`), seq)
 	if err != nil {
 		return nil, fmt.Errorf("store: fences: %w", err)
 	}
 	defer rows.Close()
-	var out []Fence
+	var out []atlas.Fence
 	for rows.Next() {
-		var f Fence
-		if err := rows.Scan(&f.Seq, &f.UserID, &f.Scope); err != nil {
+		var f atlas.Fence
+		var scope int
+		if err := rows.Scan(&f.Seq, &f.User, &scope); err != nil {
 			return nil, fmt.Errorf("store: fences: %w", err)
 		}
+		f.Scope = atlas.Scope(scope)
 		out = append(out, f)
 	}
 	if err := rows.Err(); err != nil {
@@ -83,7 +62,7 @@ func (s *sqlStore) FencesAfter(ctx context.Context, seq int64) ([]Fence, error) 
 	return out, nil
 }
 
-// DeleteFences implements FenceLog.
+// DeleteFences implements atlas.FenceLog.
 func (s *sqlStore) DeleteFences(ctx context.Context, userID string, upTo int64) error {
 	s.count.xacts.Add(1)
 	if _, err := s.write.ExecContext(ctx, s.d.rebind(`DELETE FROM cache_fences WHERE user_id = ? AND seq <= ?`), userID, upTo); err != nil {
@@ -92,7 +71,7 @@ func (s *sqlStore) DeleteFences(ctx context.Context, userID string, upTo int64) 
 	return nil
 }
 
-// RenewInstance implements FenceLog.
+// RenewInstance implements atlas.FenceLog.
 func (s *sqlStore) RenewInstance(ctx context.Context, id string, seen int64, leaseUntil time.Time) error {
 	s.count.xacts.Add(1)
 	_, err := s.write.ExecContext(ctx, s.d.rebind(`INSERT INTO cache_instances (id, seen, lease_until) VALUES (?, ?, ?)
@@ -103,7 +82,7 @@ func (s *sqlStore) RenewInstance(ctx context.Context, id string, seen int64, lea
 	return nil
 }
 
-// Lagging implements FenceLog.
+// Lagging implements atlas.FenceLog.
 func (s *sqlStore) Lagging(ctx context.Context, self string, seq int64, now time.Time) (int, error) {
 	s.count.xacts.Add(1)
 	var n int
@@ -116,7 +95,7 @@ func (s *sqlStore) Lagging(ctx context.Context, self string, seq int64, now time
 	return n, nil
 }
 
-// RemoveInstance implements FenceLog.
+// RemoveInstance implements atlas.FenceLog.
 func (s *sqlStore) RemoveInstance(ctx context.Context, id string) error {
 	s.count.xacts.Add(1)
 	if _, err := s.write.ExecContext(ctx, s.d.rebind(`DELETE FROM cache_instances WHERE id = ?`), id); err != nil {

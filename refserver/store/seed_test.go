@@ -233,7 +233,7 @@ func TestSeedKeepsConstraints(t *testing.T) {
 			t.Fatal(err)
 		}
 		s2, _ := st.AddFence(ctx, "u2", 1)
-		if fs, err := st.FencesAfter(ctx, s1); err != nil || len(fs) != 1 || fs[0] != (Fence{Seq: s2, UserID: "u2", Scope: 1}) || s2 <= s1 {
+		if fs, err := st.FencesAfter(ctx, s1); err != nil || len(fs) != 1 || fs[0] != (atlas.Fence{Seq: s2, User: "u2", Scope: 1}) || s2 <= s1 {
 			t.Errorf("fences after %d: %+v, %v", s1, fs, err)
 		}
 		now := time.UnixMilli(1_000_000)
