@@ -67,6 +67,30 @@ func TestFaultScenarios(t *testing.T) {
 			}
 			t.Logf("weak-local-pending: %d stale reads, %d isolation violations", s.StaleReads, s.IsolationViolations)
 		}},
+		// go-redis's default cluster client behind one breaker for the whole cache (no breaker
+		// per node): the killed master's failures open it, and the users of the healthy shards
+		// bypass Redis too.
+		{"fault-shard", "weak-client", exitFail, func(t *testing.T, s *summary.Summary) {
+			p := phaseNamed(t, s, "redis-down")
+			for _, sh := range p.Shards {
+				if sh.Name != "shard-1" && sh.BypassShare <= 0.1 {
+					t.Errorf("weakened client: healthy %s bypassed %.3f of its lookups during redis-down, want the spill-over caught", sh.Name, sh.BypassShare)
+				}
+				t.Logf("weak-client: %s bypass share %.3f during redis-down", sh.Name, sh.BypassShare)
+			}
+			if len(p.Shards) != 3 {
+				t.Errorf("redis-down shards: %+v", p.Shards)
+			}
+			failed := false
+			for _, th := range s.Thresholds {
+				if strings.Contains(th.Expr, "shard-2") && !th.Pass {
+					failed = true
+				}
+			}
+			if !failed {
+				t.Errorf("thresholds %+v: want the shard-2 bypass threshold failed", s.Thresholds)
+			}
+		}},
 		// With go-redis's default timeouts a partitioned Redis holds requests for seconds.
 		{"fault-partition", "weak-client", exitFail, func(t *testing.T, s *summary.Summary) {
 			if s.Latency.P99 < 1000 {
@@ -127,6 +151,18 @@ func checkFaultFree(t *testing.T, s *summary.Summary) {
 		return
 	}
 	t.Fatalf("no fault phase with requests: %+v", s.Phases)
+}
+
+// phaseNamed returns the run's phase called name, failing the test when there is none.
+func phaseNamed(t *testing.T, s *summary.Summary, name string) *summary.Phase {
+	t.Helper()
+	for i := range s.Phases {
+		if s.Phases[i].Name == name {
+			return &s.Phases[i]
+		}
+	}
+	t.Fatalf("no %s phase: %+v", name, s.Phases)
+	return nil
 }
 
 func deref(p *float64) any {

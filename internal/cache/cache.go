@@ -109,6 +109,7 @@ type Cache struct {
 	// waitReplicas: replica reads on a cluster, so an invalidation waits for the replicas.
 	waitReplicas bool
 	flights      singleflight.Group
+	coldSeq      atomic.Uint64 // numbers the cold fills (UserView.coldFill)
 	stats        [4]classCounters
 	// redisCount counts the commands the client sends (RedisStats); nil without a client.
 	redisCount *redisCounter
@@ -185,13 +186,24 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 	if fences != nil {
 		c.pending.trusted.Store(1) // nothing is trusted before the first read of the log
 	}
+	tripAfter := uint32(cfg.Breaker.Failures)
+	var interval time.Duration // 0: counts are cleared only by a state change
+	trip := func(n gobreaker.Counts) bool { return n.ConsecutiveFailures >= tripAfter }
+	if cfg.Unsafe.ClientDefaults {
+		// The weakened layer of a demonstration is one breaker for the whole cache that
+		// counts every failed call, whichever node it went to, within a window of OpenFor.
+		// (Counted consecutively, a healthy shard's interleaved successes would keep
+		// resetting it, and whether one dead master opens the cache for everyone would be
+		// left to chance.)
+		interval = cfg.Breaker.OpenFor
+		trip = func(n gobreaker.Counts) bool { return n.TotalFailures >= tripAfter }
+	}
 	c.breaker = gobreaker.NewCircuitBreaker[struct{}](gobreaker.Settings{
-		Name:        "redis",
-		MaxRequests: 1, // one half-open probe
-		Timeout:     cfg.Breaker.OpenFor,
-		ReadyToTrip: func(n gobreaker.Counts) bool {
-			return n.ConsecutiveFailures >= uint32(cfg.Breaker.Failures)
-		},
+		Name:         "redis",
+		MaxRequests:  1, // one half-open probe
+		Interval:     interval,
+		Timeout:      cfg.Breaker.OpenFor,
+		ReadyToTrip:  trip,
 		IsSuccessful: func(err error) bool { return err == nil || errors.Is(err, redis.Nil) },
 		IsExcluded:   excludedFromBreaker,
 		OnStateChange: func(_ string, from, to gobreaker.State) {

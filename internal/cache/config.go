@@ -69,7 +69,9 @@ type UnsafeConfig struct {
 	// serving the entries the write made stale.
 	LocalPendingOnly bool `json:"localPendingOnly,omitempty"`
 	// ClientDefaults builds the go-redis client with its own defaults (seconds-long dial and
-	// read timeouts, 3 retries, context deadlines ignored) instead of the fail-fast settings.
+	// read timeouts, 3 retries, context deadlines ignored) instead of the fail-fast settings,
+	// behind one breaker for the whole cache (no breaker per cluster node) that counts
+	// failures within Breaker.OpenFor rather than consecutive ones.
 	ClientDefaults bool `json:"clientDefaults,omitempty"`
 	// MiscountHits makes the cache report every Redis key it read as found (RedisStats):
 	// a server that miscounts, only for proving that the harness's cross-checks catch it.
