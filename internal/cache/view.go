@@ -10,6 +10,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"golang.org/x/sync/singleflight"
 )
 
 // UserView is one request's view of one user's entries. Its first Redis read
@@ -97,14 +99,11 @@ func (v *UserView) Load(ctx context.Context, class Class, tier, resource string,
 	}
 	t, ok := parseTag(vals[:len(gks)])
 	if !ok {
-		// A counter is missing (first use, expired, evicted) or malformed: create
-		// it at a random start; no entry can be tagged with that value yet.
-		ts, err := c.initGens(ctx, [][]string{gks}, c.opTimeout)
-		if err != nil {
-			return v.fallback(ctx, st, err, load)
-		}
-		t = ts[0]
-	} else if raw, isStr := vals[len(gks)].(string); isStr {
+		// A counter is missing (first use, expired, evicted) or malformed: the shared
+		// cold fill creates it, once for every concurrent caller.
+		return v.coldFill(ctx, st, class, tier, key, gks, load)
+	}
+	if raw, isStr := vals[len(gks)].(string); isStr {
 		if val, neg, state := decode(class, raw, t); state == entryFresh {
 			st.hits.Add(1)
 			if neg {
@@ -215,7 +214,8 @@ type fillResult struct {
 	val         []byte
 	err         error
 	outcome     Outcome
-	redisFailed bool // a Redis call inside the fill failed: the callers' views bypass from now on
+	redisFailed bool   // a Redis call inside the fill failed: the callers' views bypass from now on
+	seq         uint64 // a cold fill's number (coldFill)
 }
 
 // fill joins or starts the one fill of key at the generations t and waits for
@@ -231,27 +231,123 @@ func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tie
 	})
 	select {
 	case r := <-ch:
-		f := r.Val.(*fillResult)
-		if f.redisFailed {
-			v.failed.Store(true)
-		}
-		switch f.outcome {
-		case Hit:
-			st.hits.Add(1)
-		case Miss:
-			st.misses.Add(1)
-		default:
-			st.bypasses.Add(1)
-		}
-		val := f.val
-		if r.Shared && val != nil {
-			val = bytes.Clone(val)
-		}
-		return val, f.outcome, f.err
+		return v.settle(st, r, r.Val.(*fillResult))
 	case <-ctx.Done():
 		st.misses.Add(1)
 		return nil, Miss, ctx.Err()
 	}
+}
+
+// settle counts a caller's share of the fill f and hands it its own copy of the value.
+func (v *UserView) settle(st *classCounters, r singleflight.Result, f *fillResult) ([]byte, Outcome, error) {
+	if f.redisFailed {
+		v.failed.Store(true)
+	}
+	switch f.outcome {
+	case Hit:
+		st.hits.Add(1)
+	case Miss:
+		st.misses.Add(1)
+	default:
+		st.bypasses.Add(1)
+	}
+	val := f.val
+	if r.Shared && val != nil {
+		val = bytes.Clone(val)
+	}
+	return val, f.outcome, f.err
+}
+
+// coldFill joins or starts the one cold fill of key: the fill of callers that found a
+// counter of the entry missing. It creates the counters (SET NX at a random start) and
+// reads them with the entry, then runs, or joins, the fill of key at those counters, so N
+// concurrent cold callers create the counters once and load once.
+//
+// A caller may only use a cold fill that read the counters after the caller saw them
+// missing: a fill that read them before could have read counters (and then loaded data)
+// older than a write the caller saw acknowledged, if the counters vanished in between
+// (FLUSHALL, eviction). Every cold fill takes a number from c.coldSeq before it reads the
+// counters and every cold caller reads c.coldSeq after it saw them missing; a caller whose
+// number is not below the fill's arrived too late and starts over (once; then it bypasses).
+func (v *UserView) coldFill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, load func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
+	c := v.c
+	for attempt := 0; ; attempt++ {
+		seen := c.coldSeq.Load()
+		ch := c.flights.DoChan(key+"@cold", func() (any, error) {
+			fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
+			defer cancel()
+			return c.runColdFill(fctx, st, class, tier, key, gks, load), nil
+		})
+		var r singleflight.Result
+		select {
+		case r = <-ch:
+		case <-ctx.Done():
+			st.misses.Add(1)
+			return nil, Miss, ctx.Err()
+		}
+		f := r.Val.(*fillResult)
+		if f.seq <= seen {
+			if attempt == 0 {
+				// Too late for that fill: read again (the counters exist by now).
+				vals, err := v.reread(ctx, key, gks)
+				if err != nil {
+					return v.fallback(ctx, st, err, load)
+				}
+				if t, ok := parseTag(vals[:len(gks)]); ok {
+					if raw, isStr := vals[len(gks)].(string); isStr {
+						if val, neg, state := decode(class, raw, t); state == entryFresh {
+							st.hits.Add(1)
+							if neg {
+								return nil, Hit, ErrNotFound
+							}
+							return val, Hit, nil
+						}
+					}
+					return v.fill(ctx, st, class, tier, key, gks, t, load)
+				}
+				continue
+			}
+			st.bypasses.Add(1)
+			return bypass(ctx, load)
+		}
+		return v.settle(st, r, f)
+	}
+}
+
+// reread drops the view's snapshot and reads the counters gks and the entry key again.
+func (v *UserView) reread(ctx context.Context, key string, gks []string) ([]any, error) {
+	v.mu.Lock()
+	v.snap = v.snap[:0]
+	v.mu.Unlock()
+	return v.read(ctx, "", key, gks)
+}
+
+// runColdFill is the shared work of one cold fill: take a number (see coldFill), read
+// the counters and the entry, creating missing counters, and hand over to the fill of
+// key at those counters (joining it when one is running).
+func (c *Cache) runColdFill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, load func(context.Context) ([]byte, error)) *fillResult {
+	seq := c.coldSeq.Add(1)
+	t, raw, err := c.readEntry(ctx, key, gks)
+	if err != nil {
+		if redisFault(err) {
+			st.errors.Add(1)
+		}
+		val, lerr := c.runLoader(ctx, key, load)
+		if errors.Is(lerr, ErrNotFound) {
+			val, lerr = nil, ErrNotFound
+		}
+		return &fillResult{val: val, err: lerr, outcome: Bypass, redisFailed: true, seq: seq}
+	}
+	pre := &entryRead{t: t, raw: raw}
+	v, _, shared := c.flights.Do(key+"@"+t.String(), func() (any, error) {
+		return c.runFillFrom(ctx, st, class, tier, key, gks, pre, load), nil
+	})
+	f := *v.(*fillResult)
+	if shared && f.val != nil {
+		f.val = bytes.Clone(f.val) // the tagged fill's callers hold the original
+	}
+	f.seq = seq
+	return &f
 }
 
 // runFill is the shared work of one fill: read the counters and the entry
@@ -260,9 +356,28 @@ func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tie
 // the load, so a write+invalidate that happens meanwhile leaves an entry that
 // no reader serves.
 func (c *Cache) runFill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, load func(context.Context) ([]byte, error)) *fillResult {
+	return c.runFillFrom(ctx, st, class, tier, key, gks, nil, load)
+}
+
+// entryRead is what readEntry returned.
+type entryRead struct {
+	t   tag
+	raw *string
+}
+
+// runFillFrom is runFill starting from pre, the counters and entry just read, instead of
+// reading them again (nil: read them).
+func (c *Cache) runFillFrom(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, pre *entryRead, load func(context.Context) ([]byte, error)) *fillResult {
 	res := &fillResult{outcome: Miss}
 	unservable := false // an entry is there that must be replaced or removed
-	t, raw, err := c.readEntry(ctx, key, gks)
+	var t tag
+	var raw *string
+	var err error
+	if pre != nil {
+		t, raw = pre.t, pre.raw
+	} else {
+		t, raw, err = c.readEntry(ctx, key, gks)
+	}
 	switch {
 	case err != nil:
 		if redisFault(err) {
