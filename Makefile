@@ -6,7 +6,7 @@ BIN       := bin/bench
 PKGS      := ./...
 FUZZTIME  ?= 30s
 
-.PHONY: all build bench bench-go bench-scale bench-soak bench-distributed test lint fuzz gate compare clean
+.PHONY: all build bench bench-go bench-floor bench-scale bench-soak bench-distributed test lint fuzz gate compare clean
 
 all: build
 
@@ -74,6 +74,11 @@ clean:
 bench-go:
 	$(GO) test -run '^$$' -bench 'CachedGET|RedisGET' -benchtime 2s ./refserver/ | tee /tmp/atlas-bench-go.txt
 	@awk '/^BenchmarkCachedGET/{c=$$3} /^BenchmarkRedisGET/{r=$$3} END{if(r>0) printf "cached GET path / bare Redis GET = %.1fx\n", c/r}' /tmp/atlas-bench-go.txt
+
+# The refserver's cached GET /api/me beside the floor server (HTTP + one go-redis GET of 512 bytes),
+# same Redis, alternated, at 1000 rps and at full speed (64 workers): p50/p99 and throughput ratios.
+bench-floor: build
+	./$(BIN) floor
 
 # Distributed load proven on one machine: the mixed scenario as 3 shards (bench run -shard i/3,
 # one -start-at) against one server, merged (bench merge), beside one unsharded run against an

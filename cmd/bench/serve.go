@@ -52,6 +52,7 @@ type serveOptions struct {
 	seedUsers, seedConversations, seedMessages                     int
 	seed                                                           int64
 	dbLatency, dbJitter                                            time.Duration
+	floor                                                          bool
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -71,6 +72,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.DurationVar(&o.dbJitter, "db-jitter", 0, "uniform ± spread of that round trip")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.scenario, "scenario", "", "seed the population and DB round trip a scenario (built-in name or YAML file) expects, so bench run -target URL -scenario NAME finds its users; -seed* and -db-* flags given too override it")
+	fs.BoolVar(&o.floor, "floor", false, "serve the floor instead of the Atlas API: every request is one go-redis GET of a 512-byte value (what bench floor measures the cached GET against)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -115,6 +117,9 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		return usagef("serve: -log-level %q: want debug, info, warn or error", o.logLevel)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
+	if o.floor {
+		return serveFloor(ctx, o, log, stdout)
+	}
 	if o.mode != "cache" && o.mode != "nocache" {
 		return usagef("serve: -mode %q: want cache or nocache", o.mode)
 	}
@@ -185,19 +190,26 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	}
 
 	srv := refserver.New(refserver.Config{JWTSecret: secret, Log: log}, st, c)
-	ln, err := net.Listen("tcp", o.listen)
+	banner := fmt.Sprintf("(mode %s, config %s, db %s)", srv.Mode(), cfg.Name, st.Driver())
+	return listenAndServe(ctx, o.listen, srv, banner, log, stdout)
+}
+
+// listenAndServe serves h on addr until ctx ends, after printing the "listening on" line
+// the harness waits for.
+func listenAndServe(ctx context.Context, addr string, h http.Handler, banner string, log *slog.Logger, stdout io.Writer) error {
+	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return envError{fmt.Errorf("serve: listen: %w", err)}
 	}
 	hs := &http.Server{
-		Handler:           srv,
+		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
 		IdleTimeout:       2 * time.Minute,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
-	fmt.Fprintf(stdout, "atlas: listening on http://%s (mode %s, config %s, db %s)\n", ln.Addr(), srv.Mode(), cfg.Name, st.Driver())
+	fmt.Fprintf(stdout, "atlas: listening on http://%s %s\n", ln.Addr(), banner)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {
@@ -212,4 +224,24 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		return envError{fmt.Errorf("serve: shutdown: %w", err)}
 	}
 	return nil
+}
+
+// serveFloor runs the floor server (stack.FloorHandler) on a Redis of -redis, after storing
+// its value there.
+func serveFloor(ctx context.Context, o serveOptions, log *slog.Logger, stdout io.Writer) error {
+	rds, err := stack.StartRedis(ctx, stack.RedisOptions{Spec: o.redis, Memory: stack.DefaultMemory, Log: log})
+	if err != nil {
+		return envError{fmt.Errorf("serve: redis: %w", err)}
+	}
+	defer rds.Close()
+	opt, err := redis.ParseURL(rds.URL)
+	if err != nil {
+		return usageError{fmt.Errorf("serve -floor: -redis: %w (the floor talks to one Redis, not a cluster)", err)}
+	}
+	rdb := redis.NewClient(opt)
+	defer rdb.Close()
+	if err := stack.SeedFloor(ctx, rdb); err != nil {
+		return envError{fmt.Errorf("serve -floor: %w", err)}
+	}
+	return listenAndServe(ctx, o.listen, stack.FloorHandler(rdb), "(floor: one GET of "+stack.FloorKey+")", log, stdout)
 }
