@@ -198,7 +198,7 @@ faults:
   - {at: 25s, do: slow-redis, period: 1s}
   - {do: heal-redis}
 `,
-			want: `x.yaml:5: faults[0].do: "reboot-redis" is not one of kill-redis, start-redis, slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, flush-redis, kill-server, start-server, failover
+			want: `x.yaml:5: faults[0].do: "reboot-redis" is not one of kill-redis, start-redis, slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, flush-redis, kill-server, start-server, failover, lag-replica
 x.yaml:6: faults[1].at: 40s is beyond duration 30s (offsets count from the end of warm-up)
 x.yaml:6: faults[1].latency: only for slow-redis
 x.yaml:7: faults[2].at: 20s is before faults[1].at (40s): list faults in time order
@@ -219,6 +219,8 @@ faults:
   - {at: 2s, do: kill-redis, node: replica-2}
   - {at: 3s, do: failover}
   - {at: 4s, do: refuse-redis, node: "master-01"}
+  - {at: 5s, do: lag-replica}
+  - {at: 6s, do: lag-replica, node: master-1}
 `,
 			want: `x.yaml:4: redis.persistence: "rdb" is not one of none, aof
 x.yaml:4: redis.cluster.masters: must be 1…16, got 0
@@ -226,7 +228,9 @@ x.yaml:4: redis.cluster.nodeTimeout: must be >= 100ms, got 10ms
 x.yaml:6: faults[0].node: "master-4": the cluster has 0 masters
 x.yaml:7: faults[1].node: "replica-2": the cluster has 0 replicas
 x.yaml:8: faults[2].node: required for failover (the shard's master or the replica to promote, e.g. master-1)
-x.yaml:9: faults[3].node: "master-01" is not a node name (want master-N or replica-N)`,
+x.yaml:9: faults[3].node: "master-01" is not a node name (want master-N or replica-N)
+x.yaml:10: faults[4].node: required for lag-replica (the replica that falls behind, e.g. replica-1)
+x.yaml:11: faults[5].node: lag-replica acts on a replica (replica-N), got "master-1"`,
 		},
 		{
 			name:   "redis: unknown fields",

@@ -201,12 +201,13 @@ const (
 	FaultKillServer     = "kill-server"     // SIGKILL one server instance (server: N)
 	FaultStartServer    = "start-server"    // start a killed instance again (server: N)
 	FaultFailover       = "failover"        // cluster: promote a replica of Node's shard (CLUSTER FAILOVER)
+	FaultLagReplica     = "lag-replica"     // cluster: replica Node stops applying its master's stream (still serves reads) until heal-redis
 )
 
 // FaultVerbs lists the fault verbs a scenario may use.
 func FaultVerbs() []string {
 	return []string{FaultKillRedis, FaultStartRedis, FaultSlowRedis, FaultPartitionRedis,
-		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis, FaultKillServer, FaultStartServer, FaultFailover}
+		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis, FaultKillServer, FaultStartServer, FaultFailover, FaultLagReplica}
 }
 
 // PerServerVerbs lists the verbs that may name one instance (server: N): the fault-proxy

@@ -391,10 +391,17 @@ func (p *problems) checkNodes(faults []Fault, c *ClusterSpec) {
 			if ft.Do == FaultFailover {
 				p.add(f, "required for failover (the shard's master or the replica to promote, e.g. master-1)")
 			}
+			if ft.Do == FaultLagReplica {
+				p.add(f, "required for lag-replica (the replica that falls behind, e.g. replica-1)")
+			}
 			continue
 		}
 		if !ValidNodeName(ft.Node) {
 			p.add(f, "%q is not a node name (want master-N or replica-N)", ft.Node)
+			continue
+		}
+		if ft.Do == FaultLagReplica && !strings.HasPrefix(ft.Node, "replica-") {
+			p.add(f, "lag-replica acts on a replica (replica-N), got %q", ft.Node)
 			continue
 		}
 		if c == nil {

@@ -49,6 +49,20 @@ func TestFaultScenarios(t *testing.T) {
 				t.Error("the masters hold no keys")
 			}
 		}},
+		// Replica reads on a 1x1 cluster whose replica lags (keeps serving reads, stops applying
+		// the replication stream): the invalidations wait for the replica, none is stale …
+		{"fault-replica-lag", "replica-reads", 0, func(t *testing.T, s *summary.Summary) {
+			checkFaultFree(t, s)
+			lagPhase(t, s)
+		}},
+		// … while answering writes without waiting lets the lagging replica serve stale reads.
+		{"fault-replica-lag", "weak-replica-reads", exitFail, func(t *testing.T, s *summary.Summary) {
+			if s.StaleReads == 0 {
+				t.Errorf("replica reads without the wait: no stale reads caught (isolation %d)", s.IsolationViolations)
+			}
+			t.Logf("weak-replica-reads: %d stale reads", s.StaleReads)
+			lagPhase(t, s)
+		}},
 		// Naive cache-aside drops an invalidation that fails during the partition: once Redis is
 		// back with its old entries, reads are stale.
 		{"fault-partition", "weak-invalidation", exitFail, func(t *testing.T, s *summary.Summary) {
@@ -105,7 +119,7 @@ func TestFaultScenarios(t *testing.T) {
 			}
 			out := t.TempDir()
 			redis := "process"
-			if strings.HasPrefix(tc.scenario, "fault-shard") {
+			if strings.HasPrefix(tc.scenario, "fault-shard") || tc.scenario == "fault-replica-lag" {
 				redis = "auto" // the scenario's redis.cluster
 			}
 			stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", filepath.Join("testdata", tc.scenario+".yaml"),
@@ -170,4 +184,16 @@ func deref(p *float64) any {
 		return "none"
 	}
 	return *p
+}
+
+// lagPhase fails unless the run has a redis-replica-lag phase with requests.
+func lagPhase(t *testing.T, s *summary.Summary) {
+	t.Helper()
+	for _, p := range s.Phases {
+		if p.Name == summary.PhaseReplicaLag && p.Requests > 0 {
+			t.Logf("%s: %d requests, hit rate %.2f, p99 %.1f ms", p.Name, p.Requests, p.HitRate.Overall, p.Latency.P99)
+			return
+		}
+	}
+	t.Errorf("no %s phase with requests: %+v", summary.PhaseReplicaLag, s.Phases)
 }

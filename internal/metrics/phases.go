@@ -19,6 +19,7 @@ var faultPhases = map[string]string{
 	scenarios.FaultFlushRedis:     summary.PhaseRedisFlushed,
 	scenarios.FaultKillServer:     summary.PhaseServerDown,
 	scenarios.FaultFailover:       summary.PhaseRedisFailover,
+	scenarios.FaultLagReplica:     summary.PhaseReplicaLag,
 }
 
 // closers end a fault and open summary.PhaseRecovery.

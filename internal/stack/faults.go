@@ -45,7 +45,7 @@ func (st *Stack) Supports(f scenarios.Fault) error {
 		if f.Server != 0 {
 			return fmt.Errorf("stack: %s {server: %d}: on a Redis Cluster faults are aimed at a node (node: master-1…), not at one instance's link", verb, f.Server)
 		}
-	} else if f.Node != "" || verb == scenarios.FaultFailover {
+	} else if f.Node != "" || verb == scenarios.FaultFailover || verb == scenarios.FaultLagReplica {
 		return fmt.Errorf("stack: %s {node: %s} needs a Redis Cluster the harness starts (-redis cluster or the scenario's redis.cluster), not %s", verb, f.Node, st.Redis.Backend)
 	}
 	switch verb {
@@ -54,7 +54,7 @@ func (st *Stack) Supports(f scenarios.Fault) error {
 			return fmt.Errorf("stack: %s needs a Redis the harness runs (process, cluster, docker or embedded), not %s", verb, st.Redis.Backend)
 		}
 		return nil
-	case scenarios.FaultFlushRedis, scenarios.FaultFailover:
+	case scenarios.FaultFlushRedis, scenarios.FaultFailover, scenarios.FaultLagReplica:
 		return nil
 	}
 	if slices.Contains(proxyVerbs, verb) {
@@ -118,6 +118,8 @@ func (st *Stack) clusterFault(ctx context.Context, c *redisproc.Cluster, f scena
 	switch f.Do {
 	case scenarios.FaultFailover:
 		return c.Failover(ctx, f.Node)
+	case scenarios.FaultLagReplica:
+		return c.LagReplica(ctx, f.Node)
 	case scenarios.FaultFlushRedis:
 		if f.Node == "" {
 			return c.FlushAll(ctx)
@@ -137,10 +139,13 @@ func (st *Stack) clusterFault(ctx context.Context, c *redisproc.Cluster, f scena
 		n, _ := c.Node(f.Node)
 		return n.Start(ctx)
 	}
-	if f.Node != "" {
-		return proxyFault(ctx, st.Redis.Proxies[f.Node], f)
-	}
 	var errs []error
+	if f.Do == scenarios.FaultHealRedis {
+		errs = append(errs, c.UnlagReplicas(ctx, f.Node)) // heal ends a lag-replica as well
+	}
+	if f.Node != "" {
+		return errors.Join(append(errs, proxyFault(ctx, st.Redis.Proxies[f.Node], f))...)
+	}
 	for _, name := range c.NodeNames() {
 		if err := proxyFault(ctx, st.Redis.Proxies[name], f); err != nil {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))

@@ -75,20 +75,21 @@ const (
 // The phase names a fault opens (Phase.Name), each named by the fault's effect; the
 // fault's verb is Phase.Fault.
 const (
-	PhaseRedisDown      = "redis-down"      // kill-redis
-	PhaseRedisSlow      = "redis-slow"      // slow-redis
-	PhaseRedisPartition = "redis-partition" // partition-redis
-	PhaseRedisRefused   = "redis-refused"   // refuse-redis
-	PhaseRedisFlap      = "redis-flap"      // flap-redis
-	PhaseRedisFlushed   = "redis-flushed"   // flush-redis
-	PhaseServerDown     = "server-down"     // kill-server
-	PhaseRedisFailover  = "redis-failover"  // failover
+	PhaseRedisDown      = "redis-down"        // kill-redis
+	PhaseRedisSlow      = "redis-slow"        // slow-redis
+	PhaseRedisPartition = "redis-partition"   // partition-redis
+	PhaseRedisRefused   = "redis-refused"     // refuse-redis
+	PhaseRedisFlap      = "redis-flap"        // flap-redis
+	PhaseRedisFlushed   = "redis-flushed"     // flush-redis
+	PhaseServerDown     = "server-down"       // kill-server
+	PhaseRedisFailover  = "redis-failover"    // failover
+	PhaseReplicaLag     = "redis-replica-lag" // lag-replica
 )
 
 // FaultPhases lists the phase names a fault may open, in a fixed order.
 func FaultPhases() []string {
 	return []string{PhaseRedisDown, PhaseRedisSlow, PhaseRedisPartition, PhaseRedisRefused, PhaseRedisFlap,
-		PhaseRedisFlushed, PhaseServerDown, PhaseRedisFailover}
+		PhaseRedisFlushed, PhaseServerDown, PhaseRedisFailover, PhaseReplicaLag}
 }
 
 // IsFaultPhase reports whether a phase of that name is a fault's window.
