@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
@@ -963,22 +964,10 @@ func TestReadYourWrites(t *testing.T) {
 // multi-key commands across slots (CROSSSLOT), so this proves the {u:…} hash
 // tag keeps MGET, MULTI/EXEC and the pipelines of one user in one slot.
 func TestCluster(t *testing.T) {
-	srv := testutil.Redis(t, "--cluster-enabled", "yes", "--cluster-config-file", t.TempDir()+"/nodes.conf")
+	srv := testutil.Cluster(t, redisproc.ClusterOptions{Masters: 1}).Nodes()[0]
 	ctx := context.Background()
 	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
 	defer admin.Close()
-	if err := admin.Do(ctx, "CLUSTER", "ADDSLOTSRANGE", 0, 16383).Err(); err != nil {
-		t.Fatal(err)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		info, _ := admin.ClusterInfo(ctx).Result()
-		if strings.Contains(info, "cluster_state:ok") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("cluster not ok: %s", info)
-		}
-	}
 	// The one-node cluster rejects what the hash tag prevents.
 	if err := admin.MGet(ctx, "a", "b").Err(); err == nil || !strings.Contains(err.Error(), "CROSSSLOT") {
 		t.Fatalf("cross-slot MGET: %v, want CROSSSLOT", err)

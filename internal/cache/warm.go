@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/errgroup"
 )
 
@@ -49,21 +50,62 @@ func (c *Cache) WarmStart(ctx context.Context) error {
 
 // warm writes tier and profile entries of users with SET NX, in batches of
 // warmBatch users (one Warmer call and two pipelines each), warmConcurrency
-// batches at a time. It returns how many entries were written.
+// batches at a time. On a Redis Cluster a batch holds the users of one master
+// only, and the users of a master whose breaker is not closed (it failed and has
+// not answered since) are skipped: warming never dials a node known to be down,
+// and a node that fails during warming costs only its own users' entries. It
+// returns how many entries were written; err is the first batch's failure.
 func (c *Cache) warm(ctx context.Context, users []string) (int, error) {
+	groups, skipped := c.warmGroups(ctx, users)
+	if skipped > 0 {
+		c.log.Info("cache: warming skips the users of unreachable nodes", "users", skipped)
+	}
 	var written atomic.Int64
-	g, ctx := errgroup.WithContext(ctx)
+	var g errgroup.Group // a failed batch does not cancel the others
 	g.SetLimit(warmConcurrency)
-	for start := 0; start < len(users); start += warmBatch {
-		batch := users[start:min(start+warmBatch, len(users))]
-		g.Go(func() error {
-			n, err := c.warmBatch(ctx, batch)
-			written.Add(int64(n))
-			return err
-		})
+	for _, group := range groups {
+		for start := 0; start < len(group); start += warmBatch {
+			batch := group[start:min(start+warmBatch, len(group))]
+			g.Go(func() error {
+				n, err := c.warmBatch(ctx, batch)
+				written.Add(int64(n))
+				return err
+			})
+		}
 	}
 	err := g.Wait()
 	return int(written.Load()), err
+}
+
+// warmGroups splits users by the Redis Cluster master that serves their keys (its
+// address from the client's slot map), leaving out the users of masters whose breaker
+// is open or half-open; skipped counts them. A single Redis is one group.
+func (c *Cache) warmGroups(ctx context.Context, users []string) (groups [][]string, skipped int) {
+	if c.nodes == nil || len(users) == 0 {
+		return [][]string{users}, 0
+	}
+	byAddr := map[string][]string{}
+	var order []string
+	for _, u := range users {
+		node, err := c.nodes.cluster.MasterForKey(ctx, IDGenKey(u))
+		if err != nil {
+			skipped++ // no slot map: nothing to warm through
+			continue
+		}
+		addr := node.Options().Addr
+		if c.nodes.breaker(addr).State() != gobreaker.StateClosed {
+			skipped++
+			continue
+		}
+		if _, ok := byAddr[addr]; !ok {
+			order = append(order, addr)
+		}
+		byAddr[addr] = append(byAddr[addr], u)
+	}
+	for _, addr := range order {
+		groups = append(groups, byAddr[addr])
+	}
+	return groups, skipped
 }
 
 func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {

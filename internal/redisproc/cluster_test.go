@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/redisproc"
+	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -47,23 +48,16 @@ func TestShardOfSlot(t *testing.T) {
 // waits for its replica's promotion, restarts the old master (it rejoins as a replica)
 // and runs a manual failover back.
 func TestCluster(t *testing.T) {
-	if _, err := redisproc.Binary(); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	announced := map[string]string{}
-	c, err := redisproc.StartCluster(ctx, redisproc.ClusterOptions{
+	c := testutil.Cluster(t, redisproc.ClusterOptions{
 		Masters: 3, Replicas: 1, NodeTimeout: 500 * time.Millisecond,
 		Announce: func(_ context.Context, name, addr string) (string, error) {
 			announced[name] = addr
 			return addr, nil
 		},
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop()
 	if len(c.Nodes()) != 6 || len(announced) != 6 {
 		t.Fatalf("nodes %v, announced %v", c.NodeNames(), announced)
 	}

@@ -1,5 +1,5 @@
 // Package testutil owns the test fixtures every package shares: a child redis-server
-// on a free port and a throw-away PostgreSQL database. Only tests import it.
+// on a free port, a Redis Cluster of them, and a throw-away PostgreSQL database. Only tests import it.
 package testutil
 
 import (
@@ -30,6 +30,21 @@ func Redis(t testing.TB, args ...string) *redisproc.Server {
 	}
 	t.Cleanup(func() { s.Stop() })
 	return s
+}
+
+// Cluster starts a Redis Cluster of child redis-server processes on free loopback ports
+// (redisproc.StartCluster: created, cluster_state:ok, replicas in sync) and stops it when
+// the test ends. A missing redis-server binary fails the test.
+func Cluster(t testing.TB, opts redisproc.ClusterOptions) *redisproc.Cluster {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	c, err := redisproc.StartCluster(ctx, opts)
+	if err != nil {
+		t.Fatalf("testutil: %v", err)
+	}
+	t.Cleanup(func() { c.Stop() })
+	return c
 }
 
 // PostgresAdminDSN is the server the PostgreSQL tests use; ATLAS_TEST_POSTGRES overrides it.

@@ -1,0 +1,103 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/redisproc"
+	"github.com/atlasbench/atlasbench/internal/testutil"
+	"github.com/sony/gobreaker/v2"
+)
+
+// TestWarmSkipsUnreachableNode: on a 3-master Redis Cluster with master-1 killed and its
+// breaker tripped (half-open by the time warming runs, so a call would be let through as
+// its probe), warming writes the entries of the users of the two healthy masters and
+// sends nothing to the dead one: its client's pool is never asked for a connection and
+// the probe is still unused.
+func TestWarmSkipsUnreachableNode(t *testing.T) {
+	cl := testutil.Cluster(t, redisproc.ClusterOptions{Masters: 3})
+	cfg := tight()
+	cfg.Warm = true
+	warmer := func(_ context.Context, ids []string) ([]WarmEntry, error) {
+		var out []WarmEntry
+		for _, id := range ids {
+			out = append(out, WarmEntry{UserID: id, Tier: "core", Profile: []byte("p-" + id)})
+		}
+		return out, nil
+	}
+	c, client := newTestCache(t, strings.Join(cl.Seeds(), ","), Options{Config: cfg, Warmer: warmer})
+	if c.nodes == nil {
+		t.Fatal("no per-node breakers on a cluster client")
+	}
+	ctx := context.Background()
+	shardOf := func(u string) int { return redisproc.ShardOfSlot(redisproc.KeySlot(IDGenKey(u)), 3) }
+	var users, healthy []string
+	victim := ""
+	for i := 1; len(users) < 60; i++ {
+		u := fmt.Sprintf("w%d", i)
+		users = append(users, u)
+		if shardOf(u) != 1 {
+			healthy = append(healthy, u)
+		}
+	}
+	for i := 1; victim == ""; i++ {
+		if u := fmt.Sprintf("v%d", i); shardOf(u) == 1 {
+			victim = u
+		}
+	}
+	if len(healthy) == len(users) || len(healthy) == 0 {
+		t.Fatalf("users not spread over the shards: %d of %d on healthy ones", len(healthy), len(users))
+	}
+	if err := client.Ping(ctx).Err(); err != nil { // loads the slot map
+		t.Fatal(err)
+	}
+	m1, _ := cl.Node("master-1")
+	dead, err := c.nodes.cluster.MasterForKey(ctx, IDGenKey(victim))
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := dead.Options().Addr
+	if addr != m1.Announced {
+		t.Fatalf("victim %s is served by %s, not master-1 (%s)", victim, addr, m1.Announced)
+	}
+	if err := m1.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	db := newFakeDB()
+	db.set("tier", "core")
+	for i := 0; c.nodes.breaker(addr).State() != gobreaker.StateOpen; i++ {
+		if i == 50 {
+			t.Fatalf("master-1's breaker still %s after %d failed lookups", c.nodes.breaker(addr).State(), i)
+		}
+		c.User(ctx, victim).Load(ctx, ClassTier, "", "", db.loader("tier"))
+	}
+	for deadline := time.Now().Add(10 * time.Second); c.nodes.breaker(addr).State() != gobreaker.StateHalfOpen; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("master-1's breaker %s, want half-open", c.nodes.breaker(addr).State())
+		}
+	}
+	before := dead.PoolStats()
+
+	n, err := c.warm(ctx, users)
+	if err != nil {
+		t.Fatalf("warm: %v (%d entries written)", err, n)
+	}
+	if want := 2 * len(healthy); n != want {
+		t.Errorf("warm wrote %d entries, want %d (tier and profile of the %d users of healthy masters)", n, want, len(healthy))
+	}
+	after := dead.PoolStats()
+	if after.Hits+after.Misses+after.Timeouts != before.Hits+before.Misses+before.Timeouts {
+		t.Errorf("warming used the dead node's pool: before %+v, after %+v", *before, *after)
+	}
+	if st := c.nodes.breaker(addr).State(); st != gobreaker.StateHalfOpen {
+		t.Errorf("master-1's breaker %s after warming, want still half-open (its probe unused)", st)
+	}
+	for _, u := range healthy {
+		if got, err := client.Exists(ctx, Key{User: u, Class: ClassTier}.String()).Result(); err != nil || got != 1 {
+			t.Errorf("user %s of a healthy master: tier entry exists = %d, %v", u, got, err)
+		}
+	}
+}
