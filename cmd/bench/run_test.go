@@ -71,6 +71,10 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("%s: no requests measured", f.Mode)
 		}
 	}
+	// The key audit is part of the figures: the cache mode left keys in Redis to scan.
+	if n, ok := s.Extra["cache_keys_audited"]; !ok || n <= 0 {
+		t.Errorf("cache: cache_keys_audited = %v (%v), want > 0", n, ok)
+	}
 	var down bool
 	for _, p := range s.Phases {
 		if p.Name == "redis-down" {

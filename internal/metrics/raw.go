@@ -136,7 +136,7 @@ func (r *Recorder) Part(in Input) (*Part, error) {
 		return RawCounted{Requests: requests, Errors: errors, Latency: enc(h)}
 	}
 	p := &Part{
-		Mode: r.mode, Requests: r.requests, Errors: r.errors, ErrorsByKind: maps.Clone(r.errorsByKind),
+		Mode: r.modeOf(in), Requests: r.requests, Errors: r.errors, ErrorsByKind: maps.Clone(r.errorsByKind),
 		Latency: enc(r.latency), Service: enc(r.service), Endpoints: map[string]RawEndpoint{},
 		Headers: map[string]RawLookups{}, Checks: in.Checks, Snapshots: in.Snapshots, ServerURLs: in.ServerURLs,
 	}

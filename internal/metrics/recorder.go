@@ -23,7 +23,9 @@ const secondLag = 30
 
 // Options configure a Recorder.
 type Options struct {
-	Mode summary.Mode // ModeCache or ModeNoCache: Figures.Mode
+	// Mode is Figures.Mode: ModeCache or ModeNoCache; ModeTarget for a server the harness
+	// did not start, whose figures are of the mode it reports (see Finish).
+	Mode summary.Mode
 }
 
 // Recorder accumulates one mode's figures. Add is meant to be called from one goroutine
@@ -261,6 +263,33 @@ type Input struct {
 	// URLs; with more than one, Figures.Servers holds each one's share.
 	Servers    int
 	ServerURLs []string
+	// KeyAudit is what a scan of the run's Redis found after the attack; nil when there was
+	// none (no Redis of the harness's, or the scan failed).
+	KeyAudit *KeyAudit
+}
+
+// KeyAudit is a scan of the keys a run left in Redis: how many were read, and those no
+// legitimate request could have produced (a hostile input that reached a key of its
+// choosing), each an isolation violation.
+type KeyAudit struct {
+	Audited int
+	Foreign []string
+}
+
+// modeOf is the mode the figures are of: the Recorder's, except that a run against a
+// target (summary.ModeTarget) is of the mode the server reports in its first stats
+// answer (cache when it reports none), and a Recorder without one takes the driver's.
+func (r *Recorder) modeOf(in Input) summary.Mode {
+	switch r.mode {
+	case "":
+		return in.Outcome.Mode
+	case summary.ModeTarget:
+		if len(in.Snapshots) > 0 && in.Snapshots[0].Mode != "" {
+			return summary.Mode(in.Snapshots[0].Mode)
+		}
+		return summary.ModeCache
+	}
+	return r.mode
 }
 
 // Finish computes the figures; notes are caveats for the report (e.g. the server's and the
@@ -268,15 +297,28 @@ type Input struct {
 func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	out := in.Outcome
+	ran := in.Outcome.Ran.Seconds()
 	var notes []string
-	ran := out.Ran.Seconds()
-	nsec := int(math.Ceil(ran - 1e-9))
+	f := r.totals(in)
+	cs := newCounterSeries(in.Snapshots, in.Outcome.MeasureStart)
+	whole, ok, more := serverCounters(cs, ran)
+	notes = append(notes, more...)
+	r.fromCounters(&f, whole)
+	notes = append(notes, r.fromHeaders(&f, whole, ok)...)
+	f.Series = r.series(cs, ran)
+	var phaseNotes []string
+	f.Phases, phaseNotes = r.phaseFigures(in.Outcome, cs, f.Series, ran)
+	notes = append(notes, phaseNotes...)
+	return f, notes
+}
 
+// totals are the figures of the verdicts themselves: counts, latency, endpoints, checks,
+// the key audit and each server instance's share.
+func (r *Recorder) totals(in Input) summary.Figures {
 	f := summary.Figures{
-		Mode:                r.mode,
+		Mode:                r.modeOf(in),
 		Requests:            r.requests,
-		Rate:                out.Rate,
+		Rate:                in.Outcome.Rate,
 		Errors:              r.errors,
 		ErrorsByKind:        maps.Clone(r.errorsByKind),
 		Latency:             r.latency.latency(),
@@ -286,9 +328,6 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 		StaleReads:          in.Checks.Stale,
 		Examples:            in.Checks.Examples,
 		Percentiles:         r.latency.percentileCurve(),
-	}
-	if f.Mode == "" {
-		f.Mode = out.Mode
 	}
 	if r.requests > 0 {
 		f.SuccessRatio = float64(r.requests-r.errors) / float64(r.requests)
@@ -306,25 +345,48 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 	if in.Checks.Tier > 0 {
 		f.Extra = map[string]float64{"tier_violations": float64(in.Checks.Tier)}
 	}
-	if len(r.servers) > 1 || in.Servers > 1 {
-		for i := range max(len(r.servers), in.Servers) {
-			sf := summary.Server{Server: i + 1, HitRate: -1}
-			if i < len(in.ServerURLs) {
-				sf.URL = in.ServerURLs[i]
-			}
-			if i < len(r.servers) {
-				sa := r.servers[i]
-				sf.Requests, sf.Errors, sf.P99 = sa.requests, sa.errors, sa.lat.latency().P99
-				if sa.lookups > 0 {
-					sf.HitRate = float64(sa.hits) / float64(sa.lookups)
-				}
-			}
-			f.Servers = append(f.Servers, sf)
+	if a := in.KeyAudit; a != nil {
+		if f.Extra == nil {
+			f.Extra = map[string]float64{}
+		}
+		f.Extra["cache_keys_audited"] = float64(a.Audited)
+		for _, k := range a.Foreign {
+			f.IsolationViolations++
+			f.Examples = append(f.Examples, summary.Example{Kind: "cache-key", Request: "SCAN of the run's Redis",
+				Expected: "only keys the cache layer builds for a real user's routed resource", Got: k})
 		}
 	}
+	f.Servers = r.serverShares(in)
+	return f
+}
 
-	// The server's counters.
-	cs := newCounterSeries(in.Snapshots, out.MeasureStart)
+// serverShares are each instance's figures when the requests went to more than one.
+func (r *Recorder) serverShares(in Input) []summary.Server {
+	if len(r.servers) <= 1 && in.Servers <= 1 {
+		return nil
+	}
+	var out []summary.Server
+	for i := range max(len(r.servers), in.Servers) {
+		sf := summary.Server{Server: i + 1, HitRate: -1}
+		if i < len(in.ServerURLs) {
+			sf.URL = in.ServerURLs[i]
+		}
+		if i < len(r.servers) {
+			sa := r.servers[i]
+			sf.Requests, sf.Errors, sf.P99 = sa.requests, sa.errors, sa.lat.latency().P99
+			if sa.lookups > 0 {
+				sf.HitRate = float64(sa.hits) / float64(sa.lookups)
+			}
+		}
+		out = append(out, sf)
+	}
+	return out
+}
+
+// serverCounters is the growth of the server's counters over the measured window (empty
+// when they are unknown; ok says whether they are known), with a note when they are
+// unknown or cover less than 90% of it.
+func serverCounters(cs *counterSeries, ran float64) (whole counters, ok bool, notes []string) {
 	whole, covered, ok := cs.delta(0, ran)
 	switch {
 	case !ok:
@@ -333,6 +395,12 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 	case covered < 0.9*ran:
 		notes = append(notes, fmt.Sprintf("server stats cover %.1fs of the %.1fs measured window", covered, ran))
 	}
+	return whole, ok, notes
+}
+
+// fromCounters fills what the server's counters say over the window: hit rates, DB
+// queries and the cache's counters per class.
+func (r *Recorder) fromCounters(f *summary.Figures, whole counters) {
 	f.HitRate = whole.hitRates()
 	f.DBQueries = summary.DBQueries{Total: round(whole["db/total"]), ByClass: map[string]uint64{}}
 	f.CacheStats = map[string]summary.ClassStats{}
@@ -353,45 +421,56 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 	if r.requests > 0 {
 		f.DBQueries.PerRequest = float64(f.DBQueries.Total) / float64(r.requests)
 	}
+}
 
-	// The headers, and the cross-check.
-	if len(r.headers) > 0 {
-		hr := map[string]float64{}
-		var th, tl int64
-		for _, class := range summary.CacheClasses() {
-			if h := r.headers[class]; h != nil && h.lookups > 0 {
-				hr[class] = float64(h.hits) / float64(h.lookups)
-				th, tl = th+h.hits, tl+h.lookups
-			}
-		}
-		if tl > 0 {
-			hr[summary.Overall] = float64(th) / float64(tl)
-		}
-		hrs := summary.NewHitRate(func(class string) float64 { return hr[class] })
-		f.HitRateHeaders = &hrs
-		if ok {
-			// Overall is comparable only when the headers saw every class the server counted.
-			comparable := true
-			for _, class := range summary.CacheClasses() {
-				if _, seen := hr[class]; !seen && whole.hitRate(class) >= 0 {
-					comparable = false
-				}
-			}
-			for _, class := range summary.HitRateClasses() {
-				h, seen := hr[class]
-				s := whole.hitRate(class)
-				if !seen || s < 0 || class == summary.Overall && !comparable {
-					continue
-				}
-				if math.Abs(s-h) > HeaderGap {
-					notes = append(notes, fmt.Sprintf("hit rate %s: server counters %.3f, X-Cache headers %.3f (differ by more than %.0f point)",
-						class, s, h, HeaderGap*100))
-				}
-			}
+// fromHeaders fills the hit rates the X-Cache headers show and, when the server's counters
+// are known (ok), notes every class where the two differ by more than HeaderGap.
+func (r *Recorder) fromHeaders(f *summary.Figures, whole counters, ok bool) []string {
+	if len(r.headers) == 0 {
+		return nil
+	}
+	hr := map[string]float64{}
+	var th, tl int64
+	for _, class := range summary.CacheClasses() {
+		if h := r.headers[class]; h != nil && h.lookups > 0 {
+			hr[class] = float64(h.hits) / float64(h.lookups)
+			th, tl = th+h.hits, tl+h.lookups
 		}
 	}
+	if tl > 0 {
+		hr[summary.Overall] = float64(th) / float64(tl)
+	}
+	hrs := summary.NewHitRate(func(class string) float64 { return hr[class] })
+	f.HitRateHeaders = &hrs
+	if !ok {
+		return nil
+	}
+	var notes []string
+	// Overall is comparable only when the headers saw every class the server counted.
+	comparable := true
+	for _, class := range summary.CacheClasses() {
+		if _, seen := hr[class]; !seen && whole.hitRate(class) >= 0 {
+			comparable = false
+		}
+	}
+	for _, class := range summary.HitRateClasses() {
+		h, seen := hr[class]
+		s := whole.hitRate(class)
+		if !seen || s < 0 || class == summary.Overall && !comparable {
+			continue
+		}
+		if math.Abs(s-h) > HeaderGap {
+			notes = append(notes, fmt.Sprintf("hit rate %s: server counters %.3f, X-Cache headers %.3f (differ by more than %.0f point)",
+				class, s, h, HeaderGap*100))
+		}
+	}
+	return notes
+}
 
-	// Per-second series.
+// series are the per-second figures of the measured window: latency, sent rate and errors
+// from the verdicts, hit rates and DB queries per second from the server's counters.
+func (r *Recorder) series(cs *counterSeries, ran float64) *summary.Series {
+	nsec := int(math.Ceil(ran - 1e-9))
 	ser := &summary.Series{
 		LatencyP50: make([]float64, nsec), LatencyP99: make([]float64, nsec), LatencyMax: make([]float64, nsec),
 		RPS: make([]float64, nsec), Errors: make([]float64, nsec), DBQPS: make([]float64, nsec),
@@ -425,8 +504,13 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 			ser.DBQPS[i] = d["db/total"] / cov
 		}
 	}
+	return ser
+}
 
-	// Phases.
+// phaseFigures are the phases of the window (steady, each fault's, recoveries) with their
+// figures and recovery times; it marks the fault windows in ser.
+func (r *Recorder) phaseFigures(out *driver.Outcome, cs *counterSeries, ser *summary.Series, ran float64) ([]summary.Phase, []string) {
+	var notes []string
 	ws := phaseWindows(r.bounds, ran)
 	if len(r.bounds) == 0 {
 		for _, e := range out.Events {
@@ -436,6 +520,7 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 			}
 		}
 	}
+	var phases []summary.Phase
 	steady := math.NaN()
 	for i, w := range ws {
 		ph := r.phases[i]
@@ -460,10 +545,9 @@ func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
 			p.RecoveryS = recoverySeconds(ser.HitRate[summary.Overall], steady, w.faultEnd, w.until)
 			ser.Faults = append(ser.Faults, summary.FaultMark{Name: w.name, StartS: p.StartS, EndS: p.EndS})
 		}
-		f.Phases = append(f.Phases, p)
+		phases = append(phases, p)
 	}
-	f.Series = ser
-	return f, notes
+	return phases, notes
 }
 
 // peakIn is the largest per-second value over the seconds whose middle falls in [start,

@@ -4,8 +4,11 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/internal/check"
+	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
@@ -104,5 +107,41 @@ func TestAddStatsSumsEveryCounter(t *testing.T) {
 	b.Redis = nil
 	if got := addStats(a, b).Redis; got == nil || got.KeysRead != 1 {
 		t.Errorf("Redis of a + b without Redis = %+v, want a's", got)
+	}
+}
+
+// Finish builds the whole of a mode's figures: the mode a target server reports, and the
+// keys the audit found foreign as isolation violations (beside the checker's, here one
+// tier violation); Part carries the same mode.
+func TestFinishModeAndKeyAudit(t *testing.T) {
+	out := &driver.Outcome{Mode: summary.ModeTarget, MeasureStart: origin, Ran: time.Second}
+	for _, tc := range []struct {
+		opt   summary.Mode
+		snaps []Snapshot
+		want  summary.Mode
+	}{
+		{summary.ModeNoCache, []Snapshot{{At: origin, Mode: "cache"}}, summary.ModeNoCache},
+		{summary.ModeTarget, []Snapshot{{At: origin, Mode: "nocache"}, {At: origin.Add(time.Second), Mode: "cache"}}, summary.ModeNoCache},
+		{summary.ModeTarget, nil, summary.ModeCache},
+		{"", nil, summary.ModeTarget},
+	} {
+		rec := NewRecorder(Options{Mode: tc.opt})
+		rec.KeepRaw()
+		in := Input{Outcome: out, Snapshots: tc.snaps}
+		part, err := rec.Part(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := rec.Finish(in); f.Mode != tc.want || part.Mode != tc.want {
+			t.Errorf("Options.Mode %q, snapshots %v: figures of %q, part of %q; want %q", tc.opt, tc.snaps, f.Mode, part.Mode, tc.want)
+		}
+	}
+
+	rec := NewRecorder(Options{Mode: summary.ModeCache})
+	f, _ := rec.Finish(Input{Outcome: out, Checks: check.Report{Tier: 1},
+		KeyAudit: &KeyAudit{Audited: 40, Foreign: []string{"atlas:evil", "atlas:worse"}}})
+	if f.IsolationViolations != 3 || len(f.Examples) != 2 || f.Examples[1].Got != "atlas:worse" || f.Examples[0].Kind != "cache-key" ||
+		f.Extra["cache_keys_audited"] != 40 || f.Extra["tier_violations"] != 1 {
+		t.Errorf("key audit: %d violations, examples %+v, extra %v", f.IsolationViolations, f.Examples, f.Extra)
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/threshold"
+	"github.com/atlasbench/atlasbench/internal/witness"
 
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
@@ -165,88 +166,20 @@ func safeName(config string) string {
 // execute runs every (repeat, config, mode) in interleaved order and writes one run
 // directory per config. It returns the configs that measured anything.
 func (o *Options) execute(ctx context.Context, configs []string, dirOf func(config string) string) ([]*Result, error) {
-	sc := o.Scenario
-	if err := checkThresholds(sc); err != nil {
+	if err := checkThresholds(o.Scenario); err != nil {
 		return nil, &UsageError{err}
 	}
-	modes := []summary.Mode{summary.ModeNoCache, summary.ModeCache}
-	switch {
-	case o.Target != "":
-		modes = []summary.Mode{summary.ModeTarget}
-	case o.Mode != summary.ModeBoth:
-		modes = []summary.Mode{o.Mode}
-	}
-	type run struct {
-		dir  string
-		s    *summary.Summary
-		figs map[summary.Mode][]summary.Figures
-	}
+	modes := o.modes()
 	o.attacks = &plan{total: o.Count * len(configs) * len(modes)}
 	runs := make([]*run, len(configs))
 	for i, config := range configs {
-		dir := dirOf(config)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return nil, &EnvError{fmt.Errorf("runner: %w", err)}
+		r, err := o.newRun(config, dirOf(config))
+		if err != nil {
+			return nil, err
 		}
-		s := &summary.Summary{
-			Schema: summary.Schema, Scenario: sc.Name, Config: config, Mode: o.Mode, Started: time.Now().UTC(),
-			Env:   summary.Env{Go: runtime.Version(), CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, DB: dbKind(o.DB), Git: gitDescribe()},
-			Count: o.Count, Samples: map[string][]float64{},
-		}
-		if o.Target == "" {
-			if c, err := cache.LoadConfig(config); err == nil {
-				en, ttl := c.Effective()
-				s.CacheConfig = &summary.CacheConfig{Enabled: en, TTLSeconds: ttl}
-			}
-		}
-		if o.Shard.Sharded() {
-			s.Shard = &summary.Shard{Index: o.Shard.Index, Count: o.Shard.Count, Seed: sc.Seed, StartAt: o.StartAt.UTC()}
-		}
-		if o.Target != "" {
-			s.Env.Target, s.Env.RedisBackend, s.Mode = o.Target, stack.BackendExternal, summary.ModeTarget
-			if len(sc.Faults) > 0 {
-				s.Notes = append(s.Notes, "faults skipped: -target gives the harness no control over the server's Redis")
-			}
-		}
-		runs[i] = &run{dir: dir, s: s, figs: map[summary.Mode][]summary.Figures{}}
+		runs[i] = r
 	}
-	var runErr error
-	interrupted := false
-repeats:
-	for rep := 1; rep <= o.Count; rep++ {
-		for _, r := range runs {
-			for _, mode := range modes {
-				if ctx.Err() != nil {
-					interrupted = true
-					break repeats
-				}
-				f, notes, backend, err := o.runMode(ctx, r.dir, r.s.Config, mode, rep)
-				if backend != "" {
-					r.s.Env.RedisBackend = backend
-				}
-				if err != nil {
-					runErr = err
-					break repeats
-				}
-				r.s.Notes = appendNew(r.s.Notes, notes...)
-				r.figs[f.Mode] = append(r.figs[f.Mode], f.Figures)
-				if o.Target == "" {
-					if r.s.Population == nil {
-						r.s.Population = &summary.Population{Users: sc.Population.Users,
-							Conversations: sc.Population.Conversations, Messages: sc.Population.Messages}
-					}
-					r.s.Population.SeedingS = max(r.s.Population.SeedingS, math.Round(f.seeding.Seconds()*1000)/1000)
-				}
-				if r.s.Shard != nil {
-					r.s.Shard.LateS = max(r.s.Shard.LateS, f.late.Seconds())
-				}
-				if f.Interrupted() {
-					interrupted = true
-					break repeats
-				}
-			}
-		}
-	}
+	interrupted, runErr := o.measure(ctx, runs, modes)
 	var results []*Result
 	for _, r := range runs {
 		if len(r.figs) == 0 {
@@ -254,27 +187,128 @@ repeats:
 			os.RemoveAll(r.dir)
 			continue
 		}
-		s := r.s
-		s.Interrupted = interrupted
-		Assemble(s, r.figs)
-		gatherCrossChecks(s, r.figs)
-		s.Thresholds = threshold.EvalAll(sc.Thresholds, s)
-		s.Pass = threshold.Passed(s.Thresholds) && runErr == nil && !interrupted
-		if runErr != nil {
-			s.Notes = append(s.Notes, "the run stopped early: "+runErr.Error())
+		if err := o.finishRun(r, interrupted, runErr); err != nil {
+			return results, err
 		}
-		if err := summary.Write(r.dir, s); err != nil {
-			return results, &EnvError{err}
-		}
-		if err := report.Render(r.dir, s); err != nil {
-			return results, &EnvError{err}
-		}
-		results = append(results, &Result{Dir: r.dir, Summary: s})
+		results = append(results, &Result{Dir: r.dir, Summary: r.s})
 	}
 	if len(results) == 0 && runErr == nil {
 		runErr = errors.New("runner: interrupted before anything was measured")
 	}
 	return results, runErr
+}
+
+// modes are the modes each repeat of each config runs, in order.
+func (o *Options) modes() []summary.Mode {
+	switch {
+	case o.Target != "":
+		return []summary.Mode{summary.ModeTarget}
+	case o.Mode != summary.ModeBoth:
+		return []summary.Mode{o.Mode}
+	}
+	return []summary.Mode{summary.ModeNoCache, summary.ModeCache}
+}
+
+// run is one config's run directory, its summary so far and its figures by mode (one per
+// repeat).
+type run struct {
+	dir  string
+	s    *summary.Summary
+	figs map[summary.Mode][]summary.Figures
+}
+
+// newRun creates config's run directory and starts its summary: what is known before
+// anything runs.
+func (o *Options) newRun(config, dir string) (*run, error) {
+	sc := o.Scenario
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, &EnvError{fmt.Errorf("runner: %w", err)}
+	}
+	s := &summary.Summary{
+		Schema: summary.Schema, Scenario: sc.Name, Config: config, Mode: o.Mode, Started: time.Now().UTC(),
+		Env:   summary.Env{Go: runtime.Version(), CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, DB: dbKind(o.DB), Git: gitDescribe()},
+		Count: o.Count, Samples: map[string][]float64{},
+	}
+	if o.Target == "" {
+		if c, err := cache.LoadConfig(config); err == nil {
+			en, ttl := c.Effective()
+			s.CacheConfig = &summary.CacheConfig{Enabled: en, TTLSeconds: ttl}
+		}
+	}
+	if o.Shard.Sharded() {
+		s.Shard = &summary.Shard{Index: o.Shard.Index, Count: o.Shard.Count, Seed: sc.Seed, StartAt: o.StartAt.UTC()}
+	}
+	if o.Target != "" {
+		s.Env.Target, s.Env.RedisBackend, s.Mode = o.Target, stack.BackendExternal, summary.ModeTarget
+		if len(sc.Faults) > 0 {
+			s.Notes = append(s.Notes, "faults skipped: -target gives the harness no control over the server's Redis")
+		}
+	}
+	return &run{dir: dir, s: s, figs: map[summary.Mode][]summary.Figures{}}, nil
+}
+
+// measure runs every repeat of every config's modes, interleaved, until done, interrupted
+// or an error; each mode's figures go to its run.
+func (o *Options) measure(ctx context.Context, runs []*run, modes []summary.Mode) (interrupted bool, err error) {
+	for rep := 1; rep <= o.Count; rep++ {
+		for _, r := range runs {
+			for _, mode := range modes {
+				if ctx.Err() != nil {
+					return true, nil
+				}
+				f, notes, backend, err := o.runMode(ctx, r.dir, r.s.Config, mode, rep)
+				if backend != "" {
+					r.s.Env.RedisBackend = backend
+				}
+				if err != nil {
+					return false, err
+				}
+				o.add(r, f, notes)
+				if f.Interrupted() {
+					return true, nil
+				}
+			}
+		}
+	}
+	return false, nil
+}
+
+// add takes one mode's figures and notes into its run.
+func (o *Options) add(r *run, f *figuresRun, notes []string) {
+	sc := o.Scenario
+	r.s.Notes = appendNew(r.s.Notes, notes...)
+	r.figs[f.Mode] = append(r.figs[f.Mode], f.Figures)
+	if o.Target == "" {
+		if r.s.Population == nil {
+			r.s.Population = &summary.Population{Users: sc.Population.Users,
+				Conversations: sc.Population.Conversations, Messages: sc.Population.Messages}
+		}
+		r.s.Population.SeedingS = max(r.s.Population.SeedingS, math.Round(f.seeding.Seconds()*1000)/1000)
+	}
+	if r.s.Shard != nil {
+		r.s.Shard.LateS = max(r.s.Shard.LateS, f.late.Seconds())
+	}
+}
+
+// finishRun completes a run's summary (figures, cross-checks, thresholds, verdict) and
+// writes it with its report.
+func (o *Options) finishRun(r *run, interrupted bool, runErr error) error {
+	s := r.s
+	s.Interrupted = interrupted
+	Assemble(s, r.figs)
+	gatherCrossChecks(s, r.figs)
+	s.Thresholds = threshold.EvalAll(o.Scenario.Thresholds, s)
+	s.Pass = threshold.Passed(s.Thresholds) && runErr == nil && !interrupted
+	if runErr != nil {
+		s.Notes = append(s.Notes, "the run stopped early: "+runErr.Error())
+	}
+	if err := summary.Write(r.dir, s); err != nil {
+		return &EnvError{err}
+	}
+	if err := report.Render(r.dir, s); err != nil {
+		return &EnvError{err}
+	}
+	return nil
 }
 
 func (o *Options) defaults() error {
@@ -320,124 +354,209 @@ func (o *Options) defaults() error {
 	return nil
 }
 
-// runMode brings one stack up (unless Target), attacks it once, and measures.
+// runMode brings one stack up (unless Target), attacks it once, and measures: the named
+// steps of modeRun, in order. It returns the mode's figures, its notes and the Redis
+// backend it ran on.
 func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.Mode, rep int) (*figuresRun, []string, string, error) {
-	sc := o.Scenario
-	base := o.Target
-	backend := ""
-	var st *stack.Stack
-	if o.Target == "" {
-		fmt.Fprintf(o.Progress, "[%s %s] starting Redis, DB (%d users) and %s…\n", config, mode, sc.Population.Users, plural(max(sc.Servers, 1), "server"))
-		rl := o.openRunLog(dir)
-		defer rl.close()
-		defer rl.report(o.Progress, fmt.Sprintf("[%s %s]", config, mode))
-		var logw io.Writer = io.Discard
-		if lf, err := os.Create(filepath.Join(dir, fmt.Sprintf("server-%s%s.log", mode, repSuffix(rep)))); err == nil {
-			defer lf.Close()
-			logw = lf
-		}
-		var err error
-		var shape *stack.ClusterShape
-		if c := sc.Redis.Cluster; c != nil {
-			shape = &stack.ClusterShape{Masters: c.Masters, Replicas: c.Replicas, NodeTimeout: c.NodeTimeout}
-		}
-		st, err = stack.Up(ctx, stack.Options{
-			Binary: o.Binary, Redis: o.Redis, Cluster: shape, Persistence: sc.Redis.Persistence, RedisMemory: o.RedisMemory, DB: o.DB, Mode: string(mode), Config: config,
-			Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
-			Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
-			DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: rl.Logger,
-			Servers: sc.Servers,
-		})
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, nil, "", ctx.Err()
-			}
-			return nil, nil, "", &EnvError{fmt.Errorf("runner: %s stack: %w%s", mode, err, logTail(logw, 8))}
-		}
-		defer st.Close()
-		base = st.URL
-		if st.Redis != nil {
-			backend = st.Redis.Backend
-		}
-		for _, f := range sc.Faults {
-			if err := st.Supports(f); err != nil {
-				return nil, nil, backend, &UsageError{fmt.Errorf("runner: scenario %s: %w", sc.Name, err)}
-			}
-		}
-	} else if err := reachable(ctx, base); err != nil {
-		return nil, nil, "", &EnvError{err}
+	m := &modeRun{o: o, sc: o.Scenario, dir: dir, config: config, mode: mode, rep: rep}
+	defer m.close()
+	if err := m.up(ctx); err != nil {
+		return nil, m.notes, m.backend, err
 	}
+	p := m.pipeline(ctx)
+	out, err := m.attack(ctx, p)
+	if err != nil {
+		return nil, m.notes, m.backend, err
+	}
+	f, part, err := m.figures(ctx, p, out)
+	if err != nil {
+		return nil, m.notes, m.backend, err
+	}
+	if part != nil {
+		// The shard's lossless measurements, for bench merge.
+		if err := metrics.WritePart(dir, part); err != nil {
+			return nil, m.notes, m.backend, &EnvError{fmt.Errorf("runner: %w", err)}
+		}
+	}
+	fr := &figuresRun{Figures: f, interrupted: out.Interrupted, late: out.Late}
+	if m.st != nil {
+		fr.seeding = m.st.Seeding
+	}
+	return fr, m.notes, m.backend, nil
+}
 
-	var notes []string
-	if st != nil && st.Redis != nil && st.Redis.Note != "" {
-		notes = append(notes, st.Redis.Note)
+// modeRun is one (config, mode, repeat) of a run, from its stack to its figures.
+type modeRun struct {
+	o           *Options
+	sc          *scenarios.Scenario
+	dir, config string
+	mode        summary.Mode
+	rep         int
+
+	st      *stack.Stack // nil against a target
+	bases   []string     // the servers' base URLs
+	backend string       // the Redis backend, once known
+	notes   []string     // caveats for the summary, in order
+	cleanup []func()     // run last first by close
+}
+
+// onClose adds a clean-up for close.
+func (m *modeRun) onClose(f func()) { m.cleanup = append(m.cleanup, f) }
+
+// close runs the clean-ups, last first.
+func (m *modeRun) close() {
+	for i := len(m.cleanup) - 1; i >= 0; i-- {
+		m.cleanup[i]()
 	}
-	rec := metrics.NewRecorder(metrics.Options{Mode: mode})
+}
+
+// label prefixes the mode's progress lines.
+func (m *modeRun) label() string { return fmt.Sprintf("[%s %s]", m.config, m.mode) }
+
+// up brings the stack up (Redis, the database, the servers) and checks that it can inject
+// the scenario's faults; against a target it only checks that the target answers.
+func (m *modeRun) up(ctx context.Context) error {
+	o, sc, mode := m.o, m.sc, m.mode
+	if o.Target != "" {
+		m.bases = []string{o.Target}
+		if err := reachable(ctx, o.Target); err != nil {
+			return &EnvError{err}
+		}
+		return nil
+	}
+	fmt.Fprintf(o.Progress, "%s starting Redis, DB (%d users) and %s…\n", m.label(), sc.Population.Users, plural(max(sc.Servers, 1), "server"))
+	rl := o.openRunLog(m.dir)
+	m.onClose(func() { rl.close() })
+	m.onClose(func() { rl.report(o.Progress, m.label()) })
+	var logw io.Writer = io.Discard
+	if lf, err := os.Create(filepath.Join(m.dir, fmt.Sprintf("server-%s%s.log", mode, repSuffix(m.rep)))); err == nil {
+		m.onClose(func() { lf.Close() })
+		logw = lf
+	}
+	var shape *stack.ClusterShape
+	if c := sc.Redis.Cluster; c != nil {
+		shape = &stack.ClusterShape{Masters: c.Masters, Replicas: c.Replicas, NodeTimeout: c.NodeTimeout}
+	}
+	st, err := stack.Up(ctx, stack.Options{
+		Binary: o.Binary, Redis: o.Redis, Cluster: shape, Persistence: sc.Redis.Persistence, RedisMemory: o.RedisMemory, DB: o.DB, Mode: string(mode), Config: m.config,
+		Seed: sc.Seed, Users: sc.Population.Users, Conversations: sc.Population.Conversations,
+		Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
+		DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: rl.Logger,
+		Servers: sc.Servers,
+	})
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return &EnvError{fmt.Errorf("runner: %s stack: %w%s", mode, err, logTail(logw, 8))}
+	}
+	m.onClose(func() { st.Close() })
+	m.st, m.bases = st, st.URLs()
+	if st.Redis != nil {
+		m.backend = st.Redis.Backend
+	}
+	for _, f := range sc.Faults {
+		if err := st.Supports(f); err != nil {
+			return &UsageError{fmt.Errorf("runner: scenario %s: %w", sc.Name, err)}
+		}
+	}
+	if st.Redis != nil && st.Redis.Note != "" {
+		m.notes = append(m.notes, st.Redis.Note)
+	}
+	return nil
+}
+
+// pipeline is what measures one attack: the driver's verdicts go through the ideal-cache
+// model and the per-shard tally to the checker and the recorder, beside the stats poller,
+// the second witnesses, the Redis memory sampler and the process watcher.
+type pipeline struct {
+	rec      *metrics.Recorder
+	shards   *metrics.Shards // nil unless on a Redis Cluster the harness started
+	model    *ideal.Model    // nil without a cache
+	chk      *check.Checker
+	poll     *metrics.Poller
+	stopPoll func() // stops the poller and waits for it
+	wit      *witness.Session
+	mem      *memSampler // nil without a Redis of the harness's
+	procs    func(*summary.Figures)
+}
+
+// pipeline wires the measuring side of the mode and starts polling.
+func (m *modeRun) pipeline(ctx context.Context) *pipeline {
+	o, sc := m.o, m.sc
+	p := &pipeline{rec: metrics.NewRecorder(metrics.Options{Mode: m.mode})}
 	if o.Shard.Sharded() {
-		rec.KeepRaw()
+		p.rec.KeepRaw()
 	}
-	next := rec.Add
-	shards := clusterShards(st)
-	if shards != nil {
-		next = func(v check.Verdict) { rec.Add(v); shards.Add(v) }
+	next := p.rec.Add
+	if p.shards = clusterShards(m.st); p.shards != nil {
+		next = func(v check.Verdict) { p.rec.Add(v); p.shards.Add(v) }
 	}
-	var model *ideal.Model
-	if mode != "nocache" {
-		if cfg, err := cache.LoadConfig(config); err == nil && cfg.Enabled() {
-			model = ideal.New(func(tier, class string) time.Duration { return cfg.TTL(tier, cache.Class(class)) }, cache.DefaultNegativeTTL)
+	if m.mode != summary.ModeNoCache {
+		if cfg, err := cache.LoadConfig(m.config); err == nil && cfg.Enabled() {
+			p.model = ideal.New(func(tier, class string) time.Duration { return cfg.TTL(tier, cache.Class(class)) }, cache.DefaultNegativeTTL)
 			if cfg.Warm {
-				model.WarmAtStart()
+				p.model.WarmAtStart()
 			}
 			inner := next
-			next = func(v check.Verdict) { model.Add(v.Record); inner(v) }
+			next = func(v check.Verdict) { p.model.Add(v.Record); inner(v) }
 		}
 	}
-	chk := check.New(check.Options{Next: next})
-	bases := []string{base}
-	if st != nil {
-		bases = st.URLs()
-	}
-	poll := metrics.NewPoller(bases[0], metrics.PollerOptions{More: bases[1:]})
-	wit := o.openWitnesses(ctx, st, bases)
-	defer wit.Close()
-	wit.Begin(ctx)
-	pctx, stopPoll := context.WithCancel(context.WithoutCancel(ctx))
+	p.chk = check.New(check.Options{Next: next})
+	p.poll = metrics.NewPoller(m.bases[0], metrics.PollerOptions{More: m.bases[1:]})
+	p.wit = o.openWitnesses(ctx, m.st, m.bases)
+	m.onClose(func() { p.wit.Close() })
+	p.wit.Begin(ctx)
+	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	pollDone := make(chan struct{})
-	go func() { poll.Run(pctx); close(pollDone) }()
+	go func() { p.poll.Run(pctx); close(pollDone) }()
+	p.stopPoll = func() { cancel(); <-pollDone }
+	if m.st != nil && m.st.Redis != nil && m.st.Redis.Backend != stack.BackendEmbedded {
+		p.mem = startMemSampler(context.WithoutCancel(ctx), m.st.Redis.URL, sc.Warmup)
+	}
+	p.procs = watchProcesses(ctx, m.st, m.bases, sc.Total())
+	m.onClose(func() { p.procs(nil) })
+	return p
+}
+
+// events are the scenario's faults as driver events (none against a target); a shard
+// other than the first only marks their phases, shard 1 injects them.
+func (m *modeRun) events() []driver.Event {
+	if m.st == nil {
+		return nil
+	}
 	var events []driver.Event
-	if st != nil {
-		for _, f := range sc.Faults {
-			e := driver.Event{At: f.At, Name: f.Do, Fn: func(ctx context.Context) error { return st.Fault(ctx, f) }}
-			if o.Shard.Index > 1 {
-				e.Fn = nil // shard 1 injects the faults; this one only marks the phases
-			}
-			events = append(events, e)
+	for _, f := range m.sc.Faults {
+		e := driver.Event{At: f.At, Name: f.Do, Fn: func(ctx context.Context) error { return m.st.Fault(ctx, f) }}
+		if m.o.Shard.Index > 1 {
+			e.Fn = nil
 		}
+		events = append(events, e)
 	}
+	return events
+}
+
+// attack runs the driver once through the pipeline, then stops polling, closes the
+// checker and ends the witnesses' window.
+func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, error) {
+	o, sc, mode := m.o, m.sc, m.mode
 	if !o.StartAt.IsZero() {
-		fmt.Fprintf(o.Progress, "[%s %s] shard %s: measured window starts at %s (warm-up %s before)\n",
-			config, mode, o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
+		fmt.Fprintf(o.Progress, "%s shard %s: measured window starts at %s (warm-up %s before)\n",
+			m.label(), o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
-	var mem *memSampler
-	if st != nil && st.Redis != nil && st.Redis.Backend != stack.BackendEmbedded {
-		mem = startMemSampler(context.WithoutCancel(ctx), st.Redis.URL, sc.Warmup)
-	}
-	resultsName := "results-" + string(mode) + repSuffix(rep) + ".bin"
-	procs := watchProcesses(ctx, st, bases, sc.Total())
-	defer procs(nil)
 	out, err := driver.Run(ctx, driver.Config{
-		BaseURLs: bases, Scenario: sc, Secret: o.Secret, Mode: mode,
-		ResultsPath: filepath.Join(dir, resultsName),
-		WarmupPath:  warmupPath(dir, mode, rep, sc.Warmup),
-		Events:      events,
+		BaseURLs: m.bases, Scenario: sc, Secret: o.Secret, Mode: mode,
+		ResultsPath: filepath.Join(m.dir, "results-"+string(mode)+repSuffix(m.rep)+".bin"),
+		WarmupPath:  warmupPath(m.dir, mode, m.rep, sc.Warmup),
+		Events:      m.events(),
 		MaxWorkers:  maxWorkers(sc),
-		Sink:        chk.Add,
+		Sink:        p.chk.Add,
 		OnEvent: func(e driver.EventRecord) {
-			rec.Event(e)
-			wit.Mark(context.WithoutCancel(ctx), e.Name, e.Offset, func(context.Context) *metrics.Snapshot {
+			p.rec.Event(e)
+			p.wit.Mark(context.WithoutCancel(ctx), e.Name, e.Offset, func(context.Context) *metrics.Snapshot {
 				pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
 				defer cancel()
-				if snap, err := poll.Poll(pollCtx); err == nil {
+				if snap, err := p.poll.Poll(pollCtx); err == nil {
 					return &snap
 				}
 				return nil
@@ -446,19 +565,18 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 				o.Log.Warn("fault failed", "fault", e.Name, "err", e.Err)
 			}
 		},
-		OnTick:  o.newProgress(mode, rep).tick,
+		OnTick:  o.newProgress(mode, m.rep).tick,
 		Shard:   o.Shard,
 		StartAt: o.StartAt,
 	})
-	stopPoll()
-	<-pollDone
-	chk.Close()
-	wit.Finish(context.WithoutCancel(ctx))
+	p.stopPoll()
+	p.chk.Close()
+	p.wit.Finish(context.WithoutCancel(ctx))
 	if err != nil {
-		if mem != nil {
-			mem.finish(ctx)
+		if p.mem != nil {
+			p.mem.finish(ctx)
 		}
-		return nil, notes, backend, fmt.Errorf("runner: %s attack: %w", mode, err)
+		return nil, fmt.Errorf("runner: %s attack: %w", mode, err)
 	}
 	if o.TTY {
 		fmt.Fprintln(o.Progress)
@@ -467,29 +585,42 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 		late := fmt.Sprintf("%s: shard %s started its measured window %.2fs after -start-at: its window is offset from the other shards'",
 			mode, o.Shard, out.Late.Seconds())
 		o.Log.Warn(late)
-		notes = append(notes, late)
+		m.notes = append(m.notes, late)
 	}
-	if n, perr := poll.Errors(); n > 0 {
-		notes = append(notes, fmt.Sprintf("%s: %d stats polls failed (last: %v)", mode, n, perr))
+	if n, perr := p.poll.Errors(); n > 0 {
+		m.notes = append(m.notes, fmt.Sprintf("%s: %d stats polls failed (last: %v)", mode, n, perr))
 	}
-	input := metrics.Input{Outcome: out, Checks: chk.Report(), Snapshots: poll.Snapshots(),
-		Servers: len(bases), ServerURLs: bases}
-	var part *metrics.Part
-	if o.Shard.Sharded() {
-		if part, err = rec.Part(input); err != nil {
-			return nil, notes, backend, &EnvError{fmt.Errorf("runner: %s: %w", mode, err)}
+	return out, nil
+}
+
+// figures builds the mode's Figures, all in this one place: the recorder's (the mode, the
+// key audit included), then what only the runner sees (processes, the ideal cache, the
+// witnesses' verdicts, Redis memory, topology, shards and capacity). part is the shard's
+// lossless measurements when the run is sharded.
+func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome) (f summary.Figures, part *metrics.Part, err error) {
+	mode, st := m.mode, m.st
+	var more []string // the recorder's and the stack's notes, after the mode's own
+	input := metrics.Input{Outcome: out, Checks: p.chk.Report(), Snapshots: p.poll.Snapshots(),
+		Servers: len(m.bases), ServerURLs: m.bases}
+	if st != nil && st.Redis != nil {
+		input.KeyAudit = auditKeys(ctx, st, mode, &more)
+	}
+	if m.o.Shard.Sharded() {
+		if part, err = p.rec.Part(input); err != nil {
+			return f, nil, &EnvError{fmt.Errorf("runner: %s: %w", mode, err)}
 		}
 	}
-	f, more := rec.Finish(input)
-	procs(&f)
+	f, finishNotes := p.rec.Finish(input)
+	more = append(finishNotes, more...)
+	p.procs(&f)
 	if f.Extra == nil {
 		f.Extra = map[string]float64{}
 	}
 	// The slowest write of the results stream: a disk stall would show here.
 	f.Extra["results_write_max_ms"] = ms(out.ResultsWriteMax)
 	f.HarnessRSSMiB = harnessPeakRSSMiB()
-	if model != nil {
-		ih := model.HitRate()
+	if p.model != nil {
+		ih := p.model.HitRate()
 		eff := ideal.Efficiency(f.HitRate, ih)
 		f.HitRateIdeal, f.CacheEfficiency = &ih, &eff
 	}
@@ -500,69 +631,44 @@ func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.
 			}
 		}
 	}
-	if mode == summary.ModeTarget {
-		f.Mode = summary.ModeCache
-		if polled := poll.Snapshots(); len(polled) > 0 && polled[0].Mode != "" {
-			f.Mode = summary.Mode(polled[0].Mode)
-		}
+	p.wit.Judge(&f)
+	for _, n := range p.wit.Notes() {
+		m.notes = append(m.notes, string(mode)+": "+n)
 	}
-	wit.Judge(&f)
-	for _, n := range wit.Notes() {
-		notes = append(notes, string(mode)+": "+n)
-	}
-	if mem != nil {
-		f.RedisMemory = mem.finish(ctx)
+	if p.mem != nil {
+		f.RedisMemory = p.mem.finish(ctx)
 	}
 	if st != nil && st.Redis != nil {
-		auditKeys(ctx, st, &f, &more)
 		f.Redis = redisFigures(ctx, st.Redis)
-		if shards != nil && f.Redis != nil {
-			whole, series := shards.Finish(sc.Duration.Seconds(), f.Phases)
+		if p.shards != nil && f.Redis != nil {
+			whole, series := p.shards.Finish(m.sc.Duration.Seconds(), f.Phases)
 			f.Redis.Shards = whole
 			if f.Series != nil {
 				f.Series.HitRateByShard = series
 			}
 		}
-		measureCapacity(ctx, st, sc.Population.Users, &f, &more)
+		measureCapacity(ctx, st, m.sc.Population.Users, &f, &more)
 	}
 	for _, fe := range out.Events {
 		if fe.Err != nil {
-			notes = append(notes, fmt.Sprintf("%s: fault %s at %s failed: %v", mode, fe.Name, fe.At, fe.Err))
+			m.notes = append(m.notes, fmt.Sprintf("%s: fault %s at %s failed: %v", mode, fe.Name, fe.At, fe.Err))
 		}
 	}
-	if part != nil {
-		// The shard's lossless measurements, for bench merge.
-		part.Mode = f.Mode
-		if err := metrics.WritePart(dir, part); err != nil {
-			return nil, notes, backend, &EnvError{fmt.Errorf("runner: %w", err)}
-		}
-	}
-	fr := &figuresRun{Figures: f, interrupted: out.Interrupted, late: out.Late}
-	if st != nil {
-		fr.seeding = st.Seeding
-	}
-	return fr, append(notes, more...), backend, nil
+	m.notes = append(m.notes, more...)
+	return f, part, nil
 }
 
 // auditKeys scans the run's Redis for keys no legitimate request could have produced (a
-// hostile input that reached a key of its choosing) and counts each as an isolation violation.
-func auditKeys(ctx context.Context, st *stack.Stack, f *summary.Figures, notes *[]string) {
+// hostile input that reached a key of its choosing); nil, with a note, when the scan fails.
+func auditKeys(ctx context.Context, st *stack.Stack, mode summary.Mode, notes *[]string) *metrics.KeyAudit {
 	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 	defer cancel()
 	total, bad, err := st.AuditKeys(actx, 10)
 	if err != nil {
-		*notes = append(*notes, fmt.Sprintf("%s: cache-key audit failed: %v", f.Mode, err))
-		return
+		*notes = append(*notes, fmt.Sprintf("%s: cache-key audit failed: %v", mode, err))
+		return nil
 	}
-	if f.Extra == nil {
-		f.Extra = map[string]float64{}
-	}
-	f.Extra["cache_keys_audited"] = float64(total)
-	for _, k := range bad {
-		f.IsolationViolations++
-		f.Examples = append(f.Examples, summary.Example{Kind: "cache-key", Request: "SCAN of the run's Redis",
-			Expected: "only keys the cache layer builds for a real user's routed resource", Got: k})
-	}
+	return &metrics.KeyAudit{Audited: total, Foreign: bad}
 }
 
 // measureCapacity reads what the cache holds in Redis at the end of the window (memory
