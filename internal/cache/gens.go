@@ -193,13 +193,13 @@ func (c *Cache) bumpAndWait(ctx context.Context, key string, tx func(redis.Pipel
 		return err
 	}
 	addr := master.Options().Addr
-	want, err := c.nodes.replicasOf(ctx, addr)
-	if err != nil {
-		return err
-	}
 	conn := master.Conn()
 	defer conn.Close()
 	conn.AddHook(c.redisCount)
+	want, err := c.nodes.replicasOf(ctx, conn, addr)
+	if err != nil {
+		return err
+	}
 	if err := firstErr(conn.TxPipelined(ctx, tx)); err != nil {
 		if redirected(err) {
 			c.nodes.reloadSlots() // a failover moved the slot: the next try goes to the new master

@@ -48,23 +48,28 @@ type nodeBreakers struct {
 // replicaCountsMaxAge is how long a reading of the replicas per master is used.
 const replicaCountsMaxAge = time.Second
 
-// replicasOf returns the number of replicas the cluster knows (CLUSTER NODES) for the
-// master at addr, every replica not flagged as failed, whether or not it is in sync or
-// listed in CLUSTER SLOTS yet: a superset of the nodes go-redis may route that shard's
-// reads to, so that a WAIT for all of them leaves none behind.
-func (nb *nodeBreakers) replicasOf(ctx context.Context, addr string) (int, error) {
+// replicasOf returns the number of replicas the cluster knows (CLUSTER NODES, asked on
+// conn, a connection to that master) for the master at addr: every replica not flagged as
+// failed, whether or not it is in sync or listed in CLUSTER SLOTS yet, a superset of the
+// nodes go-redis may route that shard's reads to, so that a WAIT for all of them leaves none
+// behind. No lock is held while asking.
+func (nb *nodeBreakers) replicasOf(ctx context.Context, conn *redis.Conn, addr string) (int, error) {
 	nb.rmu.Lock()
-	defer nb.rmu.Unlock()
 	n, ok := nb.replicas[addr]
-	if ok && time.Since(nb.readAt) < replicaCountsMaxAge {
+	fresh := ok && time.Since(nb.readAt) < replicaCountsMaxAge
+	nb.rmu.Unlock()
+	if fresh {
 		return n, nil
 	}
-	out, err := nb.cluster.ClusterNodes(ctx).Result()
+	out, err := conn.ClusterNodes(ctx).Result()
 	if err != nil {
 		return 0, err
 	}
-	nb.replicas, nb.readAt = replicaCounts(out), time.Now()
-	if n, ok = nb.replicas[addr]; !ok {
+	counts := replicaCounts(out)
+	nb.rmu.Lock()
+	nb.replicas, nb.readAt = counts, time.Now()
+	nb.rmu.Unlock()
+	if n, ok = counts[addr]; !ok {
 		return 0, fmt.Errorf("cache: %s is not a master in the cluster's node table", addr)
 	}
 	return n, nil
