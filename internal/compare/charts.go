@@ -314,7 +314,7 @@ func (f *figure) drawPanel(c draw.Canvas, pn panel) error {
 		bc.Offset = (vg.Length(ci) - vg.Length(nc-1)/2) * barW
 		bc.Color = f.colors[ci]
 		bc.LineStyle.Width = 0
-		p.Add(bc, &valueLabels{values: pn.values[ci], offset: bc.Offset, format: pn.format, style: lstyle})
+		p.Add(bc, &render.ValueLabels{Values: pn.values[ci], Offset: bc.Offset, Format: pn.format, Style: lstyle})
 	}
 	p.Draw(c)
 	if allZero && pn.empty != "" {
@@ -324,26 +324,6 @@ func (f *figure) drawPanel(c draw.Canvas, pn panel) error {
 		data.FillText(st, data.Center(), pn.empty)
 	}
 	return nil
-}
-
-// valueLabels writes each bar's value above it ("n/a" for a config without the figure).
-type valueLabels struct {
-	values []float64
-	offset vg.Length
-	format func(float64) string
-	style  text.Style
-}
-
-// Plot implements plot.Plotter.
-func (l *valueLabels) Plot(c draw.Canvas, p *plot.Plot) {
-	trX, trY := p.Transforms(&c)
-	for i, v := range l.values {
-		s, y := "n/a", 0.0
-		if !math.IsNaN(v) {
-			s, y = l.format(v), v
-		}
-		c.FillText(l.style, vg.Point{X: trX(float64(i)) + l.offset, Y: trY(y) + vg.Points(2)}, s)
-	}
 }
 
 // swatch is a legend thumbnail: a filled square of the config's colour.

@@ -25,7 +25,8 @@ const (
 	chartDBQPS       = "db-qps.png"
 )
 
-// Charts returns the file names of the PNG charts Render draws, in report order.
+// Charts returns the file names of the PNG charts Render draws for every run, in report
+// order; a run on a Redis Cluster also gets ClusterCharts.
 func Charts() []string {
 	return []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS, chartRedisMemory}
 }
@@ -56,6 +57,15 @@ func drawCharts(s *summary.Summary) []chart {
 		{chartHitRate, "Hit rate per class over time", hitRateFigure},
 		{chartDBQPS, "DB queries per second", dbQPSFigure},
 		{chartRedisMemory, "Redis used memory over time", redisMemoryFigure},
+	}
+	if isCluster(s) {
+		specs = append(specs, []struct {
+			name, title string
+			build       func(*summary.Summary) (*figure, string)
+		}{
+			{chartShardHitRate, "Hit rate per Redis Cluster shard over time", shardHitRateFigure},
+			{chartNodeKeys, "Keys per Redis node at the end", nodeKeysFigure},
+		}...)
 	}
 	charts := make([]chart, 0, len(specs))
 	for _, sp := range specs {

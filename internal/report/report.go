@@ -27,6 +27,11 @@ func Render(dir string, s *summary.Summary) error {
 	for _, c := range charts {
 		files = append(files, render.File{Name: c.Name, Data: c.PNG})
 	}
+	if !isCluster(s) {
+		for _, name := range ClusterCharts() {
+			files = append(files, render.File{Name: name}) // removes one an earlier render left
+		}
+	}
 	v := newView(s, charts)
 	files = append(files,
 		render.File{Name: MarkdownFile, Write: func(w io.Writer) error { return writeMarkdown(w, v) }},

@@ -682,3 +682,64 @@ func TestLatencyChartHasNoCacheP50(t *testing.T) {
 		}
 	}
 }
+
+// clusterSummary is sampleSummary on a 3x1 Redis Cluster whose shard-2 master was killed:
+// per-shard hit rates per second, and the nodes at the end (master-2 back as a replica).
+func clusterSummary() *summary.Summary {
+	s := sampleSummary()
+	s.Redis = &summary.Redis{Topology: summary.Topology{Kind: summary.TopologyCluster, Masters: 3, Replicas: 1}}
+	roles := map[string]string{"master-1": "master", "master-2": "replica", "master-3": "master",
+		"replica-1": "replica", "replica-2": "master", "replica-3": "replica"}
+	for i, name := range []string{"master-1", "master-2", "master-3", "replica-1", "replica-2", "replica-3"} {
+		s.Redis.Nodes = append(s.Redis.Nodes, summary.RedisNode{Name: name, Address: fmt.Sprintf("127.0.0.1:%d", 7001+i),
+			Role: roles[name], Up: true, Keys: int64(2200 + 10*(i%3)), UsedMemory: int64(8_400_000 + 100_000*(i%3))})
+	}
+	s.Series.HitRateByShard = map[string][]float64{}
+	for i := range len(s.Series.LatencyP50) {
+		for shard := 1; shard <= 3; shard++ {
+			h := 0.8 + 0.05*wiggle(i, float64(shard))
+			if shard == 2 && i >= 20 && i < 24 {
+				h = 0 // down until its replica's promotion
+			}
+			name := fmt.Sprintf("shard-%d", shard)
+			s.Series.HitRateByShard[name] = append(s.Series.HitRateByShard[name], h)
+		}
+	}
+	return s
+}
+
+// TestRenderCluster: a run on a Redis Cluster gets the per-shard hit-rate chart and the
+// keys-per-node bar chart, referenced by report.md and inlined in report.html; a run on
+// one Redis gets neither, and a re-render of such a run removes stale ones.
+func TestRenderCluster(t *testing.T) {
+	s := clusterSummary()
+	dir := renderRun(t, s)
+	if *look != "" {
+		lookAt(t, "cluster", s)
+	}
+	for _, name := range ClusterCharts() {
+		checkPNG(t, name, []byte(readFile(t, filepath.Join(dir, name))))
+	}
+	md := readFile(t, filepath.Join(dir, MarkdownFile))
+	for _, want := range []string{"![Hit rate per Redis Cluster shard over time](hit-rate-shards.png)", "![Keys per Redis node at the end](keys-per-node.png)"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report.md lacks %q", want)
+		}
+	}
+	if imgs := checkHTML(t, readFile(t, filepath.Join(dir, HTMLFile))); len(imgs) != len(Charts())+len(ClusterCharts()) {
+		t.Errorf("report.html embeds %d images, want %d", len(imgs), len(Charts())+len(ClusterCharts()))
+	}
+
+	single := sampleSummary()
+	if err := Render(dir, single); err != nil { // the same directory: stale cluster charts go
+		t.Fatal(err)
+	}
+	for _, name := range ClusterCharts() {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			t.Errorf("%s left behind for a run on one Redis", name)
+		}
+	}
+	if md := readFile(t, filepath.Join(dir, MarkdownFile)); strings.Contains(md, "shard") || strings.Contains(md, "keys-per-node") {
+		t.Errorf("report.md of a run on one Redis mentions the cluster charts")
+	}
+}
