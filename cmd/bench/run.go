@@ -72,6 +72,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.IntVar(&o.Count, "count", 1, "repeat the measured window N times (modes interleaved) and keep every sample")
 	shard := fs.String("shard", "", "run only shard `i/N` of the scenario's users (each user's requests at the unsharded run's times); merge the shards with bench merge")
 	startAt := fs.String("start-at", "", "start the measured window at this RFC 3339 `time` (the same for every shard; warm-up runs before it)")
+	fs.DurationVar(&o.MaxLag, "max-lag", driver.DefaultMaxLag, "cut a scheduled run off once it sends this far behind its schedule (the rest counts as dropped; 0 or negative: never, send everything late like vegeta)")
 	quiet := fs.Bool("quiet", false, "no live progress")
 	junit := fs.String("junit", "", "also write the thresholds as JUnit XML to this file (for CI systems)")
 	if err := parseFlags(fs, args); err != nil {
@@ -85,6 +86,9 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if o.Count < 1 {
 		return usagef("run: -count %d: want 1 or more", o.Count)
+	}
+	if o.MaxLag <= 0 {
+		o.MaxLag = -1 // never
 	}
 	if err := o.RedisMemory.Validate(); err != nil {
 		return usagef("run: -redis-maxmemory/-redis-policy: %v", err)

@@ -25,6 +25,9 @@ const (
 	DefaultBodyLimit = 1 << 20
 	DefaultWorkers   = 10
 	DefaultStopGrace = 2 * time.Second
+	// DefaultMaxLag is how far a scheduled run's sends may fall behind the schedule before
+	// the run is cut off (Config.MaxLag).
+	DefaultMaxLag = 10 * time.Second
 )
 
 // Names of the boundary events Run reports through Config.OnEvent besides the caller's.
@@ -66,6 +69,12 @@ type Config struct {
 	// StopGrace is how long requests in flight may finish after ctx is cancelled before they
 	// are aborted (aborted results go to the file but not to Sink). Default DefaultStopGrace.
 	StopGrace time.Duration
+	// MaxLag bounds how far behind its schedule a scheduled (open-loop) run may send: once a
+	// request goes out more than MaxLag after its intended time, the run stops sending
+	// (Outcome.CutOff), the rest of the schedule is counted as dropped (Rate.Dropped), and
+	// the figures cover the window up to the cut. Default DefaultMaxLag; negative: never
+	// cut off (vegeta's behaviour: keep sending late). Closed loops have no schedule.
+	MaxLag time.Duration
 	// Events run during the attack at offsets from the end of warm-up, in order of At, one
 	// at a time (a late one runs as soon as the one before returns), with ctx. Events not
 	// yet due when the attack ends or ctx is cancelled are not run.
@@ -147,6 +156,11 @@ type Progress struct {
 	// P50 and P99 are the latency (as Record.Latency) of the results received over the last
 	// tick; 0 when none arrived.
 	P50, P99 time.Duration
+	// Lag is how far behind its schedule the latest result was sent (scheduled runs only;
+	// 0 in a closed loop); CutOff is set once the run stopped sending for lagging more than
+	// Config.MaxLag.
+	Lag    time.Duration
+	CutOff bool
 }
 
 // Outcome is what Run measured about the attack itself; the figures come from the sinks.
@@ -163,13 +177,16 @@ type Outcome struct {
 	Ran time.Duration
 	// Interrupted is true when ctx was cancelled before the end.
 	Interrupted bool
-	Sent        int64  // requests sent, warm-up included
-	Results     int64  // results received, warm-up included
-	Measured    int64  // results in the measured window (intended time after warm-up)
-	Scheduled   uint64 // hits the schedule meant for the part of the measured window that ran
-	Aborted     int64  // requests aborted after an interrupt (not given to Sink)
-	Unmatched   int64  // results no planned request could be found for
-	Rate        summary.Rate
+	// CutOff is true when the run stopped sending because it fell more than Config.MaxLag
+	// behind its schedule; Ran ends at the cut, Rate.Dropped counts what was never sent.
+	CutOff    bool
+	Sent      int64  // requests sent, warm-up included
+	Results   int64  // results received, warm-up included
+	Measured  int64  // results in the measured window (intended time after warm-up)
+	Scheduled uint64 // hits the schedule meant for the part of the measured window that ran
+	Aborted   int64  // requests aborted after an interrupt (not given to Sink)
+	Unmatched int64  // results no planned request could be found for
+	Rate      summary.Rate
 	// Late is how long after Config.StartAt the measured window started; 0 without StartAt.
 	Late        time.Duration
 	Events      []EventRecord // the caller's events that ran, in order
@@ -268,6 +285,9 @@ func (cfg *Config) prepare() ([]Event, error) {
 		// The closed loop: exactly Workers requests in flight, never more.
 		cfg.Workers, cfg.MaxWorkers = uint64(sc.Rate.Workers), uint64(sc.Rate.Workers)
 	}
+	if cfg.MaxLag == 0 {
+		cfg.MaxLag = DefaultMaxLag
+	}
 	if cfg.StopGrace <= 0 {
 		cfg.StopGrace = DefaultStopGrace
 	}
@@ -302,6 +322,8 @@ type attack struct {
 	planErr error
 
 	interruptedAt atomic.Int64 // ns since start; 0: not interrupted
+	cutAt         atomic.Int64 // ns since start when the run was cut off for lagging; 0: not cut
+	maxLag        time.Duration
 	aborted       atomic.Bool
 	consumed      chan struct{} // closed when every result was consumed
 
@@ -495,6 +517,9 @@ func (a *attack) consume(results <-chan *vegeta.Result, rw *resultsWriter) {
 			a.out.Unmatched++
 		}
 		rec := a.record(req, res)
+		if !a.closed {
+			a.lagged(rec.Sent - rec.Intended)
+		}
 		rw.write(res, rec.Warmup)
 		if a.aborted.Load() && res.Code == 0 && res.Error != "" {
 			a.out.Aborted++
@@ -514,6 +539,19 @@ func (a *attack) consume(results <-chan *vegeta.Result, rw *resultsWriter) {
 			a.cfg.Sink(rec)
 		}
 	}
+}
+
+// lagged takes how late a request was sent against its schedule; past Config.MaxLag it
+// stops the attacker, once: the run is cut off.
+func (a *attack) lagged(lag time.Duration) {
+	a.prog.lag.Store(int64(lag))
+	a.maxLag = max(a.maxLag, lag)
+	if a.cfg.MaxLag < 0 || lag <= a.cfg.MaxLag || a.cutAt.Load() != 0 || a.interruptedAt.Load() != 0 {
+		return
+	}
+	a.cutAt.Store(max(int64(time.Since(a.out.Start)), 1))
+	a.prog.cutOff.Store(true)
+	a.attacker.Stop()
 }
 
 // record stamps a result with its intended send time: the schedule's, or in a closed loop
@@ -555,11 +593,20 @@ func (a *attack) finish() {
 	if ns := a.interruptedAt.Load(); ns != 0 {
 		out.Interrupted = true
 		out.Ran = min(max(time.Duration(ns)-sc.Warmup, 0), sc.Duration)
+	} else if ns := a.cutAt.Load(); ns != 0 {
+		out.CutOff = true
+		out.Ran = min(max(time.Duration(ns)-sc.Warmup, 0), sc.Duration)
 	}
 	if !a.closed {
 		out.Scheduled = scheduledIn(a.sched, sc.Warmup, sc.Warmup+out.Ran)
 		if out.Ran > 0 {
 			out.Rate.Target = float64(out.Scheduled) / out.Ran.Seconds()
+		}
+		out.Rate.MaxLagS = max(a.maxLag, 0).Seconds()
+		if out.CutOff {
+			out.Rate.CutOff = true
+			out.Rate.Dropped = int64(scheduledIn(a.sched, sc.Warmup, sc.Warmup+sc.Duration)) - out.Measured
+			out.Rate.Dropped = max(out.Rate.Dropped, 0)
 		}
 	}
 	if out.Measured > 1 {
@@ -567,7 +614,7 @@ func (a *attack) finish() {
 			out.Rate.Achieved = float64(out.Measured-1) / span
 		}
 	}
-	out.Rate.Kept = out.Rate.Target == 0 || out.Rate.Achieved >= KeptRatio*out.Rate.Target
+	out.Rate.Kept = !out.CutOff && (out.Rate.Target == 0 || out.Rate.Achieved >= KeptRatio*out.Rate.Target)
 }
 
 // waitUntil sleeps until t; when t has passed it returns at once with how long ago that was.

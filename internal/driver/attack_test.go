@@ -440,3 +440,41 @@ mix:
 		t.Errorf("rate %+v, scheduled %d", out.Rate, out.Scheduled)
 	}
 }
+
+// TestRunCutOffWhenBehind: a scheduled run whose generator cannot keep up (one worker, a
+// 50 ms server, 200 rps asked) stops sending once it is Config.MaxLag behind, says so, and
+// counts the rest of the schedule as dropped; with MaxLag < 0 it sends everything late.
+func TestRunCutOffWhenBehind(t *testing.T) {
+	srv := echoServer(t, func(time.Duration) time.Duration { return 50 * time.Millisecond })
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "10s", 200))
+	out, err := Run(context.Background(), Config{
+		BaseURL: srv.URL, Scenario: sc, Secret: testSecret, Workers: 1, MaxWorkers: 1, MaxLag: 500 * time.Millisecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !out.CutOff || !out.Rate.CutOff || out.Rate.Kept || out.Interrupted {
+		t.Fatalf("cut off %v (rate %v), kept %v, interrupted %v: want a cut-off run, not kept", out.CutOff, out.Rate.CutOff, out.Rate.Kept, out.Interrupted)
+	}
+	if out.Ran >= sc.Duration || out.Ran <= 0 {
+		t.Errorf("ran %v of %v: want the window to end at the cut", out.Ran, sc.Duration)
+	}
+	if want := 2000 - out.Measured; out.Rate.Dropped != want || want < 1000 {
+		t.Errorf("dropped %d, want the 2000 scheduled minus the %d measured", out.Rate.Dropped, out.Measured)
+	}
+	if out.Rate.MaxLagS <= 0.5 {
+		t.Errorf("max lag %.3f s, want past the 0.5 s bound", out.Rate.MaxLagS)
+	}
+
+	sc = scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "1s", 40))
+	out, err = Run(context.Background(), Config{
+		BaseURL: srv.URL, Scenario: sc, Secret: testSecret, Workers: 1, MaxWorkers: 1, MaxLag: -1,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.CutOff || out.Rate.Dropped != 0 || uint64(out.Measured) != out.Scheduled || out.Rate.MaxLagS < 0.1 {
+		t.Errorf("MaxLag -1: cut off %v, dropped %d, measured %d of %d scheduled, max lag %.3f s: want every request sent late",
+			out.CutOff, out.Rate.Dropped, out.Measured, out.Scheduled, out.Rate.MaxLagS)
+	}
+}

@@ -16,6 +16,8 @@ type progress struct {
 	done, errs, hits, lookups atomic.Int64
 	mu                        sync.Mutex
 	interval, spare           *hdrhistogram.Histogram // latencies (µs) since the last tick
+	lag                       atomic.Int64            // ns: how late the latest result was sent (scheduled runs)
+	cutOff                    atomic.Bool
 }
 
 func (p *progress) init() {
@@ -83,6 +85,7 @@ func (p *progress) tick(stop <-chan struct{}, start time.Time, warmup, total tim
 				pr.HitRate = float64(p.hits.Load()) / float64(l)
 			}
 			pr.P50, pr.P99 = p.takeInterval()
+			pr.Lag, pr.CutOff = time.Duration(p.lag.Load()), p.cutOff.Load()
 			last, lastAt = done, now
 			onTick(pr)
 		}

@@ -224,6 +224,23 @@ func TestSecondReduction(t *testing.T) {
 	}
 }
 
+// TestSecondsWithoutResults: a second no result was intended in (the generator lagged, the
+// run was cut off before the end of the window) has no latency, -1, never 0 ms; its sends
+// still count.
+func TestSecondsWithoutResults(t *testing.T) {
+	rec := NewRecorder(Options{})
+	for _, sec := range []float64{0.2, 0.7, 3.5} { // nothing intended in seconds 1, 2 and 4
+		rec.Add(verdict("GET /api/me", "userProfile", sec, 5*time.Millisecond, time.Millisecond, 200, ""))
+	}
+	f, _ := rec.Finish(Input{Outcome: &driver.Outcome{MeasureStart: origin, Ran: 5 * time.Second}})
+	s := f.Series
+	for i, want := range []float64{5, -1, -1, 5, -1} {
+		if !near(s.LatencyP50[i], want, 0.05) || !near(s.LatencyP99[i], want, 0.05) || !near(s.LatencyMax[i], want, 0.05) {
+			t.Errorf("second %d: p50 %v p99 %v max %v, want %v", i, s.LatencyP50[i], s.LatencyP99[i], s.LatencyMax[i], want)
+		}
+	}
+}
+
 func TestPhasesAndRecovery(t *testing.T) {
 	type ev struct {
 		verb string

@@ -476,16 +476,25 @@ func (r *Recorder) series(cs *counterSeries, ran float64) *summary.Series {
 		RPS: make([]float64, nsec), Errors: make([]float64, nsec), DBQPS: make([]float64, nsec),
 		HitRate: map[string][]float64{},
 	}
+	// A second without a single result (the generator lagged, or the window was cut off)
+	// has no latency: -1, a gap in the charts, never 0 ms.
+	for _, l := range [][]float64{ser.LatencyP50, ser.LatencyP99, ser.LatencyMax} {
+		for i := range l {
+			l[i] = -1
+		}
+	}
 	for i, s := range r.secs {
 		j := min(i, nsec-1) // late ones fold into the last second
 		if j < 0 {
 			break
 		}
 		r.reduce(s)
-		if i < nsec {
-			ser.LatencyP50[j], ser.LatencyP99[j] = s.p50, s.p99
+		if s.n > 0 {
+			if i < nsec {
+				ser.LatencyP50[j], ser.LatencyP99[j] = s.p50, s.p99
+			}
+			ser.LatencyMax[j] = math.Max(ser.LatencyMax[j], s.max)
 		}
-		ser.LatencyMax[j] = math.Max(ser.LatencyMax[j], s.max)
 		ser.RPS[j] += float64(s.sent)
 		ser.Errors[j] += float64(s.errors)
 	}

@@ -456,6 +456,14 @@ func TestRenderVariants(t *testing.T) {
 		{"no redis memory", func(s *summary.Summary) { s.RedisMemory = nil }, []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS}, []string{"no Redis memory samples"}},
 		// Redis near its maxmemory: the limit is drawn as a line.
 		{"near maxmemory", func(s *summary.Summary) { s.RedisMemory.MaxMemoryBytes = 16 << 20 }, all, nil},
+		// Cut off for lagging: said in the notes and in the rate row; the gap in the latency
+		// series (-1: seconds without results) is not drawn as 0 ms.
+		{"cut off", func(s *summary.Summary) {
+			s.Figures.Rate = summary.Rate{Target: 300, Achieved: 120, MaxLagS: 12.34, CutOff: true, Dropped: 9000}
+			for i := 30; i < len(s.Series.LatencyP50); i++ {
+				s.Series.LatencyP50[i], s.Series.LatencyP99[i] = -1, -1
+			}
+		}, all, []string{"Cut off (cache): the load generator fell more than the -max-lag bound behind its schedule (12.3 s late at worst)", "9,000 scheduled requests were dropped", "⚠ cut off, 9,000 dropped"}},
 		// Interrupted, behind schedule, embedded Redis without the run's note.
 		{"derived notes", func(s *summary.Summary) {
 			s.Notes, s.Interrupted, s.Figures.Rate.Kept, s.Figures.Rate.Achieved = nil, true, false, 241.3

@@ -154,7 +154,10 @@ func notes(s *summary.Summary) []string {
 		if line := processLine(f); line != "" {
 			ns = append(ns, line)
 		}
-		if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
+		if f.Rate.CutOff {
+			ns = append(ns, fmt.Sprintf("Cut off (%s): the load generator fell more than the -max-lag bound behind its schedule (%s s late at worst) and stopped sending; the figures cover the window up to the cut, %s scheduled requests were dropped.",
+				modeLabel(f), seconds(f.Rate.MaxLagS), count(f.Rate.Dropped)))
+		} else if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
 			ns = append(ns, fmt.Sprintf("The load generator fell behind schedule (%s): %s of %s rps achieved.",
 				modeLabel(f), rps(f.Rate.Achieved), rps(f.Rate.Target)))
 		}
@@ -328,7 +331,9 @@ func figuresTable(s *summary.Summary) *table {
 		if n := f.Rate.ClosedLoopWorkers; n > 0 {
 			r = rps(f.Rate.Achieved) + fmt.Sprintf(" / max (closed loop, %d workers)", n)
 		}
-		if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
+		if f.Rate.CutOff {
+			r += " ⚠ cut off, " + count(f.Rate.Dropped) + " dropped"
+		} else if !f.Rate.Kept && f.Rate.Target > 0 && f.Requests > 0 {
 			r += " ⚠ behind"
 		}
 		return r

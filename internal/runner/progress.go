@@ -78,6 +78,12 @@ func (p *progress) tick(pr driver.Progress) {
 	line := fmt.Sprintf("[%s] %5.1fs/%.0fs%s  %6.0f rps  p50 %s p99 %s  %d errors  hit %s  sent %d  ETA %s",
 		p.label, pr.Elapsed.Seconds(), pr.Total.Seconds(), phase, pr.RPS, shortMS(pr.P50), shortMS(pr.P99),
 		pr.Errors, hit, pr.Sent, p.plan.eta(pr).Round(time.Second))
+	switch {
+	case pr.CutOff:
+		line += fmt.Sprintf("  CUT OFF: %.1fs behind schedule, stopped sending", pr.Lag.Seconds())
+	case pr.Lag >= time.Second:
+		line += fmt.Sprintf("  behind schedule %.1fs", pr.Lag.Seconds())
+	}
 	if p.tty {
 		fmt.Fprintf(p.w, "\r\033[K%s", line)
 		return

@@ -51,6 +51,9 @@ type Options struct {
 	Redis string
 	// RedisMemory limits the memory of a Redis the run starts; zero: stack.DefaultMemory.
 	RedisMemory stack.Memory
+	// MaxLag is driver.Config.MaxLag: how far behind its schedule a scheduled run may send
+	// before it is cut off; zero: driver.DefaultMaxLag, negative: never.
+	MaxLag time.Duration
 	// DB is sqlite (default) or a postgres:// server URL.
 	DB string
 	// Target drives an already running server instead of starting a stack.
@@ -550,6 +553,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 		WarmupPath:  warmupPath(m.dir, mode, m.rep, sc.Warmup),
 		Events:      m.events(),
 		MaxWorkers:  maxWorkers(sc),
+		MaxLag:      m.o.MaxLag,
 		Sink:        p.chk.Add,
 		OnEvent: func(e driver.EventRecord) {
 			p.rec.Event(e)

@@ -298,6 +298,14 @@ type Rate struct {
 	// ClosedLoopWorkers is N for `rate: {shape: max, workers: N}`: no schedule (Target 0), N
 	// requests in flight as fast as the server answers; latency is then the service time.
 	ClosedLoopWorkers int `json:"closed_loop_workers,omitempty"`
+	// MaxLagS is how far behind its schedule the latest-sent request went out, at worst, in
+	// seconds (scheduled runs).
+	MaxLagS float64 `json:"max_lag_s,omitempty"`
+	// CutOff is true when the run stopped sending because it fell more than the bound
+	// (bench run -max-lag, default 10 s) behind its schedule; the figures cover the window up
+	// to the cut, and Dropped counts the scheduled requests of the window never sent.
+	CutOff  bool  `json:"cut_off,omitempty"`
+	Dropped int64 `json:"dropped,omitempty"`
 }
 
 // Latency is a latency distribution in milliseconds.
