@@ -151,12 +151,10 @@ func hitRateFigure(s *summary.Summary) (*figure, string) {
 	}
 	f := newFigure("time since warm-up (s)", "hit rate (%)")
 	f.faults(faultMarks(s))
-	styles := map[string]draw.LineStyle{
-		"tier":          solid(render.Blue, 1.5),
-		"userProfile":   solid(render.Green, 1.5),
-		"conversations": solid(render.Orange, 1.5),
-		"apiResponses":  solid(render.Purple, 1.5),
-		"overall":       solid(render.Black, 2.5),
+	styles := map[string]draw.LineStyle{summary.Overall: solid(render.Black, 2.5)}
+	classColors := []color.Color{render.Blue, render.Green, render.Orange, render.Purple} // in summary.CacheClasses order
+	for i, class := range summary.CacheClasses() {
+		styles[class] = solid(classColors[i%len(classColors)], 1.5)
 	}
 	others := []color.Color{render.Sky, render.Vermillion, render.Grey}
 	for i, class := range classOrder(s.Series.HitRate) {

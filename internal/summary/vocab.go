@@ -4,7 +4,8 @@ import "github.com/atlasbench/atlasbench/internal/atlas"
 
 // Mode is what a run measured: the cache, no cache, both (the same seeded requests twice,
 // no cache first), or an external server (-target). A mode's Figures have ModeCache or
-// ModeNoCache (a -target run's figures are ModeCache: the server's own mode is unknown).
+// ModeNoCache (a -target run's figures are of the mode the server reports in its stats,
+// ModeCache when it reports none).
 type Mode string
 
 // The modes.
