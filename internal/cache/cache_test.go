@@ -1157,3 +1157,52 @@ func TestInvalidatePathPending(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestColdFillNotJoinedLate: a cold fill (counters missing) loads the old value and
+// pauses; a write is acknowledged (commit, Invalidate), then Redis is flushed, so the
+// counters are missing again. A reader that starts now finds them missing like the fill
+// did, but the fill read them before the write: the reader must not take its answer.
+func TestColdFillNotJoinedLate(t *testing.T) {
+	srv := testutil.Redis(t)
+	paused, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	opts := Options{Hooks: Hooks{AfterLoad: func(string) {
+		first := false
+		once.Do(func() { first = true })
+		if first {
+			close(paused)
+			<-release
+		}
+	}}}
+	c, _ := newTestCache(t, srv.URL(), opts)
+	db := newFakeDB()
+	db.set("x", "old")
+	first := make(chan string, 1)
+	go func() {
+		v, _, _ := load(t, c, "cold", ClassConversations, "core", "", db.loader("x"))
+		first <- v
+	}()
+	<-paused // the cold fill created the counters and loaded "old"
+	db.set("x", "new")
+	if err := c.Invalidate(context.Background(), "cold", ScopeData); err != nil {
+		t.Fatal(err)
+	}
+	admin := redis.NewClient(&redis.Options{Addr: srv.Addr()})
+	defer admin.Close()
+	if err := admin.FlushAll(context.Background()).Err(); err != nil {
+		t.Fatal(err)
+	}
+	second := make(chan string, 1)
+	go func() {
+		v, _, _ := load(t, c, "cold", ClassConversations, "core", "", db.loader("x"))
+		second <- v
+	}()
+	time.Sleep(100 * time.Millisecond) // lets the reader reach the paused fill (not an assert)
+	close(release)
+	if v := <-first; v != "old" {
+		t.Errorf("the reader that started before the write got %q, want old", v)
+	}
+	if v := <-second; v != "new" {
+		t.Fatalf("a read that started after the acknowledged write got %q, want new", v)
+	}
+}
