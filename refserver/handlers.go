@@ -38,7 +38,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 			s.writeError(w, r, unauthorized("missing bearer token"))
 			return
 		}
-		userID, err := atlas.ParseToken(s.cfg.JWTSecret, token, s.cfg.Now())
+		userID, err := s.tokens.verify(s.cfg.JWTSecret, token, s.cfg.Now())
 		if err != nil {
 			s.writeError(w, r, unauthorized("invalid token"))
 			return

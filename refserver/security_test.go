@@ -309,3 +309,30 @@ func BenchmarkRedisGET(b *testing.B) {
 		}
 	}
 }
+
+// TestVerifiedTokenStillExpires: the server remembers the tokens it verified (to skip the
+// HMAC and JSON on the next request with the same token), but a remembered token is refused
+// once it expires, and a token differing in one byte of its signature is verified anew.
+func TestVerifiedTokenStillExpires(t *testing.T) {
+	e, _ := newEnv(t, envOptions{})
+	tok, err := atlas.NewToken(testSecret, "u1", e.clock.Now(), 30*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(token string) response {
+		req, _ := http.NewRequest("GET", e.url+"/api/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		return e.send(req)
+	}
+	wantStatus(t, get(tok), 200)
+	wantStatus(t, get(tok), 200) // from the memo
+	i, flip := len(tok)-5, byte('A') // a character inside the signature: 6 bits of it
+	if tok[i] == 'A' {
+		flip = 'B'
+	}
+	wantStatus(t, get(tok[:i]+string(flip)+tok[i+1:]), 401)
+	e.clock.mu.Lock()
+	e.clock.t = e.clock.t.Add(time.Minute) // past exp and its 5 s leeway
+	e.clock.mu.Unlock()
+	wantStatus(t, get(tok), 401)
+}

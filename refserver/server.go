@@ -53,6 +53,7 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	requests atomic.Uint64
+	tokens   tokenMemo
 	registry *prometheus.Registry
 	duration *prometheus.HistogramVec
 }

@@ -37,24 +37,50 @@ func NewToken(secret []byte, userID string, now time.Time, ttl time.Duration) (s
 // It rejects alg "none" and every other algorithm, a wrong signature, a missing or past
 // expiry, a future nbf, and a missing, over-long or control-character subject.
 func ParseToken(secret []byte, token string, now time.Time) (string, error) {
+	c, err := VerifyToken(secret, token, now)
+	return c.Subject, err
+}
+
+// TokenLeeway is the clock skew ParseToken tolerates on exp and nbf.
+const TokenLeeway = 5 * time.Second
+
+// VerifiedToken is what VerifyToken found in a valid token: its subject and the window in
+// which it is valid (NotBefore zero when it has no nbf). A caller that remembers verified
+// tokens must still check Valid at each use.
+type VerifiedToken struct {
+	Subject              string
+	NotBefore, ExpiresAt time.Time
+}
+
+// Valid reports whether the token is still (or already) valid at now, with TokenLeeway.
+func (v VerifiedToken) Valid(now time.Time) bool {
+	return now.Before(v.ExpiresAt.Add(TokenLeeway)) && (v.NotBefore.IsZero() || !now.Before(v.NotBefore.Add(-TokenLeeway)))
+}
+
+// VerifyToken is ParseToken returning the token's validity window too.
+func VerifyToken(secret []byte, token string, now time.Time) (VerifiedToken, error) {
 	var claims jwt.RegisteredClaims
 	_, err := jwt.ParseWithClaims(token, &claims, func(*jwt.Token) (any, error) { return secret, nil },
 		jwt.WithValidMethods([]string{jwt.SigningMethodHS256.Alg()}),
 		jwt.WithExpirationRequired(),
 		jwt.WithTimeFunc(func() time.Time { return now }),
-		jwt.WithLeeway(5*time.Second),
+		jwt.WithLeeway(TokenLeeway),
 	)
 	if err != nil {
-		return "", fmt.Errorf("atlas: token: %w", err)
+		return VerifiedToken{}, fmt.Errorf("atlas: token: %w", err)
 	}
 	sub := claims.Subject
 	if sub == "" || len(sub) > MaxUserIDLen {
-		return "", errors.New("atlas: token: subject missing or longer than 128 bytes")
+		return VerifiedToken{}, errors.New("atlas: token: subject missing or longer than 128 bytes")
 	}
 	for _, r := range sub {
 		if r < 0x20 || r == 0x7f {
-			return "", errors.New("atlas: token: subject has control characters")
+			return VerifiedToken{}, errors.New("atlas: token: subject has control characters")
 		}
 	}
-	return sub, nil
+	v := VerifiedToken{Subject: sub, ExpiresAt: claims.ExpiresAt.Time}
+	if claims.NotBefore != nil {
+		v.NotBefore = claims.NotBefore.Time
+	}
+	return v, nil
 }
