@@ -325,7 +325,7 @@ func TestVerifiedTokenStillExpires(t *testing.T) {
 		return e.send(req)
 	}
 	wantStatus(t, get(tok), 200)
-	wantStatus(t, get(tok), 200) // from the memo
+	wantStatus(t, get(tok), 200)     // from the memo
 	i, flip := len(tok)-5, byte('A') // a character inside the signature: 6 bits of it
 	if tok[i] == 'A' {
 		flip = 'B'
