@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/atlasbench/atlasbench/internal/faultproxy"
 	"github.com/atlasbench/atlasbench/internal/redisproc"
@@ -131,7 +132,14 @@ func (st *Stack) clusterFault(ctx context.Context, c *redisproc.Cluster, f scena
 			return st.Redis.Kill()
 		}
 		n, _ := c.Node(f.Node)
-		return n.Kill()
+		role, _ := c.Role(ctx, n)
+		if err := n.Kill(); err != nil {
+			return err
+		}
+		if role == redisproc.RoleMaster && c.ReplicaCount() > 0 {
+			go st.watchPromotion(c, n, time.Now())
+		}
+		return nil
 	case scenarios.FaultStartRedis:
 		if f.Node == "" {
 			return st.Redis.Start(ctx)
@@ -173,4 +181,35 @@ func proxyFault(ctx context.Context, p *faultproxy.Proxy, f scenarios.Fault) err
 		return p.Flap(context.WithoutCancel(ctx), f.Period)
 	}
 	return fmt.Errorf("stack: %s is not a fault-proxy verb", f.Do)
+}
+
+// watchPromotion logs (run.log) when a replica of the killed master's shard reports itself
+// master, and how long after the kill: the failover window. It gives up after ten node
+// timeouts plus 30 s.
+func (st *Stack) watchPromotion(c *redisproc.Cluster, killed *redisproc.Node, at time.Time) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*c.NodeTimeout()+30*time.Second)
+	defer cancel()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, n := range c.Nodes() {
+			if n == killed || n.Shard != killed.Shard || !n.Running() {
+				continue
+			}
+			rctx, rcancel := context.WithTimeout(ctx, 200*time.Millisecond)
+			role, err := c.Role(rctx, n)
+			rcancel()
+			if err == nil && role == redisproc.RoleMaster {
+				st.log.Info("redis cluster: replica promoted", "node", n.Name, "killed", killed.Name,
+					"shard", killed.Shard, "after_ms", time.Since(at).Milliseconds())
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			st.log.Warn("redis cluster: no replica promoted", "killed", killed.Name, "shard", killed.Shard, "waited", time.Since(at).Round(time.Millisecond))
+			return
+		case <-tick.C:
+		}
+	}
 }

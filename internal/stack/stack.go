@@ -80,6 +80,7 @@ type Stack struct {
 	Seeding time.Duration
 
 	cleanup []func() error
+	log     *slog.Logger // the stack's own progress (Options.Log)
 }
 
 // Server is one `bench serve` child process.
@@ -118,7 +119,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 			return nil, fmt.Errorf("stack: own executable: %w", err)
 		}
 	}
-	st = &Stack{DB: "sqlite"}
+	st = &Stack{DB: "sqlite", log: o.Log}
 	defer func() {
 		if err != nil {
 			st.Close()
