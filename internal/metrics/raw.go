@@ -286,13 +286,16 @@ func MergeParts(parts []*Part) (*Recorder, Input, []string, error) {
 		o.Rate.Target += p.Outcome.Rate.Target
 		o.Rate.Achieved += p.Outcome.Rate.Achieved
 		o.Interrupted = o.Interrupted || p.Outcome.Interrupted
+		o.Rate.CutOff = o.Rate.CutOff || p.Outcome.Rate.CutOff
+		o.Rate.Dropped += p.Outcome.Rate.Dropped
+		o.Rate.MaxLagS = max(o.Rate.MaxLagS, p.Outcome.Rate.MaxLagS)
 		if d := p.Outcome.MeasureStart.Sub(first.Outcome.MeasureStart).Abs(); d > time.Second {
 			notes = append(notes, fmt.Sprintf("merge: part %d measured from %s, part 1 from %s (%.1fs apart): server figures cover part 1's window",
 				k+1, p.Outcome.MeasureStart.UTC().Format(time.RFC3339Nano), first.Outcome.MeasureStart.UTC().Format(time.RFC3339Nano), d.Seconds()))
 		}
 	}
 	o := in.Outcome
-	o.Rate.Kept = o.Rate.Target == 0 || o.Rate.Achieved >= driver.KeptRatio*o.Rate.Target
+	o.Rate.Kept = !o.Rate.CutOff && (o.Rate.Target == 0 || o.Rate.Achieved >= driver.KeptRatio*o.Rate.Target)
 	in.Servers = len(r.servers)
 	return r, in, notes, err
 }
