@@ -215,7 +215,11 @@ func writeFloor(w io.Writer, o floorOptions, sides []*floorSide) {
 	fmt.Fprintf(tw, "errors\t%d\t%d\t\t\t\t\n", ref.errors, fl.errors)
 	tw.Flush()
 	if ref.gets > 0 {
-		fmt.Fprintf(w, "\nrefserver X-Cache HIT: %.1f%% of %d answers\n", 100*float64(ref.hits)/float64(ref.gets), ref.gets)
+		hit := float64(ref.hits) / float64(ref.gets)
+		fmt.Fprintf(w, "\nrefserver X-Cache HIT: %.1f%% of %d answers\n", 100*hit, ref.gets)
+		if hit < 0.99 {
+			fmt.Fprintln(w, "warning: not every refserver answer came from its cache (a Redis timeout opens its breaker and sends reads to the database, as under CPU starvation): its figures include database reads; rerun on a quieter machine")
+		}
 	}
 	if load, err := os.ReadFile("/proc/loadavg"); err == nil {
 		fmt.Fprintf(w, "load average at the end: %s\n", strings.Join(strings.Fields(string(load))[:3], " "))

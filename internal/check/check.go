@@ -196,7 +196,7 @@ func (c *Checker) judge(r driver.Record) {
 	ok := res.Code >= 200 && res.Code < 300
 	var b body
 	if ok && v.Error == "" {
-		if err := decodeBody(res.Body, &b); err != nil {
+		if err := decodeBody(res.Body, &b, req.UserID); err != nil {
 			v.Error = "invalid json"
 			ok = false
 		}
@@ -228,7 +228,7 @@ func (c *Checker) judgeAttack(v *Verdict) {
 		return
 	}
 	var b body
-	if err := decodeBody(res.Body, &b); err != nil {
+	if err := decodeBody(res.Body, &b, req.UserID); err != nil {
 		if v.Error == "" {
 			v.Error = "attack " + req.Attack + ": invalid json"
 		}

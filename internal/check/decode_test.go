@@ -43,7 +43,7 @@ func sameAsEncodingJSON(t *testing.T, data []byte) {
 	t.Helper()
 	var want, got body
 	errWant := json.Unmarshal(data, &want)
-	errGot := decodeBody(data, &got)
+	errGot := decodeBody(data, &got, "u3")
 	if (errWant == nil) != (errGot == nil) {
 		t.Fatalf("%q: json.Unmarshal error %v, decodeBody error %v", data, errWant, errGot)
 	}
@@ -164,7 +164,7 @@ func BenchmarkDecodeBody(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				var v body
-				if err := decodeBody(data, &v); err != nil {
+				if err := decodeBody(data, &v, "u3"); err != nil {
 					b.Fatal(err)
 				}
 			}
