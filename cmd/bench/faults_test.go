@@ -49,6 +49,9 @@ func TestFaultScenarios(t *testing.T) {
 				t.Error("the masters hold no keys")
 			}
 		}},
+		// The same with reads spread over masters and replicas: the invalidations' WAIT copes
+		// with a master killed, its replica promoted (no replicas left) and the old master back.
+		{"fault-shard", "replica-reads", 0, nil},
 		// Replica reads on a 1x1 cluster whose replica lags (keeps serving reads, stops applying
 		// the replication stream): the invalidations wait for the replica, none is stale …
 		{"fault-replica-lag", "replica-reads", 0, func(t *testing.T, s *summary.Summary) {
