@@ -10,7 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
@@ -109,7 +109,7 @@ type Plan struct {
 	tier    *rand.Rand
 	tiers   map[int]string // users whose tier the plan changed
 	tokens  map[int]string
-	bearers sync.Map // user index → []string{"Bearer " + token}, read by the targeter
+	bearers []atomic.Pointer[[]string] // by user index: {"Bearer " + token}, read by the targeter
 	next    uint64
 	hostile *rand.Rand      // draws the attacks' cases and targets
 	rsaKey  *rsa.PrivateKey // signs bad-token's RS256 tokens; nil without bad-token
@@ -152,6 +152,7 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 		hostile: rand.New(rand.NewPCG(uint64(sc.Seed), streamAttack)),
 		tiers:   map[int]string{},
 		tokens:  map[int]string{},
+		bearers: make([]atomic.Pointer[[]string], sc.Population.Users+1),
 	}
 	p.users = sc.Keys.Sampler(sc.Population.Users, rand.New(rand.NewPCG(uint64(sc.Seed), streamUsers)))
 	var total float64
@@ -234,13 +235,14 @@ func (p *Plan) token(i int, userID string) (string, error) {
 // bearer is the Authorization header value of user i's token, built once per user. Safe for
 // concurrent use (unlike Next).
 func (p *Plan) bearer(i int, token string) []string {
-	if v, ok := p.bearers.Load(i); ok {
-		if b := v.([]string); b[0][len("Bearer "):] == token {
-			return b
-		}
+	if i < 0 || i >= len(p.bearers) {
+		return []string{"Bearer " + token}
+	}
+	if b := p.bearers[i].Load(); b != nil && (*b)[0][len("Bearer "):] == token {
+		return *b
 	}
 	b := []string{"Bearer " + token}
-	p.bearers.Store(i, b)
+	p.bearers[i].Store(&b)
 	return b
 }
 
