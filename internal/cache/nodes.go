@@ -132,7 +132,12 @@ func (nb *nodeBreakers) breaker(addr string) *gobreaker.CircuitBreaker[struct{}]
 			return n.ConsecutiveFailures >= uint32(nb.cfg.Failures)
 		},
 		IsSuccessful: func(err error) bool { return !nodeFailure(err) },
-		IsExcluded:   func(err error) bool { return errors.Is(err, context.Canceled) },
+		// A refusal (errBreakerOpen) that reaches this breaker from inside a call says
+		// nothing about this node: neither a success nor a failure. Counted as a success,
+		// it closed a dead master's breaker once a second in redis-shard-kill (the half-open
+		// probe's MGET came back refused), and every close started recovery warming, which
+		// dialled the dead node.
+		IsExcluded: func(err error) bool { return errors.Is(err, context.Canceled) || errors.Is(err, errBreakerOpen) },
 		OnStateChange: func(name string, from, to gobreaker.State) {
 			// Runs under the breaker's lock: log and signal only.
 			nb.log.Warn("cache: redis node circuit breaker", "node", name, "from", from.String(), "to", to.String())

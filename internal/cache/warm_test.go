@@ -3,12 +3,14 @@ package cache
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/testutil"
+	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 )
 
@@ -99,5 +101,29 @@ func TestWarmSkipsUnreachableNode(t *testing.T) {
 		if got, err := client.Exists(ctx, Key{User: u, Class: ClassTier}.String()).Result(); err != nil || got != 1 {
 			t.Errorf("user %s of a healthy master: tier entry exists = %d, %v", u, got, err)
 		}
+	}
+}
+
+// TestRefusalDoesNotCloseNodeBreaker: a half-open node breaker whose probe comes back
+// with a breaker refusal (errBreakerOpen, from inside the call) stays shut: a refusal is
+// not a success, and closing would signal recovery warming towards a node that is down.
+func TestRefusalDoesNotCloseNodeBreaker(t *testing.T) {
+	cc := redis.NewClusterClient(&redis.ClusterOptions{Addrs: []string{"127.0.0.1:1"}})
+	defer cc.Close()
+	closed := 0
+	nb := newNodeBreakers(cc, BreakerConfig{Failures: 1, OpenFor: 20 * time.Millisecond}, testLogger(t), func() { closed++ })
+	h := nodeHook{nb: nb, addr: "dead:1", cb: nb.breaker("dead:1")}
+	h.run(func() error { return io.EOF }) // trips it
+	for round := range 5 {
+		for deadline := time.Now().Add(5 * time.Second); h.cb.State() != gobreaker.StateHalfOpen; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: breaker %s, want half-open", round, h.cb.State())
+			}
+		}
+		h.run(func() error { return errBreakerOpen })
+		if st := h.cb.State(); st == gobreaker.StateClosed || closed > 0 {
+			t.Fatalf("round %d: a refused probe closed the breaker (state %s, %d recovery signals)", round, st, closed)
+		}
+		h.run(func() error { return io.EOF }) // the next probe fails: open again
 	}
 }
