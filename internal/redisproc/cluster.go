@@ -199,6 +199,10 @@ func (c *Cluster) startNode(ctx context.Context, name string, shard int) (*Node,
 		"--cluster-require-full-coverage", "no",
 		// A replica (or a restarted old master) syncs at once, not after the default 5s.
 		"--repl-diskless-sync-delay", "0",
+		// A replica whose link to its master is down answers reads with -MASTERDOWN instead of
+		// its old data: with replica reads, a node restarted from its AOF must not serve the
+		// counters it had before the writes its shard took while it was away.
+		"--replica-serve-stale-data", "no",
 		"--cluster-announce-ip", ahost, "--cluster-announce-port", aport,
 		"--cluster-announce-bus-port", strconv.Itoa(port + busPortOffset),
 	}
