@@ -86,7 +86,7 @@ func TestClusterBackend(t *testing.T) {
 	if r.Backend != BackendCluster || r.Cluster == nil || len(r.Proxies) != 6 {
 		t.Fatalf("backend %q, cluster %v, %d proxies", r.Backend, r.Cluster, len(r.Proxies))
 	}
-	st := &Stack{Redis: r}
+	st := &Stack{Redis: r, log: quiet}
 	proxied := map[string]bool{}
 	for _, p := range r.Proxies {
 		proxied[p.Addr()] = true
@@ -196,7 +196,7 @@ func TestRedisPersistence(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer r.Close()
-			st := &Stack{Redis: r}
+			st := &Stack{Redis: r, log: quiet}
 			addr := strings.TrimPrefix(r.URL, "redis://")
 			fault := scenarios.Fault{}
 			if r.Cluster != nil {
