@@ -348,10 +348,12 @@ func newAttack(cfg *Config, plan *Plan) *attack {
 	}
 	a.prog.init()
 	a.transport, a.conns = newTransport()
-	a.rt = &roundTripper{next: a.transport, tracker: a.tracker}
+	a.rt = &roundTripper{next: a.transport, tracker: a.tracker, timeout: cfg.Timeout}
+	// No Client.Timeout: the round tripper puts the deadline on each request's context. With
+	// a Timeout and a RoundTripper that is not *http.Transport, net/http also arms a timer and
+	// a goroutine per request for the legacy CancelRequest path (several % of a request's CPU).
 	client := &http.Client{
 		Transport:     a.rt,
-		Timeout:       cfg.Timeout,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 	}
 	opts := []func(*vegeta.Attacker){

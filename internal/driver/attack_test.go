@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -476,5 +477,27 @@ func TestRunCutOffWhenBehind(t *testing.T) {
 	if out.CutOff || out.Rate.Dropped != 0 || uint64(out.Measured) != out.Scheduled || out.Rate.MaxLagS < 0.1 {
 		t.Errorf("MaxLag -1: cut off %v, dropped %d, measured %d of %d scheduled, max lag %.3f s: want every request sent late",
 			out.CutOff, out.Rate.Dropped, out.Measured, out.Scheduled, out.Rate.MaxLagS)
+	}
+}
+
+// TestRunRequestTimeout: Config.Timeout bounds each request (the round tripper's deadline,
+// not http.Client.Timeout): a server slower than it yields transport errors that say
+// "deadline exceeded", well before the server would have answered.
+func TestRunRequestTimeout(t *testing.T) {
+	srv := echoServer(t, func(time.Duration) time.Duration { return 3 * time.Second })
+	sc := scenario(t, fmt.Sprintf(getOnlyYAML, "0s", "300ms", 10))
+	var errs []string
+	out, err := Run(context.Background(), Config{BaseURL: srv.URL, Scenario: sc, Secret: testSecret, Timeout: 200 * time.Millisecond,
+		Sink: func(r Record) { errs = append(errs, r.Res.Error) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Measured == 0 || len(errs) != int(out.Measured) {
+		t.Fatalf("measured %d, sink saw %d", out.Measured, len(errs))
+	}
+	for _, e := range errs {
+		if !strings.Contains(e, "deadline exceeded") {
+			t.Fatalf("result error %q, want a deadline exceeded", e)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package driver
 import (
 	"context"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -51,11 +52,26 @@ func (t *tracker) take(seq uint64) (*Request, bool) {
 	return r, ok
 }
 
-// roundTripper records seq → request before sending and counts sends.
+// roundTripper records seq → request before sending, counts sends, and bounds each request,
+// reading the body included, by timeout (what http.Client.Timeout would do, without its
+// per-request goroutine for round trippers it does not know).
 type roundTripper struct {
 	next    http.RoundTripper
 	tracker *tracker
+	timeout time.Duration
 	sent    atomic.Int64
+}
+
+// cancelBody ends a request's deadline context when its body is closed.
+type cancelBody struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (b *cancelBody) Close() error {
+	err := b.ReadCloser.Close()
+	b.cancel()
+	return err
 }
 
 // RoundTrip implements http.RoundTripper.
@@ -66,7 +82,17 @@ func (rt *roundTripper) RoundTrip(req *http.Request) (*http.Response, error) {
 		rt.tracker.bind(idx, seq)
 	}
 	rt.sent.Add(1)
-	return rt.next.RoundTrip(req)
+	if rt.timeout <= 0 {
+		return rt.next.RoundTrip(req)
+	}
+	ctx, cancel := context.WithTimeout(req.Context(), rt.timeout)
+	res, err := rt.next.RoundTrip(req.WithContext(ctx))
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	res.Body = &cancelBody{ReadCloser: res.Body, cancel: cancel}
+	return res, nil
 }
 
 // connSet tracks the transport's connections so that Run can abort every request in flight
