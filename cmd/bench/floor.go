@@ -65,7 +65,7 @@ func runFloor(ctx context.Context, args []string, getenv func(string) string, st
 		return usagef("floor: -rounds must be > 0")
 	}
 	secret, _ := jwtSecret(getenv)
-	so := stack.Options{Binary: getenv("ATLAS_BENCH_BIN"), Secret: secret, ServerLog: stderr}
+	so := stack.Options{Binary: getenv("ATLAS_BENCH_BIN"), Secret: secret, ServerLog: stack.SerialWriter(stderr)} // two servers log into it
 
 	rds, err := stack.StartRedis(ctx, stack.RedisOptions{Spec: o.redis, Memory: stack.DefaultMemory})
 	if err != nil {

@@ -53,7 +53,7 @@ type Options struct {
 	Tiers                          string // atlas.TierMix.String()
 	DBLatency, DBJitter            time.Duration
 	Secret                         []byte
-	// ServerLog receives the server's stderr; default discards.
+	// ServerLog receives the servers' stderr (writes serialized: SerialWriter); default discards.
 	ServerLog io.Writer
 	// Log receives the stack's own progress.
 	Log *slog.Logger
@@ -111,6 +111,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 	if o.ServerLog == nil {
 		o.ServerLog = io.Discard
 	}
+	o.ServerLog = SerialWriter(o.ServerLog) // shared by every instance
 	if o.StartTimeout == 0 {
 		o.StartTimeout = 3 * time.Minute
 	}
@@ -441,4 +442,30 @@ func (st *Stack) Close() error {
 	}
 	st.cleanup = nil
 	return errors.Join(errs...)
+}
+
+// SerialWriter returns w with its writes serialized, for a writer that several child
+// processes' output is copied into at once (exec copies each child's stderr on its own
+// goroutine; a bytes.Buffer or a terminal writer is not safe for that). An *os.File is
+// returned as it is.
+func SerialWriter(w io.Writer) io.Writer {
+	switch w.(type) {
+	case *os.File, *serialWriter:
+		return w
+	}
+	if w == io.Discard {
+		return w
+	}
+	return &serialWriter{w: w}
+}
+
+type serialWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *serialWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
 }
