@@ -187,6 +187,9 @@ func proxyFault(ctx context.Context, p *faultproxy.Proxy, f scenarios.Fault) err
 // master, and how long after the kill: the failover window. It gives up after ten node
 // timeouts plus 30 s.
 func (st *Stack) watchPromotion(c *redisproc.Cluster, killed *redisproc.Node, at time.Time) {
+	if st.log == nil {
+		return // a Stack built without New has nowhere to say it
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*c.NodeTimeout()+30*time.Second)
 	defer cancel()
 	tick := time.NewTicker(50 * time.Millisecond)
