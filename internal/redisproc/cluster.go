@@ -448,7 +448,8 @@ func (c *Cluster) Role(ctx context.Context, n *Node) (string, error) {
 // Failover promotes a replica of the shard that node serves: when node is a replica
 // now, it is promoted; when it is a master, one of its running replicas is. It runs
 // CLUSTER FAILOVER (FORCE when the master is down, or after two attempts that timed out)
-// and waits until the replica reports itself master.
+// and returns once the replica reports itself master and the old master, when running,
+// reports itself replica (so the roles are settled when the fault is done).
 func (c *Cluster) Failover(ctx context.Context, node string) error {
 	target, ok := c.Node(node)
 	if !ok {
@@ -477,6 +478,15 @@ func (c *Cluster) Failover(ctx context.Context, node string) error {
 	if candidate == nil {
 		return fmt.Errorf("redisproc: cluster: failover %s: no running replica of it", node)
 	}
+	// The shard's master now: once the replica is promoted it must turn into a replica too.
+	var oldMaster *Node
+	if _, id, err := c.role(ctx, candidate); err == nil {
+		for _, n := range c.nodes {
+			if n.id == id && n.Running() {
+				oldMaster = n
+			}
+		}
+	}
 	// A manual failover gives up after 5s (Redis's own limit) when the replica cannot catch
 	// up with its master in time, e.g. on a loaded machine: try again, the third time with FORCE.
 	var err error
@@ -496,6 +506,11 @@ func (c *Cluster) Failover(ctx context.Context, node string) error {
 			}
 			if role != RoleMaster {
 				return fmt.Errorf("%s not promoted yet", candidate.Name)
+			}
+			if oldMaster != nil {
+				if role, _, err := c.role(wctx, oldMaster); err == nil && role != RoleReplica {
+					return fmt.Errorf("%s promoted, but %s still reports itself master", candidate.Name, oldMaster.Name)
+				}
 			}
 			return nil
 		})
