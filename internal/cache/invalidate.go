@@ -158,14 +158,19 @@ func (c *Cache) Start(ctx context.Context) {
 }
 
 func (c *Cache) retryLoop(ctx context.Context) {
-	t := time.NewTicker(retryEvery)
+	every(ctx, retryEvery, func() { c.retryPending(ctx) })
+}
+
+// every runs fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			c.retryPending(ctx)
+			fn()
 		}
 	}
 }

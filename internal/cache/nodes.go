@@ -182,16 +182,7 @@ const slotMapEvery = time.Second
 
 // reloadLoop reloads the slot map every slotMapEvery until ctx ends.
 func (nb *nodeBreakers) reloadLoop(ctx context.Context) {
-	t := time.NewTicker(slotMapEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			nb.cluster.ReloadState(ctx)
-		}
-	}
+	every(ctx, slotMapEvery, func() { nb.cluster.ReloadState(ctx) })
 }
 
 // worst is the most open state among the nodes' breakers: open, else half-open, else closed.

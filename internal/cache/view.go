@@ -103,16 +103,29 @@ func (v *UserView) Load(ctx context.Context, class Class, tier, resource string,
 		// cold fill creates it, once for every concurrent caller.
 		return v.coldFill(ctx, st, class, tier, key, gks, load)
 	}
-	if raw, isStr := vals[len(gks)].(string); isStr {
-		if val, neg, state := decode(class, raw, t); state == entryFresh {
-			st.hits.Add(1)
-			if neg {
-				return nil, Hit, ErrNotFound
-			}
-			return val, Hit, nil
-		}
+	if val, ok, err := freshHit(st, class, vals[len(gks)], t); ok {
+		return val, Hit, err
 	}
 	return v.fill(ctx, st, class, tier, key, gks, t, load)
+}
+
+// freshHit counts a hit and returns the entry when raw, the entry's value as an MGET read it
+// after its counters, was written under the counters t (a cached "not found" is
+// ErrNotFound); ok is false when the entry is absent or not servable.
+func freshHit(st *classCounters, class Class, raw any, t tag) (val []byte, ok bool, err error) {
+	s, isStr := raw.(string)
+	if !isStr {
+		return nil, false, nil
+	}
+	val, neg, state := decode(class, s, t)
+	if state != entryFresh {
+		return nil, false, nil
+	}
+	st.hits.Add(1)
+	if neg {
+		return nil, true, ErrNotFound
+	}
+	return val, true, nil
 }
 
 // cacheable reports whether the Load may use Redis at all: a valid tier with a
@@ -294,14 +307,8 @@ func (v *UserView) coldFill(ctx context.Context, st *classCounters, class Class,
 					return v.fallback(ctx, st, err, load)
 				}
 				if t, ok := parseTag(vals[:len(gks)]); ok {
-					if raw, isStr := vals[len(gks)].(string); isStr {
-						if val, neg, state := decode(class, raw, t); state == entryFresh {
-							st.hits.Add(1)
-							if neg {
-								return nil, Hit, ErrNotFound
-							}
-							return val, Hit, nil
-						}
+					if val, ok, err := freshHit(st, class, vals[len(gks)], t); ok {
+						return val, Hit, err
 					}
 					return v.fill(ctx, st, class, tier, key, gks, t, load)
 				}
