@@ -90,9 +90,7 @@ func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 	if c := st.Redis.Cluster; c != nil {
 		return st.clusterFault(ctx, c, f)
 	}
-	switch f.Do {
-	case scenarios.FaultSlowRedis, scenarios.FaultPartitionRedis, scenarios.FaultRefuseRedis,
-		scenarios.FaultHealRedis, scenarios.FaultFlapRedis:
+	if slices.Contains(proxyVerbs, f.Do) {
 		var errs []error
 		for _, srv := range st.Servers {
 			if f.Server == 0 || f.Server == srv.Index {
@@ -100,6 +98,8 @@ func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 			}
 		}
 		return errors.Join(errs...)
+	}
+	switch f.Do {
 	case scenarios.FaultKillRedis:
 		return st.Redis.Kill()
 	case scenarios.FaultStartRedis:

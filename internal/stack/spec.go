@@ -46,7 +46,7 @@ func CheckRedis(spec string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("-redis %q: want auto, process, docker, embedded, cluster, a redis://, rediss:// or redis+cluster:// URL, or comma-separated host:port of a Cluster's nodes", redactURL(spec))
+	return fmt.Errorf("-redis %q: want auto, process, docker, embedded, cluster, a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL, or comma-separated host:port of a Cluster's nodes", redactURL(spec))
 }
 
 // redactURL hides a password in spec when it parses as a URL.
