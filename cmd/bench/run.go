@@ -192,7 +192,12 @@ func scenarioFlags(fs *flag.FlagSet) func(ignoreFaults bool) (*scenarios.Scenari
 			if err := applyRate(sc, *rate, *workers); err != nil {
 				return nil, err
 			}
-			changed = append(changed, strings.TrimSpace(fmt.Sprintf("-rate %s", *rate)))
+			if set["rate"] {
+				changed = append(changed, "-rate "+strings.TrimSpace(*rate))
+			}
+			if set["workers"] {
+				changed = append(changed, fmt.Sprintf("-workers %d", *workers))
+			}
 		}
 		if set["servers"] {
 			if *servers < 1 {

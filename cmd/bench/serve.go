@@ -58,6 +58,23 @@ type serveOptions struct {
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("serve", serveUsage, stdout)
 	var o serveOptions
+	serveFlags(fs, &o, getenv)
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return usagef("serve: unexpected argument %q", fs.Arg(0))
+	}
+	if o.scenario != "" {
+		if err := o.fromScenario(fs); err != nil {
+			return err
+		}
+	}
+	return serve(ctx, o, getenv, stdout, stderr)
+}
+
+// serveFlags defines bench serve's flags on fs, into o.
+func serveFlags(fs *flag.FlagSet, o *serveOptions, getenv func(string) string) {
 	fs.StringVar(&o.listen, "listen", envOr(getenv, "ATLAS_LISTEN", "127.0.0.1:8000"), "address to listen on (`host:port`; port 0 picks a free one) [ATLAS_LISTEN]")
 	fs.StringVar(&o.redis, "redis", envOr(getenv, "REDIS_URL", "auto"), "Redis: auto (child redis-server, else Docker, else embedded), process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), or a redis://, rediss://, redis+cluster:// URL; several comma-separated host:port mean a Cluster [REDIS_URL]")
 	fs.StringVar(&o.db, "db", envOr(getenv, "ATLAS_DB", "sqlite"), "database: sqlite (temp dir), sqlite:/path/file.db, or postgres://… [ATLAS_DB]")
@@ -73,18 +90,6 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.scenario, "scenario", "", "seed the population and DB round trip a scenario (built-in name or YAML file) expects, so bench run -target URL -scenario NAME finds its users; -seed* and -db-* flags given too override it")
 	fs.BoolVar(&o.floor, "floor", false, "serve the floor instead of the Atlas API: every request is one go-redis GET of a 512-byte value (what bench floor measures the cached GET against)")
-	if err := parseFlags(fs, args); err != nil {
-		return err
-	}
-	if fs.NArg() > 0 {
-		return usagef("serve: unexpected argument %q", fs.Arg(0))
-	}
-	if o.scenario != "" {
-		if err := o.fromScenario(fs); err != nil {
-			return err
-		}
-	}
-	return serve(ctx, o, getenv, stdout, stderr)
 }
 
 // fromScenario takes the seed, population and DB round trip of o.scenario, except what a

@@ -61,8 +61,6 @@ func writeHTML(w io.Writer, v *view) error {
 	return htmlTmpl.Execute(w, v)
 }
 
-// pngDataURI inlines a PNG we drew ourselves; html/template would otherwise refuse data: URLs.
-
 // htmlAlign is the CSS class of column i, holding cell, for a table's Align letters; a
 // verdict cell gets its colour.
 func htmlAlign(align string, i int, cell string) string {
