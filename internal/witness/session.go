@@ -191,6 +191,15 @@ func (s *Session) cut(ctx context.Context) *cut {
 // begin cut (or PGFlushWait has passed).
 func (s *Session) settledPG(ctx context.Context, c *cut) (PGCounters, error) {
 	deadline := time.Now().Add(PGFlushWait)
+	if s.begin == nil {
+		// Nothing to compare with yet: wait once, then read once (each read is a query of ours).
+		select {
+		case <-ctx.Done():
+			return PGCounters{}, ctx.Err()
+		case <-time.After(PGFlushWait):
+		}
+		return s.pg.Read(ctx)
+	}
 	for {
 		p, err := s.pg.Read(ctx)
 		if err != nil {
