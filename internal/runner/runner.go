@@ -515,7 +515,9 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 	go func() { p.poll.Run(pctx); close(pollDone) }()
 	p.stopPoll = func() { cancel(); <-pollDone }
 	if m.st != nil && m.st.Redis != nil && m.st.Redis.Backend != stack.BackendEmbedded {
-		p.mem = startMemSampler(context.WithoutCancel(ctx), m.st.Redis.URL, sc.Warmup)
+		if p.mem = startMemSampler(context.WithoutCancel(ctx), m.st.Redis.URL); p.mem != nil {
+			m.onClose(p.mem.close)
+		}
 	}
 	p.procs = watchProcesses(ctx, m.st, m.bases, sc.Total())
 	m.onClose(func() { p.procs(nil) })
@@ -577,9 +579,6 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 	p.chk.Close()
 	p.wit.Finish(context.WithoutCancel(ctx))
 	if err != nil {
-		if p.mem != nil {
-			p.mem.finish(ctx)
-		}
 		return nil, fmt.Errorf("runner: %s attack: %w", mode, err)
 	}
 	if o.TTY {
@@ -640,7 +639,7 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 		m.notes = append(m.notes, string(mode)+": "+n)
 	}
 	if p.mem != nil {
-		f.RedisMemory = p.mem.finish(ctx)
+		f.RedisMemory = p.mem.collect(ctx, out.MeasureStart)
 	}
 	if st != nil && st.Redis != nil {
 		f.Redis = redisFigures(ctx, st.Redis)
