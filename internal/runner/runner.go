@@ -644,7 +644,7 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 	if st != nil && st.Redis != nil {
 		f.Redis = redisFigures(ctx, st.Redis)
 		if p.shards != nil && f.Redis != nil {
-			whole, series := p.shards.Finish(m.sc.Duration.Seconds(), f.Phases)
+			whole, series := p.shards.Finish(out.Ran.Seconds(), f.Phases)
 			f.Redis.Shards = whole
 			if f.Series != nil {
 				f.Series.HitRateByShard = series
