@@ -218,6 +218,8 @@ type run struct {
 	dir  string
 	s    *summary.Summary
 	figs map[summary.Mode][]summary.Figures
+	// cache is the config's cache settings, loaded once; nil when they cannot be loaded.
+	cache *cache.Config
 }
 
 // newRun creates config's run directory and starts its summary: what is known before
@@ -232,8 +234,10 @@ func (o *Options) newRun(config, dir string) (*run, error) {
 		Env:   summary.Env{Go: runtime.Version(), CPUs: runtime.NumCPU(), OS: runtime.GOOS + "/" + runtime.GOARCH, DB: dbKind(o.DB), Git: gitDescribe()},
 		Count: o.Count, Samples: map[string][]float64{},
 	}
-	if o.Target == "" {
-		if c, err := cache.LoadConfig(config); err == nil {
+	var cc *cache.Config
+	if c, err := cache.LoadConfig(config); err == nil {
+		cc = &c
+		if o.Target == "" {
 			en, ttl := c.Effective()
 			s.CacheConfig = &summary.CacheConfig{Enabled: en, TTLSeconds: ttl}
 		}
@@ -247,7 +251,7 @@ func (o *Options) newRun(config, dir string) (*run, error) {
 			s.Notes = append(s.Notes, "faults skipped: -target gives the harness no control over the server's Redis")
 		}
 	}
-	return &run{dir: dir, s: s, figs: map[summary.Mode][]summary.Figures{}}, nil
+	return &run{dir: dir, s: s, figs: map[summary.Mode][]summary.Figures{}, cache: cc}, nil
 }
 
 // measure runs every repeat of every config's modes, interleaved, until done, interrupted
@@ -259,7 +263,7 @@ func (o *Options) measure(ctx context.Context, runs []*run, modes []summary.Mode
 				if ctx.Err() != nil {
 					return true, nil
 				}
-				f, notes, backend, err := o.runMode(ctx, r.dir, r.s.Config, mode, rep)
+				f, notes, backend, err := o.runMode(ctx, r.dir, r.s.Config, r.cache, mode, rep)
 				if backend != "" {
 					r.s.Env.RedisBackend = backend
 				}
@@ -360,8 +364,8 @@ func (o *Options) defaults() error {
 // runMode brings one stack up (unless Target), attacks it once, and measures: the named
 // steps of modeRun, in order. It returns the mode's figures, its notes and the Redis
 // backend it ran on.
-func (o *Options) runMode(ctx context.Context, dir, config string, mode summary.Mode, rep int) (*figuresRun, []string, string, error) {
-	m := &modeRun{o: o, sc: o.Scenario, dir: dir, config: config, mode: mode, rep: rep}
+func (o *Options) runMode(ctx context.Context, dir, config string, cc *cache.Config, mode summary.Mode, rep int) (*figuresRun, []string, string, error) {
+	m := &modeRun{o: o, sc: o.Scenario, dir: dir, config: config, cache: cc, mode: mode, rep: rep}
 	defer m.close()
 	if err := m.up(ctx); err != nil {
 		return nil, m.notes, m.backend, err
@@ -393,6 +397,7 @@ type modeRun struct {
 	o           *Options
 	sc          *scenarios.Scenario
 	dir, config string
+	cache       *cache.Config // the config's cache settings; nil when they could not be loaded
 	mode        summary.Mode
 	rep         int
 
@@ -496,7 +501,7 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 		next = func(v check.Verdict) { p.rec.Add(v); p.shards.Add(v) }
 	}
 	if m.mode != summary.ModeNoCache {
-		if cfg, err := cache.LoadConfig(m.config); err == nil && cfg.Enabled() {
+		if cfg := m.cache; cfg != nil && cfg.Enabled() {
 			p.model = ideal.New(func(tier, class string) time.Duration { return cfg.TTL(tier, cache.Class(class)) }, cache.DefaultNegativeTTL)
 			if cfg.Warm {
 				p.model.WarmAtStart()
