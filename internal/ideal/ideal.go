@@ -27,13 +27,11 @@ type tally struct{ hits, misses uint64 }
 // model leaves the jitter out).
 func New(ttl func(tier, class string) time.Duration, negTTL time.Duration) *Model {
 	m := &Model{ttl: ttl, negTTL: negTTL, users: map[string]map[string]time.Duration{}, counts: map[string]*tally{}}
-	for _, c := range classes {
+	for _, c := range summary.CacheClasses() {
 		m.counts[c] = &tally{}
 	}
 	return m
 }
-
-var classes = []string{atlas.QueryTier, atlas.QueryUserProfile, atlas.QueryConversations, atlas.QueryAPIResponses}
 
 // WarmAtStart models a cache that preloads every user's tier and profile when the
 // server starts (the config's warm: true): a user's first tier and profile lookups then
@@ -137,24 +135,22 @@ func (m *Model) HitRate() summary.HitRate {
 		all.hits += t.hits
 		all.misses += t.misses
 	}
-	return summary.HitRate{
-		Tier: rate(m.counts[atlas.QueryTier]), UserProfile: rate(m.counts[atlas.QueryUserProfile]),
-		Conversations: rate(m.counts[atlas.QueryConversations]), APIResponses: rate(m.counts[atlas.QueryAPIResponses]),
-		Overall: rate(&all),
-	}
+	return summary.NewHitRate(func(class string) float64 {
+		if class == summary.Overall {
+			return rate(&all)
+		}
+		return rate(m.counts[class])
+	})
 }
 
 // Efficiency returns achieved ÷ ideal per class (0 where the ideal is 0).
 func Efficiency(achieved, ideal summary.HitRate) summary.HitRate {
-	div := func(a, b float64) float64 {
+	return summary.NewHitRate(func(class string) float64 {
+		a, _ := achieved.Of(class)
+		b, _ := ideal.Of(class)
 		if b == 0 {
 			return 0
 		}
 		return a / b
-	}
-	return summary.HitRate{
-		Tier: div(achieved.Tier, ideal.Tier), UserProfile: div(achieved.UserProfile, ideal.UserProfile),
-		Conversations: div(achieved.Conversations, ideal.Conversations), APIResponses: div(achieved.APIResponses, ideal.APIResponses),
-		Overall: div(achieved.Overall, ideal.Overall),
-	}
+	})
 }
