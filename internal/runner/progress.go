@@ -59,9 +59,6 @@ func (o *Options) newProgress(mode summary.Mode, rep int) *progress {
 	if o.Count > 1 {
 		label = fmt.Sprintf("%s %d/%d", mode, rep, o.Count)
 	}
-	if o.attacks == nil {
-		o.attacks = &plan{total: 1}
-	}
 	o.attacks.next(time.Now())
 	return &progress{w: o.Progress, tty: o.TTY, label: label, plan: o.attacks, lastPlain: -time.Hour}
 }

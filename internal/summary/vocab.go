@@ -16,10 +16,8 @@ const (
 	ModeTarget  Mode = "target"
 )
 
-// Modes are the modes a user picks for bench run and bench compare (-mode).
-func Modes() []Mode { return []Mode{ModeCache, ModeNoCache, ModeBoth} }
-
-// Valid reports whether m is one of Modes.
+// Valid reports whether m is a mode a user picks for bench run and bench compare (-mode):
+// cache, nocache or both.
 func (m Mode) Valid() bool { return m == ModeCache || m == ModeNoCache || m == ModeBoth }
 
 // Overall is the hit-rate "class" of the four cache classes together (HitRate.Overall,

@@ -1,7 +1,6 @@
 package threshold
 
 import (
-	"errors"
 	"fmt"
 	"math"
 	"strconv"
@@ -115,22 +114,6 @@ func Parse(expr string) (Expr, error) {
 		return Expr{}, err
 	}
 	return Expr{Raw: expr, Path: path, Op: op, Value: value}, nil
-}
-
-// ParseAll parses every expression and reports every problem at once (errors.Join), so a
-// scenario's thresholds can be validated before a run starts.
-func ParseAll(exprs []string) ([]Expr, error) {
-	out := make([]Expr, 0, len(exprs))
-	var errs []error
-	for _, x := range exprs {
-		e, err := Parse(x)
-		if err != nil {
-			errs = append(errs, err)
-			continue
-		}
-		out = append(out, e)
-	}
-	return out, errors.Join(errs...)
 }
 
 // parser reads one expression, rune by rune.

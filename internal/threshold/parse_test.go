@@ -188,22 +188,6 @@ func TestParseErrors(t *testing.T) {
 	}
 }
 
-func TestParseAll(t *testing.T) {
-	exprs, err := ParseAll([]string{"errors == 0", "latency.p99 <= 5 parsecs", "hit_rate.nope > 0.5"})
-	if len(exprs) != 1 || exprs[0].Raw != "errors == 0" {
-		t.Errorf("ParseAll kept %v, want the one valid expression", exprs)
-	}
-	// Both problems are reported at once.
-	for _, want := range []string{`"latency.p99 <= 5 parsecs": col 16`, `"hit_rate.nope > 0.5": col 10`} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("ParseAll error %v does not contain %s", err, want)
-		}
-	}
-	if _, err := ParseAll([]string{"errors == 0"}); err != nil {
-		t.Errorf("ParseAll of a valid list: %v", err)
-	}
-}
-
 func TestParsePath(t *testing.T) {
 	tests := []struct {
 		path   string
