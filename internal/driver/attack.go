@@ -413,9 +413,11 @@ func (a *attack) planError() error {
 	return a.planErr
 }
 
-// start starts the attack. There is no duration cut-off on a schedule: the pacer stops
-// after its last hit, and a generator that fell behind sends its late hits (their latency
-// counts from the intended time) instead of dropping them. The closed loop runs until the
+// start starts the attack. A schedule has no duration cut-off of its own: the pacer stops
+// after its last hit. A generator that falls behind sends its late hits (their latency
+// counts from the intended time) only up to Config.MaxLag: the first hit sent later than
+// that stops the attacker (lagged), and the rest of the schedule is dropped (the run is
+// cut off); with a negative MaxLag it keeps sending late. The closed loop runs until the
 // end of the whole attack.
 func (a *attack) start() <-chan *vegeta.Result {
 	name := string(a.cfg.Mode)

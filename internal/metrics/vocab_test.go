@@ -33,8 +33,14 @@ func TestFaultVerbsOpenSummaryPhases(t *testing.T) {
 		if !opened[phase] {
 			t.Errorf("no fault verb opens %s", phase)
 		}
-		if !summary.IsFaultPhase(phase) {
-			t.Errorf("IsFaultPhase(%s) = false", phase)
+	}
+	// The phases that are not a fault's are neither listed as fault phases nor taken for one.
+	for _, phase := range []string{summary.PhaseSteady, summary.PhaseRecovery} {
+		if slices.Contains(summary.FaultPhases(), phase) {
+			t.Errorf("summary.FaultPhases() lists %q, which is not a fault's phase", phase)
+		}
+		if summary.IsFaultPhase(phase) {
+			t.Errorf("IsFaultPhase(%s) = true", phase)
 		}
 	}
 	for verb := range instant {
