@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
@@ -97,8 +98,8 @@ func TestRunEndToEnd(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
-		if b := img.Bounds(); b.Dx() != report.ChartWidth || b.Dy() != report.ChartHeight {
-			t.Errorf("%s is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), report.ChartWidth, report.ChartHeight)
+		if b := img.Bounds(); b.Dx() != render.ChartWidth || b.Dy() != render.ChartHeight {
+			t.Errorf("%s is %dx%d, want %dx%d", name, b.Dx(), b.Dy(), render.ChartWidth, render.ChartHeight)
 		}
 	}
 	bin, err := os.ReadFile(filepath.Join(dir, "results-cache.bin"))

@@ -17,12 +17,6 @@ import (
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
-// Chart geometry: as the run report's charts.
-const (
-	ChartWidth  = render.ChartWidth  // pixels
-	ChartHeight = render.ChartHeight // pixels
-)
-
 // configColors gives each configuration its bar colour (render.Cycle in config order); a
 // disabled cache is drawn grey whatever its position.
 func configColors(runs []Run) []color.Color {
@@ -285,8 +279,7 @@ func (f *figure) drawPanel(c draw.Canvas, pn panel) error {
 	groupW := data.Size().X / vg.Length(len(pn.groups))
 	nc := len(f.configs)
 	barW := min(groupW*0.85/vg.Length(nc), vg.Points(60))
-	lstyle := text.Style{Color: color.NRGBA{R: 40, G: 40, B: 40, A: 255}, Font: render.Font(9),
-		XAlign: draw.XCenter, YAlign: draw.YBottom, Handler: plot.DefaultTextHandler}
+	lstyle := render.ValueLabelStyle()
 	// Labels side by side when every one fits its bar, else all upright: mixed looks broken.
 	upright := false
 	for _, row := range pn.values {

@@ -347,7 +347,7 @@ func line(text, prefix string) string {
 	return ""
 }
 
-// checkPNG asserts a valid PNG of ChartWidth × ChartHeight that is not one colour and has
+// checkPNG asserts a valid PNG of render.ChartWidth × render.ChartHeight that is not one colour and has
 // the colours of the bars.
 func checkPNG(t *testing.T, path string) {
 	t.Helper()
@@ -360,8 +360,8 @@ func checkPNG(t *testing.T, path string) {
 	if err != nil {
 		t.Fatalf("%s: %v", path, err)
 	}
-	if b := img.Bounds(); b.Dx() != ChartWidth || b.Dy() != ChartHeight {
-		t.Errorf("%s: %dx%d, want %dx%d", path, b.Dx(), b.Dy(), ChartWidth, ChartHeight)
+	if b := img.Bounds(); b.Dx() != render.ChartWidth || b.Dy() != render.ChartHeight {
+		t.Errorf("%s: %dx%d, want %dx%d", path, b.Dx(), b.Dy(), render.ChartWidth, render.ChartHeight)
 	}
 	colours := map[color.RGBA]int{}
 	b := img.Bounds()

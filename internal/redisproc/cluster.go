@@ -311,8 +311,8 @@ func (c *Cluster) WaitHealthy(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s: INFO replication: %w", n.Name, err)
 			}
-			if infoField(repl, "role") == "slave" &&
-				(infoField(repl, "master_link_status") != "up" || infoField(repl, "master_sync_in_progress") != "0") {
+			if InfoField(repl, "role") == "slave" &&
+				(InfoField(repl, "master_link_status") != "up" || InfoField(repl, "master_sync_in_progress") != "0") {
 				return fmt.Errorf("%s: replica not in sync with its master", n.Name)
 			}
 		}
@@ -335,8 +335,8 @@ func poll(ctx context.Context, try func() error) error {
 	}
 }
 
-// infoField returns the value of field in an INFO reply ("" when absent).
-func infoField(info, field string) string {
+// InfoField returns the value of field in an INFO reply ("" when absent).
+func InfoField(info, field string) string {
 	for _, line := range strings.Split(info, "\n") {
 		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
 			return v
@@ -374,7 +374,7 @@ func NodeStats(ctx context.Context, addr string) (keys, usedBytes int64, err err
 	if err != nil {
 		return keys, 0, fmt.Errorf("redisproc: INFO memory %s: %w", addr, err)
 	}
-	usedBytes, _ = strconv.ParseInt(infoField(mem, "used_memory"), 10, 64)
+	usedBytes, _ = strconv.ParseInt(InfoField(mem, "used_memory"), 10, 64)
 	return keys, usedBytes, nil
 }
 

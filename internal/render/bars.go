@@ -1,6 +1,7 @@
 package render
 
 import (
+	"image/color"
 	"math"
 
 	"gonum.org/v1/plot"
@@ -33,4 +34,11 @@ func (l *ValueLabels) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 		c.FillText(l.Style, vg.Point{X: trX(float64(i)) + l.Offset, Y: trY(y) + vg.Points(2)}, s)
 	}
+}
+
+// ValueLabelStyle is the text of the values written above bars: dark grey, 9 pt, centred
+// over the bar, standing on it.
+func ValueLabelStyle() text.Style {
+	return text.Style{Color: color.NRGBA{R: 40, G: 40, B: 40, A: 255}, Font: Font(9),
+		XAlign: draw.XCenter, YAlign: draw.YBottom, Handler: plot.DefaultTextHandler}
 }

@@ -31,12 +31,6 @@ func Charts() []string {
 	return []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS, chartRedisMemory}
 }
 
-// Chart geometry: every chart is render.ChartWidth × render.ChartHeight pixels.
-const (
-	ChartWidth  = render.ChartWidth  // pixels
-	ChartHeight = render.ChartHeight // pixels
-)
-
 // chart is one PNG the report embeds: either drawn, or skipped with the reason.
 type chart struct {
 	Name    string // file name, one of Charts()
@@ -395,18 +389,18 @@ func (f *figure) addHeadroom() {
 // estimatedDataHeight and estimatedDataWidth are the rough size of the data area, for
 // placing fault labels before the layout exists.
 func estimatedDataHeight() vg.Length {
-	return vg.Length(ChartHeight)*vg.Inch/render.ChartDPI - vg.Points(90)
+	return vg.Length(render.ChartHeight)*vg.Inch/render.ChartDPI - vg.Points(90)
 }
 
 func estimatedDataWidth(legend bool) vg.Length {
-	w := vg.Length(ChartWidth)*vg.Inch/render.ChartDPI - vg.Points(70)
+	w := vg.Length(render.ChartWidth)*vg.Inch/render.ChartDPI - vg.Points(70)
 	if legend {
 		w -= vg.Points(130)
 	}
 	return w
 }
 
-// png lays the figure out at ChartWidth × ChartHeight: title on top across the image,
+// png lays the figure out at render.ChartWidth × render.ChartHeight: title on top across the image,
 // the plot, and the legend in a column on the right where it cannot cover data.
 func (f *figure) png() ([]byte, error) {
 	entries := f.legend

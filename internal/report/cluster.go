@@ -9,9 +9,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
-	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -126,8 +124,7 @@ func nodeKeysFigure(s *summary.Summary) (*figure, string) {
 		p.Add(bc)
 		f.legend = append(f.legend, legendEntry{k.label, bc})
 	}
-	style := text.Style{Color: color.NRGBA{R: 40, G: 40, B: 40, A: 255}, Font: render.Font(9),
-		XAlign: draw.XCenter, YAlign: draw.YBottom, Handler: plot.DefaultTextHandler}
+	style := render.ValueLabelStyle()
 	keys := make([]float64, len(nodes))
 	labels := make([]string, len(nodes))
 	for i, n := range nodes {

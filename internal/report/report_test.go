@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/net/html"
 
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -209,7 +210,7 @@ func checkPNG(t *testing.T, name string, data []byte) {
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
-	if got, want := img.Bounds().Size(), image.Pt(ChartWidth, ChartHeight); got != want {
+	if got, want := img.Bounds().Size(), image.Pt(render.ChartWidth, render.ChartHeight); got != want {
 		t.Errorf("%s: size %v, want %v", name, got, want)
 	}
 	colours := map[[4]uint32]bool{}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -33,8 +34,8 @@ func (st *Stack) Capacity(ctx context.Context, users int) (*summary.Capacity, er
 		return nil, fmt.Errorf("stack: capacity: INFO memory: %w", err)
 	}
 	c := &summary.Capacity{BytesPerKeyClass: map[string]float64{}, Extrapolated: map[string]int64{}}
-	c.UsedMemoryBytes = infoField(info, "used_memory")
-	c.BaselineBytes = infoField(info, "used_memory_startup")
+	c.UsedMemoryBytes = infoInt(info, "used_memory")
+	c.BaselineBytes = infoInt(info, "used_memory_startup")
 
 	owners := map[string]struct{}{}
 	sampled := map[string][]string{}
@@ -88,17 +89,6 @@ func (st *Stack) Capacity(ctx context.Context, users int) (*summary.Capacity, er
 	return c, nil
 }
 
-// infoField reads one integer field of an INFO answer; 0 when absent.
-func infoField(info, name string) int64 {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), name+":"); ok {
-			n, _ := strconv.ParseInt(v, 10, 64)
-			return n
-		}
-	}
-	return 0
-}
-
 // keyUser is the user part of a cache key: the text inside "{u:…}".
 func keyUser(k string) (string, bool) {
 	_, rest, ok := strings.Cut(k, "{u:")
@@ -125,4 +115,10 @@ func keyClass(k string) string {
 		return "tier"
 	}
 	return "other"
+}
+
+// infoInt is an integer field of an INFO reply (0 when absent).
+func infoInt(info, name string) int64 {
+	n, _ := strconv.ParseInt(redisproc.InfoField(info, name), 10, 64)
+	return n
 }
