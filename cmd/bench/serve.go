@@ -183,6 +183,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	}
 	fences, _ := st.(atlas.FenceLog) // nil when the store keeps none
 	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, 1000), Fences: fences})
+	defer c.Close()
 	// Start first: it reads the fence log (other instances' failed invalidations), which
 	// warming must know to skip those users.
 	bg, stopBG := context.WithCancel(ctx)

@@ -289,6 +289,15 @@ func (c *Cache) NodesHealth(ctx context.Context) []atlas.RedisNodeHealth {
 	return c.nodes.health(ctx, max(c.opTimeout, 100*time.Millisecond))
 }
 
+// Close releases what the cache holds besides the client (the clients of the cluster
+// nodes' health pings); the client itself stays open and belongs to the caller. After
+// Close, NodesHealth reports every node down.
+func (c *Cache) Close() {
+	if c.nodes != nil {
+		c.nodes.close()
+	}
+}
+
 // errBreakerOpen is returned by call when the breaker refused the call.
 var errBreakerOpen = errors.New("cache: redis circuit breaker open")
 
@@ -304,33 +313,35 @@ func excludedFromBreaker(err error) bool {
 	return errors.As(err, &g) || errors.Is(err, context.Canceled)
 }
 
-// call runs fn through the breaker with its own deadline. It returns
-// errBreakerOpen without calling fn when the breaker is open (or its one
-// half-open probe is taken); redis.Nil comes back unchanged.
+// call runs fn with its own deadline. On a single Redis it goes through the cache's
+// breaker, which returns errBreakerOpen without calling fn when it is open (or its one
+// half-open probe is taken). On a cluster fn always runs: each node's breaker sits in
+// that node's client hook, and a refusal comes back from fn as errBreakerOpen wrapped
+// with the node's address. redis.Nil comes back unchanged.
 func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
 	if c.nodes != nil {
-		// A cluster: every node's own breaker sits in its client's hook.
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		err := fn(cctx)
-		if err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, errBreakerOpen) && ctx.Err() != nil {
-			err = &callerGone{err}
-		}
-		return err
+		return runWithin(ctx, timeout, fn)
 	}
 	ran := false
 	_, err := c.breaker.Execute(func() (struct{}, error) {
 		ran = true
-		cctx, cancel := context.WithTimeout(ctx, timeout)
-		defer cancel()
-		err := fn(cctx)
-		if err != nil && !errors.Is(err, redis.Nil) && ctx.Err() != nil {
-			err = &callerGone{err}
-		}
-		return struct{}{}, err
+		return struct{}{}, runWithin(ctx, timeout, fn)
 	})
 	if !ran && err != nil {
 		return errBreakerOpen
+	}
+	return err
+}
+
+// runWithin runs fn under ctx with timeout; a failure while ctx itself has ended (the
+// caller went away) comes back as callerGone. redis.Nil and a node breaker's refusal
+// come back unchanged.
+func runWithin(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	cctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	err := fn(cctx)
+	if err != nil && !errors.Is(err, redis.Nil) && !errors.Is(err, errBreakerOpen) && ctx.Err() != nil {
+		err = &callerGone{err}
 	}
 	return err
 }

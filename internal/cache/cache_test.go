@@ -60,7 +60,9 @@ func newTestCache(t testing.TB, url string, opts Options) (*Cache, redis.Univers
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { client.Close() })
-	return New(client, opts), client
+	c := New(client, opts)
+	t.Cleanup(c.Close) // before client.Close
+	return c, client
 }
 
 // fakeDB is the "database" behind the loaders: values by name, with a call counter.
@@ -896,7 +898,7 @@ func TestFillRechecksRedis(t *testing.T) {
 	expect(t, c, "dc", ClassConversations, "core", "", db.loader("x"), "filled", Miss)
 	key := entryKey(t, c, "dc", ClassConversations, "core", "")
 	gks := Key{User: "dc", Tier: "core", Class: ClassConversations}.GenKeys()
-	res := c.runFill(context.Background(), &c.stats[ClassConversations.Index()], ClassConversations, "core", key, gks, db.loader("x"))
+	res := c.runFillFrom(context.Background(), &c.stats[ClassConversations.Index()], ClassConversations, "core", key, gks, nil, db.loader("x"))
 	if res.outcome != Hit || string(res.val) != "filled" || res.err != nil {
 		t.Errorf("fill over an existing entry: %+v", res)
 	}
@@ -1005,6 +1007,53 @@ func TestCluster(t *testing.T) {
 		if s.Errors != 0 || s.Bypasses != 0 {
 			t.Errorf("stats[%s] = %+v, want no errors or bypasses", class, s)
 		}
+	}
+}
+
+// TestNodesHealth: the per-node health report of a cluster pings every node with one
+// client per address, kept across reports (the harness asks every second) and closed by
+// Cache.Close; reading a breaker's state for the report never creates a breaker.
+func TestNodesHealth(t *testing.T) {
+	srv := testutil.Cluster(t, redisproc.ClusterOptions{Masters: 1}).Nodes()[0]
+	ctx := context.Background()
+	c, _ := newTestCache(t, "redis+cluster://"+srv.Addr(), Options{})
+	first := c.NodesHealth(ctx)
+	if len(first) != 1 || !first[0].Up || first[0].Role != "master" || first[0].Breaker != "closed" {
+		t.Fatalf("nodes health %+v, want one master, up, breaker closed", first)
+	}
+	addr := first[0].Address
+	c.nodes.mu.Lock()
+	ping := c.nodes.pings[addr]
+	c.nodes.mu.Unlock()
+	if ping == nil {
+		t.Fatalf("no ping client kept for %s", addr)
+	}
+	for range 3 {
+		if h := c.NodesHealth(ctx); len(h) != 1 || !h[0].Up {
+			t.Fatalf("nodes health %+v", h)
+		}
+	}
+	c.nodes.mu.Lock()
+	pings, same := len(c.nodes.pings), c.nodes.pings[addr] == ping
+	c.nodes.mu.Unlock()
+	if pings != 1 || !same {
+		t.Errorf("after 4 reports: %d ping clients, first one kept: %v; want the one client reused", pings, same)
+	}
+	if st := c.nodes.breakerState("127.0.0.1:1"); st.String() != "closed" {
+		t.Errorf("state of an unknown node's breaker %s, want closed", st)
+	}
+	c.nodes.mu.Lock()
+	_, created := c.nodes.byAddr["127.0.0.1:1"]
+	c.nodes.mu.Unlock()
+	if created {
+		t.Error("reading an unknown node's breaker state created a breaker")
+	}
+	c.Close()
+	if err := ping.Ping(ctx).Err(); err == nil {
+		t.Error("the ping client still works after Close")
+	}
+	if h := c.NodesHealth(ctx); len(h) != 1 || h[0].Up {
+		t.Errorf("nodes health after Close %+v, want the node listed, down", h)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
+	"golang.org/x/sync/singleflight"
 )
 
 // slotReloadEvery is the shortest interval between two slot-map reloads asked for by
@@ -33,9 +34,12 @@ type nodeBreakers struct {
 
 	mu     sync.Mutex
 	byAddr map[string]*gobreaker.CircuitBreaker[struct{}]
+	// pings holds one plain client per node address for the health PINGs (not through the
+	// breaker), created on first use and closed by close; pingsClosed refuses new ones.
+	pings       map[string]*redis.Client
+	pingsClosed bool
 
 	lastReload atomic.Int64 // unix nanoseconds of the last reload asked for
-	reloads    atomic.Int64
 
 	// The number of replicas of each master (by announced address), for the WAIT of an
 	// invalidation with replica reads; read again when older than replicaCountsMaxAge,
@@ -43,6 +47,9 @@ type nodeBreakers struct {
 	rmu      sync.Mutex
 	replicas map[string]int
 	readAt   time.Time
+	// rflight lets one CLUSTER NODES per master address refresh the replica counts when
+	// they are stale, however many invalidations ask at once.
+	rflight singleflight.Group
 }
 
 // replicaCountsMaxAge is how long a reading of the replicas per master is used.
@@ -52,7 +59,8 @@ const replicaCountsMaxAge = time.Second
 // conn, a connection to that master) for the master at addr: every replica not flagged as
 // failed, whether or not it is in sync or listed in CLUSTER SLOTS yet, a superset of the
 // nodes go-redis may route that shard's reads to, so that a WAIT for all of them leaves none
-// behind. No lock is held while asking.
+// behind. No lock is held while asking; concurrent callers for one master share one
+// CLUSTER NODES (sent on the first caller's conn).
 func (nb *nodeBreakers) replicasOf(ctx context.Context, conn *redis.Conn, addr string) (int, error) {
 	nb.rmu.Lock()
 	n, ok := nb.replicas[addr]
@@ -61,15 +69,21 @@ func (nb *nodeBreakers) replicasOf(ctx context.Context, conn *redis.Conn, addr s
 	if fresh {
 		return n, nil
 	}
-	out, err := conn.ClusterNodes(ctx).Result()
+	v, err, _ := nb.rflight.Do(addr, func() (any, error) {
+		out, err := conn.ClusterNodes(ctx).Result()
+		if err != nil {
+			return nil, err
+		}
+		counts := replicaCounts(out)
+		nb.rmu.Lock()
+		nb.replicas, nb.readAt = counts, time.Now()
+		nb.rmu.Unlock()
+		return counts, nil
+	})
 	if err != nil {
 		return 0, err
 	}
-	counts := replicaCounts(out)
-	nb.rmu.Lock()
-	nb.replicas, nb.readAt = counts, time.Now()
-	nb.rmu.Unlock()
-	if n, ok = counts[addr]; !ok {
+	if n, ok = v.(map[string]int)[addr]; !ok {
 		return 0, fmt.Errorf("cache: %s is not a master in the cluster's node table", addr)
 	}
 	return n, nil
@@ -109,7 +123,8 @@ func hasFlag(flags, flag string) bool { return slices.Contains(strings.Split(fla
 // newNodeBreakers installs a breaker hook on every node client cc creates from now on;
 // it must run before cc sends its first command (cache.New does).
 func newNodeBreakers(cc *redis.ClusterClient, cfg BreakerConfig, log *slog.Logger, closed func()) *nodeBreakers {
-	nb := &nodeBreakers{cluster: cc, cfg: cfg, log: log, closed: closed, byAddr: map[string]*gobreaker.CircuitBreaker[struct{}]{}}
+	nb := &nodeBreakers{cluster: cc, cfg: cfg, log: log, closed: closed,
+		byAddr: map[string]*gobreaker.CircuitBreaker[struct{}]{}, pings: map[string]*redis.Client{}}
 	cc.OnNewNode(func(rdb *redis.Client) {
 		addr := rdb.Options().Addr
 		rdb.AddHook(nodeHook{nb: nb, addr: addr, cb: nb.breaker(addr)})
@@ -150,6 +165,48 @@ func (nb *nodeBreakers) breaker(addr string) *gobreaker.CircuitBreaker[struct{}]
 	return cb
 }
 
+// breakerState is the state of the breaker of the node at addr without creating one: a
+// node whose client was never made has no breaker and counts as closed.
+func (nb *nodeBreakers) breakerState(addr string) gobreaker.State {
+	nb.mu.Lock()
+	cb := nb.byAddr[addr]
+	nb.mu.Unlock()
+	if cb == nil {
+		return gobreaker.StateClosed
+	}
+	return cb.State()
+}
+
+// pinger returns the health-ping client of the node at addr, creating it on first use
+// (timeout bounds its dial, read and write); nil after close.
+func (nb *nodeBreakers) pinger(addr string, timeout time.Duration) *redis.Client {
+	nb.mu.Lock()
+	defer nb.mu.Unlock()
+	if nb.pingsClosed {
+		return nil
+	}
+	if c, ok := nb.pings[addr]; ok {
+		return c
+	}
+	// A plain client: the cluster client's own node would go through the breaker.
+	c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1,
+		DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, PoolTimeout: timeout,
+		PoolSize: 1, DialerRetries: 1})
+	nb.pings[addr] = c
+	return c
+}
+
+// close closes the health-ping clients; later health reports show every node down.
+func (nb *nodeBreakers) close() {
+	nb.mu.Lock()
+	pings := nb.pings
+	nb.pings, nb.pingsClosed = nil, true
+	nb.mu.Unlock()
+	for _, c := range pings {
+		_ = c.Close()
+	}
+}
+
 // nodeFailure reports whether err says the node itself failed (it did not answer in time,
 // the connection broke or was refused), as opposed to a reply: redis.Nil and every error
 // reply (MOVED, ASK, READONLY, LOADING…) come from a node that works.
@@ -168,7 +225,6 @@ func (nb *nodeBreakers) reloadSlots() {
 	if now-last < int64(slotReloadEvery) || !nb.lastReload.CompareAndSwap(last, now) {
 		return
 	}
-	nb.reloads.Add(1)
 	nb.cluster.ReloadState(context.Background()) // asynchronous in go-redis
 	nb.rmu.Lock()
 	nb.readAt = time.Time{} // the replicas per master may have changed as well
@@ -232,14 +288,14 @@ func (nb *nodeBreakers) health(ctx context.Context, timeout time.Duration) []atl
 	out := make([]atlas.RedisNodeHealth, len(order))
 	var wg sync.WaitGroup
 	for i, addr := range order {
-		out[i] = atlas.RedisNodeHealth{Address: addr, Role: roles[addr], Breaker: nb.breaker(addr).State().String()}
+		out[i] = atlas.RedisNodeHealth{Address: addr, Role: roles[addr], Breaker: nb.breakerState(addr).String()}
+		c := nb.pinger(addr, timeout)
+		if c == nil {
+			continue
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			// A plain client: the cluster client's own node would go through the breaker.
-			c := redis.NewClient(&redis.Options{Addr: addr, Protocol: 2, DisableIdentity: true, MaxRetries: -1,
-				DialTimeout: timeout, ReadTimeout: timeout, WriteTimeout: timeout, PoolSize: 1, DialerRetries: 1})
-			defer c.Close()
 			pctx, cancel := context.WithTimeout(ctx, timeout)
 			defer cancel()
 			out[i].Up = c.Ping(pctx).Err() == nil

@@ -240,7 +240,7 @@ func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tie
 		// Detached: a caller that goes away must not cancel the others' fill.
 		fctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.fillTimeout)
 		defer cancel()
-		return c.runFill(fctx, st, class, tier, key, gks, load), nil
+		return c.runFillFrom(fctx, st, class, tier, key, gks, nil, load), nil
 	})
 	select {
 	case r := <-ch:
@@ -335,17 +335,13 @@ func (v *UserView) reread(ctx context.Context, key string, gks []string) ([]any,
 func (c *Cache) runColdFill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, load func(context.Context) ([]byte, error)) *fillResult {
 	seq := c.coldSeq.Add(1)
 	t, raw, err := c.readEntry(ctx, key, gks)
+	pre := &entryRead{t: t, raw: raw, err: err}
 	if err != nil {
-		if redisFault(err) {
-			st.errors.Add(1)
-		}
-		val, lerr := c.runLoader(ctx, key, load)
-		if errors.Is(lerr, ErrNotFound) {
-			val, lerr = nil, ErrNotFound
-		}
-		return &fillResult{val: val, err: lerr, outcome: Bypass, redisFailed: true, seq: seq}
+		// No counters to join a fill at: this caller loads alone and bypasses.
+		f := c.runFillFrom(ctx, st, class, tier, key, gks, pre, load)
+		f.seq = seq
+		return f
 	}
-	pre := &entryRead{t: t, raw: raw}
 	v, _, shared := c.flights.Do(key+"@"+t.String(), func() (any, error) {
 		return c.runFillFrom(ctx, st, class, tier, key, gks, pre, load), nil
 	})
@@ -357,23 +353,19 @@ func (c *Cache) runColdFill(ctx context.Context, st *classCounters, class Class,
 	return &f
 }
 
-// runFill is the shared work of one fill: read the counters and the entry
-// again (a fill that finished just before this one started has written the
-// entry), load, and write the entry tagged with the generations read before
-// the load, so a write+invalidate that happens meanwhile leaves an entry that
-// no reader serves.
-func (c *Cache) runFill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, load func(context.Context) ([]byte, error)) *fillResult {
-	return c.runFillFrom(ctx, st, class, tier, key, gks, nil, load)
-}
-
 // entryRead is what readEntry returned.
 type entryRead struct {
 	t   tag
 	raw *string
+	err error
 }
 
-// runFillFrom is runFill starting from pre, the counters and entry just read, instead of
-// reading them again (nil: read them).
+// runFillFrom is the shared work of one fill: read the counters and the entry again (a
+// fill that finished just before this one started has written the entry), load, and write
+// the entry tagged with the generations read before the load, so a write+invalidate that
+// happens meanwhile leaves an entry that no reader serves. pre, when not nil, is the
+// reading just done (counters, entry or its error) to start from instead of reading again;
+// a failed reading makes the fill load and bypass.
 func (c *Cache) runFillFrom(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, pre *entryRead, load func(context.Context) ([]byte, error)) *fillResult {
 	res := &fillResult{outcome: Miss}
 	unservable := false // an entry is there that must be replaced or removed
@@ -381,7 +373,7 @@ func (c *Cache) runFillFrom(ctx context.Context, st *classCounters, class Class,
 	var raw *string
 	var err error
 	if pre != nil {
-		t, raw = pre.t, pre.raw
+		t, raw, err = pre.t, pre.raw, pre.err
 	} else {
 		t, raw, err = c.readEntry(ctx, key, gks)
 	}

@@ -69,9 +69,6 @@ type Node struct {
 	id    string
 }
 
-// ID is the node's cluster node ID.
-func (n *Node) ID() string { return n.id }
-
 // Cluster is a Redis Cluster of child redis-server processes on loopback. Its methods are
 // safe for concurrent use.
 type Cluster struct {
