@@ -129,7 +129,7 @@ func (c *Checker) Add(r driver.Record) {
 		c.newest = end
 	}
 	cutoff := c.newest.Add(-c.o.Reorder)
-	for len(c.pending) > 0 && c.pending[0].Res.End().Before(cutoff) {
+	for len(c.pending) > 0 && c.pending[0].rec.Res.End().Before(cutoff) {
 		c.judge(c.pending.pop())
 	}
 	c.settleSuspects(false)
@@ -196,7 +196,7 @@ func (c *Checker) judge(r driver.Record) {
 	ok := res.Code >= 200 && res.Code < 300
 	var b body
 	if ok && v.Error == "" {
-		if err := decodeBody(res.Body, &b, req.UserID); err != nil {
+		if err := decodeBody(res.Body, &b, &req.UserID); err != nil {
 			v.Error = "invalid json"
 			ok = false
 		}
@@ -228,7 +228,7 @@ func (c *Checker) judgeAttack(v *Verdict) {
 		return
 	}
 	var b body
-	if err := decodeBody(res.Body, &b, req.UserID); err != nil {
+	if err := decodeBody(res.Body, &b, &req.UserID); err != nil {
 		if v.Error == "" {
 			v.Error = "attack " + req.Attack + ": invalid json"
 		}
@@ -378,13 +378,20 @@ func isolation(req *driver.Request, b *body) []Finding {
 }
 
 // recordHeap is a binary min-heap of records by end time, typed: container/heap would box
-// every record (a large struct) into an interface on Push and Pop.
-type recordHeap []driver.Record
+// every record (a large struct) into an interface on Push and Pop. Each entry carries its
+// end time, so that sifting compares within the heap's own array instead of following every
+// record's Res pointer (a cache miss per comparison with thousands of records waiting).
+type recordHeap []pendingRecord
 
-func (h recordHeap) less(i, j int) bool { return h[i].End() < h[j].End() } // durations: cheaper than time.Time
+type pendingRecord struct {
+	end time.Duration // rec.End(): durations are cheaper to compare than time.Time
+	rec driver.Record
+}
+
+func (h recordHeap) less(i, j int) bool { return h[i].end < h[j].end }
 
 func (h *recordHeap) push(r driver.Record) {
-	*h = append(*h, r)
+	*h = append(*h, pendingRecord{end: r.End(), rec: r})
 	s := *h
 	for i := len(s) - 1; i > 0; {
 		parent := (i - 1) / 2
@@ -399,9 +406,9 @@ func (h *recordHeap) push(r driver.Record) {
 func (h *recordHeap) pop() driver.Record {
 	s := *h
 	n := len(s) - 1
-	top := s[0]
+	top := s[0].rec
 	s[0] = s[n]
-	s[n] = driver.Record{}
+	s[n] = pendingRecord{}
 	s = s[:n]
 	for i := 0; ; {
 		l := 2*i + 1

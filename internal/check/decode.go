@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // decodeBody fills b from a JSON answer with what json.Unmarshal(data, b) would give,
@@ -12,10 +14,11 @@ import (
 // the checker's cost at full speed. Unknown fields are validated and skipped; key
 // matching is case-insensitive and the last duplicate wins, as in encoding/json.
 //
-// known is a string the body is expected to repeat (the requester's user ID): a field equal
-// to it shares it, and a userId pointer to it, instead of allocating a copy per item.
-func decodeBody(data []byte, b *body, known string) error {
-	d := decoder{data: data, known: known}
+// known points to a string the body is expected to repeat (the requester's user ID, in its
+// Request): a field equal to it shares it, and a userId pointer is known itself, instead of
+// allocating a copy per item. Nobody writes through those pointers.
+func decodeBody(data []byte, b *body, known *string) error {
+	d := decoder{data: data, known: *known, knownPtr: known}
 	d.space()
 	if d.literal("null") {
 		// A top-level null leaves b as it is, as json.Unmarshal does.
@@ -33,6 +36,9 @@ var (
 	errSyntax = errors.New("invalid json")
 	errType   = errors.New("json: value of the wrong type")
 )
+
+// tierNames are strings nearly every body repeats: returned as these, not copied.
+var tierNames = []string{string(atlas.TierFree), string(atlas.TierCore), string(atlas.TierStudio)}
 
 type decoder struct {
 	data     []byte
@@ -226,6 +232,11 @@ func (d *decoder) stringValue() (string, error) {
 		if string(raw) == d.known {
 			return d.known, nil
 		}
+		for _, t := range tierNames {
+			if string(raw) == t {
+				return t, nil
+			}
+		}
 		return string(raw), nil
 	}
 	var s string
@@ -265,10 +276,6 @@ func (d *decoder) stringPtr(p **string) error {
 			return err
 		}
 		if !escaped && string(raw) == d.known {
-			if d.knownPtr == nil {
-				k := d.known
-				d.knownPtr = &k
-			}
 			*p = d.knownPtr // shared: nobody writes through these pointers
 			return nil
 		}

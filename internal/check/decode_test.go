@@ -43,7 +43,8 @@ func sameAsEncodingJSON(t *testing.T, data []byte) {
 	t.Helper()
 	var want, got body
 	errWant := json.Unmarshal(data, &want)
-	errGot := decodeBody(data, &got, "u3")
+	known := "u3"
+	errGot := decodeBody(data, &got, &known)
 	if (errWant == nil) != (errGot == nil) {
 		t.Fatalf("%q: json.Unmarshal error %v, decodeBody error %v", data, errWant, errGot)
 	}
@@ -120,8 +121,8 @@ func TestRecordHeapOrdersByEnd(t *testing.T) {
 			r := h.pop()
 			// Every record still in the heap ends no earlier.
 			for _, o := range h {
-				if o.End() < r.End() {
-					t.Fatalf("popped end %v while %v waits", r.End(), o.End())
+				if o.rec.End() < r.End() {
+					t.Fatalf("popped end %v while %v waits", r.End(), o.rec.End())
 				}
 			}
 			continue
@@ -162,9 +163,10 @@ func BenchmarkDecodeBody(b *testing.B) {
 		})
 		b.Run(in.name+"/decodeBody", func(b *testing.B) {
 			b.ReportAllocs()
+			known := "u3"
 			for b.Loop() {
 				var v body
-				if err := decodeBody(data, &v, "u3"); err != nil {
+				if err := decodeBody(data, &v, &known); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -10,7 +10,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
@@ -108,8 +107,7 @@ type Plan struct {
 	conv    *rand.Rand
 	tier    *rand.Rand
 	tiers   map[int]string // users whose tier the plan changed
-	tokens  map[int]string
-	bearers []atomic.Pointer[[]string] // by user index: {"Bearer " + token}, read by the targeter
+	auths   []auth         // by user index, made on first use
 	next    uint64
 	hostile *rand.Rand      // draws the attacks' cases and targets
 	rsaKey  *rsa.PrivateKey // signs bad-token's RS256 tokens; nil without bad-token
@@ -151,8 +149,7 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 		tier:    rand.New(rand.NewPCG(uint64(sc.Seed), streamTier)),
 		hostile: rand.New(rand.NewPCG(uint64(sc.Seed), streamAttack)),
 		tiers:   map[int]string{},
-		tokens:  map[int]string{},
-		bearers: make([]atomic.Pointer[[]string], sc.Population.Users+1),
+		auths:   make([]auth, sc.Population.Users+1),
 	}
 	p.users = sc.Keys.Sampler(sc.Population.Users, rand.New(rand.NewPCG(uint64(sc.Seed), streamUsers)))
 	var total float64
@@ -221,29 +218,33 @@ func (p *Plan) currentTier(i int) string {
 
 // token returns user i's token, minting it on first use.
 func (p *Plan) token(i int, userID string) (string, error) {
-	if t, ok := p.tokens[i]; ok {
-		return t, nil
+	if i < 0 || i >= len(p.auths) {
+		return "", fmt.Errorf("driver: plan: user %d of %d", i, len(p.auths)-1)
+	}
+	if a := &p.auths[i]; a.token != "" {
+		return a.token, nil
 	}
 	t, err := atlas.NewToken(p.opts.Secret, userID, p.opts.Now, p.opts.TokenTTL)
 	if err != nil {
 		return "", fmt.Errorf("driver: plan: %w", err)
 	}
-	p.tokens[i] = t
+	p.auths[i] = auth{token: t, header: []string{"Bearer " + t}}
 	return t, nil
 }
 
-// bearer is the Authorization header value of user i's token, built once per user. Safe for
-// concurrent use (unlike Next).
+// auth is one user's signed token and the Authorization header value that carries it.
+type auth struct {
+	token  string
+	header []string // {"Bearer " + token}; shared by every request of the user, never modified
+}
+
+// bearer is the Authorization header value for token: user i's own, built once, or a new
+// one for any other token (a hostile request's). Like Next, not safe for concurrent use.
 func (p *Plan) bearer(i int, token string) []string {
-	if i < 0 || i >= len(p.bearers) {
-		return []string{"Bearer " + token}
+	if i >= 0 && i < len(p.auths) && p.auths[i].token == token && token != "" {
+		return p.auths[i].header
 	}
-	if b := p.bearers[i].Load(); b != nil && (*b)[0][len("Bearer "):] == token {
-		return *b
-	}
-	b := []string{"Bearer " + token}
-	p.bearers[i].Store(&b)
-	return b
+	return []string{"Bearer " + token}
 }
 
 // Next plans the next request. The sequence is endless.

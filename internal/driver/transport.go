@@ -15,30 +15,62 @@ import (
 // tracker matches vegeta results to planned requests. The targeter parks each request under
 // its plan index; the RoundTripper, which sees both X-Request-Id and X-Vegeta-Seq, moves it
 // under the seq before the request leaves; the result consumer takes it by Result.Seq.
+//
+// It also recycles the targets' header maps: vegeta copies a target's header into the
+// http.Request it builds before the round trip, so once the RoundTripper has seen the
+// request, the map the targeter filled is free again.
 type tracker struct {
 	mu      sync.Mutex
-	byIndex map[uint64]*Request
+	byIndex map[uint64]parked
 	bySeq   map[uint64]*Request
+	headers sync.Pool // of *targetHeader
+}
+
+// parked is a planned request waiting for its round trip, with the header it was sent with.
+type parked struct {
+	req *Request
+	hdr *targetHeader
+}
+
+// targetHeader is one target's header map, with room for the request ID's value.
+type targetHeader struct {
+	h  http.Header
+	id [1]string
 }
 
 func newTracker() *tracker {
-	return &tracker{byIndex: map[uint64]*Request{}, bySeq: map[uint64]*Request{}}
+	return &tracker{byIndex: map[uint64]parked{}, bySeq: map[uint64]*Request{}}
 }
 
-func (t *tracker) park(r *Request) {
+// header returns an empty header map for a target.
+func (t *tracker) header() *targetHeader {
+	if th, ok := t.headers.Get().(*targetHeader); ok {
+		return th
+	}
+	return &targetHeader{h: make(http.Header, 8)}
+}
+
+func (t *tracker) park(r *Request, th *targetHeader) {
 	t.mu.Lock()
-	t.byIndex[r.Index] = r
+	t.byIndex[r.Index] = parked{req: r, hdr: th}
 	t.mu.Unlock()
 }
 
-// bind moves the request with plan index idx under vegeta's seq.
+// bind moves the request with plan index idx under vegeta's seq, and takes its header map
+// back for reuse.
 func (t *tracker) bind(idx, seq uint64) {
 	t.mu.Lock()
-	if r, ok := t.byIndex[idx]; ok {
+	p, ok := t.byIndex[idx]
+	if ok {
 		delete(t.byIndex, idx)
-		t.bySeq[seq] = r
+		t.bySeq[seq] = p.req
 	}
 	t.mu.Unlock()
+	if p.hdr != nil {
+		clear(p.hdr.h)
+		p.hdr.id[0] = ""
+		t.headers.Put(p.hdr)
+	}
 }
 
 // take returns and forgets the request sent as seq.
