@@ -62,7 +62,8 @@ type Config struct {
 	Workers uint64
 	// MaxWorkers caps the workers vegeta may add to keep the schedule. 0: no cap (open loop).
 	MaxWorkers uint64
-	// Timeout bounds each request, reading the body included. Default DefaultTimeout.
+	// Timeout bounds each request, reading the body included (to within 10 ms: requests sent
+	// together share a deadline). Default DefaultTimeout.
 	Timeout time.Duration
 	// BodyLimit is how many bytes of each response body are read. 0: DefaultBodyLimit; < 0: no limit.
 	BodyLimit int64
@@ -219,6 +220,7 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 
 	a := newAttack(&cfg, plan)
 	defer a.transport.CloseIdleConnections()
+	defer a.rt.deadlines.stop()
 	if !cfg.StartAt.IsZero() {
 		late, err := waitUntil(ctx, cfg.StartAt.Add(-cfg.Scenario.Warmup))
 		if err != nil {
@@ -348,7 +350,7 @@ func newAttack(cfg *Config, plan *Plan) *attack {
 	}
 	a.prog.init()
 	a.transport, a.conns = newTransport()
-	a.rt = &roundTripper{next: a.transport, tracker: a.tracker, timeout: cfg.Timeout}
+	a.rt = &roundTripper{next: a.transport, tracker: a.tracker, deadlines: newSharedDeadline(cfg.Timeout)}
 	// No Client.Timeout: the round tripper puts the deadline on each request's context. With
 	// a Timeout and a RoundTripper that is not *http.Transport, net/http also arms a timer and
 	// a goroutine per request for the legacy CancelRequest path (several % of a request's CPU).

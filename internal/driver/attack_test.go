@@ -501,3 +501,43 @@ func TestRunRequestTimeout(t *testing.T) {
 		}
 	}
 }
+
+// sharedDeadline: every context it hands out ends between timeout and timeout+deadlineStep
+// after the call, contexts are shared (one per step at most, whatever the number of
+// requests), and stop ends the newest one.
+func TestSharedDeadline(t *testing.T) {
+	if newSharedDeadline(0) != nil || newSharedDeadline(-time.Second) != nil {
+		t.Fatal("a timeout <= 0 gave a sharedDeadline, want nil (no timeout)")
+	}
+	const timeout = time.Second
+	d := newSharedDeadline(timeout)
+	distinct := map[context.Context]bool{}
+	start := time.Now()
+	var last context.Context
+	for range 5000 {
+		before := time.Now()
+		ctx := d.context()
+		after := time.Now()
+		end, ok := ctx.Deadline()
+		if !ok {
+			t.Fatal("a request context without a deadline")
+		}
+		if end.Before(before.Add(timeout)) || end.After(after.Add(timeout+deadlineStep)) {
+			t.Fatalf("deadline %v after the call, want between %v and %v", end.Sub(before), timeout, timeout+deadlineStep)
+		}
+		distinct[ctx] = true
+		last = ctx
+	}
+	if steps := int(time.Since(start)/deadlineStep) + 1; len(distinct) > steps {
+		t.Fatalf("%d contexts for 5000 requests in %d steps of %v, want at most one per step", len(distinct), steps, deadlineStep)
+	}
+	if last.Err() != nil {
+		t.Fatalf("the newest context ended early: %v", last.Err())
+	}
+	d.stop()
+	if last.Err() == nil {
+		t.Fatal("stop left the newest context running")
+	}
+	var none *sharedDeadline
+	none.stop() // nil: no timeout, nothing to stop
+}
