@@ -228,14 +228,25 @@ func (p *Plan) token(i int, userID string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("driver: plan: %w", err)
 	}
-	p.auths[i] = auth{token: t, header: []string{"Bearer " + t}}
+	p.auths[i].token, p.auths[i].header = t, []string{"Bearer " + t}
 	return t, nil
 }
 
-// auth is one user's signed token and the Authorization header value that carries it.
+// auth is what the plan makes once per user: the user's ID, signed token and the
+// Authorization header value that carries it.
 type auth struct {
+	id     string
 	token  string
 	header []string // {"Bearer " + token}; shared by every request of the user, never modified
+}
+
+// userID is user i's ID (1 <= i <= population.users), made on first use.
+func (p *Plan) userID(i int) string {
+	a := &p.auths[i]
+	if a.id == "" {
+		a.id = atlas.SeedUserID(i)
+	}
+	return a.id
 }
 
 // bearer is the Authorization header value for token: user i's own, built once, or a new
@@ -261,7 +272,7 @@ func (p *Plan) Next() (*Request, error) {
 	k = min(k, len(p.routes)-1)
 	rt := p.routes[k]
 
-	userID := atlas.SeedUserID(i)
+	userID := p.userID(i)
 	if rt.attack != "" {
 		r := &Request{Index: p.next, UserIndex: i, UserID: userID, Route: rt.pattern, Tier: p.currentTier(i), Attack: rt.attack}
 		if err := p.attackRequest(r); err != nil {
