@@ -122,8 +122,20 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			t.Errorf("%s: %s %s is in namespace %q, want atlasbench", o.file, o.kind, o.meta.Name, o.meta.Namespace)
 		}
 	}
-	// The README creates this ConfigMap with kubectl (its START_AT is the run's).
-	names["ConfigMap/atlasbench-run"] = true
+	// Config map keys, from the manifests and from the README, which creates the run's config
+	// map with kubectl (its START_AT is the run's).
+	keys := map[string][]string{}
+	for _, o := range all {
+		if cm, ok := o.obj.(*corev1.ConfigMap); ok {
+			for k := range cm.Data {
+				keys[cm.Name] = append(keys[cm.Name], k)
+			}
+		}
+	}
+	for name, ks := range readmeConfigMaps(t) {
+		names["ConfigMap/"+name] = true
+		keys[name] = append(keys[name], ks...)
+	}
 
 	deployments := map[string]*appsv1.Deployment{}
 	for _, o := range all {
@@ -134,9 +146,9 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			if err != nil || !matches(sel, v.Spec.Template.Labels) {
 				t.Errorf("deployment %s: selector %v does not select its pods %v", v.Name, sel, v.Spec.Template.Labels)
 			}
-			checkPod(t, names, "deployment "+v.Name, v.Spec.Template.Spec)
+			checkPod(t, names, keys, "deployment "+v.Name, v.Spec.Template.Spec)
 		case *batchv1.Job:
-			checkPod(t, names, "job "+v.Name, v.Spec.Template.Spec)
+			checkPod(t, names, keys, "job "+v.Name, v.Spec.Template.Spec)
 		}
 	}
 	for _, o := range all {
@@ -217,7 +229,7 @@ func TestManifestTypoFails(t *testing.T) {
 }
 
 // checkPod checks that a pod's secrets, config maps and volume claims exist.
-func checkPod(t *testing.T, names map[string]bool, what string, pod corev1.PodSpec) {
+func checkPod(t *testing.T, names map[string]bool, keys map[string][]string, what string, pod corev1.PodSpec) {
 	t.Helper()
 	for _, v := range pod.Volumes {
 		if c := v.PersistentVolumeClaim; c != nil && !names["PersistentVolumeClaim/"+c.ClaimName] {
@@ -235,11 +247,42 @@ func checkPod(t *testing.T, names map[string]bool, what string, pod corev1.PodSp
 			if r := e.ValueFrom.SecretKeyRef; r != nil && !names["Secret/"+r.Name] {
 				t.Errorf("%s: env %s from secret %s, which no manifest creates", what, e.Name, r.Name)
 			}
-			if r := e.ValueFrom.ConfigMapKeyRef; r != nil && !names["ConfigMap/"+r.Name] {
-				t.Errorf("%s: env %s from config map %s, which nothing creates", what, e.Name, r.Name)
+			if r := e.ValueFrom.ConfigMapKeyRef; r != nil {
+				switch {
+				case !names["ConfigMap/"+r.Name]:
+					t.Errorf("%s: env %s from config map %s, which nothing creates", what, e.Name, r.Name)
+				case !slices.Contains(keys[r.Name], r.Key) && (r.Optional == nil || !*r.Optional):
+					t.Errorf("%s: env %s from key %s of config map %s, which has only %v", what, e.Name, r.Key, r.Name, keys[r.Name])
+				}
 			}
 		}
 	}
+}
+
+// readmeConfigMaps returns the config maps README.md creates with `kubectl create configmap`,
+// with the keys of their --from-literal flags.
+func readmeConfigMaps(t *testing.T) map[string][]string {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]string{}
+	for _, line := range strings.Split(strings.ReplaceAll(string(data), "\\\n", " "), "\n") {
+		f := strings.Fields(line)
+		i := slices.Index(f, "configmap")
+		if i < 1 || f[i-1] != "create" || i+1 >= len(f) {
+			continue
+		}
+		out[f[i+1]] = []string{}
+		for _, a := range f[i+2:] {
+			if lit, ok := strings.CutPrefix(a, "--from-literal="); ok {
+				k, _, _ := strings.Cut(lit, "=")
+				out[f[i+1]] = append(out[f[i+1]], k)
+			}
+		}
+	}
+	return out
 }
 
 func matches(sel, labels map[string]string) bool {
