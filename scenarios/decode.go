@@ -18,10 +18,10 @@ import (
 // scenarios/NAME.yaml). The error, if any, joins one *Error per problem.
 func Parse(source string, data []byte) (*Scenario, error) {
 	d := &decoder{problems: problems{file: displayName(source), bad: map[string]bool{}}}
-	d.w = strictyaml.New(func(line int, field string, bad bool, msg string) {
+	d.Walker = strictyaml.New(func(line int, field string, bad bool, msg string) {
 		d.fail(line, field, bad, "%s", msg)
 	}, 0)
-	d.lines = d.w.Lines
+	d.lines = d.Walker.Lines
 	s := &Scenario{
 		Source:     source,
 		Seed:       1,
@@ -29,7 +29,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 		Population: Population{Users: 1000, Tiers: atlas.DefaultTierMix(), Conversations: 5, Messages: 40},
 		Keys:       Keys{Distribution: DistUniform},
 	}
-	if root := d.w.Document(data, "empty document (want a mapping with at least duration, rate and mix)",
+	if root := d.Document(data, "empty document (want a mapping with at least duration, rate and mix)",
 		"a mapping of scenario fields (name, duration, rate, mix, …)"); root != nil {
 		d.scenario(root, s)
 		d.check(s)
@@ -50,7 +50,7 @@ func Parse(source string, data []byte) (*Scenario, error) {
 // decoder turns a yaml.Node tree into a Scenario, collecting problems with their lines.
 type decoder struct {
 	problems
-	w *strictyaml.Walker // reads the tree; its Lines are problems.lines
+	*strictyaml.Walker // reads the tree (Mapping, Sequence, Scalar); its Lines are problems.lines
 }
 
 // fail reports a problem at a line. mark says the field's value is unusable, so the
@@ -73,20 +73,9 @@ func (d *decoder) missing(field, hint string) {
 	d.fail(d.lineOf(field), field, true, "required%s", hint)
 }
 
-// mapping, sequence and scalar read the tree through the strict walker.
-func (d *decoder) mapping(n *yaml.Node, path string, known ...string) map[string]*yaml.Node {
-	return d.w.Mapping(n, path, known...)
-}
-
-func (d *decoder) sequence(n *yaml.Node, path string, one bool) []*yaml.Node {
-	return d.w.Sequence(n, path, one)
-}
-
-func (d *decoder) scalar(n *yaml.Node, field, want string) bool { return d.w.Scalar(n, field, want) }
-
 // str reads a text field.
 func (d *decoder) str(n *yaml.Node, field string) (string, bool) {
-	if !d.scalar(n, field, "a text") {
+	if !d.Scalar(n, field, "a text") {
 		return "", false
 	}
 	return n.Value, true
@@ -94,7 +83,7 @@ func (d *decoder) str(n *yaml.Node, field string) (string, bool) {
 
 // number reads a finite number.
 func (d *decoder) number(n *yaml.Node, field string) (float64, bool) {
-	if !d.scalar(n, field, "a number") {
+	if !d.Scalar(n, field, "a number") {
 		return 0, false
 	}
 	var x float64
@@ -111,7 +100,7 @@ func (d *decoder) number(n *yaml.Node, field string) (float64, bool) {
 
 // integer reads a whole number that fits an int.
 func (d *decoder) integer(n *yaml.Node, field string) (int, bool) {
-	if !d.scalar(n, field, "a whole number") {
+	if !d.Scalar(n, field, "a whole number") {
 		return 0, false
 	}
 	var x int
@@ -124,7 +113,7 @@ func (d *decoder) integer(n *yaml.Node, field string) (int, bool) {
 
 // duration reads a duration in Go's syntax (250ms, 10s, 1m30s).
 func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
-	if !d.scalar(n, field, "a duration (e.g. 30s, 1m)") {
+	if !d.Scalar(n, field, "a duration (e.g. 30s, 1m)") {
 		return 0, false
 	}
 	v, err := time.ParseDuration(n.Value)
@@ -137,7 +126,7 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 
 // scenario reads the root mapping into s.
 func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
-	f := d.mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
+	f := d.Mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
 		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin")
 	if n := f["name"]; n != nil {
 		s.Name, _ = d.str(n, "name")
@@ -148,7 +137,7 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 		s.Description, _ = d.str(n, "description")
 	}
 	if n := f["seed"]; n != nil {
-		if d.scalar(n, "seed", "a whole number") {
+		if d.Scalar(n, "seed", "a whole number") {
 			if n.ShortTag() != "!!int" || n.Decode(&s.Seed) != nil {
 				d.fail(n.Line, "seed", true, "%q is not a whole number", n.Value)
 			}
@@ -179,7 +168,7 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 		d.missing("mix", ` (e.g. [{req: "GET /api/me/tier", weight: 1}])`)
 	}
 	if n := f["db"]; n != nil {
-		if g := d.mapping(n, "db", "latency", "jitter"); g != nil {
+		if g := d.Mapping(n, "db", "latency", "jitter"); g != nil {
 			if v := g["latency"]; v != nil {
 				s.DB.Latency, _ = d.duration(v, "db.latency")
 			}
@@ -198,7 +187,7 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 		s.Servers, _ = d.integer(n, "servers")
 	}
 	if n := f["pin"]; n != nil {
-		if g := d.mapping(n, "pin", "writes", "reads"); g != nil {
+		if g := d.Mapping(n, "pin", "writes", "reads"); g != nil {
 			if v := g["writes"]; v != nil {
 				s.Pin.Writes, _ = d.integer(v, "pin.writes")
 			}
@@ -208,7 +197,7 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 		}
 	}
 	if n := f["thresholds"]; n != nil {
-		for i, it := range d.sequence(n, "thresholds", true) {
+		for i, it := range d.Sequence(n, "thresholds", true) {
 			t, _ := d.str(it, fmt.Sprintf("thresholds[%d]", i))
 			s.Thresholds = append(s.Thresholds, t)
 		}
@@ -273,7 +262,7 @@ func (d *decoder) rate(n *yaml.Node, r *Rate) {
 		r.RPS, _ = d.number(n, "rate")
 		return
 	}
-	f := d.mapping(n, "rate", "shape", "rps", "from", "to", "mean", "amp", "period", "steps", "workers")
+	f := d.Mapping(n, "rate", "shape", "rps", "from", "to", "mean", "amp", "period", "steps", "workers")
 	if f == nil {
 		return
 	}
@@ -298,11 +287,11 @@ func (d *decoder) rate(n *yaml.Node, r *Rate) {
 		r.Workers, _ = d.integer(v, "rate.workers")
 	}
 	if v := f["steps"]; v != nil {
-		items := d.sequence(v, "rate.steps", false)
+		items := d.Sequence(v, "rate.steps", false)
 		r.Steps = make([]Step, len(items))
 		for i, it := range items {
 			path := fmt.Sprintf("rate.steps[%d]", i)
-			g := d.mapping(it, path, "rps", "for")
+			g := d.Mapping(it, path, "rps", "for")
 			if g == nil {
 				continue
 			}
@@ -322,7 +311,7 @@ func (d *decoder) rate(n *yaml.Node, r *Rate) {
 
 // population reads the seeded population.
 func (d *decoder) population(n *yaml.Node, p *Population) {
-	f := d.mapping(n, "population", "users", "tiers", "conversations", "messages")
+	f := d.Mapping(n, "population", "users", "tiers", "conversations", "messages")
 	if f == nil {
 		return
 	}
@@ -335,7 +324,7 @@ func (d *decoder) population(n *yaml.Node, p *Population) {
 		}
 	}
 	if v := f["tiers"]; v != nil {
-		if g := d.mapping(v, "population.tiers", string(atlas.TierFree), string(atlas.TierCore), string(atlas.TierStudio)); g != nil {
+		if g := d.Mapping(v, "population.tiers", string(atlas.TierFree), string(atlas.TierCore), string(atlas.TierStudio)); g != nil {
 			p.Tiers = atlas.TierMix{}
 			for _, x := range []struct {
 				tier atlas.Tier
@@ -351,7 +340,7 @@ func (d *decoder) population(n *yaml.Node, p *Population) {
 
 // keys reads the key distribution.
 func (d *decoder) keys(n *yaml.Node, k *Keys) {
-	f := d.mapping(n, "keys", "distribution", "s", "fraction", "share")
+	f := d.Mapping(n, "keys", "distribution", "s", "fraction", "share")
 	if f == nil {
 		return
 	}
@@ -373,12 +362,12 @@ func (d *decoder) keys(n *yaml.Node, k *Keys) {
 
 // mix reads the request mix.
 func (d *decoder) mix(n *yaml.Node, s *Scenario) {
-	items := d.sequence(n, "mix", false)
+	items := d.Sequence(n, "mix", false)
 	s.Mix = make([]MixEntry, len(items))
 	for i, it := range items {
 		path := fmt.Sprintf("mix[%d]", i)
 		m := &s.Mix[i]
-		f := d.mapping(it, path, "req", "attack", "weight", "expect")
+		f := d.Mapping(it, path, "req", "attack", "weight", "expect")
 		if f == nil {
 			continue
 		}
@@ -401,7 +390,7 @@ func (d *decoder) mix(n *yaml.Node, s *Scenario) {
 			d.missing(path+".weight", " (a number > 0)")
 		}
 		if v := f["expect"]; v != nil {
-			for j, st := range d.sequence(v, path+".expect", true) {
+			for j, st := range d.Sequence(v, path+".expect", true) {
 				code, _ := d.integer(st, fmt.Sprintf("%s.expect[%d]", path, j))
 				m.Expect = append(m.Expect, code)
 			}
@@ -430,12 +419,12 @@ func (d *decoder) request(n *yaml.Node, field string, m *MixEntry) {
 
 // faults reads the fault list.
 func (d *decoder) faults(n *yaml.Node, s *Scenario) {
-	items := d.sequence(n, "faults", false)
+	items := d.Sequence(n, "faults", false)
 	s.Faults = make([]Fault, len(items))
 	for i, it := range items {
 		path := fmt.Sprintf("faults[%d]", i)
 		ft := &s.Faults[i]
-		f := d.mapping(it, path, "at", "do", "node", "latency", "jitter", "period", "server")
+		f := d.Mapping(it, path, "at", "do", "node", "latency", "jitter", "period", "server")
 		if f == nil {
 			continue
 		}
@@ -468,7 +457,7 @@ func (d *decoder) faults(n *yaml.Node, s *Scenario) {
 
 // redis reads the redis section: {cluster: {masters, replicas, nodeTimeout}, persistence}.
 func (d *decoder) redis(n *yaml.Node, r *RedisSpec) {
-	f := d.mapping(n, "redis", "cluster", "persistence")
+	f := d.Mapping(n, "redis", "cluster", "persistence")
 	if f == nil {
 		return
 	}
@@ -481,7 +470,7 @@ func (d *decoder) redis(n *yaml.Node, r *RedisSpec) {
 	}
 	c := &ClusterSpec{Masters: 3, Replicas: 1, NodeTimeout: 2 * time.Second}
 	r.Cluster = c
-	g := d.mapping(v, "redis.cluster", "masters", "replicas", "nodeTimeout")
+	g := d.Mapping(v, "redis.cluster", "masters", "replicas", "nodeTimeout")
 	if g == nil {
 		return
 	}
