@@ -67,6 +67,10 @@ type Node struct {
 	// Shard is the 1-based index of the slot range the node serves or replicates at creation.
 	Shard int
 	id    string
+	// admin runs the cluster's admin commands and polls on this node, over one kept
+	// connection (go-redis redials after a kill or restart; its pool drops a connection the
+	// server closed before reusing it).
+	admin *redis.Client
 }
 
 // Cluster is a Redis Cluster of child redis-server processes on loopback. Its methods are
@@ -207,7 +211,7 @@ func (c *Cluster) startNode(ctx context.Context, name string, shard int) (*Node,
 	if err != nil {
 		return nil, fmt.Errorf("redisproc: cluster node %s: %w", name, err)
 	}
-	return &Node{Server: s, Name: name, Announced: announced, Shard: shard}, nil
+	return &Node{Server: s, Name: name, Announced: announced, Shard: shard, admin: adminClient(addr, 2)}, nil
 }
 
 // clusterPort returns a free loopback port whose bus port (port+10000) is free as well.
@@ -344,17 +348,16 @@ func InfoField(info, field string) string {
 
 // do runs one admin command on n directly (not through its announced address).
 func (c *Cluster) do(ctx context.Context, n *Node, args ...any) *redis.Cmd {
-	cl := adminClient(n.Addr())
-	defer cl.Close()
-	return cl.Do(ctx, args...)
+	return n.admin.Do(ctx, args...)
 }
 
-// adminClient is a one-connection client for admin commands to the server at addr.
-func adminClient(addr string) *redis.Client {
+// adminClient is a client of at most conns connections for admin commands to the server at
+// addr: no retries, RESP2, no client identity.
+func adminClient(addr string, conns int) *redis.Client {
 	return redis.NewClient(&redis.Options{
 		Addr: addr, Protocol: 2, DisableIdentity: true,
 		DialTimeout: 500 * time.Millisecond, ReadTimeout: 2 * time.Second, WriteTimeout: time.Second,
-		MaxRetries: -1, PoolSize: 1,
+		MaxRetries: -1, PoolSize: conns,
 		MaintNotificationsConfig: &maintnotifications.Config{Mode: maintnotifications.ModeDisabled},
 	})
 }
@@ -362,8 +365,13 @@ func adminClient(addr string) *redis.Client {
 // NodeStats reports the number of keys (DBSIZE) and the used memory in bytes (INFO
 // memory's used_memory) of the Redis server at addr (host:port, no password).
 func NodeStats(ctx context.Context, addr string) (keys, usedBytes int64, err error) {
-	cl := adminClient(addr)
+	cl := adminClient(addr, 1)
 	defer cl.Close()
+	return stats(ctx, cl, addr)
+}
+
+// stats is NodeStats through cl.
+func stats(ctx context.Context, cl *redis.Client, addr string) (keys, usedBytes int64, err error) {
 	if keys, err = cl.DBSize(ctx).Result(); err != nil {
 		return 0, 0, fmt.Errorf("redisproc: DBSIZE %s: %w", addr, err)
 	}
@@ -567,7 +575,7 @@ func (c *Cluster) Topology(ctx context.Context) []NodeState {
 		if n.Running() {
 			if role, _, err := c.role(ctx, n); err == nil {
 				st.Role, st.Up = role, true
-				st.Keys, st.UsedBytes, _ = NodeStats(ctx, n.Addr())
+				st.Keys, st.UsedBytes, _ = stats(ctx, n.admin, n.Addr())
 			}
 		}
 		out[i] = st
@@ -610,6 +618,9 @@ func (c *Cluster) Stop() error {
 			}()
 		}
 		wg.Wait()
+		for _, n := range c.nodes {
+			n.admin.Close()
+		}
 		if err := os.RemoveAll(c.dir); err != nil {
 			errs = append(errs, err)
 		}
