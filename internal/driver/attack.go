@@ -452,8 +452,9 @@ func (p closedLoop) Pace(elapsed time.Duration, _ uint64) (time.Duration, bool) 
 func (p closedLoop) Rate(time.Duration) float64 { return 0 }
 
 // consumePause is how long the consumer lets results gather once it has caught up, so that
-// it takes them in batches: one wake-up per batch instead of one per result, with the
-// checkers' state still in cache from the previous record.
+// at full speed it takes them in batches: one wake-up per batch instead of one per result,
+// with the checkers' state still in cache from the previous record. (Below a few hundred
+// results a second it only delays each result's judging by 2 ms, which nothing waits on.)
 const consumePause = 2 * time.Millisecond
 
 // relay decouples the consumer (JSON decoding in the checkers) from vegeta's workers.

@@ -503,41 +503,73 @@ func TestRunRequestTimeout(t *testing.T) {
 }
 
 // sharedDeadline: every context it hands out ends between timeout and timeout+deadlineStep
-// after the call, contexts are shared (one per step at most, whatever the number of
-// requests), and stop ends the newest one.
+// after the call, also when many goroutines ask at once; contexts are shared (one per step
+// at most, whatever the number of requests); stop ends every one of them.
 func TestSharedDeadline(t *testing.T) {
 	if newSharedDeadline(0) != nil || newSharedDeadline(-time.Second) != nil {
 		t.Fatal("a timeout <= 0 gave a sharedDeadline, want nil (no timeout)")
 	}
-	const timeout = time.Second
+	const timeout = time.Hour // far enough that no stall of the test machine ends a context
 	d := newSharedDeadline(timeout)
+	var mu sync.Mutex
 	distinct := map[context.Context]bool{}
 	start := time.Now()
-	var last context.Context
-	for range 5000 {
-		before := time.Now()
-		ctx := d.context()
-		after := time.Now()
-		end, ok := ctx.Deadline()
-		if !ok {
-			t.Fatal("a request context without a deadline")
-		}
-		if end.Before(before.Add(timeout)) || end.After(after.Add(timeout+deadlineStep)) {
-			t.Fatalf("deadline %v after the call, want between %v and %v", end.Sub(before), timeout, timeout+deadlineStep)
-		}
-		distinct[ctx] = true
-		last = ctx
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 1000 {
+				before := time.Now()
+				ctx := d.context()
+				after := time.Now()
+				end, ok := ctx.Deadline()
+				if !ok {
+					t.Error("a request context without a deadline")
+					return
+				}
+				if end.Before(before.Add(timeout)) || end.After(after.Add(timeout+deadlineStep)) {
+					t.Errorf("deadline %v after the call, want between %v and %v", end.Sub(before), timeout, timeout+deadlineStep)
+					return
+				}
+				mu.Lock()
+				distinct[ctx] = true
+				mu.Unlock()
+			}
+		})
 	}
+	wg.Wait()
 	if steps := int(time.Since(start)/deadlineStep) + 1; len(distinct) > steps {
-		t.Fatalf("%d contexts for 5000 requests in %d steps of %v, want at most one per step", len(distinct), steps, deadlineStep)
+		t.Fatalf("%d contexts for 8000 requests in %d steps of %v, want at most one per step", len(distinct), steps, deadlineStep)
 	}
-	if last.Err() != nil {
-		t.Fatalf("the newest context ended early: %v", last.Err())
+	for ctx := range distinct {
+		if ctx.Err() != nil {
+			t.Fatalf("a context ended an hour early: %v", ctx.Err())
+		}
 	}
 	d.stop()
-	if last.Err() == nil {
-		t.Fatal("stop left the newest context running")
+	for ctx := range distinct {
+		if ctx.Err() == nil {
+			t.Fatal("stop left a context running")
+		}
 	}
 	var none *sharedDeadline
 	none.stop() // nil: no timeout, nothing to stop
+}
+
+// The tracker hands a target's header map back to its pool once the round tripper has seen
+// the request: that is safe only because vegeta copies the header, values included, into the
+// request it builds. A vegeta that aliased them would mix up requests' headers.
+func TestVegetaCopiesTargetHeader(t *testing.T) {
+	tgt := vegeta.Target{Method: "GET", URL: "http://127.0.0.1:1/", Header: http.Header{"X-Request-Id": {"1"}, "Accept": acceptJSON}}
+	req, err := tgt.Request()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tgt.Header["X-Request-Id"][0] = "2"
+	clear(tgt.Header)
+	if got := req.Header.Get("X-Request-Id"); got != "1" {
+		t.Fatalf("the request's X-Request-Id is %q after the target's header was reused, want 1", got)
+	}
+	if got := req.Header.Get("Accept"); got != "application/json" {
+		t.Fatalf("the request's Accept is %q after the target's header was cleared, want application/json", got)
+	}
 }

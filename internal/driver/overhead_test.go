@@ -99,9 +99,10 @@ mix:
 		chk.Close()
 		elapsed := time.Since(start)
 		// The pipeline measured must have done its work: every request answered and judged.
-		if rep := chk.Report(); rep.Checked == 0 || rep.Errors != 0 || rep.IsolationViolations()+rep.Stale != 0 {
-			b.Fatalf("overhead run: %d judged, %d errors, %d isolation and %d stale findings (%v); want judged requests and nothing else",
-				rep.Checked, rep.Errors, rep.IsolationViolations(), rep.Stale, rep.Examples)
+		if rep := chk.Report(); rep.Checked == 0 || rep.Checked != out.Measured || out.Unmatched != 0 ||
+			rep.Errors != 0 || rep.IsolationViolations()+rep.Stale != 0 {
+			b.Fatalf("overhead run: %d of %d measured judged, %d unmatched, %d errors, %d isolation and %d stale findings (%v); want every one judged and nothing else",
+				rep.Checked, out.Measured, out.Unmatched, rep.Errors, rep.IsolationViolations(), rep.Stale, rep.Examples)
 		}
 		return float64(out.Results) / elapsed.Seconds()
 	}

@@ -107,7 +107,7 @@ type Plan struct {
 	conv    *rand.Rand
 	tier    *rand.Rand
 	tiers   map[int]string // users whose tier the plan changed
-	auths   []auth         // by user index, made on first use
+	auths   []*auth        // by user index, made on first use (8 bytes a user until then)
 	next    uint64
 	hostile *rand.Rand      // draws the attacks' cases and targets
 	rsaKey  *rsa.PrivateKey // signs bad-token's RS256 tokens; nil without bad-token
@@ -149,7 +149,7 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 		tier:    rand.New(rand.NewPCG(uint64(sc.Seed), streamTier)),
 		hostile: rand.New(rand.NewPCG(uint64(sc.Seed), streamAttack)),
 		tiers:   map[int]string{},
-		auths:   make([]auth, sc.Population.Users+1),
+		auths:   make([]*auth, sc.Population.Users+1),
 	}
 	p.users = sc.Keys.Sampler(sc.Population.Users, rand.New(rand.NewPCG(uint64(sc.Seed), streamUsers)))
 	var total float64
@@ -221,14 +221,15 @@ func (p *Plan) token(i int, userID string) (string, error) {
 	if i < 0 || i >= len(p.auths) {
 		return "", fmt.Errorf("driver: plan: user %d of %d", i, len(p.auths)-1)
 	}
-	if a := &p.auths[i]; a.token != "" {
+	if a := p.auths[i]; a != nil && a.token != "" {
 		return a.token, nil
 	}
 	t, err := atlas.NewToken(p.opts.Secret, userID, p.opts.Now, p.opts.TokenTTL)
 	if err != nil {
 		return "", fmt.Errorf("driver: plan: %w", err)
 	}
-	p.auths[i].token, p.auths[i].header = t, []string{"Bearer " + t}
+	a := p.auth(i)
+	a.token, a.header = t, []string{"Bearer " + t}
 	return t, nil
 }
 
@@ -240,9 +241,17 @@ type auth struct {
 	header []string // {"Bearer " + token}; shared by every request of the user, never modified
 }
 
+// auth is user i's entry, made on first use.
+func (p *Plan) auth(i int) *auth {
+	if p.auths[i] == nil {
+		p.auths[i] = &auth{}
+	}
+	return p.auths[i]
+}
+
 // userID is user i's ID (1 <= i <= population.users), made on first use.
 func (p *Plan) userID(i int) string {
-	a := &p.auths[i]
+	a := p.auth(i)
 	if a.id == "" {
 		a.id = atlas.SeedUserID(i)
 	}
@@ -252,7 +261,7 @@ func (p *Plan) userID(i int) string {
 // bearer is the Authorization header value for token: user i's own, built once, or a new
 // one for any other token (a hostile request's). Like Next, not safe for concurrent use.
 func (p *Plan) bearer(i int, token string) []string {
-	if i >= 0 && i < len(p.auths) && p.auths[i].token == token && token != "" {
+	if i >= 0 && i < len(p.auths) && p.auths[i] != nil && p.auths[i].token == token && token != "" {
 		return p.auths[i].header
 	}
 	return []string{"Bearer " + token}

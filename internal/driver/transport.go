@@ -121,13 +121,14 @@ const deadlineStep = 10 * time.Millisecond
 type sharedDeadline struct {
 	timeout time.Duration
 	cur     atomic.Pointer[deadlineCtx]
-	mu      sync.Mutex // serialises replacing cur
-	cancel  context.CancelFunc
+	mu      sync.Mutex    // serialises replacing cur, guards live
+	live    []deadlineCtx // the contexts made, oldest first, until their deadline has passed
 }
 
 type deadlineCtx struct {
-	ctx context.Context
-	end time.Time
+	ctx    context.Context
+	end    time.Time
+	cancel context.CancelFunc
 }
 
 func newSharedDeadline(timeout time.Duration) *sharedDeadline {
@@ -140,7 +141,8 @@ func newSharedDeadline(timeout time.Duration) *sharedDeadline {
 // context returns a context that ends no earlier than timeout from now, and no later than
 // timeout+deadlineStep.
 func (d *sharedDeadline) context() context.Context {
-	want := time.Now().Add(d.timeout)
+	now := time.Now()
+	want := now.Add(d.timeout)
 	if c := d.cur.Load(); c != nil && !c.end.Before(want) {
 		return c.ctx
 	}
@@ -149,25 +151,30 @@ func (d *sharedDeadline) context() context.Context {
 	if c := d.cur.Load(); c != nil && !c.end.Before(want) {
 		return c.ctx
 	}
+	// Contexts whose deadline has passed were released by their own timers; forget them.
+	for len(d.live) > 0 && d.live[0].end.Before(now) {
+		d.live[0].cancel()
+		d.live = d.live[1:]
+	}
 	end := want.Add(deadlineStep)
 	ctx, cancel := context.WithDeadline(context.Background(), end)
-	d.cur.Store(&deadlineCtx{ctx: ctx, end: end})
-	// The previous context is left to its deadline: requests sent with it are still in
-	// flight. Only the newest one's timer is released early, by stop.
-	d.cancel = cancel
+	c := deadlineCtx{ctx: ctx, end: end, cancel: cancel}
+	d.live = append(d.live, c)
+	d.cur.Store(&c)
 	return ctx
 }
 
-// stop releases the newest context's timer once no request is in flight. nil does nothing.
+// stop releases every context's timer once no request is in flight. nil does nothing.
 func (d *sharedDeadline) stop() {
 	if d == nil {
 		return
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cancel != nil {
-		d.cancel()
+	for _, c := range d.live {
+		c.cancel()
 	}
+	d.live = nil
 }
 
 // connSet tracks the transport's connections so that Run can abort every request in flight

@@ -334,16 +334,17 @@ func TestFlap(t *testing.T) {
 			accepted++
 			conn.Close()
 		case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET):
-			// A SYN that meets the listener as it closes is answered with a
-			// reset rather than a refusal: the proxy did not accept either way.
+			// A handshake that completed into the accept backlog just as the
+			// listener closed is reset rather than refused: the proxy did not
+			// accept either way.
 			refused++
 		default:
 			t.Fatalf("dial a flapping proxy: %v, want accepted, refused or reset", err)
 		}
 	}
-	t.Logf("flapping every 100ms for 1s: %d dials accepted, %d refused", accepted, refused)
+	t.Logf("flapping every 100ms for 1s: %d dials accepted, %d refused or reset", accepted, refused)
 	if accepted < 3 || refused < 3 {
-		t.Fatalf("flapping: %d dials accepted, %d refused; want at least 3 of each", accepted, refused)
+		t.Fatalf("flapping: %d dials accepted, %d refused or reset; want at least 3 of each", accepted, refused)
 	}
 	// Through go-redis both outcomes are seen too. Fewer successes than the
 	// half periods suggest: after PoolSize failed dials go-redis fails every

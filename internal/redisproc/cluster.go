@@ -67,9 +67,9 @@ type Node struct {
 	// Shard is the 1-based index of the slot range the node serves or replicates at creation.
 	Shard int
 	id    string
-	// admin runs the cluster's admin commands and polls on this node, over one kept
-	// connection (go-redis redials after a kill or restart; its pool drops a connection the
-	// server closed before reusing it).
+	// admin runs the cluster's admin commands and polls on this node over kept connections
+	// (at most two, for callers at once; go-redis redials after a kill or restart, and its
+	// pool drops a connection the server closed before reusing it).
 	admin *redis.Client
 }
 
