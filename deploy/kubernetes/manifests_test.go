@@ -3,6 +3,7 @@ package kubernetes
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -122,19 +123,18 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			t.Errorf("%s: %s %s is in namespace %q, want atlasbench", o.file, o.kind, o.meta.Name, o.meta.Namespace)
 		}
 	}
-	// Config map keys, from the manifests and from the README, which creates the run's config
-	// map with kubectl (its START_AT is the run's).
-	keys := map[string][]string{}
+	// Config maps' data, from the manifests and from the README, which creates the run's
+	// config map with kubectl (its START_AT is the run's).
+	data := map[string]map[string]string{}
 	for _, o := range all {
 		if cm, ok := o.obj.(*corev1.ConfigMap); ok {
-			for k := range cm.Data {
-				keys[cm.Name] = append(keys[cm.Name], k)
-			}
+			data[cm.Name] = cm.Data
 		}
 	}
-	for name, ks := range readmeConfigMaps(t) {
+	readme := readmeConfigMaps(t)
+	for name, d := range readme {
 		names["ConfigMap/"+name] = true
-		keys[name] = append(keys[name], ks...)
+		data[name] = d
 	}
 
 	deployments := map[string]*appsv1.Deployment{}
@@ -146,9 +146,9 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 			if err != nil || !matches(sel, v.Spec.Template.Labels) {
 				t.Errorf("deployment %s: selector %v does not select its pods %v", v.Name, sel, v.Spec.Template.Labels)
 			}
-			checkPod(t, names, keys, "deployment "+v.Name, v.Spec.Template.Spec)
+			checkPod(t, names, data, "deployment "+v.Name, v.Spec.Template.Spec)
 		case *batchv1.Job:
-			checkPod(t, names, keys, "job "+v.Name, v.Spec.Template.Spec)
+			checkPod(t, names, data, "job "+v.Name, v.Spec.Template.Spec)
 		}
 	}
 	for _, o := range all {
@@ -201,11 +201,16 @@ func TestManifestsDecodeStrictly(t *testing.T) {
 		t.Errorf("merge job: %q with SHARDS %q: want bench merge of the %d shards", ms, envValue(mc, "SHARDS"), shards)
 	}
 
-	// The servers are seeded by the scenario the shards run by default (bench serve -scenario).
+	// The servers are seeded by the scenario the shards run (bench serve -scenario): the
+	// SCENARIO the README's config map gives them.
+	want := readme["atlasbench-run"]["SCENARIO"]
+	if want == "" {
+		t.Fatal("the README's atlasbench-run config map gives no SCENARIO")
+	}
 	args := atlas.Spec.Template.Spec.Containers[0].Args
 	i := slices.Index(args, "-scenario")
-	if i < 0 || i+1 >= len(args) || args[i+1] != "mixed" {
-		t.Fatalf("atlas args %v: want -scenario mixed (the scenario the shards run by default)", args)
+	if i < 0 || i+1 >= len(args) || args[i+1] != want {
+		t.Fatalf("atlas args %v: want -scenario %s (the SCENARIO the shards run)", args, want)
 	}
 	if _, err := scenarios.Load(args[i+1]); err != nil {
 		t.Errorf("atlas -scenario %q: %v", args[i+1], err)
@@ -229,7 +234,7 @@ func TestManifestTypoFails(t *testing.T) {
 }
 
 // checkPod checks that a pod's secrets, config maps and volume claims exist.
-func checkPod(t *testing.T, names map[string]bool, keys map[string][]string, what string, pod corev1.PodSpec) {
+func checkPod(t *testing.T, names map[string]bool, data map[string]map[string]string, what string, pod corev1.PodSpec) {
 	t.Helper()
 	for _, v := range pod.Volumes {
 		if c := v.PersistentVolumeClaim; c != nil && !names["PersistentVolumeClaim/"+c.ClaimName] {
@@ -251,38 +256,44 @@ func checkPod(t *testing.T, names map[string]bool, keys map[string][]string, wha
 				switch {
 				case !names["ConfigMap/"+r.Name]:
 					t.Errorf("%s: env %s from config map %s, which nothing creates", what, e.Name, r.Name)
-				case !slices.Contains(keys[r.Name], r.Key) && (r.Optional == nil || !*r.Optional):
-					t.Errorf("%s: env %s from key %s of config map %s, which has only %v", what, e.Name, r.Key, r.Name, keys[r.Name])
+				case !hasKey(data[r.Name], r.Key) && (r.Optional == nil || !*r.Optional):
+					t.Errorf("%s: env %s from key %s of config map %s, which has only %v", what, e.Name, r.Key, r.Name, slices.Sorted(maps.Keys(data[r.Name])))
 				}
 			}
 		}
 	}
 }
 
-// readmeConfigMaps returns the config maps README.md creates with `kubectl create configmap`,
-// with the keys of their --from-literal flags.
-func readmeConfigMaps(t *testing.T) map[string][]string {
+// readmeConfigMaps returns the config maps README.md creates in namespace atlasbench with
+// `kubectl -n atlasbench create configmap NAME --from-literal=KEY=VALUE …`, with their data.
+func readmeConfigMaps(t *testing.T) map[string]map[string]string {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	text, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out := map[string][]string{}
-	for _, line := range strings.Split(strings.ReplaceAll(string(data), "\\\n", " "), "\n") {
+	out := map[string]map[string]string{}
+	for _, line := range strings.Split(strings.ReplaceAll(string(text), "\\\n", " "), "\n") {
 		f := strings.Fields(line)
 		i := slices.Index(f, "configmap")
-		if i < 1 || f[i-1] != "create" || i+1 >= len(f) {
+		if i < 1 || f[i-1] != "create" || i+1 >= len(f) || !strings.Contains(line, " -n atlasbench ") {
 			continue
 		}
-		out[f[i+1]] = []string{}
+		d := map[string]string{}
 		for _, a := range f[i+2:] {
 			if lit, ok := strings.CutPrefix(a, "--from-literal="); ok {
-				k, _, _ := strings.Cut(lit, "=")
-				out[f[i+1]] = append(out[f[i+1]], k)
+				k, v, _ := strings.Cut(lit, "=")
+				d[k] = v
 			}
 		}
+		out[f[i+1]] = d
 	}
 	return out
+}
+
+func hasKey(m map[string]string, k string) bool {
+	_, ok := m[k]
+	return ok
 }
 
 func matches(sel, labels map[string]string) bool {
