@@ -89,18 +89,18 @@ func TestFaultScenarios(t *testing.T) {
 		// bypass Redis too.
 		{"fault-shard", "weak-client", exitFail, func(t *testing.T, s *summary.Summary) {
 			p := phaseNamed(t, s, "redis-down")
-			for _, sh := range p.Shards {
-				if sh.Name != "shard-1" && sh.BypassShare <= 0.1 {
+			for _, sh := range p.SlotRanges {
+				if sh.Name != "slots-1" && sh.BypassShare <= 0.1 {
 					t.Errorf("weakened client: healthy %s bypassed %.3f of its lookups during redis-down, want the spill-over caught", sh.Name, sh.BypassShare)
 				}
 				t.Logf("weak-client: %s bypass share %.3f during redis-down", sh.Name, sh.BypassShare)
 			}
-			if len(p.Shards) != 3 {
-				t.Errorf("redis-down shards: %+v", p.Shards)
+			if len(p.SlotRanges) != 3 {
+				t.Errorf("redis-down slot ranges: %+v", p.SlotRanges)
 			}
 			failed := false
 			for _, th := range s.Thresholds {
-				if strings.Contains(th.Expr, "shard-2") && !th.Pass {
+				if strings.Contains(th.Expr, "slots-2") && !th.Pass {
 					failed = true
 				}
 			}

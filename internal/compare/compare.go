@@ -180,7 +180,7 @@ func build(runs []Run) *Table {
 		t.Configs = append(t.Configs, r.Config)
 		t.Counts = append(t.Counts, max(r.Summary.Count, 1))
 		for _, n := range r.Summary.Notes {
-			if note := r.Config + ": " + n; !slices.Contains(t.Notes, note) {
+			if note := r.Config + ": " + n.String(); !slices.Contains(t.Notes, note) {
 				t.Notes = append(t.Notes, note)
 			}
 		}

@@ -276,10 +276,10 @@ func formatTolerance(r Row) string {
 func notes(base, cur *summary.Summary, res *Result) []string {
 	var out []string
 	for _, n := range base.Notes {
-		out = append(out, "baseline: "+n)
+		out = append(out, "baseline: "+n.String())
 	}
 	for _, n := range cur.Notes {
-		out = append(out, "this run: "+n)
+		out = append(out, "this run: "+n.String())
 	}
 	if base.Interrupted {
 		out = append(out, "baseline: the run was interrupted; its figures cover only part of the scenario")

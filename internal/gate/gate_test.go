@@ -392,7 +392,7 @@ func TestWriteGolden(t *testing.T) {
 		"service_time.p99":       {9, 9.1, 8.9},
 	})
 	cur.Env.Git = "fedcba9876543210"
-	cur.Notes = []string{"embedded Redis (miniredis): latencies not representative"}
+	cur.Notes = []summary.Note{{Kind: summary.NoteRedis, Text: "embedded Redis (miniredis): latencies not representative"}}
 	pass := run(map[string][]float64{"latency.p99": tight10[:3], "hit_rate.tier": hit90[:3], "errors": {0, 0, 0}})
 	passCur := run(map[string][]float64{"latency.p99": tight13[:3], "hit_rate.tier": hit895[:3], "errors": {0, 0, 0}})
 

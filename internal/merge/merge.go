@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/metrics"
-	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/runner"
 	"github.com/atlasbench/atlasbench/internal/summary"
-	"github.com/atlasbench/atlasbench/internal/threshold"
 )
 
 // MismatchError is a set of directories that are not the shards of one run: another
@@ -42,6 +40,9 @@ type shard struct {
 	s   *summary.Summary
 }
 
+// label is the shard's "i/N".
+func (sh shard) label() string { return fmt.Sprintf("%d/%d", sh.s.Shard.Index, sh.s.Shard.Count) }
+
 // key is what the shards of one run share.
 func (sh shard) key() string {
 	return fmt.Sprintf("scenario %q, seed %d, %d shards, config %q, mode %s",
@@ -62,8 +63,7 @@ func Merge(dirs []string, out string) (*Result, error) {
 		out = filepath.Join("reports", time.Now().UTC().Format("20060102T150405Z")+"-"+first.s.Scenario+"-merged")
 	}
 
-	// The modes are those shard 1 measured (summary.json's top-level figures do not carry
-	// their mode: the summary's own mode field shadows it).
+	// The modes are those shard 1 measured: one part file each.
 	files, _ := filepath.Glob(filepath.Join(first.dir, metrics.PartFile("*")))
 	var modes []summary.Mode
 	for _, f := range files {
@@ -77,7 +77,7 @@ func Merge(dirs []string, out string) (*Result, error) {
 		return nil, &MissingError{fmt.Errorf("merge: %s has no %s: the shard did not finish", first.dir, metrics.PartFile("<mode>"))}
 	}
 	figs := map[summary.Mode][]summary.Figures{}
-	var notes []string
+	var notes []summary.Note
 	for _, mode := range modes {
 		f, more, err := mergeMode(shards, mode)
 		if err != nil {
@@ -95,30 +95,26 @@ func Merge(dirs []string, out string) (*Result, error) {
 	for _, sh := range shards {
 		s.Interrupted = s.Interrupted || sh.s.Interrupted
 		for _, n := range sh.s.Notes {
-			if strings.Contains(n, "X-Cache headers") {
+			if n.Kind == summary.NoteHeaders {
 				// A shard's headers are its share of the traffic, the server's counters all
-				// of it: the merged figures make this cross-check again, on the whole.
+				// of it: the merged figures make this comparison again, on the whole.
 				continue
 			}
-			notes = append(notes, fmt.Sprintf("shard %d/%d: %s", sh.s.Shard.Index, sh.s.Shard.Count, n))
+			n.Shard = sh.label()
+			notes = append(notes, n)
 		}
 	}
 	s.Notes = notes
-	runner.Assemble(s, figs)
 	exprs := make([]string, len(first.s.Thresholds))
 	for i, t := range first.s.Thresholds {
 		exprs[i] = t.Expr
 	}
-	s.Thresholds = threshold.EvalAll(exprs, s)
-	s.Pass = threshold.Passed(s.Thresholds) && !s.Interrupted
+	runner.Summarise(s, figs, exprs)
 
 	if err := os.MkdirAll(out, 0o755); err != nil {
 		return nil, fmt.Errorf("merge: %w", err)
 	}
-	if err := summary.Write(out, s); err != nil {
-		return nil, err
-	}
-	if err := report.Render(out, s); err != nil {
+	if err := runner.Write(out, s); err != nil {
 		return nil, err
 	}
 	return &Result{Dir: out, Summary: s}, nil
@@ -178,9 +174,9 @@ func load(dirs []string) ([]shard, error) {
 	return shards, nil
 }
 
-// mergeMode merges one mode's parts and finishes them into figures; what the parts do not
-// hold (server-side extras measured after the attack) comes from shard 1's summary.
-func mergeMode(shards []shard, mode summary.Mode) (summary.Figures, []string, error) {
+// mergeMode merges one mode's parts, finishes them into figures and composes those with
+// what the parts do not hold (serverParts).
+func mergeMode(shards []shard, mode summary.Mode) (summary.Figures, []summary.Note, error) {
 	parts := make([]*metrics.Part, len(shards))
 	for i, sh := range shards {
 		p, err := metrics.ReadPart(filepath.Join(sh.dir, metrics.PartFile(string(mode))))
@@ -196,43 +192,40 @@ func mergeMode(shards []shard, mode summary.Mode) (summary.Figures, []string, er
 	if err != nil {
 		return summary.Figures{}, nil, &MismatchError{fmt.Errorf("merge: %s: %w", mode, err)}
 	}
-	f, more := rec.Finish(in)
+	recorded, more := rec.Finish(in)
 	notes = append(notes, more...)
+	return runner.Compose(recorded, serverParts(shards, recorded.Mode)), notes, nil
+}
 
-	// The shards' own figures for what Finish does not compute.
+// serverParts are the figures of a merged mode that the parts do not hold, measured by
+// the shards after their attacks: the harness's peak memory (the largest shard's), every
+// shard's cross-checks of the mode (their witnesses' verdicts, each labelled with its
+// shard), and, of the server side, shard 1's: capacity, extra figures, the instances'
+// memory and the witnesses' figures.
+func serverParts(shards []shard, mode summary.Mode) runner.Parts {
+	var p runner.Parts
 	for i, sh := range shards {
 		sf := modeFigures(sh.s, mode)
-		f.HarnessRSSMiB = max(f.HarnessRSSMiB, sf.HarnessRSSMiB)
-		// Isolation violations found after the attack (the cache-key audit of a stack the
-		// shard started) are the shard's own; the checkers' are in the merged counts.
-		if extra := sf.IsolationViolations - parts[i].Checks.IsolationViolations(); extra > 0 {
-			f.IsolationViolations += extra
-			for _, e := range sf.Examples {
-				if e.Kind == "cache-key" {
-					f.Examples = append(f.Examples, e)
+		p.HarnessRSSMiB = max(p.HarnessRSSMiB, sf.HarnessRSSMiB)
+		if sh.s.CrossChecks != nil {
+			for _, c := range sh.s.CrossChecks.Checks {
+				if c.Mode != mode {
+					continue // another mode's, or both modes' (Summarise makes it again)
 				}
+				c.Detail = strings.TrimSuffix("shard "+sh.label()+": "+c.Detail, ": ")
+				p.Witnessed.CrossChecks = append(p.Witnessed.CrossChecks, c)
 			}
 		}
 		if i > 0 {
 			continue
 		}
-		// Server side: shard 1's.
-		f.Capacity = sf.Capacity
-		for k, v := range sf.Extra {
-			if _, ok := f.Extra[k]; !ok {
-				if f.Extra == nil {
-					f.Extra = map[string]float64{}
-				}
-				f.Extra[k] = v
-			}
+		p.Capacity, p.Extra = sf.Capacity, sf.Extra
+		for _, sv := range sf.Servers {
+			p.ServerRSSMiB = append(p.ServerRSSMiB, sv.RSSMiB)
 		}
-		for j := range f.Servers {
-			if j < len(sf.Servers) {
-				f.Servers[j].RSSMiB = sf.Servers[j].RSSMiB
-			}
-		}
+		p.Witnessed.RedisStats, p.Witnessed.PGStats, p.Witnessed.ServerLatency = sf.RedisStats, sf.PGStats, sf.ServerLatency
 	}
-	return f, notes, nil
+	return p
 }
 
 // modeFigures is the summary's figures of mode: NoCache when both modes ran and mode is

@@ -90,6 +90,13 @@ func synthesize(tb testing.TB, root string, n int, dur time.Duration, rps int) [
 			Started: origin, Figures: f, Count: 1,
 			Shard:      &summary.Shard{Index: i, Count: n, Seed: 42, StartAt: origin},
 			Thresholds: []summary.Threshold{{Expr: "errors == 0"}, {Expr: "latency.p99 < 1s"}, {Expr: "hit_rate.tier >= 0.8"}},
+			// Each shard's witnesses checked a figure; the last shard's disagreed.
+			CrossChecks: &summary.CrossChecks{Checks: []summary.CrossCheck{{Figure: "Redis commands per request", Mode: "cache",
+				Witness1: "server", Value1: 2, Witness2: "Redis", Value2: 2, Tolerance: "exact", Verdict: map[bool]string{true: summary.Disagree, false: summary.Agree}[i == n]}}},
+			Notes: []summary.Note{
+				{Kind: summary.NoteHeaders, Mode: "cache", Text: "hit rate tier: server counters 0.900, X-Cache headers 0.750"},
+				{Kind: summary.NoteStats, Mode: "cache", Text: "2 stats polls failed"},
+			},
 		}
 		if err := summary.Write(dir, s); err != nil {
 			tb.Fatal(err)
@@ -126,8 +133,29 @@ func TestMergeSynthetic(t *testing.T) {
 	if !s.Pass || len(s.Thresholds) != 3 {
 		t.Errorf("thresholds %+v", s.Thresholds)
 	}
-	if md, err := os.ReadFile(filepath.Join(res.Dir, "report.md")); err != nil || !strings.Contains(string(md), "3 shards merged") {
-		t.Errorf("report.md does not say it merges 3 shards: %v", err)
+	if md, err := os.ReadFile(filepath.Join(res.Dir, "report.md")); err != nil || !strings.Contains(string(md), "3 shards merged") ||
+		!strings.Contains(string(md), "Cross-checks") {
+		t.Errorf("report.md does not say it merges 3 shards, or has no cross-checks table: %v", err)
+	}
+	// Every shard's cross-check is kept, labelled with its shard; shard 3's disagreement
+	// fails the merged run's cross-checks.
+	if cc := s.CrossChecks; cc == nil || len(cc.Checks) != 3 || cc.AllAgree || cc.Disagreements != 1 ||
+		!strings.HasPrefix(cc.Checks[2].Detail, "shard 3/3") {
+		t.Errorf("cross-checks %+v: want the 3 shards' checks, shard 3's disagreeing", cc)
+	}
+	// The shards' header notes are dropped (the merged figures compare the whole again);
+	// their other notes are kept, each with its shard.
+	var kept []string
+	for _, n := range s.Notes {
+		if n.Kind == summary.NoteHeaders && n.Shard != "" {
+			t.Errorf("a shard's header note was kept: %v", n)
+		}
+		if n.Kind == summary.NoteStats {
+			kept = append(kept, n.String())
+		}
+	}
+	if len(kept) != 3 || kept[0] != "shard 1/3: cache: 2 stats polls failed" {
+		t.Errorf("the shards' stats notes: %q", kept)
 	}
 	back, err := summary.Read(res.Dir)
 	if err != nil || back.Shards != 3 {

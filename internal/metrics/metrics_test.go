@@ -138,7 +138,7 @@ func TestHeaderCrossCheckAndRestart(t *testing.T) {
 	if f.Mode != "cache" {
 		t.Errorf("mode %q", f.Mode)
 	}
-	if len(notes) == 0 || !strings.Contains(notes[0], "hit rate tier") {
+	if len(notes) == 0 || notes[0].Kind != summary.NoteHeaders || !strings.Contains(notes[0].Text, "hit rate tier") {
 		t.Errorf("no note for server 0.8 vs headers 0.5: %q", notes)
 	}
 }

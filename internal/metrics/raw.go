@@ -44,6 +44,9 @@ type Part struct {
 	Snapshots []Snapshot   `json:"snapshots"`
 	// ServerURLs are the instances the requests were spread over (Input.ServerURLs).
 	ServerURLs []string `json:"server_urls,omitempty"`
+	// KeyAudit is the audit of the keys the shard's own Redis held after the attack
+	// (Input.KeyAudit); nil when there was none.
+	KeyAudit *KeyAudit `json:"key_audit,omitempty"`
 }
 
 // RawHist is a latency histogram in microseconds (HdrHistogram V2 compressed, base64) and
@@ -138,7 +141,7 @@ func (r *Recorder) Part(in Input) (*Part, error) {
 	p := &Part{
 		Mode: r.modeOf(in), Requests: r.requests, Errors: r.errors, ErrorsByKind: maps.Clone(r.errorsByKind),
 		Latency: enc(r.latency), Service: enc(r.service), Endpoints: map[string]RawEndpoint{},
-		Headers: map[string]RawLookups{}, Checks: in.Checks, Snapshots: in.Snapshots, ServerURLs: in.ServerURLs,
+		Headers: map[string]RawLookups{}, Checks: in.Checks, Snapshots: in.Snapshots, ServerURLs: in.ServerURLs, KeyAudit: in.KeyAudit,
 	}
 	for route, ep := range r.endpoints {
 		p.Endpoints[route] = RawEndpoint{RawCounted: counted(ep.requests, ep.errors, ep.lat), Hits: ep.hits}
@@ -192,13 +195,13 @@ func cmpErr(first, err error) error {
 // Input to Finish it with: counts are summed and histograms merged; the phase boundaries,
 // the server stats and the window are the first part's (shard 1 injects the faults and polls
 // the same server as the others); the rates are summed. Notes say where the parts disagree.
-func MergeParts(parts []*Part) (*Recorder, Input, []string, error) {
+func MergeParts(parts []*Part) (*Recorder, Input, []summary.Note, error) {
 	if len(parts) == 0 {
 		return nil, Input{}, nil, errors.New("metrics: merge: no parts")
 	}
 	first := parts[0]
 	r := NewRecorder(Options{Mode: first.Mode})
-	var notes []string
+	var notes []summary.Note
 	var err error
 	add := func(dst *hist, src RawHist, what string) {
 		if e := dst.mergeRaw(src); e != nil && err == nil {
@@ -243,7 +246,7 @@ func MergeParts(parts []*Part) (*Recorder, Input, []string, error) {
 			add(acc.lat, ep.Latency, route)
 		}
 		if len(p.Phases) != len(r.phases) {
-			notes = append(notes, fmt.Sprintf("merge: part %d has %d phases, part 1 %d: the extra ones count in the last", k+1, len(p.Phases), len(r.phases)))
+			notes = append(notes, summary.Notef(summary.NoteMerge, first.Mode, "merge: part %d has %d phases, part 1 %d: the extra ones count in the last", k+1, len(p.Phases), len(r.phases)))
 		}
 		for i, ph := range p.Phases {
 			acc := r.phases[min(i, len(r.phases)-1)]
@@ -282,6 +285,14 @@ func MergeParts(parts []*Part) (*Recorder, Input, []string, error) {
 		c.Tier += p.Checks.Tier
 		c.Stale += p.Checks.Stale
 		c.Examples = append(c.Examples, p.Checks.Examples...)
+		if a := p.KeyAudit; a != nil {
+			// Each shard's Redis is its own: the audits add up.
+			if in.KeyAudit == nil {
+				in.KeyAudit = &KeyAudit{}
+			}
+			in.KeyAudit.Audited += a.Audited
+			in.KeyAudit.Foreign = append(in.KeyAudit.Foreign, a.Foreign...)
+		}
 		o := in.Outcome
 		o.Rate.Target += p.Outcome.Rate.Target
 		o.Rate.Achieved += p.Outcome.Rate.Achieved
@@ -290,7 +301,7 @@ func MergeParts(parts []*Part) (*Recorder, Input, []string, error) {
 		o.Rate.Dropped += p.Outcome.Rate.Dropped
 		o.Rate.MaxLagS = max(o.Rate.MaxLagS, p.Outcome.Rate.MaxLagS)
 		if d := p.Outcome.MeasureStart.Sub(first.Outcome.MeasureStart).Abs(); d > time.Second {
-			notes = append(notes, fmt.Sprintf("merge: part %d measured from %s, part 1 from %s (%.1fs apart): server figures cover part 1's window",
+			notes = append(notes, summary.Notef(summary.NoteMerge, first.Mode, "merge: part %d measured from %s, part 1 from %s (%.1fs apart): server figures cover part 1's window",
 				k+1, p.Outcome.MeasureStart.UTC().Format(time.RFC3339Nano), first.Outcome.MeasureStart.UTC().Format(time.RFC3339Nano), d.Seconds()))
 		}
 	}

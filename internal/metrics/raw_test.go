@@ -65,7 +65,10 @@ func TestMergePartsEqualsWhole(t *testing.T) {
 	out := &driver.Outcome{Mode: "cache", MeasureStart: origin, Ran: 40 * time.Second, Events: faults,
 		Rate: summary.Rate{Target: 150, Achieved: 149, Kept: true}}
 	checks := check.Report{Checked: 6000, Isolation: 1, Stale: 2, Tier: 3, ErrorsByKind: map[string]int64{}}
-	wantFigs, _ := whole.Finish(Input{Outcome: out, Checks: checks, Snapshots: snaps})
+	// Each shard audits its own Redis's keys; the whole run's audit is their sum.
+	audits := []*KeyAudit{{Audited: 10, Foreign: []string{"atlas:evil"}}, {Audited: 7}, nil}
+	wantFigs, _ := whole.Finish(Input{Outcome: out, Checks: checks, Snapshots: snaps,
+		KeyAudit: &KeyAudit{Audited: 17, Foreign: []string{"atlas:evil"}}})
 
 	var exported []*Part
 	for i, r := range parts {
@@ -75,7 +78,7 @@ func TestMergePartsEqualsWhole(t *testing.T) {
 		if i == 0 {
 			c = checks // the checkers' counts add up; here shard 1 found them all
 		}
-		p, err := r.Part(Input{Outcome: &o, Checks: c, Snapshots: snaps})
+		p, err := r.Part(Input{Outcome: &o, Checks: c, Snapshots: snaps, KeyAudit: audits[i]})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -105,6 +108,9 @@ func TestMergePartsEqualsWhole(t *testing.T) {
 	wj, _ := json.MarshalIndent(wantFigs, "", " ")
 	if string(gj) != string(wj) {
 		t.Errorf("merged figures differ from the whole recorder's:\n got %s\nwant %s", gj, wj)
+	}
+	if got.Extra["cache_keys_audited"] != 17 || got.IsolationViolations != checks.IsolationViolations()+1 {
+		t.Errorf("key audit: %v keys audited, %d isolation violations; want 17 and the checkers' + 1", got.Extra["cache_keys_audited"], got.IsolationViolations)
 	}
 	if got.Requests != 6000 || got.Latency.P99 == 0 || len(got.Phases) != 3 {
 		t.Errorf("requests %d p99 %v phases %d", got.Requests, got.Latency.P99, len(got.Phases))

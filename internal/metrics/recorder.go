@@ -1,7 +1,6 @@
 package metrics
 
 import (
-	"fmt"
 	"maps"
 	"math"
 	"slices"
@@ -272,8 +271,8 @@ type Input struct {
 // legitimate request could have produced (a hostile input that reached a key of its
 // choosing), each an isolation violation.
 type KeyAudit struct {
-	Audited int
-	Foreign []string
+	Audited int      `json:"audited"`
+	Foreign []string `json:"foreign,omitempty"`
 }
 
 // modeOf is the mode the figures are of: the Recorder's, except that a run against a
@@ -294,20 +293,20 @@ func (r *Recorder) modeOf(in Input) summary.Mode {
 
 // Finish computes the figures; notes are caveats for the report (e.g. the server's and the
 // headers' hit rates disagree). The Recorder must not be used afterwards.
-func (r *Recorder) Finish(in Input) (summary.Figures, []string) {
+func (r *Recorder) Finish(in Input) (summary.Figures, []summary.Note) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	ran := in.Outcome.Ran.Seconds()
-	var notes []string
+	var notes []summary.Note
 	f := r.totals(in)
 	cs := newCounterSeries(in.Snapshots, in.Outcome.MeasureStart)
-	whole, ok, more := serverCounters(cs, ran)
+	whole, ok, more := serverCounters(cs, ran, f.Mode)
 	notes = append(notes, more...)
 	r.fromCounters(&f, whole)
 	notes = append(notes, r.fromHeaders(&f, whole, ok)...)
 	f.Series = r.series(cs, ran)
-	var phaseNotes []string
-	f.Phases, phaseNotes = r.phaseFigures(in.Outcome, cs, f.Series, ran)
+	var phaseNotes []summary.Note
+	f.Phases, phaseNotes = r.phaseFigures(in.Outcome, cs, f.Series, ran, f.Mode)
 	notes = append(notes, phaseNotes...)
 	return f, notes
 }
@@ -386,14 +385,14 @@ func (r *Recorder) serverShares(in Input) []summary.Server {
 // serverCounters is the growth of the server's counters over the measured window (empty
 // when they are unknown; ok says whether they are known), with a note when they are
 // unknown or cover less than 90% of it.
-func serverCounters(cs *counterSeries, ran float64) (whole counters, ok bool, notes []string) {
+func serverCounters(cs *counterSeries, ran float64, mode summary.Mode) (whole counters, ok bool, notes []summary.Note) {
 	whole, covered, ok := cs.delta(0, ran)
 	switch {
 	case !ok:
-		notes = append(notes, "no server stats over the measured window: hit rates and DB queries unknown")
+		notes = append(notes, summary.Notef(summary.NoteStats, mode, "no server stats over the measured window: hit rates and DB queries unknown"))
 		whole = counters{}
 	case covered < 0.9*ran:
-		notes = append(notes, fmt.Sprintf("server stats cover %.1fs of the %.1fs measured window", covered, ran))
+		notes = append(notes, summary.Notef(summary.NoteStats, mode, "server stats cover %.1fs of the %.1fs measured window", covered, ran))
 	}
 	return whole, ok, notes
 }
@@ -425,7 +424,7 @@ func (r *Recorder) fromCounters(f *summary.Figures, whole counters) {
 
 // fromHeaders fills the hit rates the X-Cache headers show and, when the server's counters
 // are known (ok), notes every class where the two differ by more than HeaderGap.
-func (r *Recorder) fromHeaders(f *summary.Figures, whole counters, ok bool) []string {
+func (r *Recorder) fromHeaders(f *summary.Figures, whole counters, ok bool) []summary.Note {
 	if len(r.headers) == 0 {
 		return nil
 	}
@@ -445,7 +444,7 @@ func (r *Recorder) fromHeaders(f *summary.Figures, whole counters, ok bool) []st
 	if !ok {
 		return nil
 	}
-	var notes []string
+	var notes []summary.Note
 	// Overall is comparable only when the headers saw every class the server counted.
 	comparable := true
 	for _, class := range summary.CacheClasses() {
@@ -460,7 +459,7 @@ func (r *Recorder) fromHeaders(f *summary.Figures, whole counters, ok bool) []st
 			continue
 		}
 		if math.Abs(s-h) > HeaderGap {
-			notes = append(notes, fmt.Sprintf("hit rate %s: server counters %.3f, X-Cache headers %.3f (differ by more than %.0f point)",
+			notes = append(notes, summary.Notef(summary.NoteHeaders, f.Mode, "hit rate %s: server counters %.3f, X-Cache headers %.3f (differ by more than %.0f point)",
 				class, s, h, HeaderGap*100))
 		}
 	}
@@ -518,13 +517,13 @@ func (r *Recorder) series(cs *counterSeries, ran float64) *summary.Series {
 
 // phaseFigures are the phases of the window (steady, each fault's, recoveries) with their
 // figures and recovery times; it marks the fault windows in ser.
-func (r *Recorder) phaseFigures(out *driver.Outcome, cs *counterSeries, ser *summary.Series, ran float64) ([]summary.Phase, []string) {
-	var notes []string
+func (r *Recorder) phaseFigures(out *driver.Outcome, cs *counterSeries, ser *summary.Series, ran float64, mode summary.Mode) ([]summary.Phase, []summary.Note) {
+	var notes []summary.Note
 	ws := phaseWindows(r.bounds, ran)
 	if len(r.bounds) == 0 {
 		for _, e := range out.Events {
 			if _, ok := boundaryOf(e); ok {
-				notes = append(notes, "phases: fault events were not passed to the metrics Recorder (wire driver.Config.OnEvent to Recorder.Event)")
+				notes = append(notes, summary.Notef(summary.NotePhases, mode, "phases: fault events were not passed to the metrics Recorder (wire driver.Config.OnEvent to Recorder.Event)"))
 				break
 			}
 		}

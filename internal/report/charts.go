@@ -57,7 +57,7 @@ func drawCharts(s *summary.Summary) []chart {
 			name, title string
 			build       func(*summary.Summary) (*figure, string)
 		}{
-			{chartShardHitRate, "Hit rate per Redis Cluster shard over time", shardHitRateFigure},
+			{chartSlotRangeHitRate, "Hit rate per Redis Cluster slot range over time", slotRangeHitRateFigure},
 			{chartNodeKeys, "Keys per Redis node at the end", nodeKeysFigure},
 		}...)
 	}

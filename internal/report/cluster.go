@@ -17,14 +17,14 @@ import (
 
 // The Redis Cluster charts' file names: drawn only when the run's Redis is a cluster.
 const (
-	chartShardHitRate = "hit-rate-shards.png"
-	chartNodeKeys     = "keys-per-node.png"
+	chartSlotRangeHitRate = "hit-rate-slot-ranges.png"
+	chartNodeKeys         = "keys-per-node.png"
 )
 
 // ClusterCharts returns the file names of the charts Render draws only for a run on a
 // Redis Cluster (summary redis.topology.kind "cluster"), in report order.
 func ClusterCharts() []string {
-	return []string{chartShardHitRate, chartNodeKeys}
+	return []string{chartSlotRangeHitRate, chartNodeKeys}
 }
 
 // isCluster reports whether the run's Redis was a Redis Cluster.
@@ -32,22 +32,22 @@ func isCluster(s *summary.Summary) bool {
 	return s.Redis != nil && s.Redis.Topology.Kind == summary.TopologyCluster
 }
 
-// shardHitRateFigure: each shard's hit rate per second (series.hit_rate_by_shard), 0–100%,
-// seconds without lookups left out, fault windows shaded: a node's fault should dent only
-// its own shard's line.
-func shardHitRateFigure(s *summary.Summary) (*figure, string) {
-	if s.Series == nil || len(s.Series.HitRateByShard) == 0 {
-		return nil, "the summary has no per-shard hit-rate series"
+// slotRangeHitRateFigure: each slot range's hit rate per second
+// (series.hit_rate_by_slot_range), 0–100%, seconds without lookups left out, fault windows
+// shaded: a node's fault should dent only its own slot range's line.
+func slotRangeHitRateFigure(s *summary.Summary) (*figure, string) {
+	if s.Series == nil || len(s.Series.HitRateBySlotRange) == 0 {
+		return nil, "the summary has no per-slot-range hit-rate series"
 	}
 	f := newFigure("time since warm-up (s)", "hit rate (%)")
 	f.faults(faultMarks(s))
-	names := make([]string, 0, len(s.Series.HitRateByShard))
-	for name := range s.Series.HitRateByShard {
+	names := make([]string, 0, len(s.Series.HitRateBySlotRange))
+	for name := range s.Series.HitRateBySlotRange {
 		names = append(names, name)
 	}
-	slices.SortFunc(names, compareShards)
+	slices.SortFunc(names, compareSlotRanges)
 	for i, name := range names {
-		f.series(name, s.Series.HitRateByShard[name], nonNegative, 100, solid(render.Cycle(i), 1.75))
+		f.series(name, s.Series.HitRateBySlotRange[name], nonNegative, 100, solid(render.Cycle(i), 1.75))
 	}
 	if f.points == 0 {
 		return nil, "no second of the run had a cache lookup"
@@ -60,10 +60,17 @@ func shardHitRateFigure(s *summary.Summary) (*figure, string) {
 	return f, ""
 }
 
-// compareShards orders "shard-2" before "shard-10", anything else by name after them.
-func compareShards(a, b string) int {
-	na, errA := strconv.Atoi(strings.TrimPrefix(a, "shard-"))
-	nb, errB := strconv.Atoi(strings.TrimPrefix(b, "shard-"))
+// compareSlotRanges orders "slots-2" before "slots-10" (a v1 summary's "shard-2" before
+// "shard-10"), anything else by name after them.
+func compareSlotRanges(a, b string) int {
+	number := func(name string) (int, error) {
+		if n, ok := strings.CutPrefix(name, "slots-"); ok {
+			return strconv.Atoi(n)
+		}
+		return strconv.Atoi(strings.TrimPrefix(name, "shard-"))
+	}
+	na, errA := number(a)
+	nb, errB := number(b)
 	switch {
 	case errA == nil && errB == nil:
 		return cmp.Compare(na, nb)

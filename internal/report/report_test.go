@@ -102,7 +102,7 @@ func sampleSummary() *summary.Summary {
 		Mode:     "both",
 		Started:  time.Date(2026, 5, 4, 9, 30, 0, 0, time.UTC),
 		Env:      summary.Env{Go: "go1.26.8", CPUs: 2, OS: "linux/amd64", RedisBackend: "embedded", DB: "sqlite", Git: "3f9c2ab"},
-		Notes:    []string{"embedded Redis (miniredis): latencies not representative"},
+		Notes:    []summary.Note{{Kind: summary.NoteRedis, Text: "embedded Redis (miniredis): latencies not representative"}},
 		Figures: summary.Figures{
 			Mode:         "cache",
 			Requests:     18000,
@@ -703,15 +703,15 @@ func clusterSummary() *summary.Summary {
 		s.Redis.Nodes = append(s.Redis.Nodes, summary.RedisNode{Name: name, Address: fmt.Sprintf("127.0.0.1:%d", 7001+i),
 			Role: roles[name], Up: true, Keys: int64(2200 + 10*(i%3)), UsedMemory: int64(8_400_000 + 100_000*(i%3))})
 	}
-	s.Series.HitRateByShard = map[string][]float64{}
+	s.Series.HitRateBySlotRange = map[string][]float64{}
 	for i := range len(s.Series.LatencyP50) {
 		for shard := 1; shard <= 3; shard++ {
 			h := 0.8 + 0.05*wiggle(i, float64(shard))
 			if shard == 2 && i >= 20 && i < 24 {
 				h = 0 // down until its replica's promotion
 			}
-			name := fmt.Sprintf("shard-%d", shard)
-			s.Series.HitRateByShard[name] = append(s.Series.HitRateByShard[name], h)
+			name := fmt.Sprintf("slots-%d", shard)
+			s.Series.HitRateBySlotRange[name] = append(s.Series.HitRateBySlotRange[name], h)
 		}
 	}
 	return s
@@ -730,7 +730,7 @@ func TestRenderCluster(t *testing.T) {
 		checkPNG(t, name, []byte(readFile(t, filepath.Join(dir, name))))
 	}
 	md := readFile(t, filepath.Join(dir, MarkdownFile))
-	for _, want := range []string{"![Hit rate per Redis Cluster shard over time](hit-rate-shards.png)", "![Keys per Redis node at the end](keys-per-node.png)"} {
+	for _, want := range []string{"![Hit rate per Redis Cluster slot range over time](hit-rate-slot-ranges.png)", "![Keys per Redis node at the end](keys-per-node.png)"} {
 		if !strings.Contains(md, want) {
 			t.Errorf("report.md lacks %q", want)
 		}

@@ -126,18 +126,9 @@ func subtitle(s *summary.Summary) string {
 // notes are the summary's caveats plus the ones a reader must not miss even when the run
 // forgot to write them: embedded Redis, an interrupted run, a load generator behind schedule.
 func notes(s *summary.Summary) []string {
-	ns := slices.Clone(s.Notes)
-	mentions := func(words ...string) bool {
-		for _, n := range ns {
-			for _, w := range words {
-				if strings.Contains(strings.ToLower(n), w) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	if s.Env.RedisBackend == "embedded" && !mentions("embedded", "miniredis") {
+	ns := summary.NoteStrings(s.Notes)
+	redisNoted := slices.ContainsFunc(s.Notes, func(n summary.Note) bool { return n.Kind == summary.NoteRedis })
+	if s.Env.RedisBackend == "embedded" && !redisNoted {
 		ns = append(ns, "Redis was embedded (miniredis): latencies are not representative of a real Redis.")
 	}
 	if s.Interrupted {

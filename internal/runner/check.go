@@ -3,29 +3,28 @@ package runner
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net/url"
-	"os"
-	"strings"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/stack"
+	"github.com/atlasbench/atlasbench/internal/threshold"
+	"github.com/atlasbench/atlasbench/scenarios"
 )
 
 // check refuses bad usage before anything starts (no Redis, no directory): cache configs
 // that do not load, a -db, -redis or -target that cannot work. Every problem is reported,
 // each naming its flag, as one *UsageError.
-func (o *Options) check(configs []string) error {
+func (e *engine) check(configs []string) error {
 	var errs []error
 	for _, c := range configs {
 		if _, err := cache.LoadConfig(c); err != nil {
 			errs = append(errs, fmt.Errorf("-config %s: %w", c, err))
 		}
 	}
-	if o.Target != "" {
-		errs = append(errs, checkTarget(o.Target))
+	if e.Target != "" {
+		errs = append(errs, checkTarget(e.Target))
 	} else {
-		errs = append(errs, stack.CheckDB(o.DB), stack.CheckRedis(o.Redis))
+		errs = append(errs, stack.CheckDB(e.DB), stack.CheckRedis(e.Redis))
 	}
 	if err := errors.Join(errs...); err != nil {
 		return &UsageError{err}
@@ -45,21 +44,14 @@ func checkTarget(target string) error {
 	return nil
 }
 
-// logTail returns the last n lines of the server log w (an *os.File the run wrote), as
-// an indented block to append to an error, or "" when there is nothing to show.
-func logTail(w io.Writer, n int) string {
-	f, ok := w.(*os.File)
-	if !ok {
-		return ""
+// checkThresholds parses every threshold of the scenario before anything starts; a syntax
+// error names the scenario file, the line and the thresholds[i] field.
+func checkThresholds(sc *scenarios.Scenario) error {
+	var errs []error
+	for i, t := range sc.Thresholds {
+		if _, err := threshold.Parse(t); err != nil {
+			errs = append(errs, sc.Problem(fmt.Sprintf("thresholds[%d]", i), err))
+		}
 	}
-	data, err := os.ReadFile(f.Name())
-	if err != nil {
-		return ""
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) == 1 && lines[0] == "" {
-		return ""
-	}
-	lines = lines[max(0, len(lines)-n):]
-	return "\nthe server's log ended with:\n    " + strings.Join(lines, "\n    ")
+	return errors.Join(errs...)
 }

@@ -16,9 +16,9 @@ const maxRSSSamples = 600
 
 // watchProcesses samples the resident memory of the run's processes (the harness, every
 // server instance, every Redis node the harness runs) over an attack of total, and reads the
-// harness's and the servers' GC counters at both ends. The returned function stops it and
-// puts the figures into f; with a nil f it only stops (safe after the first call).
-func watchProcesses(ctx context.Context, st *stack.Stack, bases []string, total time.Duration) (finish func(f *summary.Figures)) {
+// harness's and the servers' GC counters at both ends. figures stops it and returns the
+// figures; stop only stops it (either may be called after the other).
+func watchProcesses(ctx context.Context, st *stack.Stack, bases []string, total time.Duration) (figures func() ([]summary.ProcessRSS, []summary.GCPauses), stop func()) {
 	sources := []procstat.Source{procstat.Self()}
 	if st != nil {
 		for _, sv := range st.Servers {
@@ -30,7 +30,7 @@ func watchProcesses(ctx context.Context, st *stack.Stack, bases []string, total 
 	}
 	every := max(time.Second, (total / maxRSSSamples).Round(time.Second))
 	sampler := procstat.NewSampler(every, sources...)
-	sctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	done := make(chan struct{})
 	go func() { sampler.Run(sctx); close(done) }()
 
@@ -45,22 +45,20 @@ func watchProcesses(ctx context.Context, st *stack.Stack, bases []string, total 
 		return out
 	}
 	selfStart, serversStart := procstat.SelfGC(), serverGC()
-	return func(f *summary.Figures) {
-		stop()
+	stop = func() {
+		cancel()
 		<-done
-		if f == nil {
-			return
-		}
-		f.Processes = sampler.Series()
+	}
+	return func() ([]summary.ProcessRSS, []summary.GCPauses) {
+		stop()
 		g := procstat.SelfGC().Sub(selfStart)
-		f.GC = append(f.GC, summary.GCPauses{Process: "harness", Count: g.Count, PauseMS: ms(g.Pause)})
+		gc := []summary.GCPauses{{Process: "harness", Count: g.Count, PauseMS: ms(g.Pause)}}
 		for i, end := range serverGC() {
 			if start := serversStart[i]; start != nil && end != nil {
 				g := end.Sub(*start)
-				f.GC = append(f.GC, summary.GCPauses{Process: fmt.Sprintf("server-%d", i+1), Count: g.Count, PauseMS: ms(g.Pause)})
+				gc = append(gc, summary.GCPauses{Process: fmt.Sprintf("server-%d", i+1), Count: g.Count, PauseMS: ms(g.Pause)})
 			}
 		}
-	}
+		return sampler.Series(), gc
+	}, stop
 }
-
-func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

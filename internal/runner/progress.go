@@ -54,13 +54,13 @@ type progress struct {
 }
 
 // newProgress starts the progress of the next attack of o's run.
-func (o *Options) newProgress(mode summary.Mode, rep int) *progress {
+func (e *engine) newProgress(mode summary.Mode, rep int) *progress {
 	label := string(mode)
-	if o.Count > 1 {
-		label = fmt.Sprintf("%s %d/%d", mode, rep, o.Count)
+	if e.Count > 1 {
+		label = fmt.Sprintf("%s %d/%d", mode, rep, e.Count)
 	}
-	o.attacks.next(time.Now())
-	return &progress{w: o.Progress, tty: o.TTY, label: label, plan: o.attacks, lastPlain: -time.Hour}
+	e.attacks.next(time.Now())
+	return &progress{w: e.Progress, tty: e.TTY, label: label, plan: e.attacks, lastPlain: -time.Hour}
 }
 
 func (p *progress) tick(pr driver.Progress) {

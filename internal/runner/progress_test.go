@@ -32,7 +32,7 @@ func TestPlanETA(t *testing.T) {
 // TestProgressLine: the line shows the interval's percentiles and the ETA.
 func TestProgressLine(t *testing.T) {
 	var buf bytes.Buffer
-	o := &Options{Progress: &buf, Count: 2, attacks: &plan{total: 2}}
+	o := &engine{Options: Options{Progress: &buf, Count: 2}, attacks: &plan{total: 2}}
 	pr := o.newProgress("cache", 1)
 	pr.tick(driver.Progress{Elapsed: 6 * time.Second, Total: 10 * time.Second, RPS: 100, HitRate: 0.5,
 		P50: 1500 * time.Microsecond, P99: 250 * time.Millisecond})

@@ -59,7 +59,7 @@ func (h *runLogHandler) WithGroup(name string) slog.Handler {
 	return &runLogHandler{file: h.file.WithGroup(name), echo: h.echo.WithGroup(name), noisy: h.noisy, muted: h.muted}
 }
 
-// runLog is the logger of one mode of a run: run.log in dir, echoed to o.Log except for
+// runLog is the logger of one mode of a run: run.log in dir, echoed to Options.Log except for
 // noisy components, whose warnings are counted.
 type runLog struct {
 	*slog.Logger
@@ -69,8 +69,8 @@ type runLog struct {
 }
 
 // openRunLog appends to dir/run.log (the modes and repeats of a run share it); when the
-// file cannot be created, the run logs to o.Log alone.
-func (o *Options) openRunLog(dir string) *runLog {
+// file cannot be created, the run logs to Options.Log alone.
+func (e *engine) openRunLog(dir string) *runLog {
 	path := filepath.Join(dir, RunLogFile)
 	var w io.Writer = io.Discard
 	closeFn := func() error { return nil }
@@ -78,7 +78,7 @@ func (o *Options) openRunLog(dir string) *runLog {
 		w, closeFn = f, f.Close
 	}
 	muted := new(atomic.Int64)
-	h := &runLogHandler{file: slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}), echo: o.Log.Handler(), muted: muted}
+	h := &runLogHandler{file: slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}), echo: e.Log.Handler(), muted: muted}
 	return &runLog{Logger: slog.New(h), path: path, muted: muted, close: closeFn}
 }
 

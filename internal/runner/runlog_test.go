@@ -14,7 +14,7 @@ import (
 func TestRunLogMutesNoisyComponents(t *testing.T) {
 	dir := t.TempDir()
 	var term bytes.Buffer
-	o := &Options{Log: slog.New(slog.NewTextHandler(&term, &slog.HandlerOptions{Level: slog.LevelWarn}))}
+	o := &engine{Options: Options{Log: slog.New(slog.NewTextHandler(&term, &slog.HandlerOptions{Level: slog.LevelWarn}))}}
 	rl := o.openRunLog(dir)
 	proxy := rl.With("component", "faultproxy").With("addr", "127.0.0.1:1")
 	for range 27 {

@@ -1,5 +1,5 @@
 // Package summary owns summary.json, the machine-readable result of a run (schema
-// atlasbench/summary/v1): its Go types and reading and writing it. Every later stage
+// atlasbench/summary/v2; v1 is still read): its Go types and reading and writing it. Every later stage
 // (report, gate, compare) reads a run through this package instead of attacking again.
 package summary
 
@@ -20,7 +20,11 @@ import (
 )
 
 // Schema is the value of Summary.Schema for this version of the format.
-const Schema = "atlasbench/summary/v1"
+const Schema = "atlasbench/summary/v2"
+
+// SchemaV1 is the previous version, which Read still accepts: its notes are strings, its
+// no-cache figures carry their own "mode", its Redis Cluster slot ranges are "shards".
+const SchemaV1 = "atlasbench/summary/v1"
 
 // FileName is the name of the summary inside a run directory.
 const FileName = "summary.json"
@@ -37,7 +41,7 @@ type Summary struct {
 	Mode        Mode         `json:"mode"` // cache, nocache, both or target
 	Started     time.Time    `json:"started"`
 	Env         Env          `json:"env"`
-	Notes       []string     `json:"notes,omitempty"` // loud caveats, e.g. "embedded Redis: latencies not representative"
+	Notes       []Note       `json:"notes,omitempty"` // loud caveats, e.g. "embedded Redis: latencies not representative"
 	// Interrupted is true when the run was stopped (Ctrl-C) before its end; figures cover what was measured.
 	Interrupted bool `json:"interrupted,omitempty"`
 
@@ -99,6 +103,8 @@ type Env struct {
 	DB           string `json:"db"`            // sqlite or postgres
 	Git          string `json:"git,omitempty"`
 	Target       string `json:"target,omitempty"` // set when -target drove an external server
+	// TargetMode is the mode a -target server said it runs in (cache or nocache).
+	TargetMode Mode `json:"target_mode,omitempty"`
 }
 
 // String is the environment on one line, for the foot of a page:
@@ -124,7 +130,9 @@ func (e Env) String() string {
 
 // Figures are one mode's measurements over the measured window (warm-up excluded).
 type Figures struct {
-	Mode Mode `json:"mode"` // ModeCache or ModeNoCache
+	// Mode is ModeCache or ModeNoCache. summary.json does not repeat it: Read derives it
+	// from Summary.Mode (and Env.TargetMode), and NoCache's is ModeNoCache.
+	Mode Mode `json:"-"`
 	// Repeat says which repeat these figures are (1-based) when the run had several
 	// (-count N): the one whose p50 latency is the median. 0 with a single repeat.
 	Repeat              int                   `json:"repeat,omitempty"`
@@ -245,21 +253,22 @@ type Capacity struct {
 type Redis struct {
 	Topology Topology    `json:"topology"`
 	Nodes    []RedisNode `json:"nodes,omitempty"`
-	// Shards are a cluster's cache lookups per shard over the measured window, from the
-	// X-Cache headers and each user's hash slot.
-	Shards []RedisShard `json:"shards,omitempty"`
+	// SlotRanges are a cluster's cache lookups per slot range (a master and its replicas)
+	// over the measured window, from the X-Cache headers and each user's hash slot.
+	SlotRanges []SlotRange `json:"slot_ranges,omitempty"`
 }
 
-// RedisShard is one Redis Cluster shard's share of the cache lookups (X-Cache headers of the
-// measured GETs whose user's keys live in the shard's slot range).
-type RedisShard struct {
-	Name        string  `json:"name"`  // shard-1 … (shard N is master-N's slot range)
+// SlotRange is one Redis Cluster slot range's share of the cache lookups (X-Cache headers of
+// the measured GETs whose user's keys live in it). A slot range is what Redis calls a
+// shard; "shard" here is always a slice of the load (bench run -shard i/N).
+type SlotRange struct {
+	Name        string  `json:"name"`  // slots-1 … (slot range N is master-N's)
 	Slots       string  `json:"slots"` // "0-5460"
 	Lookups     int64   `json:"lookups"`
 	HitRate     float64 `json:"hit_rate"`
 	BypassShare float64 `json:"bypass_share"` // share of lookups answered BYPASS
 	// RecoveryS, in a fault phase, is the time from the fault's start until the first second
-	// whose hit rate is back within 10% of the shard's steady level after falling below it
+	// whose hit rate is back within 10% of the slot range's steady level after falling below it
 	// (0: it never fell); absent when it was not back by the next fault or the end of the run.
 	RecoveryS *float64 `json:"recovery_s,omitempty"`
 }
@@ -270,7 +279,7 @@ const (
 	TopologyCluster = "cluster"
 )
 
-// Topology is the shape of the Redis: one server, or a cluster of Masters shards with
+// Topology is the shape of the Redis: one server, or a cluster of Masters slot ranges (masters) with
 // Replicas replicas each.
 type Topology struct {
 	Kind     string `json:"kind"` // TopologySingle or TopologyCluster
@@ -368,9 +377,9 @@ type Phase struct {
 	// 10% of its level before the fault; nil when it did not recover within the run.
 	RecoveryS *float64 `json:"recovery_s,omitempty"`
 	DBQPSPeak float64  `json:"db_qps_peak,omitempty"`
-	// Shards, on a Redis Cluster, are each shard's lookups over a fault phase and the time
-	// its hit rate took to come back.
-	Shards []RedisShard `json:"shards,omitempty"`
+	// SlotRanges, on a Redis Cluster, are each slot range's lookups over a fault phase and
+	// the time its hit rate took to come back.
+	SlotRanges []SlotRange `json:"slot_ranges,omitempty"`
 }
 
 // Example is one checker finding, kept for the report.
@@ -390,10 +399,10 @@ type Series struct {
 	RPS        []float64            `json:"rps"`
 	Errors     []float64            `json:"errors"`
 	HitRate    map[string][]float64 `json:"hit_rate"` // per class and "overall"; NaN-free: -1 when no lookups
-	// HitRateByShard is the per-second hit rate of each Redis Cluster shard ("shard-1": …); -1 when no lookups.
-	HitRateByShard map[string][]float64 `json:"hit_rate_by_shard,omitempty"`
-	DBQPS          []float64            `json:"db_qps"`
-	Faults         []FaultMark          `json:"faults,omitempty"`
+	// HitRateBySlotRange is the per-second hit rate of each Redis Cluster slot range ("slots-1": …); -1 when no lookups.
+	HitRateBySlotRange map[string][]float64 `json:"hit_rate_by_slot_range,omitempty"`
+	DBQPS              []float64            `json:"db_qps"`
+	Faults             []FaultMark          `json:"faults,omitempty"`
 }
 
 // FaultMark is a fault window to shade in the charts, in seconds from the end of warm-up.
@@ -453,12 +462,19 @@ func Read(path string) (*Summary, error) {
 	if err := json.Unmarshal(data, &s); err != nil {
 		return nil, fmt.Errorf("summary: %s: %w", position(path, data, err), err)
 	}
-	if s.Schema != Schema {
-		return nil, fmt.Errorf("summary: %s: schema %q, want %q", path, s.Schema, Schema)
+	switch s.Schema {
+	case Schema:
+	case SchemaV1:
+		if err := s.fromV1(data); err != nil {
+			return nil, fmt.Errorf("summary: %s: %w", path, err)
+		}
+	default:
+		return nil, fmt.Errorf("summary: %s: schema %q, want %q (or %q)", path, s.Schema, Schema, SchemaV1)
 	}
 	if s.Scenario == "" {
 		return nil, errors.New("summary: " + path + ": no scenario")
 	}
+	s.deriveModes()
 	return &s, nil
 }
 

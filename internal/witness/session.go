@@ -295,11 +295,22 @@ const DurationMetric = "atlas_http_request_duration_seconds"
 // Notes returns what could not be witnessed, and why.
 func (s *Session) Notes() []string { return slices.Clone(s.notes) }
 
-// Judge fills f's witnessed figures (RedisStats, PGStats, ServerLatency) and cross-checks.
-func (s *Session) Judge(f *summary.Figures) {
-	s.judgeRedis(f)
-	s.judgePG(f)
-	s.judgeLatency(f)
+// Figures are what the witnesses measured of one mode, and the cross-checks of the
+// recorder's figures they make.
+type Figures struct {
+	RedisStats    map[string]summary.RedisStats
+	PGStats       *summary.PGStats
+	ServerLatency *summary.ServerLatency
+	CrossChecks   []summary.CrossCheck
+}
+
+// Judge returns the witnessed figures and the cross-checks of f, the recorder's figures.
+func (s *Session) Judge(f summary.Figures) Figures {
+	var out Figures
+	s.judgeRedis(&f, &out)
+	s.judgePG(&f, &out)
+	s.judgeLatency(&f, &out)
+	return out
 }
 
 // serverDelta is the server's counters between two snapshots.
@@ -385,7 +396,7 @@ func (s *Session) markNamed(name string) *mark {
 	return nil
 }
 
-func (s *Session) judgeRedis(f *summary.Figures) {
+func (s *Session) judgeRedis(f *summary.Figures, out *Figures) {
 	if s.redis == nil {
 		return
 	}
@@ -403,7 +414,7 @@ func (s *Session) judgeRedis(f *summary.Figures) {
 	}
 	if s.begin == nil || s.finish == nil || s.begin.redis == nil || s.finish.redis == nil {
 		if len(stats) > 0 {
-			f.RedisStats = stats
+			out.RedisStats = stats
 		}
 		return
 	}
@@ -413,7 +424,7 @@ func (s *Session) judgeRedis(f *summary.Figures) {
 	}
 	attack, restarted := redisStats(s.begin.redis, s.finish.redis, srv)
 	stats["attack"] = attack
-	f.RedisStats = stats
+	out.RedisStats = stats
 	if srv == nil || srv.redis == nil {
 		return // no server word on Redis: Redis's figures stand alone
 	}
@@ -476,7 +487,7 @@ func (s *Session) judgeRedis(f *summary.Figures) {
 	if naReason != "" {
 		cc.Verdict, cc.Detail = summary.NotMade, naReason
 	}
-	f.CrossChecks = append(f.CrossChecks, cc)
+	out.CrossChecks = append(out.CrossChecks, cc)
 
 	// Keyspace hit ratio, within a point (plus what the unanswered reads could move it).
 	redisRead := d.Hits + d.Misses
@@ -504,10 +515,10 @@ func (s *Session) judgeRedis(f *summary.Figures) {
 	if naReason != "" {
 		hc.Verdict, hc.Detail = summary.NotMade, naReason
 	}
-	f.CrossChecks = append(f.CrossChecks, hc)
+	out.CrossChecks = append(out.CrossChecks, hc)
 }
 
-func (s *Session) judgePG(f *summary.Figures) {
+func (s *Session) judgePG(f *summary.Figures, out *Figures) {
 	if s.pg == nil || s.begin == nil || s.finish == nil || s.begin.pg == nil || s.finish.pg == nil {
 		return
 	}
@@ -520,7 +531,7 @@ func (s *Session) judgePG(f *summary.Figures) {
 		st := d.Statements
 		ps.Statements = &st
 	}
-	f.PGStats = ps
+	out.PGStats = ps
 	srv := serverSub(s.begin.server, s.finish.server)
 	if srv == nil {
 		return
@@ -539,10 +550,10 @@ func (s *Session) judgePG(f *summary.Figures) {
 		cc.Tolerance += fmt.Sprintf(", after the harness's own %d stats queries", own)
 	}
 	cc.Verdict = verdict(math.Abs(cc.Value1-cc.Value2) <= math.Max(DBTolerance*math.Max(cc.Value1, cc.Value2), DBAutovacuumAllowance))
-	f.CrossChecks = append(f.CrossChecks, cc)
+	out.CrossChecks = append(out.CrossChecks, cc)
 }
 
-func (s *Session) judgeLatency(f *summary.Figures) {
+func (s *Session) judgeLatency(f *summary.Figures, out *Figures) {
 	a, b := s.markNamed("warmup-end"), s.markNamed("end")
 	if a == nil || b == nil || a.hist == nil || b.hist == nil {
 		return
@@ -560,7 +571,7 @@ func (s *Session) judgeLatency(f *summary.Figures) {
 	}
 	sl.NetworkClientP50 = f.ServiceTime.P50 - sl.P50
 	sl.NetworkClientP99 = f.ServiceTime.P99 - sl.P99
-	f.ServerLatency = sl
+	out.ServerLatency = sl
 	// The two windows hold nearly the same requests: the server's also has the warm-up
 	// requests still in flight when the window opened. Its q-quantile is bounded by the
 	// harness's at q plus that many ranks (and one for discreteness).
@@ -579,7 +590,7 @@ func (s *Session) judgeLatency(f *summary.Figures) {
 				bound, 100*slackRanks, 100*rel)}
 		cc.Detail = fmt.Sprintf("network + client share %.3f ms", q.local-q.server)
 		cc.Verdict = verdict(q.server <= bound*(1+rel)+0.001)
-		f.CrossChecks = append(f.CrossChecks, cc)
+		out.CrossChecks = append(out.CrossChecks, cc)
 	}
 	// Requests answered between the window's start and the first scrape are in the
 	// harness's window but before the server's: at most the rate times that delay.
@@ -592,7 +603,7 @@ func (s *Session) judgeLatency(f *summary.Figures) {
 			early, 1000*a.histAt, transport)}
 	diff := math.Abs(rc.Value1 - rc.Value2)
 	rc.Verdict = verdict(diff <= RequestTolerance*rc.Value2+early+transport+1)
-	f.CrossChecks = append(f.CrossChecks, rc)
+	out.CrossChecks = append(out.CrossChecks, rc)
 }
 
 // serviceAt interpolates the harness's service time at quantile q between the

@@ -1,17 +1,18 @@
 package metrics
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
-// TestShards feeds two shards ten seconds of lookups: shard-1 bypasses from second 3 to 5
-// (its master was killed at 3.0 s), shard-2 keeps hitting. The phase figures and recovery
+// TestSlotRanges feeds two slot ranges ten seconds of lookups: slots-1 bypasses from second
+// 3 to 5 (its master was killed at 3.0 s), slots-2 keeps hitting. The phase figures and recovery
 // times follow from the counts.
-func TestShards(t *testing.T) {
-	sh := NewShards([]string{"0-8191", "8192-16383"}, func(user string) int {
+func TestSlotRanges(t *testing.T) {
+	sh := NewSlotRanges([]string{"0-8191", "8192-16383"}, func(user string) int {
 		if user == "a" {
 			return 1
 		}
@@ -52,36 +53,41 @@ func TestShards(t *testing.T) {
 		{Name: "redis-down", Fault: "kill-redis", StartS: 3, EndS: 7},
 		{Name: summary.PhaseRecovery, Fault: "start-redis", StartS: 7, EndS: 10},
 	}
-	whole, series := sh.Finish(10, phases)
+	before := fmt.Sprint(phases)
+	figs := sh.Finish(10, phases)
+	whole, series := figs.Whole, figs.Series
+	if after := fmt.Sprint(phases); after != before {
+		t.Errorf("Finish changed the phases: %s, was %s", after, before)
+	}
 	if len(whole) != 2 || whole[0].Lookups != 100 || whole[1].Lookups != 100 {
 		t.Fatalf("whole: %+v", whole)
 	}
 	if !near(whole[1].HitRate, 0.9, 1e-9) || whole[1].BypassShare != 0 {
-		t.Errorf("shard-2: %+v", whole[1])
+		t.Errorf("slots-2: %+v", whole[1])
 	}
 	if !near(whole[0].BypassShare, 27.0/100, 1e-9) {
-		t.Errorf("shard-1 bypass share %v, want 0.27", whole[0].BypassShare)
+		t.Errorf("slots-1 bypass share %v, want 0.27", whole[0].BypassShare)
 	}
-	if got := series["shard-1"]; len(got) != 10 || got[4] != 0 || !near(got[7], 0.9, 1e-9) {
-		t.Errorf("shard-1 series %v", got)
+	if got := series["slots-1"]; len(got) != 10 || got[4] != 0 || !near(got[7], 0.9, 1e-9) {
+		t.Errorf("slots-1 series %v", got)
 	}
-	down := phases[1].Shards
-	if len(down) != 2 || phases[0].Shards != nil || phases[2].Shards != nil {
-		t.Fatalf("phase shards: %+v / %+v / %+v", phases[0].Shards, down, phases[2].Shards)
+	down := figs.ByPhase[1]
+	if len(figs.ByPhase) != 3 || len(down) != 2 || figs.ByPhase[0] != nil || figs.ByPhase[2] != nil {
+		t.Fatalf("phase slot ranges: %+v", figs.ByPhase)
 	}
 	if down[0].RecoveryS == nil || *down[0].RecoveryS != 3 {
-		t.Errorf("shard-1 recovery %v, want 3 s (back in second 6)", deref(down[0].RecoveryS))
+		t.Errorf("slots-1 recovery %v, want 3 s (back in second 6)", deref(down[0].RecoveryS))
 	}
 	if down[1].RecoveryS == nil || *down[1].RecoveryS != 0 {
-		t.Errorf("shard-2 recovery %v, want 0 (never fell)", deref(down[1].RecoveryS))
+		t.Errorf("slots-2 recovery %v, want 0 (never fell)", deref(down[1].RecoveryS))
 	}
 	if !near(down[0].BypassShare, 27.0/40, 1e-9) || down[1].BypassShare != 0 {
 		t.Errorf("bypass shares in the fault phase: %v, %v", down[0].BypassShare, down[1].BypassShare)
 	}
 }
 
-// TestShardRecovery covers the edges of the recovery time.
-func TestShardRecovery(t *testing.T) {
+// TestRangeRecovery covers the edges of the recovery time.
+func TestRangeRecovery(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		hr     []float64
@@ -94,7 +100,7 @@ func TestShardRecovery(t *testing.T) {
 		{"seconds without lookups do not count", []float64{0.9, 0, -1, 0.9}, 0.9, 2.0},
 		{"no steady level", []float64{0, 0}, 0, nil},
 	} {
-		got := shardRecovery(tc.hr, tc.steady, 1, float64(len(tc.hr)))
+		got := rangeRecovery(tc.hr, tc.steady, 1, float64(len(tc.hr)))
 		if deref(got) != tc.want {
 			t.Errorf("%s: %v, want %v", tc.name, deref(got), tc.want)
 		}
