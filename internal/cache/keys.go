@@ -72,22 +72,25 @@ func keep(c byte) bool {
 }
 
 // userPrefix is "atlas:v1:{u:<esc(user)>}:".
-func userPrefix(user string) string {
-	return KeyPrefix + "{u:" + Escape(user) + "}:"
-}
+func userPrefix(user string) string { return prefixOf(Escape(user)) }
+
+// prefixOf is the prefix of the keys of the user whose escaped ID is escUser.
+func prefixOf(escUser string) string { return KeyPrefix + "{u:" + escUser + "}:" }
 
 // IDGenKey is the key of the user's identity generation counter (tier and profile entries).
-func IDGenKey(user string) string { return userPrefix(user) + "gen:id" }
+func IDGenKey(user string) string { return KeyParts{Gen: GenID}.under(userPrefix(user)) }
 
 // DataGenKey is the key of the user's data generation counter (every conversations and apiResponses entry).
-func DataGenKey(user string) string { return userPrefix(user) + "gen:data" }
+func DataGenKey(user string) string { return KeyParts{Gen: GenData}.under(userPrefix(user)) }
 
 // ListGenKey is the key of the user's conversation-list generation counter.
-func ListGenKey(user string) string { return userPrefix(user) + "gen:list" }
+func ListGenKey(user string) string { return KeyParts{Gen: GenList}.under(userPrefix(user)) }
 
 // PathGenKey is the key of the generation counter of one resource path of the
 // user (ResourcePath of a ClassAPIResponses resource, e.g. "messages/c12").
-func PathGenKey(user, path string) string { return userPrefix(user) + "gen:r:" + Escape(path) }
+func PathGenKey(user, path string) string {
+	return KeyParts{Gen: GenPath, Path: Escape(path)}.under(userPrefix(user))
+}
 
 // ResourcePath is the part of a ClassAPIResponses resource before its query:
 // "messages/c12" for "messages/c12?limit=50". Every entry of one path shares
@@ -130,13 +133,11 @@ func (k Key) String() string { return k.in(userPrefix(k.User)) }
 func (k Key) in(p string) string {
 	switch k.Class {
 	case ClassTier:
-		return p + "e:tier"
-	case ClassUserProfile:
-		return p + "e:" + Escape(k.Tier) + ":userProfile"
-	case ClassConversations:
-		return p + "e:" + Escape(k.Tier) + ":conversations"
+		return KeyParts{Class: k.Class}.under(p)
+	case ClassUserProfile, ClassConversations:
+		return KeyParts{Class: k.Class, Tier: Escape(k.Tier)}.under(p)
 	case ClassAPIResponses:
-		return p + "e:" + Escape(k.Tier) + ":apiResponses:" + Escape(k.Resource)
+		return KeyParts{Class: k.Class, Tier: Escape(k.Tier), Resource: Escape(k.Resource)}.under(p)
 	}
 	return p + "invalid:" + Escape(string(k.Class))
 }
@@ -150,9 +151,145 @@ func (k Key) GenKeys() []string { return k.genKeys(userPrefix(k.User)) }
 func (k Key) genKeys(p string) []string {
 	switch k.Class {
 	case ClassConversations:
-		return []string{p + "gen:data", p + "gen:list"}
+		return []string{KeyParts{Gen: GenData}.under(p), KeyParts{Gen: GenList}.under(p)}
 	case ClassAPIResponses:
-		return []string{p + "gen:data", p + "gen:r:" + Escape(ResourcePath(k.Resource))}
+		return []string{KeyParts{Gen: GenData}.under(p), KeyParts{Gen: GenPath, Path: Escape(ResourcePath(k.Resource))}.under(p)}
 	}
-	return []string{p + "gen:id"}
+	return []string{KeyParts{Gen: GenID}.under(p)}
+}
+
+// Generation counters, as KeyParts.Gen names them.
+const (
+	GenID   = "id"   // IDGenKey
+	GenData = "data" // DataGenKey
+	GenList = "list" // ListGenKey
+	GenPath = "r"    // PathGenKey
+)
+
+// KeyParts are the parts of a key this file builds, as they appear in it: User, Tier, Path
+// and Resource escaped (Escape is not inverted: a hashed segment stays "~…").
+type KeyParts struct {
+	User string // Escape(user)
+	// Gen names a generation counter (GenID, GenData, GenList, GenPath); empty for an entry.
+	Gen  string
+	Path string // for GenPath: Escape(path)
+	// Class, Tier and Resource describe an entry: Tier for the tiered classes, Resource
+	// for ClassAPIResponses (both escaped).
+	Class    Class
+	Tier     string
+	Resource string
+}
+
+// ParseKey takes a key of this package apart; ok is false for any other key (another
+// namespace, an unknown shape, a segment Escape could not have produced).
+func ParseKey(key string) (p KeyParts, ok bool) {
+	rest, found := strings.CutPrefix(key, KeyPrefix+"{u:")
+	if !found {
+		return p, false
+	}
+	user, rest, found := strings.Cut(rest, "}:")
+	if !found || !escaped(user) {
+		return p, false
+	}
+	p.User = user
+	if gen, isGen := strings.CutPrefix(rest, "gen:"); isGen {
+		switch gen {
+		case GenID, GenData, GenList:
+			p.Gen = gen
+			return p, true
+		}
+		path, isPath := strings.CutPrefix(gen, GenPath+":")
+		if !isPath || !escaped(path) {
+			return KeyParts{}, false
+		}
+		p.Gen, p.Path = GenPath, path
+		return p, true
+	}
+	if rest == "e:tier" {
+		p.Class = ClassTier
+		return p, true
+	}
+	parts := strings.SplitN(rest, ":", 4) // e, tier, class[, resource]
+	if len(parts) < 3 || parts[0] != "e" || !escaped(parts[1]) {
+		return KeyParts{}, false
+	}
+	p.Class, p.Tier = Class(parts[2]), parts[1]
+	switch p.Class {
+	case ClassUserProfile, ClassConversations:
+		if len(parts) != 3 {
+			return KeyParts{}, false
+		}
+		return p, true
+	case ClassAPIResponses:
+		if len(parts) != 4 || !escaped(parts[3]) {
+			return KeyParts{}, false
+		}
+		p.Resource = parts[3]
+		return p, true
+	}
+	return KeyParts{}, false
+}
+
+// escaped reports whether s could be a segment Escape made: kept bytes and %XX, or "~"
+// and a SHA-256 in hex.
+func escaped(s string) bool {
+	if h, ok := strings.CutPrefix(s, "~"); ok {
+		_, err := hex.DecodeString(h)
+		return err == nil && len(h) == 2*sha256.Size
+	}
+	for i := 0; i < len(s); i++ {
+		if keep(s[i]) {
+			continue
+		}
+		if s[i] != '%' || i+2 >= len(s) || !isUpperHex(s[i+1]) || !isUpperHex(s[i+2]) {
+			return false
+		}
+		i += 2
+	}
+	return len(s) <= maxEscaped
+}
+
+func isUpperHex(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'F' }
+
+// String builds the key from its parts: ParseKey(k) then String gives k back. It is the
+// one spelling of the layout after the user's prefix; the builders above call it too.
+func (p KeyParts) String() string { return p.under(prefixOf(p.User)) }
+
+// under is the key with the user's prefix given (p.User is not read).
+func (p KeyParts) under(prefix string) string {
+	switch p.Gen {
+	case "":
+	case GenPath:
+		return prefix + "gen:" + GenPath + ":" + p.Path
+	default:
+		return prefix + "gen:" + p.Gen
+	}
+	switch p.Class {
+	case ClassTier:
+		return prefix + "e:tier"
+	case ClassAPIResponses:
+		return prefix + "e:" + p.Tier + ":" + string(p.Class) + ":" + p.Resource
+	}
+	return prefix + "e:" + p.Tier + ":" + string(p.Class)
+}
+
+// GenKeys returns the generation counters of an entry (as Key.GenKeys does for the Key it
+// was built from); ok is false for a counter, or an apiResponses entry whose resource was
+// too long to keep (hashed, so its path is unknown).
+func (p KeyParts) GenKeys() (keys []string, ok bool) {
+	if p.Gen != "" || p.Class == "" {
+		return nil, false
+	}
+	k := Key{Class: p.Class}
+	if p.Class == ClassAPIResponses {
+		// Escape maps byte by byte, so the escaped path is the escaped resource up to the
+		// escaped '?' ("%3F"; a literal "%3F" in the input would be "%253F").
+		if strings.HasPrefix(p.Resource, "~") {
+			return nil, false
+		}
+		path, _, _ := strings.Cut(p.Resource, "%3F")
+		prefix := prefixOf(p.User)
+		return []string{KeyParts{Gen: GenData}.under(prefix), KeyParts{Gen: GenPath, Path: path}.under(prefix)}, true
+	}
+	return k.genKeys(prefixOf(p.User)), true
 }

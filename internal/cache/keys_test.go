@@ -189,17 +189,81 @@ func TestEntryGenKeys(t *testing.T) {
 		{User: "u1", Tier: "studio", Class: ClassAPIResponses, Resource: "messages/c12?limit=50"},
 		{User: "u1", Tier: "core", Class: ClassAPIResponses, Resource: "odd%3F/x?y=%3F"},
 	} {
-		got, ok := entryGenKeys(k.String())
-		if want := k.GenKeys(); !ok || !slices.Equal(got, want) {
-			t.Errorf("entryGenKeys(%q) = %q, %v; want %q", k.String(), got, ok, want)
+		p, parsed := ParseKey(k.String())
+		got, ok := p.GenKeys()
+		if want := k.GenKeys(); !parsed || !ok || !slices.Equal(got, want) {
+			t.Errorf("GenKeys of %q = %q, %v, %v; want %q", k.String(), got, parsed, ok, want)
 		}
 	}
 	long := Key{User: "u1", Tier: "core", Class: ClassAPIResponses, Resource: strings.Repeat("r", 100)}
 	for _, key := range []string{IDGenKey("u1"), PathGenKey("u1", "messages/c1"), "session:1", long.String(), "atlas:v1:{u:u1}:e:core:userProfile:x"} {
-		if gks, ok := entryGenKeys(key); ok {
-			t.Errorf("entryGenKeys(%q) = %q, want not an entry", key, gks)
+		p, _ := ParseKey(key)
+		if gks, ok := p.GenKeys(); ok {
+			t.Errorf("GenKeys of %q = %q, want not an entry", key, gks)
 		}
 	}
+}
+
+// TestParseKeyRejects: keys the builder cannot make do not parse.
+func TestParseKeyRejects(t *testing.T) {
+	for _, key := range []string{
+		"session:1",                            // another namespace
+		"atlas:v2:{u:u1}:gen:id",               // another version
+		"atlas:v1:{u:u1}:gen:other",            // an unknown counter
+		"atlas:v1:{u:u1}:e:core:userProfile:x", // trailing data
+		"atlas:v1:{u:u1}:e:core:apiResponses",  // no resource
+		"atlas:v1:{u:u1}:e:core:sessions",      // an unknown class
+		"atlas:v1:{u:u*1}:e:tier",              // an unescaped user
+		"atlas:v1:{u:u%2a}:e:tier",             // lower-case hex: Escape writes upper case
+		"atlas:v1:{u:u%2}:e:tier",              // a cut escape
+		"atlas:v1:{u:~abc}:e:tier",             // a hash of the wrong length
+		"atlas:v1:{u:u1}:invalid:x",            // the key of an unknown class
+		"atlas:v1:{u:u1}:e:c*re:conversations", // an unescaped tier
+		"atlas:v1:{u:u1}:gen:r:messages/c1",    // an unescaped path
+		"atlas:v1:{u:u1}e:tier",                // no separator after the tag
+	} {
+		if p, ok := ParseKey(key); ok {
+			t.Errorf("ParseKey(%q) = %+v, want no parse", key, p)
+		}
+	}
+}
+
+// FuzzKeyRoundTrip: every key the builder makes parses back to its parts (escaped), and
+// the parts build the same key again.
+func FuzzKeyRoundTrip(f *testing.F) {
+	f.Add("u1", "core", "messages/c1?limit=50", byte(3), "messages/c1")
+	f.Add("gen1", "free", "", byte(0), "")
+	f.Add("u1:x}", "x:core", "a:b?c=%3F", byte(3), "a?b")
+	f.Add(strings.Repeat("u", 70), "studio", strings.Repeat("r", 70), byte(3), strings.Repeat("p", 70))
+	f.Fuzz(func(t *testing.T, user, tier, resource string, class byte, path string) {
+		classes := Classes()
+		k := Key{User: user, Tier: tier, Class: classes[int(class)%len(classes)], Resource: resource}.Normalize()
+		want := KeyParts{User: Escape(user), Class: k.Class}
+		if k.Class.Tiered() {
+			want.Tier = Escape(k.Tier)
+		}
+		if k.Class.HasResource() {
+			want.Resource = Escape(k.Resource)
+		}
+		check := func(key string, want KeyParts) {
+			got, ok := ParseKey(key)
+			if !ok || got != want {
+				t.Fatalf("ParseKey(%q) = %+v, %v; want %+v", key, got, ok, want)
+			}
+			if back := got.String(); back != key {
+				t.Fatalf("parts of %q build %q", key, back)
+			}
+		}
+		check(k.String(), want)
+		if gks, ok := want.GenKeys(); ok && !slices.Equal(gks, k.GenKeys()) {
+			t.Fatalf("GenKeys of %q: %q, the builder's %q", k.String(), gks, k.GenKeys())
+		}
+		u := Escape(user)
+		check(IDGenKey(user), KeyParts{User: u, Gen: GenID})
+		check(DataGenKey(user), KeyParts{User: u, Gen: GenData})
+		check(ListGenKey(user), KeyParts{User: u, Gen: GenList})
+		check(PathGenKey(user, path), KeyParts{User: u, Gen: GenPath, Path: Escape(path)})
+	})
 }
 
 // TestSampleGenerations: entries left behind by invalidations are counted dead, live ones not.

@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 )
@@ -53,8 +52,9 @@ func SampleGenerations(ctx context.Context, client redis.UniversalClient, n int)
 				continue // an empty Redis
 			}
 			s.Keys++
-			gks, ok := entryGenKeys(key)
-			if !ok {
+			parts, isOurs := ParseKey(key)
+			gks, ok := parts.GenKeys()
+			if !isOurs || !ok {
 				continue
 			}
 			probes = append(probes, probe{len(gks), p.MGet(ctx, append(gks, key)...)})
@@ -80,37 +80,4 @@ func SampleGenerations(ctx context.Context, client redis.UniversalClient, n int)
 		}
 	}
 	return s, nil
-}
-
-// entryGenKeys returns the generation counters of the entry key (as Key.GenKeys does for
-// the Key it was built from); ok is false for a key that is not an entry, or an
-// apiResponses entry whose resource was too long to keep (hashed, so its path is unknown).
-func entryGenKeys(key string) ([]string, bool) {
-	i := strings.Index(key, "}:")
-	if !strings.HasPrefix(key, KeyPrefix+"{u:") || i < 0 {
-		return nil, false
-	}
-	p, rest := key[:i+2], key[i+2:]
-	if rest == "e:tier" {
-		return []string{p + "gen:id"}, true
-	}
-	parts := strings.SplitN(rest, ":", 4) // e, tier, class[, resource]
-	if len(parts) < 3 || parts[0] != "e" {
-		return nil, false
-	}
-	switch Class(parts[2]) {
-	case ClassUserProfile:
-		return []string{p + "gen:id"}, len(parts) == 3
-	case ClassConversations:
-		return []string{p + "gen:data", p + "gen:list"}, len(parts) == 3
-	case ClassAPIResponses:
-		// Escape maps byte by byte, so the escaped path is the escaped resource up to the
-		// escaped '?' ("%3F"; a literal "%3F" in the input would be "%253F").
-		if len(parts) != 4 || strings.HasPrefix(parts[3], "~") {
-			return nil, false
-		}
-		path, _, _ := strings.Cut(parts[3], "%3F")
-		return []string{p + "gen:data", p + "gen:r:" + path}, true
-	}
-	return nil, false
 }

@@ -1,6 +1,10 @@
 package stack
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/atlasbench/atlasbench/internal/cache"
+)
 
 func TestLegitKey(t *testing.T) {
 	for _, tc := range []struct {
@@ -30,6 +34,44 @@ func TestLegitKey(t *testing.T) {
 	} {
 		if got := legitKey(tc.key); got != tc.want {
 			t.Errorf("legitKey(%q) = %v, want %v", tc.key, got, tc.want)
+		}
+	}
+}
+
+// TestLegitKeyOnBuilderKeys: the audit's own pattern accepts every key the cache's builder
+// makes for a legitimate request, and refuses the data keys it makes for a user that does
+// not exist (keyShape copies the layout on purpose; this keeps the copy true).
+func TestLegitKeyOnBuilderKeys(t *testing.T) {
+	keys := func(user string) (identity, data []string) {
+		// A request's first reads, before its subject is known to exist: any subject's.
+		identity = []string{cache.IDGenKey(user), cache.DataGenKey(user), cache.Key{User: user, Class: cache.ClassTier}.String()}
+		data = []string{cache.ListGenKey(user), cache.PathGenKey(user, "messages/c34")}
+		for _, tier := range []string{"free", "core", "studio"} {
+			for _, k := range []cache.Key{
+				{User: user, Tier: tier, Class: cache.ClassUserProfile},
+				{User: user, Tier: tier, Class: cache.ClassConversations},
+				{User: user, Tier: tier, Class: cache.ClassAPIResponses, Resource: "messages/c34?limit=50"},
+			} {
+				data = append(data, k.String())
+			}
+		}
+		return identity, data
+	}
+	identity, data := keys("u12")
+	for _, k := range append(identity, data...) {
+		if !legitKey(k) {
+			t.Errorf("legitKey(%q) = false for a key the builder makes for seeded user u12", k)
+		}
+	}
+	identity, data = keys("u1*")
+	for _, k := range identity {
+		if !legitKey(k) {
+			t.Errorf("legitKey(%q) = false: a hostile subject's identity keys are legitimate", k)
+		}
+	}
+	for _, k := range data {
+		if legitKey(k) {
+			t.Errorf("legitKey(%q) = true for data of a user that does not exist", k)
 		}
 	}
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"strconv"
-	"strings"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
@@ -43,10 +43,10 @@ func (st *Stack) Capacity(ctx context.Context, users int) (*summary.Capacity, er
 	for iter.Next(ctx) {
 		k := iter.Val()
 		c.Keys++
-		if u, ok := keyUser(k); ok {
+		u, class := keyOwner(k)
+		if u != "" {
 			owners[u] = struct{}{}
 		}
-		class := keyClass(k)
 		if len(sampled[class]) < capacitySample {
 			sampled[class] = append(sampled[class], k)
 		}
@@ -89,32 +89,18 @@ func (st *Stack) Capacity(ctx context.Context, users int) (*summary.Capacity, er
 	return c, nil
 }
 
-// keyUser is the user part of a cache key: the text inside "{u:…}".
-func keyUser(k string) (string, bool) {
-	_, rest, ok := strings.Cut(k, "{u:")
-	if !ok {
-		return "", false
-	}
-	u, _, ok := strings.Cut(rest, "}")
-	return u, ok
-}
-
-// keyClass names what a cache key holds: gen (generation counters), tier, userProfile,
-// conversations, apiResponses, or other.
-func keyClass(k string) string {
+// keyOwner is the escaped user a cache key belongs to and the class it holds: gen
+// (generation counters), tier, userProfile, conversations or apiResponses; a key the cache
+// does not build has no owner and class "other".
+func keyOwner(k string) (user, class string) {
+	p, ok := cache.ParseKey(k)
 	switch {
-	case strings.Contains(k, ":gen"):
-		return "gen"
-	case strings.Contains(k, ":apiResponses"):
-		return "apiResponses"
-	case strings.Contains(k, ":conversations"):
-		return "conversations"
-	case strings.Contains(k, ":userProfile"):
-		return "userProfile"
-	case strings.HasSuffix(k, ":tier"):
-		return "tier"
+	case !ok:
+		return "", "other"
+	case p.Gen != "":
+		return p.User, "gen"
 	}
-	return "other"
+	return p.User, string(p.Class)
 }
 
 // infoInt is an integer field of an INFO reply (0 when absent).
