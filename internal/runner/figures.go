@@ -127,7 +127,7 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 		HarnessRSSMiB: harnessPeakRSSMiB(),
 		// The slowest write of the results stream: a disk stall would show here.
 		Extra:     map[string]float64{"results_write_max_ms": ms(out.ResultsWriteMax)},
-		Witnessed: p.wit.Judge(recorded),
+		Witnessed: witness.Judge(p.wit.Cuts(), recorded),
 	}
 	parts.Processes, parts.GC = p.procs()
 	if p.model != nil {
