@@ -273,4 +273,3 @@ func (s *Session) Cuts() Cuts {
 	}
 	return c
 }
-
