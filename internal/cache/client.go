@@ -53,17 +53,7 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 		if cfg.Unsafe.ClientDefaults {
 			return redis.NewClusterClient(opt), nil // go-redis defaults: the weakened layer of a demonstration
 		}
-		opt.ContextTimeoutEnabled = true
-		opt.DialTimeout = cfg.Redis.DialTimeout
-		opt.ReadTimeout = cfg.Redis.ReadTimeout
-		opt.WriteTimeout = cfg.Redis.WriteTimeout
-		opt.MaxRetries = -1
-		opt.MinRetryBackoff = clientMinRetryBackoff
-		opt.MaxRetryBackoff = clientMaxRetryBackoff
-		opt.DialerRetries = 1
-		opt.PoolTimeout = clientPoolTimeout
-		opt.PoolSize = cfg.Redis.PoolSize
-		opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+		failFastCluster(opt, cfg.Redis)
 		if cfg.Redis.ReadFromReplicas {
 			// Read-only commands go to a random node of the key's shard (master or replica);
 			// every invalidation waits for the shard's replicas (bumpGens).
@@ -84,18 +74,33 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 	if cfg.Unsafe.ClientDefaults {
 		return redis.NewClient(opt), nil // go-redis defaults: the weakened layer of a demonstration
 	}
-	opt.ContextTimeoutEnabled = true
-	opt.DialTimeout = cfg.Redis.DialTimeout
-	opt.ReadTimeout = cfg.Redis.ReadTimeout
-	opt.WriteTimeout = cfg.Redis.WriteTimeout
-	opt.MaxRetries = -1
-	opt.MinRetryBackoff = clientMinRetryBackoff
-	opt.MaxRetryBackoff = clientMaxRetryBackoff
-	opt.DialerRetries = 1
-	opt.PoolTimeout = clientPoolTimeout
-	opt.PoolSize = cfg.Redis.PoolSize
-	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	failFast(opt, cfg.Redis)
 	return redis.NewClient(opt), nil
+}
+
+// failFast sets the fail-fast settings (NewClient's) on one server's options: the one
+// place they are spelled.
+func failFast(o *redis.Options, r RedisConfig) {
+	o.ContextTimeoutEnabled = true
+	o.DialTimeout = r.DialTimeout
+	o.ReadTimeout = r.ReadTimeout
+	o.WriteTimeout = r.WriteTimeout
+	o.MaxRetries = -1
+	o.MinRetryBackoff = clientMinRetryBackoff
+	o.MaxRetryBackoff = clientMaxRetryBackoff
+	o.DialerRetries = 1
+	o.PoolTimeout = clientPoolTimeout
+	o.PoolSize = r.PoolSize
+	o.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+}
+
+// failFastCluster sets on a cluster's options what failFast sets on one server's.
+func failFastCluster(o *redis.ClusterOptions, r RedisConfig) {
+	var f redis.Options
+	failFast(&f, r)
+	o.ContextTimeoutEnabled, o.DialTimeout, o.ReadTimeout, o.WriteTimeout = f.ContextTimeoutEnabled, f.DialTimeout, f.ReadTimeout, f.WriteTimeout
+	o.MaxRetries, o.MinRetryBackoff, o.MaxRetryBackoff, o.DialerRetries = f.MaxRetries, f.MinRetryBackoff, f.MaxRetryBackoff, f.DialerRetries
+	o.PoolTimeout, o.PoolSize, o.MaintNotificationsConfig = f.PoolTimeout, f.PoolSize, f.MaintNotificationsConfig
 }
 
 // clusterURL rewrites the cluster forms of a Redis URL into the one

@@ -221,7 +221,7 @@ func ParseConfig(name string, data []byte) (Config, error) {
 		p.errs = append(p.errs, &strictyaml.Error{File: name, Line: line, Field: field, Msg: msg})
 	}, 0)
 	var cfg Config
-	if root := p.w.Document(data, "empty config", "a mapping of cache config fields ("+strings.Join(configFields(), ", ")+")"); root != nil {
+	if root := p.w.Document(data, "empty config", "a mapping of cache config fields ("+strings.Join(names(p.configFields(nil, nil, nil)), ", ")+")"); root != nil {
 		cfg = p.parse(root)
 	}
 	if len(p.errs) > 0 {
@@ -250,34 +250,53 @@ func (p *configParser) fail(n *yaml.Node, field, format string, args ...any) {
 	p.w.Fail(line, field, true, format, args...)
 }
 
-// configFields are the fields of a cache config, in the order docs/CACHE-CONFIG.md gives them.
-func configFields() []string {
-	return []string{"name", "disabled", "ttl", "jitter", "warm", "redis", "breaker", "unsafe"}
+// field is one field of a config section: its name, the one spelling of it in the
+// parser (the struct's json tag says the same; a test keeps them equal), and how to read it.
+type field struct {
+	name string
+	read func(key, val *yaml.Node, at string)
+}
+
+// names are the fields' names, in order.
+func names(fs []field) []string {
+	out := make([]string, len(fs))
+	for i, f := range fs {
+		out[i] = f.name
+	}
+	return out
+}
+
+// section reads the mapping n at path with its fields; false when n is not a mapping.
+func (p *configParser) section(n *yaml.Node, path string, fs []field) bool {
+	return p.w.Fields(n, path, names(fs), func(key string, k, v *yaml.Node) {
+		for _, f := range fs {
+			if f.name == key {
+				f.read(k, v, strictyaml.Join(path, key))
+				return
+			}
+		}
+	})
+}
+
+// configFields are the top-level fields of a cache config, read into cfg, in the order
+// docs/CACHE-CONFIG.md gives them; ttl is kept for the end (ttlKey, ttlVal).
+func (p *configParser) configFields(cfg *Config, ttlKey, ttlVal **yaml.Node) []field {
+	return []field{
+		{"name", func(_, v *yaml.Node, at string) { cfg.Name = p.str(v, at) }},
+		{"disabled", func(_, v *yaml.Node, at string) { cfg.Disabled = p.boolean(v, at) }},
+		{"ttl", func(k, v *yaml.Node, _ string) { *ttlKey, *ttlVal = k, v }},
+		{"jitter", func(_, v *yaml.Node, _ string) { cfg.Jitter = p.jitter(v) }},
+		{"warm", func(_, v *yaml.Node, at string) { cfg.Warm = p.boolean(v, at) }},
+		{"redis", func(_, v *yaml.Node, _ string) { cfg.Redis = p.redis(v) }},
+		{"breaker", func(_, v *yaml.Node, _ string) { cfg.Breaker = p.breaker(v) }},
+		{"unsafe", func(_, v *yaml.Node, _ string) { cfg.Unsafe = p.unsafe(v) }},
+	}
 }
 
 func (p *configParser) parse(root *yaml.Node) Config {
 	var cfg Config
 	var ttlKey, ttlVal *yaml.Node
-	p.w.Fields(root, "", configFields(), func(key string, k, v *yaml.Node) {
-		switch key {
-		case "name":
-			cfg.Name = p.str(v, "name")
-		case "disabled":
-			cfg.Disabled = p.boolean(v, "disabled")
-		case "ttl":
-			ttlKey, ttlVal = k, v
-		case "jitter":
-			cfg.Jitter = p.jitter(v)
-		case "warm":
-			cfg.Warm = p.boolean(v, "warm")
-		case "redis":
-			cfg.Redis = p.redis(v)
-		case "breaker":
-			cfg.Breaker = p.breaker(v)
-		case "unsafe":
-			cfg.Unsafe = p.unsafe(v)
-		}
-	})
+	p.section(root, "", p.configFields(&cfg, &ttlKey, &ttlVal))
 	switch {
 	case ttlVal != nil:
 		cfg.TTLs = p.ttls(ttlKey, ttlVal)
@@ -321,68 +340,70 @@ func (p *configParser) ttls(key, n *yaml.Node) map[string]map[Class]time.Duratio
 
 func (p *configParser) redis(n *yaml.Node) RedisConfig {
 	var r RedisConfig
-	p.w.Fields(n, "redis", []string{"dialTimeout", "readTimeout", "writeTimeout", "poolSize", "caCert", "readFromReplicas"}, func(key string, _, v *yaml.Node) {
-		at := strictyaml.Join("redis", key)
-		switch key {
-		case "dialTimeout":
-			r.DialTimeout = p.timeout(v, at)
-		case "readTimeout":
-			r.ReadTimeout = p.timeout(v, at)
-		case "writeTimeout":
-			r.WriteTimeout = p.timeout(v, at)
-		case "caCert":
-			r.CACert = p.str(v, at)
-		case "readFromReplicas":
-			r.ReadFromReplicas = p.boolean(v, at)
-		case "poolSize":
+	p.section(n, "redis", p.redisFields(&r))
+	return r
+}
+
+// redisFields are the fields of the redis section, read into r.
+func (p *configParser) redisFields(r *RedisConfig) []field {
+	return []field{
+		{"dialTimeout", func(_, v *yaml.Node, at string) { r.DialTimeout = p.timeout(v, at) }},
+		{"readTimeout", func(_, v *yaml.Node, at string) { r.ReadTimeout = p.timeout(v, at) }},
+		{"writeTimeout", func(_, v *yaml.Node, at string) { r.WriteTimeout = p.timeout(v, at) }},
+		{"poolSize", func(_, v *yaml.Node, at string) {
 			r.PoolSize, _ = p.integer(v, at)
 			if r.PoolSize < 0 {
 				p.fail(v, at, "must be >= 0 (0 = the go-redis default), got %d", r.PoolSize)
 			}
-		}
-	})
-	return r
+		}},
+		{"caCert", func(_, v *yaml.Node, at string) { r.CACert = p.str(v, at) }},
+		{"readFromReplicas", func(_, v *yaml.Node, at string) { r.ReadFromReplicas = p.boolean(v, at) }},
+	}
 }
 
 func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 	var u UnsafeConfig
-	p.w.Fields(n, "unsafe", []string{"dropFailedInvalidations", "localPendingOnly", "clientDefaults", "miscountHits", "skipReplicaWait"}, func(key string, _, v *yaml.Node) {
-		on := p.boolean(v, strictyaml.Join("unsafe", key))
-		switch key {
-		case "dropFailedInvalidations":
-			u.DropFailedInvalidations = on
-		case "clientDefaults":
-			u.ClientDefaults = on
-		case "miscountHits":
-			u.MiscountHits = on
-		case "localPendingOnly":
-			u.LocalPendingOnly = on
-		case "skipReplicaWait":
-			u.SkipReplicaWait = on
-		}
-	})
+	p.section(n, "unsafe", p.unsafeFields(&u))
 	return u
+}
+
+// unsafeFields are the fields of the unsafe section, read into u.
+func (p *configParser) unsafeFields(u *UnsafeConfig) []field {
+	flag := func(dst *bool) func(_, v *yaml.Node, at string) {
+		return func(_, v *yaml.Node, at string) { *dst = p.boolean(v, at) }
+	}
+	return []field{
+		{"dropFailedInvalidations", flag(&u.DropFailedInvalidations)},
+		{"localPendingOnly", flag(&u.LocalPendingOnly)},
+		{"clientDefaults", flag(&u.ClientDefaults)},
+		{"miscountHits", flag(&u.MiscountHits)},
+		{"skipReplicaWait", flag(&u.SkipReplicaWait)},
+	}
 }
 
 func (p *configParser) breaker(n *yaml.Node) BreakerConfig {
 	var b BreakerConfig
-	p.w.Fields(n, "breaker", []string{"failures", "openFor"}, func(key string, _, v *yaml.Node) {
-		at := strictyaml.Join("breaker", key)
-		switch key {
-		case "failures":
+	p.section(n, "breaker", p.breakerFields(&b))
+	return b
+}
+
+// breakerFields are the fields of the breaker section, read into b.
+func (p *configParser) breakerFields(b *BreakerConfig) []field {
+	return []field{
+		{"failures", func(_, v *yaml.Node, at string) {
 			var ok bool
 			if b.Failures, ok = p.integer(v, at); ok && b.Failures < 1 {
 				p.fail(v, at, "must be >= 1, got %d", b.Failures)
 			}
-		case "openFor":
+		}},
+		{"openFor", func(_, v *yaml.Node, at string) {
 			if d, ok := p.duration(v, at); ok && d <= 0 {
 				p.fail(v, at, "must be > 0, got %s", v.Value)
 			} else {
 				b.OpenFor = d
 			}
-		}
-	})
-	return b
+		}},
+	}
 }
 
 // scalar reads a single value; want names what the field takes, for the message.

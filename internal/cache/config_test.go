@@ -3,6 +3,7 @@ package cache
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -303,5 +304,38 @@ func TestNewClient(t *testing.T) {
 	}
 	if _, err := NewClient("redis://bob:hunter2@h:1/x", cfg); err == nil || strings.Contains(err.Error(), "hunter2") {
 		t.Errorf("password not redacted: %v", err)
+	}
+}
+
+// TestConfigFieldNames: the parser's field names are the config types' JSON names, so
+// the two spellings cannot drift apart (Source is set by the loader, not read).
+func TestConfigFieldNames(t *testing.T) {
+	jsonNames := func(v any) []string {
+		var out []string
+		typ := reflect.TypeOf(v)
+		for i := range typ.NumField() {
+			name, _, _ := strings.Cut(typ.Field(i).Tag.Get("json"), ",")
+			if name != "" && name != "-" && name != "source" {
+				out = append(out, name)
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	p := &configParser{}
+	for _, tc := range []struct {
+		v      any
+		fields []field
+	}{
+		{Config{}, p.configFields(nil, nil, nil)},
+		{RedisConfig{}, p.redisFields(nil)},
+		{UnsafeConfig{}, p.unsafeFields(&UnsafeConfig{})},
+		{BreakerConfig{}, p.breakerFields(nil)},
+	} {
+		got := names(tc.fields)
+		slices.Sort(got)
+		if want := jsonNames(tc.v); !slices.Equal(got, want) {
+			t.Errorf("%T: the parser reads %q, the JSON names are %q", tc.v, got, want)
+		}
 	}
 }
