@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 )
 
@@ -71,14 +72,8 @@ func signed(v float64, decimals int) string {
 	return "+" + s
 }
 
-// sig3 writes v with three significant digits and no exponent.
-func sig3(v float64) string {
-	if v == 0 || math.IsNaN(v) || math.IsInf(v, 0) {
-		return fmt.Sprint(v)
-	}
-	decimals := max(2-int(math.Floor(math.Log10(math.Abs(v)))), 0)
-	return strconv.FormatFloat(v, 'f', decimals, 64)
-}
+// sig3 writes v with three significant digits and no exponent (render.Sig).
+func sig3(v float64) string { return render.Sig(v, 3) }
 
 // sig2 writes a factor with at most two significant digits: 2.4, 3, 12, 150.
 func sig2(v float64) string {
@@ -94,7 +89,6 @@ func trim0(s string) string {
 	return strings.Replace(s, ".0", "", 1)
 }
 
-// pct writes a ratio as a whole or one-decimal percentage: 0.821 → "82.1%".
-func pct(v float64) string {
-	return strconv.FormatFloat(100*v, 'f', 1, 64) + "%"
-}
+// pct writes a ratio as a percentage in the house style (render.Percent): 0.821 → "82.1%",
+// 0.99983 → "99.98%".
+func pct(v float64) string { return render.Percent(v) }

@@ -5,26 +5,19 @@ import (
 	"math"
 	"strconv"
 	"strings"
+
+	"github.com/atlasbench/atlasbench/internal/render"
 )
 
 // dash stands for a figure that does not exist or does not apply.
 const dash = "—"
 
-// sig formats v with n significant digits and no exponent: sig(0.4234, 3) = "0.423",
-// sig(42.34, 3) = "42.3", sig(4234, 3) = "4234" (integers are never rounded away).
+// sig is render.Sig, with a dash for a figure that is not a number.
 func sig(v float64, n int) string {
 	if math.IsNaN(v) || math.IsInf(v, 0) {
 		return dash
 	}
-	if v == 0 {
-		return "0"
-	}
-	decimals := max(n-1-int(math.Floor(math.Log10(math.Abs(v)))), 0)
-	s := strconv.FormatFloat(v, 'f', decimals, 64)
-	if s == "-0" || strings.Trim(s, "-0.") == "" {
-		return "0"
-	}
-	return s
+	return render.Sig(v, n)
 }
 
 // ms formats a latency in milliseconds with 3 significant digits: "0.423", "4.27", "42.7", "427".
@@ -38,20 +31,12 @@ func msUnit(v float64) string {
 	return dash
 }
 
-// pct formats a ratio (0.912) as a percent with one decimal ("91.2%"), or more when one
-// would round a ratio that is not 0 or 1 to "0.0%" or "100.0%": 0.99983 → "99.98%".
+// pct is render.Percent (0.99983 → "99.98%"), with a dash for a figure that is not a number.
 func pct(ratio float64) string {
 	if math.IsNaN(ratio) || math.IsInf(ratio, 0) {
 		return dash
 	}
-	v := ratio * 100
-	for d := 1; ; d++ {
-		s := strconv.FormatFloat(v, 'f', d, 64)
-		r, _ := strconv.ParseFloat(s, 64)
-		if d == 4 || (r != 0 || v == 0) && (r != 100 || v == 100) {
-			return s + "%"
-		}
-	}
+	return render.Percent(ratio)
 }
 
 // count formats an integer with thousands separators: 18000 → "18,000".

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -485,7 +486,7 @@ func FormatValue(u Unit, v float64) string {
 	case UnitSeconds:
 		return sig3(v) + "s"
 	case UnitRatio:
-		return strconv.FormatFloat(v*100, 'f', 1, 64) + "%"
+		return render.Percent(v)
 	}
 	if v == math.Trunc(v) && math.Abs(v) < 1e15 {
 		return strconv.FormatFloat(v, 'f', 0, 64)
@@ -494,10 +495,4 @@ func FormatValue(u Unit, v float64) string {
 }
 
 // sig3 is v with three significant digits and no exponent (integers are never rounded away).
-func sig3(v float64) string {
-	if v == 0 {
-		return "0"
-	}
-	decimals := max(2-int(math.Floor(math.Log10(math.Abs(v)))), 0)
-	return strconv.FormatFloat(v, 'f', decimals, 64)
-}
+func sig3(v float64) string { return render.Sig(v, 3) }
