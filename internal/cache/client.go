@@ -45,7 +45,7 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 	if cluster, ok := clusterURL(u); ok {
 		opt, err := redis.ParseClusterURL(cluster)
 		if err != nil {
-			return nil, fmt.Errorf("cache: Redis cluster URL %q: %w", redactURL(redisURL), err)
+			return nil, fmt.Errorf("cache: Redis cluster URL %q: %w", RedactURL(redisURL), err)
 		}
 		if err := trustCA(opt.TLSConfig, cfg.Redis.CACert); err != nil {
 			return nil, err
@@ -66,7 +66,7 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 	}
 	opt, err := redis.ParseURL(u)
 	if err != nil {
-		return nil, fmt.Errorf("cache: Redis URL %q: %w", redactURL(redisURL), err)
+		return nil, fmt.Errorf("cache: Redis URL %q: %w", RedactURL(redisURL), err)
 	}
 	if err := trustCA(opt.TLSConfig, cfg.Redis.CACert); err != nil {
 		return nil, err
@@ -143,8 +143,10 @@ func clusterURL(s string) (string, bool) {
 	return fu.String(), true
 }
 
-// redactURL hides the password of every user:password@ part of a Redis URL (list) for messages.
-func redactURL(s string) string {
+// RedactURL hides the password of every user:password@ part of a URL, or of a
+// comma-separated list of them, for messages: "redis://u:xxxxx@h:6379". It is the one
+// redaction of the module's Redis and database URLs.
+func RedactURL(s string) string {
 	var b strings.Builder
 	for {
 		i := strings.Index(s, "://")

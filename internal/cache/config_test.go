@@ -339,3 +339,20 @@ func TestConfigFieldNames(t *testing.T) {
 		}
 	}
 }
+
+// TestRedactURL: every password of a URL or a list of them is hidden, nothing else changes.
+func TestRedactURL(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"redis://u:secret@h:6379/0", "redis://u:xxxxx@h:6379/0"},
+		{"redis://:secret@h:6379", "redis://:xxxxx@h:6379"},
+		{"redis://h:6379", "redis://h:6379"}, // no password
+		{"postgres://me:pw@db:5432/x?sslmode=disable", "postgres://me:xxxxx@db:5432/x?sslmode=disable"},
+		{"redis://a:p1@h1:1,redis://b:p2@h2:2", "redis://a:xxxxx@h1:1,redis://b:xxxxx@h2:2"}, // a list
+		{"h1:6379,h2:6379", "h1:6379,h2:6379"},                                               // no scheme
+		{"redis://u:p@ss@h:1", "redis://u:xxxxx@h:1"},                                        // an @ in the password
+	} {
+		if got := RedactURL(tc.in); got != tc.want {
+			t.Errorf("RedactURL(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

@@ -5,6 +5,8 @@ import (
 	"net"
 	"net/url"
 	"strings"
+
+	"github.com/atlasbench/atlasbench/internal/cache"
 )
 
 // CheckDB checks a -db spec without connecting: sqlite, or a postgres:// (postgresql://)
@@ -19,7 +21,7 @@ func CheckDB(spec string) error {
 		}
 		return nil
 	}
-	return fmt.Errorf("-db %q: want sqlite or a postgres:// server URL", redactURL(spec))
+	return fmt.Errorf("-db %q: want sqlite or a postgres:// server URL", cache.RedactURL(spec))
 }
 
 // CheckRedis checks a -redis spec without connecting: auto, process, docker, embedded,
@@ -41,18 +43,11 @@ func CheckRedis(spec string) error {
 	if seeds := strings.Split(spec, ","); len(seeds) > 1 {
 		for _, s := range seeds {
 			if _, _, err := net.SplitHostPort(strings.TrimSpace(s)); err != nil {
-				return fmt.Errorf("-redis %q: cluster seed %q is not host:port", redactURL(spec), s)
+				return fmt.Errorf("-redis %q: cluster seed %q is not host:port", cache.RedactURL(spec), s)
 			}
 		}
 		return nil
 	}
-	return fmt.Errorf("-redis %q: want auto, process, docker, embedded, cluster, a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL, or comma-separated host:port of a Cluster's nodes", redactURL(spec))
+	return fmt.Errorf("-redis %q: want auto, process, docker, embedded, cluster, a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL, or comma-separated host:port of a Cluster's nodes", cache.RedactURL(spec))
 }
 
-// redactURL hides a password in spec when it parses as a URL.
-func redactURL(spec string) string {
-	if u, err := url.Parse(spec); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return spec
-}

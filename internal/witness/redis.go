@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"github.com/redis/go-redis/v9"
+
+	"github.com/atlasbench/atlasbench/internal/cache"
 )
 
 // RedisCounters are Redis's own counters, summed over the nodes read.
@@ -132,7 +134,7 @@ func NewRedis(urls []string) (*Redis, error) {
 			opt, err := redis.ParseClusterURL(scheme + "://" + rest)
 			if err != nil {
 				r.Close()
-				return nil, fmt.Errorf("witness: Redis URL %s: %w", redact(u), err)
+				return nil, fmt.Errorf("witness: Redis URL %s: %w", cache.RedactURL(u), err)
 			}
 			opt.DisableIdentity = true
 			r.cluster = redis.NewClusterClient(opt)
@@ -144,7 +146,7 @@ func NewRedis(urls []string) (*Redis, error) {
 		opt, err := redis.ParseURL(u)
 		if err != nil {
 			r.Close()
-			return nil, fmt.Errorf("witness: Redis URL %s: %w", redact(u), err)
+			return nil, fmt.Errorf("witness: Redis URL %s: %w", cache.RedactURL(u), err)
 		}
 		// No HELLO or CLIENT SETINFO: the witness should add as little as it can to what it reads.
 		opt.Protocol, opt.DisableIdentity, opt.MaxRetries, opt.PoolSize = 2, true, -1, 2
@@ -180,7 +182,7 @@ func (r *Redis) Read(ctx context.Context) (RedisCounters, error) {
 	for i, c := range r.clients {
 		text, err := c.Info(ctx, "server", "memory", "stats", "commandstats").Result()
 		if err != nil {
-			return sum, fmt.Errorf("witness: INFO from %s: %w", redact(r.urls[i]), err)
+			return sum, fmt.Errorf("witness: INFO from %s: %w", cache.RedactURL(r.urls[i]), err)
 		}
 		if err := add(text); err != nil {
 			return sum, err
@@ -227,18 +229,5 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// redact hides a password in a URL for messages.
-func redact(u string) string {
-	scheme, rest, ok := strings.Cut(u, "://")
-	if !ok {
-		return u
-	}
-	if at := strings.LastIndex(rest, "@"); at >= 0 {
-		if colon := strings.Index(rest[:at], ":"); colon >= 0 {
-			return scheme + "://" + rest[:colon+1] + "xxxxx" + rest[at:]
-		}
-	}
-	return u
-}
 
 func mapsKeys(m map[string]bool) func(func(string) bool) { return maps.Keys(m) }
