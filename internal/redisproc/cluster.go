@@ -336,15 +336,6 @@ func poll(ctx context.Context, try func() error) error {
 	}
 }
 
-// InfoField returns the value of field in an INFO reply ("" when absent).
-func InfoField(info, field string) string {
-	for _, line := range strings.Split(info, "\n") {
-		if v, ok := strings.CutPrefix(strings.TrimSpace(line), field+":"); ok {
-			return v
-		}
-	}
-	return ""
-}
 
 // do runs one admin command on n directly (not through its announced address).
 func (c *Cluster) do(ctx context.Context, n *Node, args ...any) *redis.Cmd {

@@ -13,6 +13,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
+	"github.com/atlasbench/atlasbench/internal/redisproc"
 )
 
 // RedisCounters are Redis's own counters, summed over the nodes read.
@@ -51,11 +52,7 @@ func (c RedisCounters) Sub(before RedisCounters) (d RedisCounters, restarted boo
 func ParseInfo(text string) (RedisCounters, error) {
 	c := RedisCounters{Nodes: 1, Calls: map[string]uint64{}}
 	var haveHits, haveMisses bool
-	for line := range strings.SplitSeq(text, "\n") {
-		k, v, ok := strings.Cut(strings.TrimSpace(line), ":")
-		if !ok {
-			continue
-		}
+	for k, v := range redisproc.ParseInfo(text) {
 		switch {
 		case k == "run_id":
 			c.RunIDs = []string{v}
