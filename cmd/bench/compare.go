@@ -51,9 +51,6 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 		return usagef("compare: unexpected argument %q", fs.Arg(0))
 	}
 	o.Mode = summary.Mode(*mode)
-	if len(configs) < 2 {
-		return usagef("compare: want at least two -config flags, e.g. -config default -config none")
-	}
 	sc, err := loadScenario(false)
 	if err != nil {
 		return err

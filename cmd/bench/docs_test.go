@@ -187,9 +187,25 @@ func TestReadmeLayoutListsEveryPackage(t *testing.T) {
 	}
 }
 
-// TestNoReferenceOutsideRepo: no file points users at documents they do not have.
+// docName is a document's name as a text mentions it: upper case, "CACHE.md" or the
+// "CLI.md" of "docs/CLI.md" (the files a run writes, report.md and the like, are lower case).
+var docName = regexp.MustCompile(`\b[A-Z][A-Z0-9_-]*\.md\b`)
+
+// TestNoReferenceOutsideRepo: no file (a document, a Go comment or test, a scenario)
+// points at documents the repository does not have: every upper-case document name a file
+// mentions, outside a web address, is the name of a Markdown file in the repository.
 func TestNoReferenceOutsideRepo(t *testing.T) {
-	banned := []string{"SPEC" + ".md", "../" + "shared"}
+	banned := []string{"../" + "shared"}
+	have := map[string]bool{}
+	filepath.WalkDir(repoRoot, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() && strings.HasSuffix(d.Name(), ".md") {
+			have[d.Name()] = true
+		}
+		return nil
+	})
+	if !have["README.md"] {
+		t.Fatalf("no README.md under %s", repoRoot)
+	}
 	filepath.WalkDir(repoRoot, func(path string, d os.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -210,6 +226,16 @@ func TestNoReferenceOutsideRepo(t *testing.T) {
 		for _, b := range banned {
 			if strings.Contains(string(data), b) {
 				t.Errorf("%s refers to %s, which is not in the repository", path, b)
+			}
+		}
+		for _, word := range strings.Fields(string(data)) {
+			if strings.Contains(word, "://") {
+				continue // a web address: another site's documents
+			}
+			for _, name := range docName.FindAllString(word, -1) {
+				if !have[name] {
+					t.Errorf("%s refers to %s, which is not in the repository", path, name)
+				}
 			}
 		}
 		return nil

@@ -1,6 +1,6 @@
 package cache_test
 
-// Redis security options (CACHE-HAZARDS.md #12): the cache layer works under an
+// Redis security options: the cache layer works under an
 // ACL user limited to ~atlas:* without @dangerous, with the default user off,
 // and over TLS (rediss://).
 

@@ -4,9 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"strings"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/stack"
+	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/internal/threshold"
 	"github.com/atlasbench/atlasbench/scenarios"
 )
@@ -30,6 +32,34 @@ func (e *engine) check(configs []string) error {
 		return &UsageError{err}
 	}
 	return nil
+}
+
+// usage checks the options one by one and together: every problem, each naming its flag.
+func (o *Options) usage() error {
+	var errs []error
+	if !o.Mode.Valid() {
+		errs = append(errs, fmt.Errorf("-mode %q: want cache, nocache or both", o.Mode))
+	}
+	if err := o.RedisMemory.Validate(); err != nil {
+		errs = append(errs, fmt.Errorf("-redis-maxmemory/-redis-policy: %w", err))
+	}
+	if o.Shard.Sharded() && o.Count > 1 {
+		errs = append(errs, errors.New("-shard: a shard runs one measured window; drop -count"))
+	}
+	if !o.StartAt.IsZero() && (o.Count > 1 || o.Mode == summary.ModeBoth && o.Target == "") {
+		errs = append(errs, errors.New("-start-at starts one measured window: use it with -count 1 and -mode cache, -mode nocache or -target"))
+	}
+	if o.Target == "" && (o.TargetRedis != "" || o.TargetDB != "") {
+		errs = append(errs, errors.New("-target-redis and -target-db go with -target (a stack the harness starts has its own witnesses)"))
+	}
+	if r := o.TargetRedis; r != "" && !strings.HasPrefix(r, "redis://") && !strings.HasPrefix(r, "rediss://") &&
+		!strings.HasPrefix(r, "redis+cluster://") && !strings.HasPrefix(r, "rediss+cluster://") {
+		errs = append(errs, fmt.Errorf("-target-redis %q: want a redis://, rediss:// or redis+cluster:// URL", cache.RedactURL(r)))
+	}
+	if d := o.TargetDB; d != "" && !strings.HasPrefix(d, "postgres://") && !strings.HasPrefix(d, "postgresql://") {
+		errs = append(errs, fmt.Errorf("-target-db %q: want a postgres:// URL", cache.RedactURL(d)))
+	}
+	return errors.Join(errs...)
 }
 
 // checkTarget checks that -target is an http(s) URL of a server: scheme, host, no query.

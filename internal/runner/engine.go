@@ -5,7 +5,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -22,7 +21,8 @@ type engine struct {
 	attacks *plan // the run's attacks, for the overall ETA of the progress
 }
 
-// newEngine applies o's defaults and checks what can be checked without configs.
+// newEngine applies o's defaults and checks the options that need no config or server
+// (check does the rest): every problem at once, each naming its flag, as one *UsageError.
 func newEngine(o Options) (*engine, error) {
 	if o.Scenario == nil {
 		return nil, errors.New("runner: no scenario")
@@ -33,23 +33,17 @@ func newEngine(o Options) (*engine, error) {
 	if o.Mode == "" {
 		o.Mode = summary.ModeBoth
 	}
-	if !o.Mode.Valid() {
-		return nil, &UsageError{fmt.Errorf("runner: mode %q: want cache, nocache or both", o.Mode)}
-	}
 	if o.Out == "" {
 		o.Out = "reports"
 	}
 	if o.RedisMemory == (stack.Memory{}) {
 		o.RedisMemory = stack.DefaultMemory
 	}
-	if err := o.RedisMemory.Validate(); err != nil {
-		return nil, &UsageError{fmt.Errorf("runner: %w", err)}
-	}
 	if o.Count <= 0 {
 		o.Count = 1
 	}
-	if !o.StartAt.IsZero() && (o.Count > 1 || o.Mode == summary.ModeBoth && o.Target == "") {
-		return nil, &UsageError{errors.New("runner: -start-at starts one measured window: it needs -count 1 and one mode (-mode cache, -mode nocache or -target)")}
+	if err := o.usage(); err != nil {
+		return nil, &UsageError{err}
 	}
 	if o.Log == nil {
 		o.Log = slog.New(slog.NewTextHandler(io.Discard, nil))

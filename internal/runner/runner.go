@@ -117,7 +117,7 @@ func Compare(ctx context.Context, o Options, configs []string) (string, []*Resul
 		return "", nil, err
 	}
 	if len(configs) < 2 {
-		return "", nil, errors.New("runner: compare needs at least two configs")
+		return "", nil, &UsageError{errors.New("compare: want at least two -config flags, e.g. -config default -config none")}
 	}
 	if err := e.check(configs); err != nil {
 		return "", nil, err
