@@ -336,7 +336,6 @@ func poll(ctx context.Context, try func() error) error {
 	}
 }
 
-
 // do runs one admin command on n directly (not through its announced address).
 func (c *Cluster) do(ctx context.Context, n *Node, args ...any) *redis.Cmd {
 	return n.admin.Do(ctx, args...)

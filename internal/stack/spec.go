@@ -50,4 +50,3 @@ func CheckRedis(spec string) error {
 	}
 	return fmt.Errorf("-redis %q: want auto, process, docker, embedded, cluster, a redis://, rediss://, redis+cluster:// or rediss+cluster:// URL, or comma-separated host:port of a Cluster's nodes", cache.RedactURL(spec))
 }
-

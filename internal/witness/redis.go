@@ -226,5 +226,4 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-
 func mapsKeys(m map[string]bool) func(func(string) bool) { return maps.Keys(m) }
