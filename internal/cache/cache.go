@@ -192,7 +192,7 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 	if cfg.Unsafe.ClientDefaults {
 		// The weakened layer of a demonstration is one breaker for the whole cache that
 		// counts every failed call, whichever node it went to, within a window of OpenFor.
-		// (Counted consecutively, a healthy shard's interleaved successes would keep
+		// (Counted consecutively, a healthy slot range's interleaved successes would keep
 		// resetting it, and whether one dead master opens the cache for everyone would be
 		// left to chance.)
 		interval = cfg.Breaker.OpenFor
@@ -215,7 +215,7 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 		},
 	})
 	// On a cluster one breaker per node, so that one failing node bypasses only its own
-	// shard's users (the weakened go-redis-defaults layer keeps the single breaker).
+	// slot range's users (the weakened go-redis-defaults layer keeps the single breaker).
 	if cc, ok := client.(*redis.ClusterClient); ok && c.enabled && !cfg.Unsafe.ClientDefaults {
 		c.nodes = newNodeBreakers(cc, cfg.Breaker, c.log, c.signalRecovered)
 		c.waitReplicas = cfg.Redis.ReadFromReplicas && !cfg.Unsafe.SkipReplicaWait

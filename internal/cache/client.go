@@ -55,8 +55,8 @@ func NewClient(redisURL string, cfg Config) (redis.UniversalClient, error) {
 		}
 		failFastCluster(opt, cfg.Redis)
 		if cfg.Redis.ReadFromReplicas {
-			// Read-only commands go to a random node of the key's shard (master or replica);
-			// every invalidation waits for the shard's replicas (bumpGens).
+			// Read-only commands go to a random node of the key's slot range (master or
+			// replica); every invalidation waits for the slot range's replicas (bumpGens).
 			opt.ReadOnly, opt.RouteRandomly = true, true
 		}
 		return redis.NewClusterClient(opt), nil

@@ -76,7 +76,7 @@ type UnsafeConfig struct {
 	// MiscountHits makes the cache report every Redis key it read as found (RedisStats):
 	// a server that miscounts, only for proving that the harness's cross-checks catch it.
 	MiscountHits bool `json:"miscountHits,omitempty"`
-	// SkipReplicaWait answers a write as soon as the shard's master has the invalidation,
+	// SkipReplicaWait answers a write as soon as the slot range's master has the invalidation,
 	// without waiting for its replicas (with redis.readFromReplicas a lagging replica then
 	// serves entries the write replaced).
 	SkipReplicaWait bool `json:"skipReplicaWait,omitempty"`
@@ -97,8 +97,8 @@ type RedisConfig struct {
 	// empty means the system roots. A relative path is relative to the config file.
 	CACert string `json:"caCert,omitempty"`
 	// ReadFromReplicas sends a Redis Cluster's read-only commands (the one MGET of a cached
-	// read) to a random node of the key's shard, master or replica (go-redis ReadOnly +
-	// RouteRandomly); every invalidation then waits (WAIT) until the shard's replicas have
+	// read) to a random node of the key's slot range, master or replica (go-redis ReadOnly +
+	// RouteRandomly); every invalidation then waits (WAIT) until the slot range's replicas have
 	// it before the write is answered. No effect on a single Redis.
 	ReadFromReplicas bool `json:"readFromReplicas,omitempty"`
 }

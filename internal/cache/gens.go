@@ -131,7 +131,7 @@ func (c *Cache) resetGens(ctx context.Context, keys []string, timeout time.Durat
 // renewed, and, in the same MULTI/EXEC, DEL of the entries in del, which the
 // increment has just made unreachable (best effort garbage removal: entries not
 // listed are overwritten by their next fill or expire). With replica reads it
-// returns only once the shard's replicas have the increment (bumpAndWait).
+// returns only once the slot range's replicas have the increment (bumpAndWait).
 func (c *Cache) bumpGens(ctx context.Context, keys, del []string) error {
 	tx := func(p redis.Pipeliner) error {
 		for _, k := range keys {
@@ -176,14 +176,14 @@ func firstErr(cmds []redis.Cmder, err error) error {
 	return nil
 }
 
-// errReplicasBehind means an invalidation reached the shard's master but not every replica
+// errReplicasBehind means an invalidation reached the slot range's master but not every replica
 // within replicaWait: with replica reads the write is then handled as a failed invalidation.
 var errReplicasBehind = errors.New("cache: replicas did not confirm the invalidation")
 
-// replicaWait bounds how long an invalidation waits (WAIT) for the replicas of its shard.
+// replicaWait bounds how long an invalidation waits (WAIT) for the replicas of its slot range.
 const replicaWait = 100 * time.Millisecond
 
-// bumpAndWait runs the invalidation tx on the master of key's shard and then, on the same
+// bumpAndWait runs the invalidation tx on the master of key's slot range and then, on the same
 // connection, WAIT for every replica the cluster lists for that master: a reply means each
 // replica has applied the increment, so no read routed to a replica after the write is
 // answered can see the old counters. Fewer replicas within replicaWait is errReplicasBehind.

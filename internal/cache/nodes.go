@@ -23,7 +23,7 @@ const slotReloadEvery = 100 * time.Millisecond
 
 // nodeBreakers gives every node of a Redis Cluster its own circuit breaker, applied by a
 // go-redis hook on the node's client: a failing node bypasses only the users whose slots
-// it serves, never the users of healthy shards. A failure of a node (or a call its open
+// it serves, never the users of healthy slot ranges. A failure of a node (or a call its open
 // breaker refused) also asks for a slot-map reload, so after a failover the promoted
 // replica is used as soon as the cluster knows it, not at the next periodic reload.
 type nodeBreakers struct {
@@ -58,7 +58,7 @@ const replicaCountsMaxAge = time.Second
 // replicasOf returns the number of replicas the cluster knows (CLUSTER NODES, asked on
 // conn, a connection to that master) for the master at addr: every replica not flagged as
 // failed, whether or not it is in sync or listed in CLUSTER SLOTS yet, a superset of the
-// nodes go-redis may route that shard's reads to, so that a WAIT for all of them leaves none
+// nodes go-redis may route that slot range's reads to, so that a WAIT for all of them leaves none
 // behind. No lock is held while asking; concurrent callers for one master share one
 // CLUSTER NODES (sent on the first caller's conn).
 func (nb *nodeBreakers) replicasOf(ctx context.Context, conn *redis.Conn, addr string) (int, error) {

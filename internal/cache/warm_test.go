@@ -35,7 +35,7 @@ func TestWarmSkipsUnreachableNode(t *testing.T) {
 		t.Fatal("no per-node breakers on a cluster client")
 	}
 	ctx := context.Background()
-	shardOf := func(u string) int { return redisproc.ShardOfSlot(redisproc.KeySlot(IDGenKey(u)), 3) }
+	shardOf := func(u string) int { return redisproc.RangeOfSlot(redisproc.KeySlot(IDGenKey(u)), 3) }
 	var users, healthy []string
 	victim := ""
 	for i := 1; len(users) < 60; i++ {

@@ -38,7 +38,7 @@ const (
 type ClusterOptions struct {
 	// Binary is the redis-server executable; default: redis-server from PATH.
 	Binary string
-	// Masters is the number of shards, each with a master; default 3, at most 16.
+	// Masters is the number of slot ranges, each with a master; default 3, at most 16.
 	Masters int
 	// Replicas is the number of replicas per master; 0 means none, at most 4.
 	Replicas int
@@ -64,8 +64,8 @@ type Node struct {
 	Name string
 	// Announced is the host:port clients are sent to (Addr() when there is no Announce).
 	Announced string
-	// Shard is the 1-based index of the slot range the node serves or replicates at creation.
-	Shard int
+	// Range is the 1-based index of the slot range the node serves or replicates at creation.
+	Range int
 	id    string
 	// admin runs the cluster's admin commands and polls on this node over kept connections
 	// (at most two, for callers at once; go-redis redials after a kill or restart, and its
@@ -87,7 +87,7 @@ type NodeState struct {
 	Name      string
 	Addr      string // the announced address
 	Role      string // RoleMaster or RoleReplica; the creation role when the node is down
-	Shard     int    // 1-based slot range at creation
+	Range     int    // 1-based slot range at creation
 	Up        bool
 	Keys      int64 // DBSIZE; 0 when down
 	UsedBytes int64 // INFO memory used_memory; 0 when down
@@ -97,7 +97,7 @@ type NodeState struct {
 // loopback ports (each with its bus port, port+10000, free and <= 65535), gives every
 // master an equal slot range, joins them (CLUSTER MEET), attaches the replicas (CLUSTER
 // REPLICATE) and waits until every node reports cluster_state:ok and every replica is in
-// sync. A shard losing its master does not stop the others (cluster-require-full-coverage
+// sync. A slot range losing its master does not stop the others (cluster-require-full-coverage
 // no). On error everything started is stopped; otherwise the caller calls Stop.
 func StartCluster(ctx context.Context, opts ClusterOptions) (c *Cluster, err error) {
 	if opts.Masters == 0 {
@@ -129,12 +129,12 @@ func StartCluster(ctx context.Context, opts ClusterOptions) (c *Cluster, err err
 		}
 	}()
 	for i := range opts.Masters * (1 + opts.Replicas) {
-		name, shard := fmt.Sprintf("master-%d", i+1), i+1
+		name, rng := fmt.Sprintf("master-%d", i+1), i+1
 		if i >= opts.Masters {
 			k := i - opts.Masters
-			name, shard = fmt.Sprintf("replica-%d", k+1), k%opts.Masters+1
+			name, rng = fmt.Sprintf("replica-%d", k+1), k%opts.Masters+1
 		}
-		n, err := c.startNode(ctx, name, shard)
+		n, err := c.startNode(ctx, name, rng)
 		if err != nil {
 			return c, err
 		}
@@ -174,7 +174,7 @@ func (o ClusterOptions) validate() error {
 // startNode picks a port whose bus port is free too, asks for the announced address
 // and starts the node in its own directory (its nodes.conf survives a kill, so a
 // restarted node rejoins the cluster).
-func (c *Cluster) startNode(ctx context.Context, name string, shard int) (*Node, error) {
+func (c *Cluster) startNode(ctx context.Context, name string, rng int) (*Node, error) {
 	dir := filepath.Join(c.dir, name)
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("redisproc: cluster: %w", err)
@@ -202,7 +202,7 @@ func (c *Cluster) startNode(ctx context.Context, name string, shard int) (*Node,
 		"--repl-diskless-sync-delay", "0",
 		// A replica whose link to its master is down answers reads with -MASTERDOWN instead of
 		// its old data: with replica reads, a node restarted from its AOF must not serve the
-		// counters it had before the writes its shard took while it was away.
+		// counters it had before the writes its slot range took while it was away.
 		"--replica-serve-stale-data", "no",
 		"--cluster-announce-ip", ahost, "--cluster-announce-port", aport,
 		"--cluster-announce-bus-port", strconv.Itoa(port + busPortOffset),
@@ -211,7 +211,7 @@ func (c *Cluster) startNode(ctx context.Context, name string, shard int) (*Node,
 	if err != nil {
 		return nil, fmt.Errorf("redisproc: cluster node %s: %w", name, err)
 	}
-	return &Node{Server: s, Name: name, Announced: announced, Shard: shard, admin: adminClient(addr, 2)}, nil
+	return &Node{Server: s, Name: name, Announced: announced, Range: rng, admin: adminClient(addr, 2)}, nil
 }
 
 // clusterPort returns a free loopback port whose bus port (port+10000) is free as well.
@@ -265,7 +265,7 @@ func (c *Cluster) create(ctx context.Context) error {
 			if err := c.waitKnown(ctx, n); err != nil {
 				return err
 			}
-			m := c.nodes[n.Shard-1]
+			m := c.nodes[n.Range-1]
 			if err := c.do(ctx, n, "CLUSTER", "REPLICATE", m.id).Err(); err != nil {
 				return fmt.Errorf("%s: CLUSTER REPLICATE %s: %w", n.Name, m.Name, err)
 			}
@@ -373,10 +373,10 @@ func stats(ctx context.Context, cl *redis.Client, addr string) (keys, usedBytes 
 	return keys, usedBytes, nil
 }
 
-// Nodes lists every node: the masters in shard order, then the replicas.
+// Nodes lists every node: the masters in slot-range order, then the replicas.
 func (c *Cluster) Nodes() []*Node { return c.nodes }
 
-// Masters lists the nodes created as masters, in shard order.
+// Masters lists the nodes created as masters, in slot-range order.
 func (c *Cluster) Masters() []*Node { return c.nodes[:c.opts.Masters] }
 
 // Node returns the node of this name (master-1…, replica-1…).
@@ -440,7 +440,7 @@ func (c *Cluster) Role(ctx context.Context, n *Node) (string, error) {
 	return role, err
 }
 
-// Failover promotes a replica of the shard that node serves: when node is a replica
+// Failover promotes a replica of the slot range that node serves: when node is a replica
 // now, it is promoted; when it is a master, one of its running replicas is. It runs
 // CLUSTER FAILOVER (FORCE when the master is down, or after two attempts that timed out)
 // and returns once the replica reports itself master and the old master, when running,
@@ -473,7 +473,7 @@ func (c *Cluster) Failover(ctx context.Context, node string) error {
 	if candidate == nil {
 		return fmt.Errorf("redisproc: cluster: failover %s: no running replica of it", node)
 	}
-	// The shard's master now: once the replica is promoted it must turn into a replica too.
+	// The slot range's master now: once the replica is promoted it must turn into a replica too.
 	var oldMaster *Node
 	if _, id, err := c.role(ctx, candidate); err == nil {
 		for _, n := range c.nodes {
@@ -558,7 +558,7 @@ func (c *Cluster) UnlagReplicas(ctx context.Context, node string) error {
 func (c *Cluster) Topology(ctx context.Context) []NodeState {
 	out := make([]NodeState, len(c.nodes))
 	for i, n := range c.nodes {
-		st := NodeState{Name: n.Name, Addr: n.Announced, Shard: n.Shard, Role: RoleMaster}
+		st := NodeState{Name: n.Name, Addr: n.Announced, Range: n.Range, Role: RoleMaster}
 		if strings.HasPrefix(n.Name, "replica-") {
 			st.Role = RoleReplica
 		}
@@ -618,17 +618,17 @@ func (c *Cluster) Stop() error {
 	return errors.Join(errs...)
 }
 
-// SlotRange is the first and last hash slot of shard (1-based) of masters equal ranges,
+// SlotRange is the first and last hash slot of slot range rng (1-based) of masters equal ranges,
 // as StartCluster assigns them.
-func SlotRange(shard, masters int) (lo, hi int) {
-	return (shard - 1) * Slots / masters, shard*Slots/masters - 1
+func SlotRange(rng, masters int) (lo, hi int) {
+	return (rng - 1) * Slots / masters, rng*Slots/masters - 1
 }
 
-// ShardOfSlot is the 1-based shard whose creation range holds slot.
-func ShardOfSlot(slot, masters int) int {
-	for shard := 1; shard <= masters; shard++ {
-		if _, hi := SlotRange(shard, masters); slot <= hi {
-			return shard
+// RangeOfSlot is the 1-based slot range whose creation range holds slot.
+func RangeOfSlot(slot, masters int) int {
+	for rng := 1; rng <= masters; rng++ {
+		if _, hi := SlotRange(rng, masters); slot <= hi {
+			return rng
 		}
 	}
 	return masters

@@ -28,11 +28,11 @@ func TestKeySlot(t *testing.T) {
 	}
 }
 
-// TestShardOfSlot checks that every slot falls in the range of the shard ShardOfSlot names.
-func TestShardOfSlot(t *testing.T) {
+// TestRangeOfSlot checks that every slot falls in the slot range RangeOfSlot names.
+func TestRangeOfSlot(t *testing.T) {
 	for _, masters := range []int{1, 3, 5, 7} {
 		for slot := 0; slot < redisproc.Slots; slot++ {
-			s := redisproc.ShardOfSlot(slot, masters)
+			s := redisproc.RangeOfSlot(slot, masters)
 			lo, hi := redisproc.SlotRange(s, masters)
 			if slot < lo || slot > hi {
 				t.Fatalf("masters %d: slot %d → shard %d [%d, %d]", masters, slot, s, lo, hi)

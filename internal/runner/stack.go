@@ -107,7 +107,7 @@ func clusterSlotRanges(st *stack.Stack) *metrics.SlotRanges {
 	}
 	return metrics.NewSlotRanges(slots, func(user string) int {
 		// Every key of a user shares the {u:…} hash tag, hence one slot.
-		return redisproc.ShardOfSlot(redisproc.KeySlot(cache.IDGenKey(user)), masters)
+		return redisproc.RangeOfSlot(redisproc.KeySlot(cache.IDGenKey(user)), masters)
 	})
 }
 

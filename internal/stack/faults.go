@@ -183,7 +183,7 @@ func proxyFault(ctx context.Context, p *faultproxy.Proxy, f scenarios.Fault) err
 	return fmt.Errorf("stack: %s is not a fault-proxy verb", f.Do)
 }
 
-// watchPromotion logs (run.log) when a replica of the killed master's shard reports itself
+// watchPromotion logs (run.log) when a replica of the killed master's slot range reports itself
 // master, and how long after the kill: the failover window. It gives up after ten node
 // timeouts plus 30 s.
 func (st *Stack) watchPromotion(c *redisproc.Cluster, killed *redisproc.Node, at time.Time) {
@@ -196,7 +196,7 @@ func (st *Stack) watchPromotion(c *redisproc.Cluster, killed *redisproc.Node, at
 	defer tick.Stop()
 	for {
 		for _, n := range c.Nodes() {
-			if n == killed || n.Shard != killed.Shard || !n.Running() {
+			if n == killed || n.Range != killed.Range || !n.Running() {
 				continue
 			}
 			rctx, rcancel := context.WithTimeout(ctx, 200*time.Millisecond)
@@ -204,13 +204,13 @@ func (st *Stack) watchPromotion(c *redisproc.Cluster, killed *redisproc.Node, at
 			rcancel()
 			if err == nil && role == redisproc.RoleMaster {
 				st.log.Info("redis cluster: replica promoted", "node", n.Name, "killed", killed.Name,
-					"shard", killed.Shard, "after_ms", time.Since(at).Milliseconds())
+					"slot_range", killed.Range, "after_ms", time.Since(at).Milliseconds())
 				return
 			}
 		}
 		select {
 		case <-ctx.Done():
-			st.log.Warn("redis cluster: no replica promoted", "killed", killed.Name, "shard", killed.Shard, "waited", time.Since(at).Round(time.Millisecond))
+			st.log.Warn("redis cluster: no replica promoted", "killed", killed.Name, "slot_range", killed.Range, "waited", time.Since(at).Round(time.Millisecond))
 			return
 		case <-tick.C:
 		}

@@ -109,7 +109,7 @@ func TestClusterBackend(t *testing.T) {
 	keyOf := map[int]string{}
 	for i := 0; len(keyOf) < 3; i++ {
 		k := fmt.Sprintf("{u:u%d}:x", i)
-		shard := redisproc.ShardOfSlot(redisproc.KeySlot(k), 3)
+		shard := redisproc.RangeOfSlot(redisproc.KeySlot(k), 3)
 		if _, ok := keyOf[shard]; !ok {
 			keyOf[shard] = k
 			if err := cl.Set(ctx, k, "v", 0).Err(); err != nil {
