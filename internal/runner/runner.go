@@ -2,6 +2,13 @@
 // drives it with the scenario, checks every response, measures, tears down; then it
 // assembles summary.json, evaluates the thresholds and renders the report. Data flows one
 // way: scenario → stack + driver → checkers → metrics → summary → report.
+//
+// By file: runner.go is the API (Options, Run, Compare); engine.go the engine built from
+// the Options and the run's loop; check.go every check of the options; stack.go how the
+// stack is chosen; mode.go how a mode runs; figures.go how a mode's figures are built (one
+// step per source, composed once by Compose); summarise.go how a run is summarised
+// (Summarise and Write, which bench merge uses too); witness.go, procs.go and redismem.go
+// are sources of figures.
 package runner
 
 import (
