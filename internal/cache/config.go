@@ -80,6 +80,10 @@ type UnsafeConfig struct {
 	// without waiting for its replicas (with redis.readFromReplicas a lagging replica then
 	// serves entries the write replaced).
 	SkipReplicaWait bool `json:"skipReplicaWait,omitempty"`
+	// ValidatorIgnoresTier derives a cached answer's ETag without the tier and without the
+	// generation a tier change increments: a client's copy made under the old tier is then
+	// revalidated (304) after the change.
+	ValidatorIgnoresTier bool `json:"validatorIgnoresTier,omitempty"`
 }
 
 // RedisConfig holds the go-redis client settings of a Config.
@@ -346,7 +350,7 @@ func (p *configParser) redis(n *yaml.Node) RedisConfig {
 
 func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 	var u UnsafeConfig
-	p.w.Fields(n, "unsafe", []string{"dropFailedInvalidations", "localPendingOnly", "clientDefaults", "miscountHits", "skipReplicaWait"}, func(key string, _, v *yaml.Node) {
+	p.w.Fields(n, "unsafe", []string{"dropFailedInvalidations", "localPendingOnly", "clientDefaults", "miscountHits", "skipReplicaWait", "validatorIgnoresTier"}, func(key string, _, v *yaml.Node) {
 		on := p.boolean(v, strictyaml.Join("unsafe", key))
 		switch key {
 		case "dropFailedInvalidations":
@@ -359,6 +363,8 @@ func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 			u.LocalPendingOnly = on
 		case "skipReplicaWait":
 			u.SkipReplicaWait = on
+		case "validatorIgnoresTier":
+			u.ValidatorIgnoresTier = on
 		}
 	})
 	return u
