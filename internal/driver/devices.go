@@ -68,7 +68,9 @@ func newDevices(sc *scenarios.Scenario, maxBytes int64) *devices {
 
 // conditional reports whether r is a request a device may keep the answer of: a GET of the
 // scenario's mix (attacks are not a device's).
-func conditional(r *Request) bool { return r.Method == http.MethodGet && r.Attack == "" && r.Class != "" }
+func conditional(r *Request) bool {
+	return r.Method == http.MethodGet && r.Attack == "" && r.Class != ""
+}
 
 // prepare picks r's device and, when that device keeps a copy of r.Path, sets r.Kept: the
 // request is then sent conditional on the copy's ETag.
