@@ -54,13 +54,15 @@ func (a *clientAcc) add(v check.Verdict) {
 		c.notModified++
 		c.bytesSaved += int64(len(req.Kept.Body))
 		c.lat304.record(v.Res.Latency)
-		switch v.Res.Headers.Get("X-Atlas-Revalidated") {
+		how := v.Res.Headers.Get("X-Atlas-Revalidated")
+		switch how {
 		case "generations":
 			c.loadsSaved++
 		case "body":
 			c.fromBody++
 		}
-		if n, err := strconv.ParseInt(v.Res.Headers.Get("X-Atlas-Redis-Commands"), 10, 64); err == nil {
+		n, err := strconv.ParseInt(v.Res.Headers.Get("X-Atlas-Redis-Commands"), 10, 64)
+		if err == nil && (how == "entry" || how == "generations") {
 			c.commands += n
 			c.withCommands++
 		}

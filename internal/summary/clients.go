@@ -20,7 +20,8 @@ type ClientCacheClass struct {
 	// P50304MS and P50200MS are the median service time of a 304 and of a 200 of the class.
 	P50304MS float64 `json:"p50_304_ms"`
 	P50200MS float64 `json:"p50_200_ms"`
-	// RedisCommandsPer304 is the mean of X-Atlas-Redis-Commands over the 304s that carry it.
+	// RedisCommandsPer304 is the mean of X-Atlas-Redis-Commands over the 304s Redis vouched
+	// for (X-Atlas-Revalidated: entry or generations).
 	RedisCommandsPer304 float64 `json:"redis_commands_per_304"`
 	// DBLoadsSaved are the 304s Redis vouched for without holding the entry any more
 	// (X-Atlas-Revalidated: generations): each saved the DB load a miss of the class makes,
