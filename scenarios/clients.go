@@ -42,3 +42,12 @@ func (p *problems) checkClients(c Clients) {
 		p.add("clients.devices", "must be 1…%d (0: one device), got %d", maxDevices, c.Devices)
 	}
 }
+
+// WithClientCaches returns a copy of s with the devices' caches on or off and at least two
+// devices per user, so that both variants send the same requests from the same devices and
+// only the conditional headers (and what the server answers to them) differ.
+func (s *Scenario) WithClientCaches(on bool) *Scenario {
+	v := *s
+	v.Clients = Clients{Devices: max(s.Clients.Devices, 2), Cache: on}
+	return &v
+}

@@ -704,3 +704,23 @@ func TestRoutes(t *testing.T) {
 		t.Errorf("Routes shares its slices")
 	}
 }
+
+// TestWithClientCaches: the variants keep the scenario and its devices (at least two) and
+// differ only in the caches.
+func TestWithClientCaches(t *testing.T) {
+	s, err := Parse("x.yaml", []byte("duration: 10s\nrate: 10\nmix: [{req: GET /api/me, weight: 1}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, off := s.WithClientCaches(true), s.WithClientCaches(false)
+	if on.Clients != (Clients{Devices: 2, Cache: true}) || off.Clients != (Clients{Devices: 2}) || s.Clients != (Clients{}) {
+		t.Errorf("on %+v, off %+v, original %+v", on.Clients, off.Clients, s.Clients)
+	}
+	if on.Name != s.Name || on.Seed != s.Seed || len(on.Mix) != len(s.Mix) {
+		t.Errorf("variant changed the scenario: %+v", on)
+	}
+	s.Clients.Devices = 5
+	if v := s.WithClientCaches(true); v.Clients.Devices != 5 {
+		t.Errorf("devices %d, want the scenario's 5", v.Clients.Devices)
+	}
+}

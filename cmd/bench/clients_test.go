@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/xeipuuv/gojsonschema"
@@ -79,5 +80,43 @@ func TestClientCaches(t *testing.T) {
 					tot.StaleReads, s.StaleReads)
 			}
 		})
+	}
+}
+
+// TestCompareClientCaches: bench compare -client-caches runs the scenario with the devices'
+// caches off, then on, and shows the client-cache rows side by side.
+func TestCompareClientCaches(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runBench(t, context.Background(), nil, "compare", "-scenario", "testdata/clients.yaml",
+		"-config", "default", "-client-caches", "-duration", "4s", "-redis", "process", "-out", out, "-quiet")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	root, err := filepath.EvalSymlinks(filepath.Join(out, "latest-compare"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(filepath.Join(out, "latest")); err == nil {
+		t.Error("bench compare moved reports/latest")
+	}
+	off, err := summary.Read(filepath.Join(root, "default-client-caches-off", "latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, err := summary.Read(filepath.Join(root, "default-client-caches-on", "latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if off.ClientCache != nil || on.ClientCache == nil || on.ClientCache.Total.NotModified == 0 {
+		t.Fatalf("client_cache off %+v, on %+v: want none off, 304s on", off.ClientCache, on.ClientCache)
+	}
+	md, err := os.ReadFile(filepath.Join(root, "compare.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"default, client caches off", "default, client caches on", "client caches: share of GETs answered 304", "client caches: body bytes saved"} {
+		if !strings.Contains(string(md), want) || !strings.Contains(stdout, want) {
+			t.Errorf("compare table lacks %q:\n%s", want, stdout)
+		}
 	}
 }
