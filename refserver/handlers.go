@@ -97,7 +97,7 @@ func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, rc *request
 		var etag string
 		v, ok := rc.view.Revalidate(r.Context(), class, string(rc.tier), resource, func(v cache.Validator) bool {
 			etag = v.ETag(string(rc.tier))
-			return etagMatches(inm, etag)
+			return etagMatches(inm, etag, false) // the entry may be a cached "not found"
 		})
 		if ok {
 			w.Header().Set("X-Cache", cache.Hit.String())

@@ -58,16 +58,20 @@ func answerETag(v cache.Validator, tier atlas.Tier, body []byte) string {
 	return bodyETag(tier, body)
 }
 
-// etagMatches is If-None-Match's comparison (RFC 9110 §13.1.2: weak, "*" matches any
-// current representation) of the header's list against etag.
-func etagMatches(header, etag string) bool {
+// etagMatches is If-None-Match's comparison (RFC 9110 §13.1.2: weak) of the header's list
+// against etag. "*" matches any current representation, so it counts only when the caller
+// knows one exists (exists: the answer is a 200), never from the validator alone.
+func etagMatches(header, etag string, exists bool) bool {
 	if header == "" || etag == "" {
 		return false
 	}
 	for part := range strings.SplitSeq(header, ",") {
 		part = strings.TrimSpace(part)
 		if part == "*" {
-			return true
+			if exists {
+				return true
+			}
+			continue
 		}
 		if strings.TrimPrefix(part, "W/") == etag {
 			return true
@@ -91,7 +95,7 @@ func (s *Server) notModified(w http.ResponseWriter, rc *requestContext, etag, ho
 // how) when the request's If-None-Match names it.
 func (s *Server) serveValidated(w http.ResponseWriter, r *http.Request, rc *requestContext, v cache.Validator, body []byte, how string) {
 	etag := answerETag(v, rc.tier, body)
-	if etagMatches(r.Header.Get("If-None-Match"), etag) {
+	if etagMatches(r.Header.Get("If-None-Match"), etag, true) {
 		s.notModified(w, rc, etag, how)
 		return
 	}

@@ -219,3 +219,21 @@ func TestWeakValidatorIgnoresTier(t *testing.T) {
 		t.Fatalf("weak validator: %d after the tier change, want the old copy validated (304)", r.status)
 	}
 }
+
+// TestIfNoneMatchStar: "*" matches a current representation only: a conversation the caller
+// does not own stays 404 with a cached "not found", an owned one is 304.
+func TestIfNoneMatchStar(t *testing.T) {
+	e, _ := newEnv(t, envOptions{})
+	user, i := userOfTier(t, 30, atlas.TierCore)
+	_, j := userOfTier(t, 30, atlas.TierStudio)
+	foreign := convPath(j, 0)
+	for range 2 {
+		wantStatus(t, e.do("GET", foreign, user, nil), 404)
+	}
+	if r := e.conditional(foreign, user, "*"); r.status != 404 {
+		t.Fatalf("If-None-Match: * on a foreign conversation answered %d, want 404", r.status)
+	}
+	e.fresh(t, convPath(i, 0), user)
+	wantStatus(t, e.conditional(convPath(i, 0), user, "*"), 304)
+	wantStatus(t, e.conditional(convPath(i, 0), user, `"nope", W/"other"`), 200)
+}
