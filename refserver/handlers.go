@@ -22,7 +22,11 @@ type requestContext struct {
 	userID      string
 	tier        atlas.Tier
 	tierOutcome cache.Outcome // how the tier lookup was served
+	tierValid   cache.Validator
 	view        *cache.UserView
+	// commands counts the request's Redis commands; set for conditional GETs only (a 304
+	// says how many it cost).
+	commands *cache.CommandCount
 }
 
 // authenticated verifies the bearer token (the only source of the principal: headers
@@ -44,6 +48,11 @@ func (s *Server) authenticated(rt route) http.Handler {
 			return
 		}
 		ctx := r.Context()
+		var commands *cache.CommandCount
+		if r.Method == http.MethodGet && r.Header.Get("If-None-Match") != "" {
+			ctx, commands = cache.WithCommandCount(ctx)
+			r = r.WithContext(ctx)
+		}
 		view := s.cache.User(ctx, userID)
 		if r.Method == http.MethodGet && rt.class != "" && rt.class != cache.ClassTier {
 			resource, ok := "", true
@@ -54,7 +63,7 @@ func (s *Server) authenticated(rt route) http.Handler {
 				view.Prefetch(rt.class, resource)
 			}
 		}
-		val, outcome, err := view.Load(ctx, cache.ClassTier, "", "", func(ctx context.Context) ([]byte, error) {
+		val, outcome, valid, err := view.LoadValidated(ctx, cache.ClassTier, "", "", func(ctx context.Context) ([]byte, error) {
 			t, err := s.store.GetTier(ctx, userID)
 			if errors.Is(err, store.ErrNotFound) {
 				return nil, cache.ErrNotFound
@@ -76,13 +85,31 @@ func (s *Server) authenticated(rt route) http.Handler {
 			return
 		}
 		w.Header().Set("X-Atlas-Tier", string(tier))
-		h(w, r, &requestContext{userID: userID, tier: tier, tierOutcome: outcome, view: view})
+		h(w, r, &requestContext{userID: userID, tier: tier, tierOutcome: outcome, tierValid: valid, view: view, commands: commands})
 	})
 }
 
-// serveCached answers a cacheable GET: the body from the cache, or from load on a miss.
+// serveCached answers a cacheable GET: the body from the cache, or from load on a miss,
+// with its validator; 304 when the request's If-None-Match names the current one, from
+// the view's one MGET when Redis vouches for it (no DB query), else from the answer.
 func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, rc *requestContext, class cache.Class, resource string, load func(ctx context.Context) ([]byte, error)) {
-	body, outcome, err := rc.view.Load(r.Context(), class, string(rc.tier), resource, func(ctx context.Context) ([]byte, error) {
+	if inm := r.Header.Get("If-None-Match"); inm != "" {
+		var etag string
+		v, ok := rc.view.Revalidate(r.Context(), class, string(rc.tier), resource, func(v cache.Validator) bool {
+			etag = v.ETag(string(rc.tier))
+			return etagMatches(inm, etag, false) // the entry may be a cached "not found"
+		})
+		if ok {
+			w.Header().Set("X-Cache", cache.Hit.String())
+			how := revalidatedGenerations
+			if v.Stored() {
+				how = revalidatedEntry
+			}
+			s.notModified(w, rc, etag, how)
+			return
+		}
+	}
+	body, outcome, valid, err := rc.view.LoadValidated(r.Context(), class, string(rc.tier), resource, func(ctx context.Context) ([]byte, error) {
 		b, err := load(ctx)
 		if errors.Is(err, store.ErrNotFound) {
 			return nil, cache.ErrNotFound
@@ -94,7 +121,7 @@ func (s *Server) serveCached(w http.ResponseWriter, r *http.Request, rc *request
 		s.writeError(w, r, err)
 		return
 	}
-	writeBody(w, http.StatusOK, body)
+	s.serveValidated(w, r, rc, valid, body, revalidatedBody)
 }
 
 func (s *Server) getProfile(w http.ResponseWriter, r *http.Request, rc *requestContext) {
@@ -110,7 +137,11 @@ func (s *Server) getProfile(w http.ResponseWriter, r *http.Request, rc *requestC
 // getTier answers from the tier lookup the middleware made: its X-Cache is that lookup's.
 func (s *Server) getTier(w http.ResponseWriter, r *http.Request, rc *requestContext) {
 	w.Header().Set("X-Cache", rc.tierOutcome.String())
-	writeBody(w, http.StatusOK, renderTier(rc.userID, rc.tier, s.cfg.Limits[rc.tier]))
+	how := revalidatedBody
+	if rc.tierOutcome == cache.Hit {
+		how = revalidatedEntry // the tier lookup's MGET alone vouches
+	}
+	s.serveValidated(w, r, rc, rc.tierValid, renderTier(rc.userID, rc.tier, s.cfg.Limits[rc.tier]), how)
 }
 
 func (s *Server) putTier(w http.ResponseWriter, r *http.Request, rc *requestContext) {

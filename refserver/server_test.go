@@ -230,7 +230,7 @@ func TestMissThenHitAndHeaders(t *testing.T) {
 		wantStatus(t, first, 200)
 		wantHeader(t, first, "X-Cache", "MISS")
 		wantHeader(t, first, "X-Atlas-Tier", "core")
-		wantHeader(t, first, "Cache-Control", "private, no-store")
+		wantHeader(t, first, "Cache-Control", "private, no-cache")
 		second := e.do("GET", path, user, nil)
 		wantStatus(t, second, 200)
 		wantHeader(t, second, "X-Cache", "HIT")

@@ -127,7 +127,7 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 // scenario reads the root mapping into s.
 func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	f := d.Mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
-		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin")
+		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin", "clients")
 	if n := f["name"]; n != nil {
 		s.Name, _ = d.str(n, "name")
 	} else {
@@ -195,6 +195,9 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 				s.Pin.Reads, _ = d.integer(v, "pin.reads")
 			}
 		}
+	}
+	if n := f["clients"]; n != nil {
+		d.clients(n, &s.Clients)
 	}
 	if n := f["thresholds"]; n != nil {
 		for i, it := range d.Sequence(n, "thresholds", true) {

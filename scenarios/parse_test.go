@@ -351,6 +351,18 @@ x.yaml:8: faults[1].server: must name an instance 1…2 (servers: 2), got 5
 x.yaml:9: faults[2].server: kill-server needs the instance it acts on (server: 1…2)`,
 		},
 		{
+			name:   "clients: devices out of range, cache not a boolean, an unknown field",
+			source: "x.yaml",
+			yaml: `duration: 10s
+rate: 10
+mix: [{req: GET /api/me, weight: 1}]
+clients: {devices: 17, cache: yes please, memory: 1}
+`,
+			want: `x.yaml:4: clients: unknown field "memory"
+x.yaml:4: clients.cache: "yes please" is not true or false
+x.yaml:4: clients.devices: must be 1…16 (0: one device), got 17`,
+		},
+		{
 			name:   "two documents",
 			source: "x.yaml",
 			yaml:   "duration: 10s\nrate: 10\nmix: [{req: GET /api/me, weight: 1}]\n---\nname: second\n",
@@ -415,6 +427,7 @@ mix:
   - {req: "POST /api/conversations/{id}/messages", weight: 1, expect: 201}
   - {req: "POST /api/conversations", weight: 1}
 db: {latency: 5ms, jitter: 1ms}
+clients: {devices: 3, cache: true}
 faults:
   - {at: 0s, do: slow-redis, latency: 100ms, jitter: 10ms}
   - {at: 2s, do: flap-redis, period: 1s}
@@ -433,7 +446,8 @@ thresholds:
 					{Req: "POST /api/conversations/{id}/messages", Method: "POST", Path: "/api/conversations/{id}/messages", Weight: 1, Expect: []int{201}},
 					{Req: "POST /api/conversations", Method: "POST", Path: "/api/conversations", Weight: 1, Expect: []int{201}},
 				},
-				DB: DBModel{Latency: 5 * time.Millisecond, Jitter: time.Millisecond},
+				DB:      DBModel{Latency: 5 * time.Millisecond, Jitter: time.Millisecond},
+				Clients: Clients{Devices: 3, Cache: true},
 				Faults: []Fault{
 					{At: 0, Do: FaultSlowRedis, Latency: 100 * time.Millisecond, Jitter: 10 * time.Millisecond},
 					{At: 2 * time.Second, Do: FaultFlapRedis, Period: time.Second},
@@ -688,5 +702,25 @@ func TestRoutes(t *testing.T) {
 	Routes()[0].Expect[0] = 999
 	if r, _ := LookupRoute("GET", "/api/me"); r.Expect[0] != 200 {
 		t.Errorf("Routes shares its slices")
+	}
+}
+
+// TestWithClientCaches: the variants keep the scenario and its devices (at least two) and
+// differ only in the caches.
+func TestWithClientCaches(t *testing.T) {
+	s, err := Parse("x.yaml", []byte("duration: 10s\nrate: 10\nmix: [{req: GET /api/me, weight: 1}]\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	on, off := s.WithClientCaches(true), s.WithClientCaches(false)
+	if on.Clients != (Clients{Devices: 2, Cache: true}) || off.Clients != (Clients{Devices: 2}) || s.Clients != (Clients{}) {
+		t.Errorf("on %+v, off %+v, original %+v", on.Clients, off.Clients, s.Clients)
+	}
+	if on.Name != s.Name || on.Seed != s.Seed || len(on.Mix) != len(s.Mix) {
+		t.Errorf("variant changed the scenario: %+v", on)
+	}
+	s.Clients.Devices = 5
+	if v := s.WithClientCaches(true); v.Clients.Devices != 5 {
+		t.Errorf("devices %d, want the scenario's 5", v.Clients.Devices)
 	}
 }

@@ -39,6 +39,7 @@ type Scenario struct {
 	DB          DBModel
 	Redis       RedisSpec // the Redis the harness starts for the cache mode
 	Faults      []Fault   // in time order
+	Clients     Clients   // the users' devices and their HTTP caches (clients.go)
 	// Servers is how many `bench serve` instances share one Redis and one database; 0 means 1.
 	// The driver spreads requests over them round-robin by request (see Pin).
 	Servers int

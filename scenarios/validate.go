@@ -134,6 +134,7 @@ func (p *problems) check(s *Scenario) {
 		p.add("db.jitter", "must be >= 0, got %s", s.DB.Jitter)
 	}
 	p.checkServers(s)
+	p.checkClients(s.Clients)
 	p.checkRedis(s.Redis)
 	p.checkFaults(s.Faults, s.Duration, s.Servers)
 	p.checkNodes(s.Faults, s.Redis.Cluster)

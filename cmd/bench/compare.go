@@ -22,9 +22,14 @@ hit rate per class, p50/p99, DB queries per request, and fallback-phase latency 
 Differences from the first config are marked * when significant (Mann-Whitney U over the
 repeats) and ~ when not; a one-line recommendation names the trade-off.
 
+With -client-caches it compares the scenario with the users' devices keeping and revalidating
+their answers (clients: {devices: 2, cache: true}) against the same devices without caches, for
+each -config (one is enough); the two variants run one after the other.
+
 Examples:
   bench compare -scenario smoke -config default -config none
-  bench compare -scenario core -config default -config production -count 5`
+  bench compare -scenario core -config default -config production -count 5
+  bench compare -scenario core -config default -client-caches`
 
 // listFlag collects a repeated string flag.
 type listFlag []string
@@ -44,6 +49,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite or a postgres:// server URL")
 	fs.IntVar(&o.Count, "count", 1, "repeats per config (interleaved); 4 or more lets latency differences be tested for significance")
 	quiet := fs.Bool("quiet", false, "no live progress")
+	clientCaches := fs.Bool("client-caches", false, "compare client caches off against on (scenario clients, at least 2 devices) for each -config")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -51,6 +57,9 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 		return usagef("compare: unexpected argument %q", fs.Arg(0))
 	}
 	o.Mode = summary.Mode(*mode)
+	if *clientCaches && len(configs) == 0 {
+		return usagef("compare: -client-caches needs a -config to run with client caches off and on, e.g. -config default")
+	}
 	sc, err := loadScenario(false)
 	if err != nil {
 		return err
@@ -63,6 +72,9 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	if !*quiet {
 		o.Progress, o.TTY = stderr, isTerminal(stderr)
+	}
+	if *clientCaches {
+		return compareClientCaches(ctx, o, configs, stdout)
 	}
 	root, results, err := runner.Compare(ctx, o, configs)
 	if len(results) >= 2 {

@@ -80,6 +80,10 @@ type UnsafeConfig struct {
 	// without waiting for its replicas (with redis.readFromReplicas a lagging replica then
 	// serves entries the write replaced).
 	SkipReplicaWait bool `json:"skipReplicaWait,omitempty"`
+	// ValidatorIgnoresTier derives a cached answer's ETag without the tier and without the
+	// generation a tier change increments: a client's copy made under the old tier is then
+	// revalidated (304) after the change.
+	ValidatorIgnoresTier bool `json:"validatorIgnoresTier,omitempty"`
 }
 
 // RedisConfig holds the go-redis client settings of a Config.
@@ -378,6 +382,7 @@ func (p *configParser) unsafeFields(u *UnsafeConfig) []field {
 		{"clientDefaults", flag(&u.ClientDefaults)},
 		{"miscountHits", flag(&u.MiscountHits)},
 		{"skipReplicaWait", flag(&u.SkipReplicaWait)},
+		{"validatorIgnoresTier", flag(&u.ValidatorIgnoresTier)},
 	}
 }
 

@@ -117,6 +117,7 @@ func (r *redisCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
 		err := next(ctx, cmd)
 		r.count(cmd, err)
+		countFor(ctx, 1)
 		return err
 	}
 }
@@ -129,6 +130,7 @@ func (r *redisCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis
 		for _, cmd := range cmds {
 			r.count(cmd, cmd.Err())
 		}
+		countFor(ctx, len(cmds))
 		return err
 	}
 }

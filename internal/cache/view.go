@@ -78,35 +78,47 @@ func (v *UserView) Prefetch(class Class, resource string) {
 // by FillTimeout); each caller still returns when its own ctx ends. Callers may
 // modify the returned slice.
 func (v *UserView) Load(ctx context.Context, class Class, tier, resource string, load func(ctx context.Context) ([]byte, error)) ([]byte, Outcome, error) {
+	val, outcome, _, err := v.LoadValidated(ctx, class, tier, resource, load)
+	return val, outcome, err
+}
+
+// LoadValidated is Load that also returns the validator of the answer (validator.go): the
+// generations the value was read or loaded under. It is the zero Validator (not Valid)
+// when the answer did not come through Redis (Bypass) or is an error.
+func (v *UserView) LoadValidated(ctx context.Context, class Class, tier, resource string, load func(ctx context.Context) ([]byte, error)) ([]byte, Outcome, Validator, error) {
 	c := v.c
 	i := class.Index()
 	if i < 0 {
-		return nil, Bypass, fmt.Errorf("cache: unknown class %q", class)
+		return nil, Bypass, Validator{}, fmt.Errorf("cache: unknown class %q", class)
 	}
 	if load == nil {
-		return nil, Bypass, fmt.Errorf("cache: %s: nil loader", class)
+		return nil, Bypass, Validator{}, fmt.Errorf("cache: %s: nil loader", class)
 	}
 	st := &c.stats[i]
 	if !c.enabled || v.failed.Load() || !v.cacheable(class, tier, resource) || c.pending.has(v.user) {
 		st.bypasses.Add(1)
-		return bypass(ctx, load)
+		val, outcome, err := bypass(ctx, load)
+		return val, outcome, Validator{}, err
 	}
 	k := Key{User: v.user, Tier: tier, Class: class, Resource: resource}
 	key, gks := k.in(v.prefix), k.genKeys(v.prefix)
 	vals, err := v.read(ctx, class, key, gks)
 	if err != nil {
-		return v.fallback(ctx, st, err, load)
+		val, outcome, err := v.fallback(ctx, st, err, load)
+		return val, outcome, Validator{}, err
 	}
 	t, ok := parseTag(vals[:len(gks)])
 	if !ok {
 		// A counter is missing (first use, expired, evicted) or malformed: the shared
 		// cold fill creates it, once for every concurrent caller.
-		return v.coldFill(ctx, st, class, tier, key, gks, load)
+		val, outcome, t, err := v.coldFill(ctx, st, class, tier, key, gks, load)
+		return c.validated(class, val, outcome, t, err)
 	}
 	if val, ok, err := freshHit(st, class, vals[len(gks)], t); ok {
-		return val, Hit, err
+		return c.validated(class, val, Hit, t, err)
 	}
-	return v.fill(ctx, st, class, tier, key, gks, t, load)
+	val, outcome, t, err := v.fill(ctx, st, class, tier, key, gks, t, load)
+	return c.validated(class, val, outcome, t, err)
 }
 
 // freshHit counts a hit and returns the entry when raw, the entry's value as an MGET read it
@@ -229,12 +241,13 @@ type fillResult struct {
 	outcome     Outcome
 	redisFailed bool   // a Redis call inside the fill failed: the callers' views bypass from now on
 	seq         uint64 // a cold fill's number (coldFill)
+	t           tag    // the generations read before the load (zero when the reading failed)
 }
 
 // fill joins or starts the one fill of key at the generations t and waits for
 // it with the caller's ctx. Fills of one key at other generations do not join:
 // a caller that has seen an invalidation never waits for a load older than it.
-func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, t tag, load func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
+func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, t tag, load func(context.Context) ([]byte, error)) ([]byte, Outcome, tag, error) {
 	c := v.c
 	ch := c.flights.DoChan(key+"@"+t.String(), func() (any, error) {
 		// Detached: a caller that goes away must not cancel the others' fill.
@@ -247,12 +260,13 @@ func (v *UserView) fill(ctx context.Context, st *classCounters, class Class, tie
 		return v.settle(st, r, r.Val.(*fillResult))
 	case <-ctx.Done():
 		st.misses.Add(1)
-		return nil, Miss, ctx.Err()
+		return nil, Miss, tag{}, ctx.Err()
 	}
 }
 
-// settle counts a caller's share of the fill f and hands it its own copy of the value.
-func (v *UserView) settle(st *classCounters, r singleflight.Result, f *fillResult) ([]byte, Outcome, error) {
+// settle counts a caller's share of the fill f and hands it its own copy of the value, with
+// the generations the fill loaded under.
+func (v *UserView) settle(st *classCounters, r singleflight.Result, f *fillResult) ([]byte, Outcome, tag, error) {
 	if f.redisFailed {
 		v.failed.Store(true)
 	}
@@ -268,7 +282,7 @@ func (v *UserView) settle(st *classCounters, r singleflight.Result, f *fillResul
 	if r.Shared && val != nil {
 		val = bytes.Clone(val)
 	}
-	return val, f.outcome, f.err
+	return val, f.outcome, f.t, f.err
 }
 
 // coldFill joins or starts the one cold fill of key: the fill of callers that found a
@@ -282,7 +296,7 @@ func (v *UserView) settle(st *classCounters, r singleflight.Result, f *fillResul
 // (FLUSHALL, eviction). Every cold fill takes a number from c.coldSeq before it reads the
 // counters and every cold caller reads c.coldSeq after it saw them missing; a caller whose
 // number is not below the fill's arrived too late and starts over (once; then it bypasses).
-func (v *UserView) coldFill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, load func(context.Context) ([]byte, error)) ([]byte, Outcome, error) {
+func (v *UserView) coldFill(ctx context.Context, st *classCounters, class Class, tier, key string, gks []string, load func(context.Context) ([]byte, error)) ([]byte, Outcome, tag, error) {
 	c := v.c
 	for attempt := 0; ; attempt++ {
 		seen := c.coldSeq.Load()
@@ -296,7 +310,7 @@ func (v *UserView) coldFill(ctx context.Context, st *classCounters, class Class,
 		case r = <-ch:
 		case <-ctx.Done():
 			st.misses.Add(1)
-			return nil, Miss, ctx.Err()
+			return nil, Miss, tag{}, ctx.Err()
 		}
 		f := r.Val.(*fillResult)
 		if f.seq <= seen {
@@ -304,18 +318,20 @@ func (v *UserView) coldFill(ctx context.Context, st *classCounters, class Class,
 				// Too late for that fill: read again (the counters exist by now).
 				vals, err := v.reread(ctx, key, gks)
 				if err != nil {
-					return v.fallback(ctx, st, err, load)
+					val, outcome, err := v.fallback(ctx, st, err, load)
+					return val, outcome, tag{}, err
 				}
 				if t, ok := parseTag(vals[:len(gks)]); ok {
 					if val, ok, err := freshHit(st, class, vals[len(gks)], t); ok {
-						return val, Hit, err
+						return val, Hit, t, err
 					}
 					return v.fill(ctx, st, class, tier, key, gks, t, load)
 				}
 				continue
 			}
 			st.bypasses.Add(1)
-			return bypass(ctx, load)
+			val, outcome, err := bypass(ctx, load)
+			return val, outcome, tag{}, err
 		}
 		return v.settle(st, r, f)
 	}
@@ -377,6 +393,7 @@ func (c *Cache) runFillFrom(ctx context.Context, st *classCounters, class Class,
 	} else {
 		t, raw, err = c.readEntry(ctx, key, gks)
 	}
+	res.t = t // zero when the reading failed
 	switch {
 	case err != nil:
 		if redisFault(err) {

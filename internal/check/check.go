@@ -76,7 +76,10 @@ type Report struct {
 	Isolation    int64            // bodies that were not the requester's
 	Tier         int64            // responses served as another tier than the acknowledged one
 	Stale        int64            // acknowledged writes missing from later reads
-	Examples     []summary.Example
+	// ClientStale counts, by class, the stale reads (included in Stale) a device showed from
+	// its kept copy on a 304: client-visible stale reads (clients.go).
+	ClientStale map[string]int64
+	Examples    []summary.Example
 }
 
 // IsolationViolations is what summary.Figures.IsolationViolations counts: foreign bodies
@@ -114,7 +117,7 @@ func New(o Options) *Checker {
 		users:    map[string]*userState{},
 		suspect:  map[*userState]struct{}{},
 		convs:    map[string]*convState{},
-		report:   Report{ErrorsByKind: map[string]int64{}},
+		report:   Report{ErrorsByKind: map[string]int64{}, ClientStale: map[string]int64{}},
 		examples: map[string]int{},
 	}
 }
@@ -152,6 +155,7 @@ func (c *Checker) Report() Report {
 	defer c.mu.Unlock()
 	r := c.report
 	r.ErrorsByKind = maps.Clone(c.report.ErrorsByKind)
+	r.ClientStale = maps.Clone(c.report.ClientStale)
 	r.Examples = slices.Clone(c.report.Examples)
 	return r
 }
@@ -193,10 +197,11 @@ func (c *Checker) judge(r driver.Record) {
 		}
 		return
 	}
-	ok := res.Code >= 200 && res.Code < 300
+	revalidated := r.Revalidated()
+	ok := res.Code >= 200 && res.Code < 300 || revalidated
 	var b body
 	if ok && v.Error == "" {
-		if err := decodeBody(res.Body, &b, &req.UserID); err != nil {
+		if err := decodeBody(r.Shown(), &b, &req.UserID); err != nil {
 			v.Error = "invalid json"
 			ok = false
 		}
@@ -209,7 +214,10 @@ func (c *Checker) judge(r driver.Record) {
 		}
 	}
 	if req.Method != "PUT" && res.Code != 0 && res.Code != 401 && res.Code < 500 {
-		c.checkTier(u, r, &b, ok && v.Error == "")
+		c.checkTier(u, r, &b, ok && v.Error == "" && !revalidated)
+		if revalidated && v.Error == "" {
+			c.checkKeptTier(u, r, &b)
+		}
 	}
 	c.remember(u, r, &b, ok && v.Error == "")
 	c.count(v)
@@ -266,6 +274,9 @@ func (c *Checker) countFinding(r driver.Record, f Finding) {
 		c.report.Isolation++
 	case KindStale:
 		c.report.Stale++
+		if r.Revalidated() {
+			c.report.ClientStale[r.Req.Class]++
+		}
 	case KindTier:
 		c.report.Tier++
 	}
@@ -310,6 +321,8 @@ func Status(req *driver.Request, res *vegeta.Result) string {
 		return "transport"
 	case res.Code >= 500:
 		return "5xx"
+	case res.Code == 304 && req.Kept != nil:
+		return "" // the device's copy is current: judged as the copy it shows
 	case res.Code == 429 && req.Method == "POST" && req.ConversationID != "":
 		if t := res.Headers.Get("X-Atlas-Tier"); t != "free" {
 			if t == "" {

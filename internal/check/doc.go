@@ -35,4 +35,8 @@
 //     the message is older than the oldest on it (newer messages pushed it off); an
 //     acknowledged POST /api/conversations appears in every GET /api/conversations of its
 //     user sent after the acknowledgement (unless it is older than the oldest listed).
+//   - client caches (scenario clients with cache: true): a 304 to a conditional GET is
+//     judged as the copy the device shows (driver.Record.Shown) by every rule above, and the
+//     copy must have been served as the acknowledged tier; a copy that fails is a stale read
+//     the client sees, counted per class in Report.ClientStale (clients.go).
 package check

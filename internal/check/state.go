@@ -32,6 +32,7 @@ type suspect struct {
 	bodyTier  *string // "tier" of a GET /api/me or /api/me/tier body; nil when not read
 	bodyRead  bool
 	sent, end time.Time
+	kind      string // the finding's kind: KindTier, or KindStale for a device's kept copy
 }
 
 // convState is what the checks remember about one conversation.
@@ -96,7 +97,7 @@ func (u *userState) expectedTier(sent, end time.Time) (string, bool) {
 
 // checkTier compares what a response says about the tier with the last acknowledged change.
 func (c *Checker) checkTier(u *userState, r driver.Record, b *body, bodyOK bool) {
-	s := suspect{rec: r, header: r.Res.Headers.Get("X-Atlas-Tier"), sent: r.Res.Timestamp, end: r.Res.End()}
+	s := suspect{rec: r, header: r.Res.Headers.Get("X-Atlas-Tier"), sent: r.Res.Timestamp, end: r.Res.End(), kind: KindTier}
 	if bodyOK && (r.Req.Route == "GET /api/me" || r.Req.Route == "GET /api/me/tier") {
 		s.bodyRead, s.bodyTier = true, b.Tier
 	}
@@ -116,7 +117,11 @@ func (s *suspect) mismatch(want string) string {
 		if h == "" {
 			h = "(none)"
 		}
-		bad = append(bad, "X-Atlas-Tier: "+h)
+		label := "X-Atlas-Tier: "
+		if s.kind == KindStale {
+			label = "revalidated a copy served as " // checkKeptTier: the kept copy's tier
+		}
+		bad = append(bad, label+h)
 	}
 	if s.bodyRead {
 		switch {
@@ -141,7 +146,7 @@ func (c *Checker) settleSuspects(final bool) {
 			// Decide again with every PUT seen since.
 			if want, ok := u.expectedTier(s.sent, s.end); ok {
 				if got := s.mismatch(want); got != "" {
-					c.countFinding(s.rec, Finding{Kind: KindTier, Expected: "tier " + want + " (acknowledged change)", Got: got})
+					c.countFinding(s.rec, Finding{Kind: s.kind, Expected: "tier " + want + " (acknowledged change)", Got: got})
 				}
 			}
 		}

@@ -150,6 +150,7 @@ func rowSpecs(runs []Run) []rowSpec {
 			specs = append(specs, rowSpec{m.Path, m.Label})
 		}
 	}
+	specs = append(specs, clientCacheRows(runs)...)
 	for _, name := range faultPhases(runs) {
 		q := "[" + strconv.Quote(name) + "]"
 		specs = append(specs,

@@ -23,7 +23,7 @@ func unitOf(metric string) threshold.Unit {
 
 // isCount reports whether metric is a count of events (errors, violations).
 func isCount(metric string) bool {
-	return strings.HasSuffix(metric, "errors") || metric == "isolation_violations" || metric == "stale_reads"
+	return strings.HasSuffix(metric, "errors") || metric == "isolation_violations" || strings.HasSuffix(metric, "stale_reads")
 }
 
 // formatValue writes a figure for the table: "82.1%", "12.3ms", "0.410", "5.10×", "3".

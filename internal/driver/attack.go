@@ -93,6 +93,9 @@ type Config struct {
 	// Shard limits the attack to one shard's users, each of their requests sent when the
 	// unsharded run would send it. Zero: every user.
 	Shard Shard
+	// DeviceCacheBytes bounds the bodies the devices' caches keep together (scenario clients
+	// with cache: true). Default DefaultDeviceCacheBytes.
+	DeviceCacheBytes int64
 	// StartAt is when the measured window starts (the attack starts Warmup before), so that
 	// the shards of a run measure the same window. Zero: at once. When that moment has
 	// passed, the attack starts at once and Outcome.Late says by how much.
@@ -312,6 +315,7 @@ type attack struct {
 	whole     scenarios.Schedule // the unsharded run's schedule: a planned request's time
 	plan      *Plan
 	next      func() (*Request, error) // the plan's next request (of the shard's users)
+	devices   *devices
 	tracker   *tracker
 	transport *http.Transport
 	conns     *connSet
@@ -337,7 +341,7 @@ func newAttack(cfg *Config, plan *Plan) *attack {
 	sc := cfg.Scenario
 	a := &attack{
 		cfg: cfg, sc: sc, closed: sc.Rate.ClosedLoop(), whole: sc.Schedule(), plan: plan, next: plan.Next,
-		tracker: newTracker(), consumed: make(chan struct{}),
+		tracker: newTracker(), consumed: make(chan struct{}), devices: newDevices(sc, cfg.DeviceCacheBytes),
 		out: &Outcome{Mode: cfg.Mode, Scenario: sc.Name, Warmup: sc.Warmup, Duration: sc.Duration, ResultsPath: cfg.ResultsPath},
 	}
 	a.sched = a.whole
@@ -391,6 +395,7 @@ func (a *attack) target(tgt *vegeta.Target) error {
 	if err != nil {
 		return err
 	}
+	a.devices.prepare(r)
 	th := a.tracker.header()
 	h := th.h
 	if authz != nil {
@@ -404,6 +409,9 @@ func (a *attack) target(tgt *vegeta.Target) error {
 	h["Accept"] = acceptJSON
 	if r.Body != nil {
 		h["Content-Type"] = contentTypeJSON
+	}
+	if r.Kept != nil {
+		h["If-None-Match"] = []string{r.Kept.ETag}
 	}
 	tgt.Method, tgt.URL, tgt.Body, tgt.Header = r.Method, a.cfg.BaseURLs[a.server(r)]+r.Path, r.Body, h
 	a.tracker.park(r, th)
@@ -538,6 +546,7 @@ func (a *attack) consume(results <-chan *vegeta.Result, rw *resultsWriter) {
 			a.out.Unmatched++
 		}
 		rec := a.record(req, res)
+		a.devices.keep(req, res)
 		if !a.closed {
 			a.lagged(rec.Sent - rec.Intended)
 		}

@@ -54,6 +54,11 @@ type Request struct {
 	// Header holds extra headers to send (spoofed identities, an Authorization that is not
 	// a bearer token). A request with an empty Token sends no bearer token.
 	Header http.Header
+	// Device is the user's device (0-based, scenario clients.devices) that sends the request;
+	// writes always come from device 0. Kept is that device's copy of Path when the request
+	// is sent conditional on it (If-None-Match); nil otherwise (devices.go).
+	Device int
+	Kept   *Copy
 }
 
 // maxShownPath is how much of a path String shows (hostile IDs run to 4 KiB).

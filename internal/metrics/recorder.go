@@ -47,6 +47,7 @@ type Recorder struct {
 	headers      map[string]*headerAcc
 	servers      []*serverAcc // by driver.Record.Server
 	keepRaw      bool         // see KeepRaw
+	clients      clientAcc    // the devices' HTTP caches (clients.go)
 }
 
 // serverAcc is one server instance's share of the records.
@@ -157,6 +158,7 @@ func (r *Recorder) Add(v check.Verdict) {
 
 	r.countHeaders(v, class)
 	r.countServer(v, isErr)
+	r.clients.add(v)
 }
 
 // countServer adds the record to its instance's figures.
@@ -202,7 +204,7 @@ func (r *Recorder) countHeaders(v check.Verdict, class string) {
 		}
 	}
 	add("tier", v.Res.Headers.Get("X-Atlas-Tier-Cache"))
-	ok := v.Res.Code >= 200 && v.Res.Code < 300 || v.Res.Code == 404
+	ok := v.Res.Code >= 200 && v.Res.Code < 300 || v.Res.Code == 404 || v.Revalidated()
 	if ok && class != "tier" && isCacheClass(class) {
 		add(class, v.Res.Headers.Get("X-Cache"))
 	}
@@ -356,6 +358,7 @@ func (r *Recorder) totals(in Input) summary.Figures {
 		}
 	}
 	f.Servers = r.serverShares(in)
+	f.ClientCache = r.clients.figures(in.Checks)
 	return f
 }
 

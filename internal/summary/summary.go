@@ -187,6 +187,8 @@ type Figures struct {
 	HitRateIdeal *HitRate `json:"hit_rate_ideal,omitempty"`
 	// CacheEfficiency is, per class, hit_rate ÷ hit_rate_ideal (0 when the ideal is 0).
 	CacheEfficiency *HitRate `json:"cache_efficiency,omitempty"`
+	// ClientCache is what the devices' HTTP caches did (scenario clients with cache: true).
+	ClientCache *ClientCache `json:"client_cache,omitempty"`
 }
 
 // RedisMemory is the memory of the run's Redis: sampled every few seconds, with the
