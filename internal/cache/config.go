@@ -80,6 +80,10 @@ type UnsafeConfig struct {
 	// without waiting for its replicas (with redis.readFromReplicas a lagging replica then
 	// serves entries the write replaced).
 	SkipReplicaWait bool `json:"skipReplicaWait,omitempty"`
+	// AbruptShutdown makes the server that runs this config exit on SIGTERM the way a naive
+	// one does: /readyz never fails, no shutdown delay, requests in flight cut off, nothing
+	// drained (refserver.ShutdownOptions.Abrupt).
+	AbruptShutdown bool `json:"abruptShutdown,omitempty"`
 }
 
 // RedisConfig holds the go-redis client settings of a Config.
@@ -346,7 +350,7 @@ func (p *configParser) redis(n *yaml.Node) RedisConfig {
 
 func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 	var u UnsafeConfig
-	p.w.Fields(n, "unsafe", []string{"dropFailedInvalidations", "localPendingOnly", "clientDefaults", "miscountHits", "skipReplicaWait"}, func(key string, _, v *yaml.Node) {
+	p.w.Fields(n, "unsafe", []string{"dropFailedInvalidations", "localPendingOnly", "clientDefaults", "miscountHits", "skipReplicaWait", "abruptShutdown"}, func(key string, _, v *yaml.Node) {
 		on := p.boolean(v, strictyaml.Join("unsafe", key))
 		switch key {
 		case "dropFailedInvalidations":
@@ -359,6 +363,8 @@ func (p *configParser) unsafe(n *yaml.Node) UnsafeConfig {
 			u.LocalPendingOnly = on
 		case "skipReplicaWait":
 			u.SkipReplicaWait = on
+		case "abruptShutdown":
+			u.AbruptShutdown = on
 		}
 	})
 	return u
