@@ -224,8 +224,9 @@ func logShutdown(log *slog.Logger, stdout io.Writer, rep refserver.ShutdownRepor
 			"pending_invalidations", rep.Cache.Pending, "applied", rep.Cache.Applied,
 			"handed_over", rep.Cache.HandedOver, "lost", rep.Cache.Lost)
 	}
-	fmt.Fprintf(stdout, "atlas: drained %d requests in %s (in flight at SIGTERM %d, cut off %d, delay %s; pending invalidations %d: applied %d, handed over %d, lost %d)\n",
-		rep.AtClose, rep.Drain.Round(time.Microsecond), rep.InFlight, rep.CutOff, rep.Delay.Round(time.Microsecond),
+	// The harness reads this line (stack.Drain); its fields are key=value.
+	fmt.Fprintf(stdout, "atlas: drained in_flight=%d at_close=%d cut_off=%d delay=%s drain=%s pending=%d applied=%d handed_over=%d lost=%d\n",
+		rep.InFlight, rep.AtClose, rep.CutOff, rep.Delay.Round(time.Microsecond), rep.Drain.Round(time.Microsecond),
 		rep.Cache.Pending, rep.Cache.Applied, rep.Cache.HandedOver, rep.Cache.Lost)
 }
 

@@ -18,6 +18,7 @@ var faultPhases = map[string]string{
 	scenarios.FaultFlapRedis:      summary.PhaseRedisFlap,
 	scenarios.FaultFlushRedis:     summary.PhaseRedisFlushed,
 	scenarios.FaultKillServer:     summary.PhaseServerDown,
+	scenarios.FaultStopServer:     summary.PhaseServerDown,
 	scenarios.FaultFailover:       summary.PhaseRedisFailover,
 	scenarios.FaultLagReplica:     summary.PhaseReplicaLag,
 }

@@ -451,7 +451,7 @@ func (m *modeRun) up(ctx context.Context) error {
 		Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
 		DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: o.Secret, ServerLog: logw, Log: rl.Logger,
 		Servers: sc.Servers,
-	})
+	}.WithShutdown(shutdownFlags(sc)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -487,6 +487,7 @@ type pipeline struct {
 	wit      *witness.Session
 	mem      *memSampler // nil without a Redis of the harness's
 	procs    func(*summary.Figures)
+	restarts *metrics.Restarts // nil unless the scenario restarts instances
 }
 
 // pipeline wires the measuring side of the mode and starts polling.
@@ -499,6 +500,10 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 	next := p.rec.Add
 	if p.shards = clusterShards(m.st); p.shards != nil {
 		next = func(v check.Verdict) { p.rec.Add(v); p.shards.Add(v) }
+	}
+	if p.restarts = restartTap(sc); p.restarts != nil {
+		inner := next
+		next = func(v check.Verdict) { p.restarts.Add(v); inner(v) }
 	}
 	if m.mode != summary.ModeNoCache {
 		if cfg := m.cache; cfg != nil && cfg.Enabled() {
@@ -555,7 +560,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 			m.label(), o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
 	out, err := driver.Run(ctx, driver.Config{
-		BaseURLs: m.bases, Scenario: sc, Secret: o.Secret, Mode: mode,
+		BaseURLs: m.bases, ReadyPeriod: readyPeriod(sc), Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(m.dir, "results-"+string(mode)+repSuffix(m.rep)+".bin"),
 		WarmupPath:  warmupPath(m.dir, mode, m.rep, sc.Warmup),
 		Events:      m.events(),
@@ -639,6 +644,9 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 			}
 		}
 	}
+	var restartNotes []string
+	f.Restarts, restartNotes = restartFigures(mode, st, p.restarts, out.MeasureStart, m.sc)
+	more = append(more, restartNotes...)
 	p.wit.Judge(&f)
 	for _, n := range p.wit.Notes() {
 		m.notes = append(m.notes, string(mode)+": "+n)

@@ -1,0 +1,71 @@
+package main
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+
+	"github.com/atlasbench/atlasbench/internal/summary"
+)
+
+// TestRollingDeploy runs a seconds-long rolling-deploy (three instances balanced on /readyz,
+// each restarted in turn under load) twice: with the graceful server it passes with 0 errors
+// and 0 stale reads and accounts for every restart (drain, readiness again, the first
+// seconds); with a server that exits on SIGTERM without readiness or drain
+// (unsafe.abruptShutdown) the same run fails with errors.
+func TestRollingDeploy(t *testing.T) {
+	run := func(t *testing.T, config string) (*summary.Summary, int, string) {
+		out := t.TempDir()
+		stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", filepath.Join("testdata", "rolling-deploy.yaml"),
+			"-mode", "cache", "-redis", "process", "-config", config, "-out", out, "-quiet")
+		s, err := summary.Read(filepath.Join(out, "latest"))
+		if err != nil {
+			t.Fatalf("exit %d, no summary: %v\n%s\n%s", code, err, stdout, stderr)
+		}
+		return s, code, stdout + stderr
+	}
+	t.Run("graceful", func(t *testing.T) {
+		s, code, log := run(t, "default")
+		for _, n := range s.Notes {
+			t.Log(n)
+		}
+		if code != 0 || s.Errors != 0 || s.StaleReads != 0 || s.IsolationViolations != 0 {
+			t.Fatalf("exit %d, %d errors (%v), %d stale reads, %d isolation violations; want a clean pass\n%s",
+				code, s.Errors, s.ErrorsByKind, s.StaleReads, s.IsolationViolations, log)
+		}
+		if len(s.Restarts) != 3 {
+			t.Fatalf("restarts %+v; want the 3 instances restarted", s.Restarts)
+		}
+		for i, r := range s.Restarts {
+			if r.Server != i+1 || r.Errors != 0 || r.ReadyS == nil || *r.ReadyS < r.ExitS {
+				t.Errorf("restart %d: %+v; want instance %d, no errors, ready again after its exit", i, r, i+1)
+			}
+			if r.Drain == nil || r.Drain.CutOff != 0 || r.Drain.Lost != 0 || r.Drain.DelayMS <= 0 {
+				t.Errorf("restart %d: drain %+v; want the server's account, a delay, nothing cut off or lost", i, r.Drain)
+			}
+			if r.First == nil || r.First.Requests == 0 || r.First.Errors != 0 {
+				t.Errorf("restart %d: first window %+v; want requests answered without errors", i, r.First)
+			}
+		}
+		// Each instance answered its share of the run: the balancer sent to every one again.
+		for _, sv := range s.Servers {
+			if sv.Requests*6 < s.Requests {
+				t.Errorf("instance %d answered %d of %d requests; want about a third", sv.Server, sv.Requests, s.Requests)
+			}
+		}
+	})
+	t.Run("abrupt", func(t *testing.T) {
+		s, code, _ := run(t, filepath.Join("testdata", "weak-abrupt-shutdown.yaml"))
+		if code != exitFail || s.Errors == 0 {
+			t.Fatalf("a server that exits without draining: exit %d with %d errors; want the run failed with errors", code, s.Errors)
+		}
+		var during int64
+		for _, r := range s.Restarts {
+			during += r.Errors
+		}
+		if during == 0 {
+			t.Errorf("restarts %+v: want the errors counted against the restarts", s.Restarts)
+		}
+		t.Logf("abrupt shutdown: %d errors (%v), %d during the restarts", s.Errors, s.ErrorsByKind, during)
+	})
+}
