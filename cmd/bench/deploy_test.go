@@ -2,8 +2,11 @@ package main
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
@@ -21,6 +24,17 @@ func TestRollingDeploy(t *testing.T) {
 		s, err := summary.Read(filepath.Join(out, "latest"))
 		if err != nil {
 			t.Fatalf("exit %d, no summary: %v\n%s\n%s", code, err, stdout, stderr)
+		}
+		raw, err := os.ReadFile(filepath.Join(out, "latest", "summary.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := gojsonschema.Validate(gojsonschema.NewBytesLoader(summary.SchemaJSON), gojsonschema.NewBytesLoader(raw))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range res.Errors() {
+			t.Errorf("summary.json (restarts[] included) does not match its schema: %s", e)
 		}
 		return s, code, stdout + stderr
 	}
