@@ -11,7 +11,7 @@ import (
 
 // balancer is the harness as the load balancer of several server instances: it polls each
 // instance's /readyz every period, as a real balancer's health check does, stops sending new
-// requests to an instance that is not ready (not 200, or no answer within the period) and
+// requests to an instance that is not ready (not 200, or no answer within pollTimeout) and
 // sends to it again once it is. Requests already sent are left alone.
 type balancer struct {
 	urls   []string
@@ -23,32 +23,38 @@ type balancer struct {
 // newBalancer returns a balancer over urls (every instance ready until a poll says not).
 func newBalancer(urls []string, period time.Duration) *balancer {
 	b := &balancer{urls: urls, period: period, ready: make([]atomic.Bool, len(urls)),
-		client: &http.Client{Timeout: period, Transport: &http.Transport{MaxIdleConnsPerHost: 1}}}
+		client: &http.Client{Timeout: pollTimeout(period), Transport: &http.Transport{MaxIdleConnsPerHost: 1}}}
 	for i := range b.ready {
 		b.ready[i].Store(true)
 	}
 	return b
 }
 
-// start polls until the returned stop is called (or ctx ends); stop waits for the poller.
+// pollTimeout is how long a readiness poll may take before it counts as not ready: several
+// periods and at least a second, so that a loaded machine does not take every instance out
+// at once (an instance that is stopping answers 503, or refuses, at once).
+func pollTimeout(period time.Duration) time.Duration { return max(4*period, time.Second) }
+
+// start polls every instance on its own, every period, until the returned stop is called
+// (or ctx ends); stop waits for the pollers.
 func (b *balancer) start(ctx context.Context) (stop func()) {
 	ctx, cancel := context.WithCancel(ctx)
 	b.pollAll(ctx) // before the first request, as a balancer checks a new backend first
 	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		t := time.NewTicker(b.period)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				b.pollAll(ctx)
+	for i := range b.urls {
+		wg.Go(func() {
+			t := time.NewTicker(b.period)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-t.C:
+					b.pollOne(ctx, i)
+				}
 			}
-		}
-	}()
+		})
+	}
 	return func() {
 		cancel()
 		wg.Wait()
@@ -60,15 +66,17 @@ func (b *balancer) start(ctx context.Context) (stop func()) {
 func (b *balancer) pollAll(ctx context.Context) {
 	var wg sync.WaitGroup
 	for i := range b.urls {
-		wg.Go(func() {
-			ok := b.poll(ctx, i)
-			if ctx.Err() != nil {
-				return
-			}
-			b.ready[i].Store(ok)
-		})
+		wg.Go(func() { b.pollOne(ctx, i) })
 	}
 	wg.Wait()
+}
+
+// pollOne polls instance i once and takes the answer (not when ctx ended meanwhile).
+func (b *balancer) pollOne(ctx context.Context, i int) {
+	ok := b.poll(ctx, i)
+	if ctx.Err() == nil {
+		b.ready[i].Store(ok)
+	}
 }
 
 // poll reports whether instance i answers /readyz with 200.
