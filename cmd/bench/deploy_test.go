@@ -61,6 +61,17 @@ func TestRollingDeploy(t *testing.T) {
 				t.Errorf("restart %d: first window %+v; want requests answered without errors", i, r.First)
 			}
 		}
+		// The server's counters began again with each new process: the witnesses say so
+		// instead of crying disagreement.
+		if cc := s.CrossChecks; cc == nil || len(cc.Checks) == 0 {
+			t.Error("no cross-checks")
+		} else {
+			for _, c := range cc.Checks {
+				if c.Verdict != summary.NotMade {
+					t.Errorf("cross-check %q: %s (%s); want n/a after the restarts", c.Figure, c.Verdict, c.Detail)
+				}
+			}
+		}
 		// Each instance answered its share of the run: the balancer sent to every one again.
 		for _, sv := range s.Servers {
 			if sv.Requests*6 < s.Requests {

@@ -15,6 +15,18 @@ import (
 // restartVerbs are the faults that stop an instance gracefully.
 var restartVerbs = []string{scenarios.FaultStopServer, scenarios.FaultRestartServer, scenarios.FaultRollingRestart}
 
+// restartsInstances reports whether the scenario starts an instance again during the attack
+// (its counters then begin again: the witnesses cannot judge the server's figures).
+func restartsInstances(sc *scenarios.Scenario) bool {
+	for _, f := range sc.Faults {
+		switch f.Do {
+		case scenarios.FaultStartServer, scenarios.FaultRestartServer, scenarios.FaultRollingRestart:
+			return true
+		}
+	}
+	return false
+}
+
 // restartTap is the tally the per-restart figures need, or nil when the scenario stops no
 // instance gracefully (it keeps a few words per measured request).
 func restartTap(sc *scenarios.Scenario) *metrics.Restarts {

@@ -647,6 +647,9 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 	var restartNotes []string
 	f.Restarts, restartNotes = restartFigures(mode, st, p.restarts, out.MeasureStart, m.sc)
 	more = append(more, restartNotes...)
+	if st != nil && restartsInstances(m.sc) {
+		p.wit.InstanceRestarted()
+	}
 	p.wit.Judge(&f)
 	for _, n := range p.wit.Notes() {
 		m.notes = append(m.notes, string(mode)+": "+n)

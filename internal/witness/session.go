@@ -54,6 +54,8 @@ type Session struct {
 
 	begin, finish *cut
 	marks         []mark
+	// restarted: a server instance restarted during the attack (InstanceRestarted).
+	restarted bool
 }
 
 // cut is the counters at an idle moment.
@@ -297,10 +299,28 @@ func (s *Session) Notes() []string { return slices.Clone(s.notes) }
 
 // Judge fills f's witnessed figures (RedisStats, PGStats, ServerLatency) and cross-checks.
 func (s *Session) Judge(f *summary.Figures) {
+	n := len(f.CrossChecks)
 	s.judgeRedis(f)
 	s.judgePG(f)
 	s.judgeLatency(f)
+	if s.restarted {
+		// Every check has the server on one side: its counters and histogram began again
+		// with the new process, so they cover only part of the window.
+		for i := n; i < len(f.CrossChecks); i++ {
+			if f.CrossChecks[i].Verdict != summary.NotMade {
+				f.CrossChecks[i].Verdict, f.CrossChecks[i].Detail = summary.NotMade, restartedReason
+			}
+		}
+	}
 }
+
+// restartedReason is why a cross-check is not made after a server instance restarted.
+const restartedReason = "a server instance restarted during the attack: its counters and histogram started again, so the server's side covers only part of the window"
+
+// InstanceRestarted tells the session that a server instance restarted during the attack
+// (a kill and start, a deploy): Judge then makes none of the cross-checks, which all have
+// the server's counters on one side, and says why.
+func (s *Session) InstanceRestarted() { s.restarted = true }
 
 // serverDelta is the server's counters between two snapshots.
 type serverDelta struct {
