@@ -91,23 +91,23 @@ func restartFigures(mode summary.Mode, st *stack.Stack, tally *metrics.Restarts,
 // restartNote says one restart in a sentence.
 func restartNote(r summary.Restart) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "server %d SIGTERM at %.1fs: %d requests in flight, exited after %.2fs", r.Server, r.TermS, r.InFlight, r.ExitS)
+	fmt.Fprintf(&b, "server %d SIGTERM at %.1fs: %s in flight, exited after %.2fs", r.Server, r.TermS, plural(int(r.InFlight), "request"), r.ExitS)
 	if d := r.Drain; d != nil {
-		fmt.Fprintf(&b, " (drained %d in %.0f ms after a %.0f ms delay, %d cut off; pending invalidations %d: %d applied, %d handed over, %d lost)",
-			d.AtClose, d.DrainMS, d.DelayMS, d.CutOff, d.Pending, d.Applied, d.HandedOver, d.Lost)
+		fmt.Fprintf(&b, " (served %.0f ms after readiness failed, closed its listener with %d in flight, drained them in %.0f ms, %d cut off; pending invalidations %d: %d applied, %d handed over, %d lost)",
+			d.DelayMS, d.AtClose, d.DrainMS, d.CutOff, d.Pending, d.Applied, d.HandedOver, d.Lost)
 	} else {
 		b.WriteString(" (it gave no account of a drain)")
 	}
 	if r.ReadyS != nil {
 		fmt.Fprintf(&b, ", ready again after %.2fs", *r.ReadyS)
 	}
-	fmt.Fprintf(&b, "; %d errors", r.Errors)
+	fmt.Fprintf(&b, "; %s", plural(int(r.Errors), "error"))
 	if f := r.First; f != nil {
 		hr := "no lookups"
 		if f.HitRate >= 0 {
 			hr = fmt.Sprintf("hit rate %.1f%%", 100*f.HitRate)
 		}
-		fmt.Fprintf(&b, "; its first %.0fs: %d requests, %s, p99 %.1f ms", f.Seconds, f.Requests, hr, f.P99)
+		fmt.Fprintf(&b, "; its first %.0fs: %s, %s, p99 %.1f ms", f.Seconds, plural(int(f.Requests), "request"), hr, f.P99)
 	}
 	return b.String()
 }
