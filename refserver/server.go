@@ -53,6 +53,7 @@ type Server struct {
 	log      *slog.Logger
 	mux      *http.ServeMux
 	requests atomic.Uint64
+	lifecycle
 	tokens   tokenMemo
 	registry *prometheus.Registry
 	duration *prometheus.HistogramVec
@@ -132,6 +133,7 @@ func (s *Server) routes() {
 		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authenticated(rt)))
 	}
 	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
+	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.readyz)))
 	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.mux.HandleFunc("/", s.notFound)
 }
@@ -155,6 +157,8 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if strings.HasPrefix(r.URL.Path, "/api/") {
 		s.requests.Add(1)
+		s.inFlight.Add(1)
+		defer s.inFlight.Add(-1)
 		h := w.Header()
 		h.Set("Cache-Control", "private, no-store")
 		h.Set("X-Cache", cache.Bypass.String())

@@ -127,7 +127,7 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 // scenario reads the root mapping into s.
 func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	f := d.Mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
-		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin", "clients")
+		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin", "clients", "deploy")
 	if n := f["name"]; n != nil {
 		s.Name, _ = d.str(n, "name")
 	} else {
@@ -198,6 +198,20 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	}
 	if n := f["clients"]; n != nil {
 		d.clients(n, &s.Clients)
+	}
+	if n := f["deploy"]; n != nil {
+		s.Deploy = &Deploy{}
+		if g := d.Mapping(n, "deploy", "readyPeriod", "shutdownDelay", "drainTimeout", "firstWindow"); g != nil {
+			for _, x := range []struct {
+				name string
+				dst  *time.Duration
+			}{{"readyPeriod", &s.Deploy.ReadyPeriod}, {"shutdownDelay", &s.Deploy.ShutdownDelay},
+				{"drainTimeout", &s.Deploy.DrainTimeout}, {"firstWindow", &s.Deploy.FirstWindow}} {
+				if v := g[x.name]; v != nil {
+					*x.dst, _ = d.duration(v, "deploy."+x.name)
+				}
+			}
+		}
 	}
 	if n := f["thresholds"]; n != nil {
 		for i, it := range d.Sequence(n, "thresholds", true) {
@@ -427,7 +441,7 @@ func (d *decoder) faults(n *yaml.Node, s *Scenario) {
 	for i, it := range items {
 		path := fmt.Sprintf("faults[%d]", i)
 		ft := &s.Faults[i]
-		f := d.Mapping(it, path, "at", "do", "node", "latency", "jitter", "period", "server")
+		f := d.Mapping(it, path, "at", "do", "node", "latency", "jitter", "period", "server", "interval")
 		if f == nil {
 			continue
 		}
@@ -450,7 +464,7 @@ func (d *decoder) faults(n *yaml.Node, s *Scenario) {
 		for _, x := range []struct {
 			name string
 			dst  *time.Duration
-		}{{"latency", &ft.Latency}, {"jitter", &ft.Jitter}, {"period", &ft.Period}} {
+		}{{"latency", &ft.Latency}, {"jitter", &ft.Jitter}, {"period", &ft.Period}, {"interval", &ft.Interval}} {
 			if v := f[x.name]; v != nil {
 				*x.dst, _ = d.duration(v, path+"."+x.name)
 			}

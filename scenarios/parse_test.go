@@ -198,7 +198,7 @@ faults:
   - {at: 25s, do: slow-redis, period: 1s}
   - {do: heal-redis}
 `,
-			want: `x.yaml:5: faults[0].do: "reboot-redis" is not one of kill-redis, start-redis, slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, flush-redis, kill-server, start-server, failover, lag-replica
+			want: `x.yaml:5: faults[0].do: "reboot-redis" is not one of kill-redis, start-redis, slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, flush-redis, kill-server, start-server, failover, lag-replica, stop-server, restart-server, rolling-restart
 x.yaml:6: faults[1].at: 40s is beyond duration 30s (offsets count from the end of warm-up)
 x.yaml:6: faults[1].latency: only for slow-redis
 x.yaml:7: faults[2].at: 20s is before faults[1].at (40s): list faults in time order
@@ -346,7 +346,7 @@ faults:
 `,
 			want: `x.yaml:4: pin.writes: must name an instance 1…2 (servers: 2), or 0 for round-robin; got 3
 x.yaml:4: pin.reads: must name an instance 1…2 (servers: 2), or 0 for round-robin; got -1
-x.yaml:7: faults[0].server: only for slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, kill-server, start-server (flush-redis acts on the shared Redis)
+x.yaml:7: faults[0].server: only for slow-redis, partition-redis, refuse-redis, heal-redis, flap-redis, kill-server, start-server, stop-server, restart-server (flush-redis acts on the shared Redis)
 x.yaml:8: faults[1].server: must name an instance 1…2 (servers: 2), got 5
 x.yaml:9: faults[2].server: kill-server needs the instance it acts on (server: 1…2)`,
 		},
@@ -361,6 +361,27 @@ clients: {devices: 17, cache: yes please, memory: 1}
 			want: `x.yaml:4: clients: unknown field "memory"
 x.yaml:4: clients.cache: "yes please" is not true or false
 x.yaml:4: clients.devices: must be 1…16 (0: one device), got 17`,
+		},
+		{
+			name:   "deploy verbs and the deploy section",
+			source: "x.yaml",
+			yaml: `duration: 10s
+rate: 10
+servers: 3
+mix: [{req: GET /api/me, weight: 1}]
+deploy: {readyPeriod: 1s, shutdownDelay: 500ms, drainTimeout: -1s, fristWindow: 2s}
+faults:
+  - {at: 1s, do: restart-server}
+  - {at: 2s, do: rolling-restart, server: 2, interval: -1s}
+  - {at: 3s, do: stop-server, server: 1, interval: 1s}
+`,
+			want: `x.yaml:5: deploy: unknown field "fristWindow" (did you mean "firstWindow"?)
+x.yaml:5: deploy.drainTimeout: must be >= 0 (0: the default), got -1s
+x.yaml:5: deploy.shutdownDelay: 500ms must be longer than deploy.readyPeriod (1s): the balancer must notice that an instance is stopping before its listener closes
+x.yaml:7: faults[0].server: restart-server needs the instance it acts on (server: 1…3)
+x.yaml:8: faults[1].server: rolling-restart restarts every instance in turn (restart-server {server: N} restarts one)
+x.yaml:8: faults[1].interval: must be >= 0, got -1s
+x.yaml:9: faults[2].interval: only for rolling-restart`,
 		},
 		{
 			name:   "two documents",

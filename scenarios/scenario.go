@@ -44,7 +44,10 @@ type Scenario struct {
 	// The driver spreads requests over them round-robin by request (see Pin).
 	Servers int
 	// Pin sends every write to one instance and every read to another (1-based; 0: round-robin).
-	Pin        Pin
+	Pin Pin
+	// Deploy is how the instances shut down and how the harness balances them (deploy:); nil
+	// when the scenario has no deploy section.
+	Deploy     *Deploy
 	Thresholds []string // raw expressions; package threshold parses them (the runner, before the first attack) and evaluates them over the summary
 
 	// lines maps a field path ("mix[2].weight") to its line in the source, so that
@@ -178,6 +181,48 @@ func (p Pin) Server(seq uint64, write bool, n int) int {
 	return int(seq % uint64(n))
 }
 
+// Deploy says how server instances are stopped and balanced: the harness polls every
+// instance's /readyz every ReadyPeriod and sends no new request to one that is not ready;
+// each instance it starts runs with -shutdown-delay ShutdownDelay and -drain-timeout
+// DrainTimeout; FirstWindow is how long after a restarted instance is ready again its hit
+// rate and p99 are measured (its cold local state). Zero means the default of each field.
+type Deploy struct {
+	ReadyPeriod   time.Duration // default 100ms
+	ShutdownDelay time.Duration // default 500ms; longer than ReadyPeriod
+	DrainTimeout  time.Duration // default 5s
+	FirstWindow   time.Duration // default 3s
+}
+
+// DeploySettings are the scenario's deploy settings with the defaults filled in, and
+// whether the harness balances the instances on their readiness: when the scenario has a
+// deploy section or stops instances gracefully (stop-server, restart-server,
+// rolling-restart). Without, requests go where Pin says and instances stop without delay.
+func (s *Scenario) DeploySettings() (d Deploy, balanced bool) {
+	if s.Deploy != nil {
+		return s.Deploy.WithDefaults(), true
+	}
+	for _, f := range s.Faults {
+		if f.Do == FaultStopServer || f.Do == FaultRestartServer || f.Do == FaultRollingRestart {
+			return Deploy{}.WithDefaults(), true
+		}
+	}
+	return Deploy{}.WithDefaults(), false
+}
+
+// WithDefaults returns d with every zero field set to its default.
+func (d Deploy) WithDefaults() Deploy {
+	set := func(v *time.Duration, def time.Duration) {
+		if *v == 0 {
+			*v = def
+		}
+	}
+	set(&d.ReadyPeriod, 100*time.Millisecond)
+	set(&d.ShutdownDelay, 500*time.Millisecond)
+	set(&d.DrainTimeout, 5*time.Second)
+	set(&d.FirstWindow, 3*time.Second)
+	return d
+}
+
 // Fault is one action on Redis or a server instance at an offset from the end of the warm-up.
 type Fault struct {
 	At      time.Duration
@@ -187,6 +232,9 @@ type Fault struct {
 	Latency time.Duration // slow-redis: added latency per command
 	Jitter  time.Duration // slow-redis: ± spread of that latency
 	Period  time.Duration // flap-redis: Redis is down for half of each period, up for the other half
+	// Interval is rolling-restart's pause between one instance being ready again and the
+	// SIGTERM of the next.
+	Interval time.Duration
 }
 
 // Fault verbs.
@@ -203,19 +251,28 @@ const (
 	FaultStartServer    = "start-server"    // start a killed instance again (server: N)
 	FaultFailover       = "failover"        // cluster: promote a replica of Node's shard (CLUSTER FAILOVER)
 	FaultLagReplica     = "lag-replica"     // cluster: replica Node stops applying its master's stream (still serves reads) until heal-redis
+	FaultStopServer     = "stop-server"     // SIGTERM one server instance (server: N) and wait until it exited: a graceful stop
+	FaultRestartServer  = "restart-server"  // stop-server, then start it again on its address and wait until it is ready
+	FaultRollingRestart = "rolling-restart" // restart-server every instance in turn, Interval apart: a deploy
 )
 
 // FaultVerbs lists the fault verbs a scenario may use.
 func FaultVerbs() []string {
 	return []string{FaultKillRedis, FaultStartRedis, FaultSlowRedis, FaultPartitionRedis,
-		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis, FaultKillServer, FaultStartServer, FaultFailover, FaultLagReplica}
+		FaultRefuseRedis, FaultHealRedis, FaultFlapRedis, FaultFlushRedis, FaultKillServer, FaultStartServer, FaultFailover, FaultLagReplica,
+		FaultStopServer, FaultRestartServer, FaultRollingRestart}
+}
+
+// ServerVerbs lists the verbs that act on one instance and must name it (server: N).
+func ServerVerbs() []string {
+	return []string{FaultKillServer, FaultStartServer, FaultStopServer, FaultRestartServer}
 }
 
 // PerServerVerbs lists the verbs that may name one instance (server: N): the fault-proxy
-// verbs (each instance has its own proxy in front of Redis) and kill/start-server, which must.
+// verbs (each instance has its own proxy in front of Redis) and ServerVerbs, which must.
 func PerServerVerbs() []string {
 	return []string{FaultSlowRedis, FaultPartitionRedis, FaultRefuseRedis, FaultHealRedis, FaultFlapRedis,
-		FaultKillServer, FaultStartServer}
+		FaultKillServer, FaultStartServer, FaultStopServer, FaultRestartServer}
 }
 
 // ValidNodeName reports whether name has the shape of a cluster node's name: master-N or

@@ -137,6 +137,9 @@ func (p *problems) check(s *Scenario) {
 	p.checkClients(s.Clients)
 	p.checkRedis(s.Redis)
 	p.checkFaults(s.Faults, s.Duration, s.Servers)
+	if s.Deploy != nil {
+		p.checkDeploy(*s.Deploy)
+	}
 	p.checkNodes(s.Faults, s.Redis.Cluster)
 	for i, t := range s.Thresholds {
 		f := fmt.Sprintf("thresholds[%d]", i)
@@ -424,11 +427,13 @@ func (p *problems) checkFaults(faults []Fault, duration time.Duration, servers i
 	for i, ft := range faults {
 		f := fmt.Sprintf("faults[%d]", i)
 		switch {
+		case ft.Server != 0 && ft.Do == FaultRollingRestart:
+			p.add(f+".server", "rolling-restart restarts every instance in turn (restart-server {server: N} restarts one)")
 		case ft.Server != 0 && !slices.Contains(PerServerVerbs(), ft.Do):
 			p.add(f+".server", "only for %s (%s acts on the shared Redis)", strings.Join(PerServerVerbs(), ", "), ft.Do)
 		case ft.Server < 0 || ft.Server > max(servers, 1):
 			p.add(f+".server", "must name an instance 1…%d (servers: %d), got %d", max(servers, 1), servers, ft.Server)
-		case ft.Server == 0 && (ft.Do == FaultKillServer || ft.Do == FaultStartServer):
+		case ft.Server == 0 && slices.Contains(ServerVerbs(), ft.Do):
 			p.add(f+".server", "%s needs the instance it acts on (server: 1…%d)", ft.Do, max(servers, 1))
 		}
 		if i > 0 && ft.At < faults[i-1].At {
@@ -458,6 +463,13 @@ func (p *problems) checkFaults(faults []Fault, duration time.Duration, servers i
 				p.add(f+".jitter", "only for slow-redis")
 			}
 		}
+		if ft.Do == FaultRollingRestart {
+			if ft.Interval < 0 {
+				p.add(f+".interval", "must be >= 0, got %s", ft.Interval)
+			}
+		} else if ft.Interval != 0 {
+			p.add(f+".interval", "only for rolling-restart")
+		}
 		if ft.Do == FaultFlapRedis {
 			if ft.Period <= 0 {
 				p.add(f+".period", "must be > 0 for flap-redis, got %s", ft.Period)
@@ -465,5 +477,22 @@ func (p *problems) checkFaults(faults []Fault, duration time.Duration, servers i
 		} else if ft.Period != 0 {
 			p.add(f+".period", "only for flap-redis")
 		}
+	}
+}
+
+// checkDeploy checks the deploy section: no negative durations, and a shutdown delay longer
+// than the readiness period (else the harness's balancer cannot notice an instance stopping
+// before its listener closes).
+func (p *problems) checkDeploy(d Deploy) {
+	for _, x := range []struct {
+		name string
+		v    time.Duration
+	}{{"readyPeriod", d.ReadyPeriod}, {"shutdownDelay", d.ShutdownDelay}, {"drainTimeout", d.DrainTimeout}, {"firstWindow", d.FirstWindow}} {
+		if x.v < 0 {
+			p.add("deploy."+x.name, "must be >= 0 (0: the default), got %s", x.v)
+		}
+	}
+	if e := d.WithDefaults(); e.ShutdownDelay <= e.ReadyPeriod && d.ShutdownDelay >= 0 && d.ReadyPeriod >= 0 {
+		p.add("deploy.shutdownDelay", "%s must be longer than deploy.readyPeriod (%s): the balancer must notice that an instance is stopping before its listener closes", e.ShutdownDelay, e.ReadyPeriod)
 	}
 }

@@ -52,6 +52,7 @@ type serveOptions struct {
 	seedUsers, seedConversations, seedMessages                     int
 	seed                                                           int64
 	dbLatency, dbJitter                                            time.Duration
+	shutdownDelay, drainTimeout                                    time.Duration
 	floor                                                          bool
 }
 
@@ -89,6 +90,8 @@ func serveFlags(fs *flag.FlagSet, o *serveOptions, getenv func(string) string) {
 	fs.DurationVar(&o.dbJitter, "db-jitter", 0, "uniform ± spread of that round trip")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
 	fs.StringVar(&o.scenario, "scenario", "", "seed the population and DB round trip a scenario (built-in name or YAML file) expects, so bench run -target URL -scenario NAME finds its users; -seed* and -db-* flags given too override it")
+	fs.DurationVar(&o.shutdownDelay, "shutdown-delay", 0, "on SIGTERM, how long to keep serving after /readyz turned 503, so load balancers stop sending before the listener closes (e.g. 5s behind a balancer polling every second)")
+	fs.DurationVar(&o.drainTimeout, "drain-timeout", refserver.DefaultDrainTimeout, "on SIGTERM, how long requests in flight may take to complete once the listener closed; those still running then are cut off")
 	fs.BoolVar(&o.floor, "floor", false, "serve the floor instead of the Atlas API: every request is one go-redis GET of a 512-byte value (what bench floor measures the cached GET against)")
 }
 
@@ -127,6 +130,9 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	}
 	if o.mode != "cache" && o.mode != "nocache" {
 		return usagef("serve: -mode %q: want cache or nocache", o.mode)
+	}
+	if o.shutdownDelay < 0 || o.drainTimeout <= 0 {
+		return usagef("serve: -shutdown-delay must be >= 0 and -drain-timeout > 0")
 	}
 	if o.seedUsers < 0 || o.seedConversations < 0 || o.seedMessages < 0 {
 		return usagef("serve: -seed-users, -seed-conversations and -seed-messages must be >= 0")
@@ -187,7 +193,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	// Start first: it reads the fence log (other instances' failed invalidations), which
 	// warming must know to skip those users.
 	bg, stopBG := context.WithCancel(ctx)
-	defer stopBG()
+	defer func() { stopBG(); c.Wait() }() // before the client and the database close
 	c.Start(bg)
 	if c.Enabled() && cfg.Warm {
 		if err := c.WarmStart(ctx); err != nil {
@@ -197,12 +203,36 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 
 	srv := refserver.New(refserver.Config{JWTSecret: secret, Log: log}, st, c)
 	banner := fmt.Sprintf("(mode %s, config %s, db %s)", srv.Mode(), cfg.Name, st.Driver())
-	return listenAndServe(ctx, o.listen, srv, banner, log, stdout)
+	so := refserver.ShutdownOptions{Delay: o.shutdownDelay, DrainTimeout: o.drainTimeout, Abrupt: cfg.Unsafe.AbruptShutdown}
+	// The deferred closes above then run in reverse: the cache's background loops stop
+	// (the lease is dropped), then the Redis client, Redis and the database close.
+	return listenAndServe(ctx, o.listen, srv, banner, log, stdout, func(ctx context.Context, hs *http.Server) error {
+		rep, err := srv.Shutdown(ctx, hs, so)
+		logShutdown(log, stdout, rep, so)
+		return err
+	})
+}
+
+// logShutdown says what a shutdown drained and how long it took: in the log, and on stdout
+// as the line the harness reads ("atlas: drained …").
+func logShutdown(log *slog.Logger, stdout io.Writer, rep refserver.ShutdownReport, so refserver.ShutdownOptions) {
+	if so.Abrupt {
+		log.Warn("shut down abruptly (unsafe.abruptShutdown): nothing drained", "in_flight_cut_off", rep.CutOff)
+	} else {
+		log.Info("drained", "in_flight_at_sigterm", rep.InFlight, "in_flight_at_close", rep.AtClose, "cut_off", rep.CutOff,
+			"delay", rep.Delay.Round(time.Millisecond), "drain", rep.Drain.Round(time.Millisecond),
+			"pending_invalidations", rep.Cache.Pending, "applied", rep.Cache.Applied,
+			"handed_over", rep.Cache.HandedOver, "lost", rep.Cache.Lost)
+	}
+	// The harness reads this line (stack.Drain); its fields are key=value.
+	fmt.Fprintf(stdout, "atlas: drained in_flight=%d at_close=%d cut_off=%d delay=%s drain=%s pending=%d applied=%d handed_over=%d lost=%d\n",
+		rep.InFlight, rep.AtClose, rep.CutOff, rep.Delay.Round(time.Microsecond), rep.Drain.Round(time.Microsecond),
+		rep.Cache.Pending, rep.Cache.Applied, rep.Cache.HandedOver, rep.Cache.Lost)
 }
 
 // listenAndServe serves h on addr until ctx ends, after printing the "listening on" line
-// the harness waits for.
-func listenAndServe(ctx context.Context, addr string, h http.Handler, banner string, log *slog.Logger, stdout io.Writer) error {
+// the harness waits for; then shutdown ends the server (with a context of its own).
+func listenAndServe(ctx context.Context, addr string, h http.Handler, banner string, log *slog.Logger, stdout io.Writer, shutdown func(context.Context, *http.Server) error) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return envError{fmt.Errorf("serve: listen: %w", err)}
@@ -224,9 +254,7 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, banner str
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
+	if err := shutdown(context.WithoutCancel(ctx), hs); err != nil {
 		return envError{fmt.Errorf("serve: shutdown: %w", err)}
 	}
 	return nil
@@ -249,5 +277,10 @@ func serveFloor(ctx context.Context, o serveOptions, log *slog.Logger, stdout io
 	if err := stack.SeedFloor(ctx, rdb); err != nil {
 		return envError{fmt.Errorf("serve -floor: %w", err)}
 	}
-	return listenAndServe(ctx, o.listen, stack.FloorHandler(rdb), "(floor: one GET of "+stack.FloorKey+")", log, stdout)
+	return listenAndServe(ctx, o.listen, stack.FloorHandler(rdb), "(floor: one GET of "+stack.FloorKey+")", log, stdout,
+		func(ctx context.Context, hs *http.Server) error {
+			ctx, cancel := context.WithTimeout(ctx, o.drainTimeout)
+			defer cancel()
+			return hs.Shutdown(ctx)
+		})
 }

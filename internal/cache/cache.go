@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"math/rand/v2"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -118,6 +119,7 @@ type Cache struct {
 	recent     *recentSet
 	recovered  chan struct{} // the breaker closed again: recovery warming is due
 	started    atomic.Bool
+	loops      sync.WaitGroup // the background loops of Start
 }
 
 type classCounters struct {

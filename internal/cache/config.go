@@ -84,6 +84,10 @@ type UnsafeConfig struct {
 	// generation a tier change increments: a client's copy made under the old tier is then
 	// revalidated (304) after the change.
 	ValidatorIgnoresTier bool `json:"validatorIgnoresTier,omitempty"`
+	// AbruptShutdown makes the server that runs this config exit on SIGTERM the way a naive
+	// one does: /readyz never fails, no shutdown delay, requests in flight cut off, nothing
+	// drained (refserver.ShutdownOptions.Abrupt).
+	AbruptShutdown bool `json:"abruptShutdown,omitempty"`
 }
 
 // RedisConfig holds the go-redis client settings of a Config.
@@ -383,6 +387,7 @@ func (p *configParser) unsafeFields(u *UnsafeConfig) []field {
 		{"miscountHits", flag(&u.MiscountHits)},
 		{"skipReplicaWait", flag(&u.SkipReplicaWait)},
 		{"validatorIgnoresTier", flag(&u.ValidatorIgnoresTier)},
+		{"abruptShutdown", flag(&u.AbruptShutdown)},
 	}
 }
 

@@ -148,14 +148,28 @@ func (c *Cache) Start(ctx context.Context) {
 		if err := c.pollFences(ctx); err != nil {
 			c.log.Warn("cache: fence log unreadable at start; bypassing the cache until it is", "err", err)
 		}
-		go c.fenceLoop(ctx)
+		c.loop(func() { c.fenceLoop(ctx) })
 	}
-	go c.retryLoop(ctx)
-	go c.recoveryLoop(ctx)
+	c.loop(func() { c.retryLoop(ctx) })
+	c.loop(func() { c.recoveryLoop(ctx) })
 	if c.nodes != nil && c.cfg.Redis.ReadFromReplicas {
-		go c.nodes.reloadLoop(ctx)
+		c.loop(func() { c.nodes.reloadLoop(ctx) })
 	}
 }
+
+// loop runs fn on its own goroutine, counted for Wait.
+func (c *Cache) loop(fn func()) {
+	c.loops.Add(1)
+	go func() {
+		defer c.loops.Done()
+		fn()
+	}()
+}
+
+// Wait returns once the background loops Start began have returned, which they do after
+// Start's context ended (the fence loop drops this instance's lease on its way out). Call
+// it before closing what they use: the Redis client and the fence log's database.
+func (c *Cache) Wait() { c.loops.Wait() }
 
 func (c *Cache) retryLoop(ctx context.Context) {
 	every(ctx, retryEvery, func() { c.retryPending(ctx) })

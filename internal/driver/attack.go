@@ -46,6 +46,11 @@ type Config struct {
 	// BaseURLs are several instances of the server: request n goes to the instance
 	// Scenario.Pin.Server picks (round-robin by request unless pinned). Overrides BaseURL.
 	BaseURLs []string
+	// ReadyPeriod, with several BaseURLs, makes the attack their load balancer: it polls each
+	// instance's /readyz every ReadyPeriod and sends no new request to one that is not ready
+	// (the request goes to the next ready instance instead; Record.Server says which) until
+	// it is again. 0: no polling, every request goes where Scenario.Pin says.
+	ReadyPeriod time.Duration
 	// Scenario gives the plan, the schedule (Warmup + Duration) and the rate. Required.
 	Scenario *scenarios.Scenario
 	// Secret signs the bearer tokens. Required.
@@ -232,6 +237,9 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 		}
 		a.out.Late = late
 	}
+	if a.bal != nil {
+		defer a.bal.start(ctx)()
+	}
 	buffered := relay(a.start())
 	stopWatch := a.watchInterrupt(ctx)
 	stopEvents := a.runEvents(ctx, events)
@@ -317,6 +325,7 @@ type attack struct {
 	next      func() (*Request, error) // the plan's next request (of the shard's users)
 	devices   *devices
 	tracker   *tracker
+	bal       *balancer // nil unless Config.ReadyPeriod balances several instances
 	transport *http.Transport
 	conns     *connSet
 	rt        *roundTripper
@@ -353,6 +362,9 @@ func newAttack(cfg *Config, plan *Plan) *attack {
 		a.out.Rate.ClosedLoopWorkers = sc.Rate.Workers
 	}
 	a.prog.init()
+	if cfg.ReadyPeriod > 0 && len(cfg.BaseURLs) > 1 {
+		a.bal = newBalancer(cfg.BaseURLs, cfg.ReadyPeriod)
+	}
 	a.transport, a.conns = newTransport()
 	a.rt = &roundTripper{next: a.transport, tracker: a.tracker, deadlines: newSharedDeadline(cfg.Timeout)}
 	// No Client.Timeout: the round tripper puts the deadline on each request's context. With
@@ -413,7 +425,7 @@ func (a *attack) target(tgt *vegeta.Target) error {
 	if r.Kept != nil {
 		h["If-None-Match"] = []string{r.Kept.ETag}
 	}
-	tgt.Method, tgt.URL, tgt.Body, tgt.Header = r.Method, a.cfg.BaseURLs[a.server(r)]+r.Path, r.Body, h
+	tgt.Method, tgt.URL, tgt.Body, tgt.Header = r.Method, a.cfg.BaseURLs[a.bal.pick(a.server(r))]+r.Path, r.Body, h
 	a.tracker.park(r, th)
 	return nil
 }
@@ -611,6 +623,11 @@ func (a *attack) record(req *Request, res *vegeta.Result) Record {
 	}
 	if req != nil {
 		rec.Server = a.server(req)
+		if a.bal != nil {
+			if i := a.bal.serverOf(res.URL); i >= 0 {
+				rec.Server = i // where the balancer sent it
+			}
+		}
 	}
 	return rec
 }

@@ -6,6 +6,10 @@
 // token that must not authenticate, a malformed body, …) from its own seeded stream, and
 // carries the statuses it accepts in Request.Expect and its case in Request.Variant.
 //
+// With several server instances and Config.ReadyPeriod the attack is also their load
+// balancer (balancer.go): it polls every instance's /readyz and sends no new request to one
+// that is not ready, as a real balancer does during a deploy.
+//
 // Data flows one way: scenario → Plan + pacer → vegeta attack → Records. Run streams every
 // result, matched to its planned Request and stamped with its intended send time, to
 // Config.Sink (the checkers, then the metrics) and, without its body, to a vegeta gob

@@ -18,15 +18,19 @@ var faultPhases = map[string]string{
 	scenarios.FaultFlapRedis:      summary.PhaseRedisFlap,
 	scenarios.FaultFlushRedis:     summary.PhaseRedisFlushed,
 	scenarios.FaultKillServer:     summary.PhaseServerDown,
+	scenarios.FaultStopServer:     summary.PhaseServerDown,
 	scenarios.FaultFailover:       summary.PhaseRedisFailover,
 	scenarios.FaultLagReplica:     summary.PhaseReplicaLag,
+	scenarios.FaultRestartServer:  summary.PhaseServerRestarted,
+	scenarios.FaultRollingRestart: summary.PhaseRollingRestarted,
 }
 
 // closers end a fault and open summary.PhaseRecovery.
 var closers = map[string]bool{scenarios.FaultStartRedis: true, scenarios.FaultHealRedis: true, scenarios.FaultStartServer: true}
 
 // instant faults are over as soon as they are done; their phase lasts until the next event.
-var instant = map[string]bool{scenarios.FaultFlushRedis: true, scenarios.FaultFailover: true}
+var instant = map[string]bool{scenarios.FaultFlushRedis: true, scenarios.FaultFailover: true,
+	scenarios.FaultRestartServer: true, scenarios.FaultRollingRestart: true}
 
 // RecoveryShare is how close to its steady level the per-second overall hit rate must be
 // back for a fault phase to count as recovered: within 10%, relative.

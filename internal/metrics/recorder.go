@@ -172,15 +172,24 @@ func (r *Recorder) countServer(v check.Verdict, isErr bool) {
 	if isErr {
 		sa.errors++
 	}
+	hits, lookups := headerLookups(v)
+	sa.hits += hits
+	sa.lookups += lookups
+}
+
+// headerLookups counts the cache lookups an answer shows (X-Cache and X-Atlas-Tier-Cache)
+// and how many of them hit.
+func headerLookups(v check.Verdict) (hits, lookups int64) {
 	for _, h := range []string{"X-Cache", "X-Atlas-Tier-Cache"} {
 		switch v.Res.Headers.Get(h) {
 		case "HIT":
-			sa.hits++
-			sa.lookups++
+			hits++
+			lookups++
 		case "MISS", "BYPASS":
-			sa.lookups++
+			lookups++
 		}
 	}
+	return hits, lookups
 }
 
 // countHeaders adds the cache outcomes a response shows: X-Atlas-Tier-Cache for the tier

@@ -124,6 +124,11 @@ type GC struct {
 
 // Sub is the GC work between an earlier reading and g.
 func (g GC) Sub(earlier GC) GC {
+	if g.Count < earlier.Count || g.Pause < earlier.Pause {
+		// The process was restarted in between (a kill or a deploy): its counters started
+		// again from zero, so g is the new process's own; the old one's share is not known.
+		return g
+	}
 	return GC{Count: g.Count - earlier.Count, Pause: g.Pause - earlier.Pause}
 }
 

@@ -80,6 +80,10 @@ go_goroutines 12
 	if d := (GC{Count: 50, Pause: 20 * time.Millisecond}).Sub(g); d.Count != 8 || d.Pause != 7500*time.Microsecond {
 		t.Errorf("Sub = %+v", d)
 	}
+	// A restarted process's counters start again from zero: the new process's own, never negative.
+	if d := (GC{Count: 3, Pause: time.Millisecond}).Sub(g); d.Count != 3 || d.Pause != time.Millisecond {
+		t.Errorf("Sub across a restart = %+v, want the new process's counters", d)
+	}
 	if _, err := parseGC(strings.NewReader("go_goroutines 3\n")); err == nil {
 		t.Error("metrics without the GC summary: no error")
 	}

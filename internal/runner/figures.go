@@ -45,6 +45,8 @@ type Parts struct {
 	SlotRanges *metrics.SlotRangeFigures
 	// Capacity is what the cache holds in Redis at the end of the window.
 	Capacity *summary.Capacity
+	// Restarts are the figures of every graceful stop and restart of an instance.
+	Restarts []summary.Restart
 }
 
 // Compose is the one place a mode's Figures are put together: the recorder's figures with
@@ -98,6 +100,7 @@ func Compose(recorded summary.Figures, p Parts) summary.Figures {
 			}
 		}
 	}
+	f.Restarts = p.Restarts
 	if p.Capacity != nil {
 		c := *p.Capacity
 		c.HitRate = f.HitRate.Overall
@@ -123,12 +126,17 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 		}
 	}
 	recorded, notes := p.rec.Finish(input)
+	cuts := p.wit.Cuts()
+	cuts.InstanceRestarted = st != nil && restartsInstances(m.sc)
 	parts := Parts{
 		HarnessRSSMiB: harnessPeakRSSMiB(),
 		// The slowest write of the results stream: a disk stall would show here.
 		Extra:     map[string]float64{"results_write_max_ms": ms(out.ResultsWriteMax)},
-		Witnessed: witness.Judge(p.wit.Cuts(), recorded),
+		Witnessed: witness.Judge(cuts, recorded),
 	}
+	var restartNotes []summary.Note
+	parts.Restarts, restartNotes = restartFigures(mode, st, p.restarts, out.MeasureStart, m.sc)
+	stepNotes = append(stepNotes, restartNotes...)
 	parts.Processes, parts.GC = p.procs()
 	if p.model != nil {
 		ih := p.model.HitRate()

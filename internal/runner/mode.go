@@ -108,6 +108,7 @@ type pipeline struct {
 	wit      *witness.Session
 	mem      *memSampler // nil without a Redis of the harness's
 	procs    func() ([]summary.ProcessRSS, []summary.GCPauses)
+	restarts *metrics.Restarts // nil unless the scenario restarts instances
 }
 
 // pipeline wires the measuring side of the mode and starts polling.
@@ -120,6 +121,10 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 	next := p.rec.Add
 	if p.slots = clusterSlotRanges(m.st); p.slots != nil {
 		next = func(v check.Verdict) { p.rec.Add(v); p.slots.Add(v) }
+	}
+	if p.restarts = restartTap(sc); p.restarts != nil {
+		inner := next
+		next = func(v check.Verdict) { p.restarts.Add(v); inner(v) }
 	}
 	if m.mode != summary.ModeNoCache {
 		if cfg := m.cache; cfg != nil && cfg.Enabled() {
@@ -177,7 +182,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 			m.label(), e.Shard, e.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
 	out, err := driver.Run(ctx, driver.Config{
-		BaseURLs: m.bases, Scenario: sc, Secret: e.Secret, Mode: mode,
+		BaseURLs: m.bases, ReadyPeriod: readyPeriod(sc), Scenario: sc, Secret: e.Secret, Mode: mode,
 		ResultsPath: filepath.Join(m.dir, "results-"+string(mode)+repSuffix(m.rep)+".bin"),
 		WarmupPath:  warmupPath(m.dir, mode, m.rep, sc.Warmup),
 		Events:      m.events(),

@@ -51,7 +51,7 @@ func (m *modeRun) up(ctx context.Context) error {
 		Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
 		DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: e.Secret, ServerLog: logw, Log: rl.Logger,
 		Servers: sc.Servers,
-	})
+	}.WithShutdown(shutdownFlags(sc)))
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -28,10 +28,12 @@ func (st *Stack) Supports(f scenarios.Fault) error {
 		}
 	}
 	switch verb {
-	case scenarios.FaultKillServer, scenarios.FaultStartServer:
+	case scenarios.FaultKillServer, scenarios.FaultStartServer, scenarios.FaultStopServer, scenarios.FaultRestartServer:
 		if f.Server == 0 {
 			return fmt.Errorf("stack: %s needs the instance it acts on (server: N)", verb)
 		}
+		return nil
+	case scenarios.FaultRollingRestart:
 		return nil
 	}
 	if st.Redis == nil {
@@ -71,7 +73,8 @@ func (st *Stack) Supports(f scenarios.Fault) error {
 // instance's link to Redis, with Server N on instance N's only; on a cluster it acts on
 // Node's proxy (every node's when Node is empty). In no-cache mode the Redis verbs do
 // nothing: the fault is only a phase boundary there, so both modes are measured over the
-// same windows; kill-server and start-server act in both modes.
+// same windows; the verbs on server instances (kill-, start-, stop-, restart-server,
+// rolling-restart) act in both modes.
 func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 	if err := st.Supports(f); err != nil {
 		return err
@@ -83,6 +86,11 @@ func (st *Stack) Fault(ctx context.Context, f scenarios.Fault) error {
 	case scenarios.FaultStartServer:
 		srv, _ := st.Server(f.Server)
 		return srv.Start(ctx)
+	case scenarios.FaultStopServer, scenarios.FaultRestartServer:
+		srv, _ := st.Server(f.Server)
+		return st.restartOne(ctx, srv, f.Do == scenarios.FaultRestartServer)
+	case scenarios.FaultRollingRestart:
+		return st.rollingRestart(ctx, f.Interval)
 	}
 	if st.Redis == nil {
 		return nil

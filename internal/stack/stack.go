@@ -59,6 +59,9 @@ type Options struct {
 	Log *slog.Logger
 	// StartTimeout bounds seeding plus the server's start; default 3 minutes.
 	StartTimeout time.Duration
+	// ShutdownDelay and DrainTimeout are every instance's -shutdown-delay and -drain-timeout
+	// (how it stops on SIGTERM); zero: bench serve's defaults.
+	ShutdownDelay, DrainTimeout time.Duration
 	// Servers is how many `bench serve` instances share the Redis and the database; default 1.
 	// With SQLite they share one database file (WAL mode, busy timeout: several processes
 	// may read and write it); the first instance seeds it, the others find it seeded.
@@ -81,6 +84,9 @@ type Stack struct {
 
 	cleanup []func() error
 	log     *slog.Logger // the stack's own progress (Options.Log)
+
+	mu       sync.Mutex
+	restarts []Restart // graceful stops and restarts, in order
 }
 
 // Server is one `bench serve` child process.
@@ -97,7 +103,8 @@ type Server struct {
 	mu      sync.Mutex
 	cmd     *exec.Cmd
 	done    chan struct{}
-	peakRSS int64 // bytes, the highest VmHWM read from a process of this instance
+	peakRSS int64  // bytes, the highest VmHWM read from a process of this instance
+	drain   *Drain // what the running process said it drained, once it did
 }
 
 // Up starts Redis (cache mode), prepares the database and runs Options.Servers `bench serve`
@@ -129,6 +136,9 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 	}()
 	if o.Servers <= 0 {
 		o.Servers = 1
+	}
+	if o.DrainTimeout <= 0 {
+		o.DrainTimeout = 10 * time.Second // bench serve's default
 	}
 	dsn := "sqlite"
 	if strings.HasPrefix(o.DB, "postgres://") || strings.HasPrefix(o.DB, "postgresql://") {
@@ -193,6 +203,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 		if redisURL != "" {
 			srv.args = append(srv.args, "-redis", redisURL)
 		}
+		srv.args = append(srv.args, "-shutdown-delay", o.ShutdownDelay.String(), "-drain-timeout", o.DrainTimeout.String())
 		st.Servers = append(st.Servers, srv)
 		st.cleanup = append(st.cleanup, srv.stop)
 		seeding, err := srv.start(ctx)
@@ -248,10 +259,17 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	s.mu.Unlock()
 	lines := make(chan string, 1)
 	var seeding atomic.Int64
+	scanned := make(chan struct{})
 	go func() {
+		defer close(scanned)
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
 			line := sc.Text()
+			if d, ok := parseDrain(line); ok {
+				s.mu.Lock()
+				s.drain = &d
+				s.mu.Unlock()
+			}
 			if _, after, ok := strings.Cut(line, " in "); ok && strings.HasPrefix(line, "atlas: seeded ") {
 				if d, err := time.ParseDuration(strings.Fields(after)[0]); err == nil {
 					seeding.Store(int64(d))
@@ -265,7 +283,9 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 			}
 		}
 	}()
-	go func() { cmd.Wait(); close(done) }()
+	// Wait only once stdout is read to its end (the process exited): Wait closes the pipe,
+	// and its last lines (the drain) must not be lost.
+	go func() { <-scanned; cmd.Wait(); close(done) }()
 
 	timeout := time.NewTimer(o.StartTimeout)
 	defer timeout.Stop()

@@ -157,6 +157,8 @@ type Figures struct {
 	CacheStats          map[string]ClassStats `json:"cache_stats,omitempty"` // server counters over the window
 	// Servers are the figures per server instance, when the run had several (scenario servers: N).
 	Servers []Server `json:"servers,omitempty"`
+	// Restarts are the graceful stops and restarts of instances in the window, in order.
+	Restarts []Restart `json:"restarts,omitempty"`
 	// Processes is the resident memory over time of every process of the run: the harness,
 	// each server instance, each Redis node.
 	Processes []ProcessRSS `json:"processes,omitempty"`

@@ -83,12 +83,16 @@ const (
 	PhaseServerDown     = "server-down"       // kill-server
 	PhaseRedisFailover  = "redis-failover"    // failover
 	PhaseReplicaLag     = "redis-replica-lag" // lag-replica
+	// The restart verbs take seconds; like a flush their phase starts when they are done
+	// (the restarts themselves are summarised in Figures.Restarts).
+	PhaseServerRestarted  = "server-restarted"  // restart-server
+	PhaseRollingRestarted = "rolling-restarted" // rolling-restart
 )
 
 // FaultPhases lists the phase names a fault may open, in a fixed order.
 func FaultPhases() []string {
 	return []string{PhaseRedisDown, PhaseRedisSlow, PhaseRedisPartition, PhaseRedisRefused, PhaseRedisFlap,
-		PhaseRedisFlushed, PhaseServerDown, PhaseRedisFailover, PhaseReplicaLag}
+		PhaseRedisFlushed, PhaseServerDown, PhaseRedisFailover, PhaseReplicaLag, PhaseServerRestarted, PhaseRollingRestarted}
 }
 
 // IsFaultPhase reports whether a phase of that name is a fault's window.

@@ -36,6 +36,9 @@ type Cuts struct {
 	Begin, Finish *Cut
 	// Marks are the counters at each boundary of the measured window, in order.
 	Marks []Mark
+	// InstanceRestarted is true when a server instance restarted during the attack (a kill
+	// and start, a deploy): its counters and histogram began again with the new process.
+	InstanceRestarted bool
 }
 
 // PGSource is the database the PostgreSQL witness read, and why its pg_stat_statements
@@ -77,8 +80,19 @@ func Judge(c Cuts, f summary.Figures) Figures {
 	out.RedisStats, out.CrossChecks = judgeRedis(c, &f)
 	out.PGStats, out.CrossChecks = judgePG(c, &f, out.CrossChecks)
 	out.ServerLatency, out.CrossChecks = judgeLatency(c, &f, out.CrossChecks)
+	if c.InstanceRestarted {
+		// Every check has the server on one side, which covers only part of the window.
+		for i := range out.CrossChecks {
+			if out.CrossChecks[i].Verdict != summary.NotMade {
+				out.CrossChecks[i].Verdict, out.CrossChecks[i].Detail = summary.NotMade, restartedReason
+			}
+		}
+	}
 	return out
 }
+
+// restartedReason is why a cross-check is not made after a server instance restarted.
+const restartedReason = "a server instance restarted during the attack: its counters and histogram started again, so the server's side covers only part of the window"
 
 // serverDelta is the server's counters between two snapshots.
 type serverDelta struct {
