@@ -87,6 +87,13 @@ func CheckRedis(ctx context.Context, redisURL string, o RedisOptions) (Section, 
 	} else {
 		sec.Facts = append(sec.Facts, Fact{"mode", "single server"})
 	}
+	defer func() {
+		for _, n := range nodes {
+			if n.own {
+				n.client.Close()
+			}
+		}
+	}()
 	var findings []Finding
 	for _, n := range nodes {
 		facts, fs := checkNode(ctx, n.addr, n.client)
@@ -119,6 +126,23 @@ func pings(ctx context.Context, c redis.UniversalClient, n int) ([2]time.Duratio
 type node struct {
 	addr   string
 	client *redis.Client
+	own    bool // doctor made the client and closes it
+}
+
+// clusterAddrs returns the host:port of every node CLUSTER NODES lists that has an address
+// and is not in a handshake (a failed node is listed too: reading it says it is down).
+func clusterAddrs(text string) []string {
+	var out []string
+	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 3 || strings.Contains(f[2], "noaddr") || strings.Contains(f[2], "handshake") {
+			continue
+		}
+		addr, _, _ := strings.Cut(f[1], "@")
+		addr, _, _ = strings.Cut(addr, ",")
+		out = append(out, addr)
+	}
+	return out
 }
 
 // nodeClients returns a client per node (every master and replica of a cluster, sorted
@@ -126,20 +150,34 @@ type node struct {
 func nodeClients(ctx context.Context, c redis.UniversalClient) (nodes []node, tlsOn bool, first string, err error) {
 	switch c := c.(type) {
 	case *redis.Client:
-		return []node{{c.Options().Addr, c}}, c.Options().TLSConfig != nil, c.Options().Addr, nil
+		return []node{{c.Options().Addr, c, false}}, c.Options().TLSConfig != nil, c.Options().Addr, nil
 	case *redis.ClusterClient:
+		o := c.Options()
 		var mu sync.Mutex
+		var seen []*redis.Client
 		err := c.ForEachShard(ctx, func(ctx context.Context, n *redis.Client) error {
 			mu.Lock()
-			nodes = append(nodes, node{n.Options().Addr, n})
+			seen = append(seen, n)
 			mu.Unlock()
 			return nil
 		})
+		if err != nil || len(seen) == 0 {
+			return nil, false, "", fmt.Errorf("the cluster's nodes: %w", cmp.Or(err, errors.New("none known")))
+		}
+		// CLUSTER NODES names every node, replicas included, which the client's slot map
+		// may not list yet; each is read over its own connection with the URL's credentials.
+		text, err := seen[0].ClusterNodes(ctx).Result()
 		if err != nil {
-			return nil, false, "", fmt.Errorf("the cluster's nodes: %w", err)
+			return nil, false, "", fmt.Errorf("CLUSTER NODES: %w", err)
+		}
+		for _, addr := range clusterAddrs(text) {
+			nodes = append(nodes, node{addr, redis.NewClient(&redis.Options{
+				Addr: addr, Username: o.Username, Password: o.Password, TLSConfig: o.TLSConfig,
+				DialTimeout: o.DialTimeout, ReadTimeout: o.ReadTimeout, WriteTimeout: o.WriteTimeout,
+				MaxRetries: -1, PoolSize: 1, DisableIdentity: true,
+			}), true})
 		}
 		slices.SortFunc(nodes, func(a, b node) int { return strings.Compare(a.addr, b.addr) })
-		o := c.Options()
 		first := ""
 		if len(o.Addrs) > 0 {
 			first = o.Addrs[0]
@@ -173,8 +211,14 @@ func checkNode(ctx context.Context, addr string, c *redis.Client) ([]Fact, []Fin
 		out = append(out, Finding{ID: id, Severity: sev, Where: addr, What: what, Why: why, Fix: fix})
 	}
 	info, err := c.Info(ctx, "server", "memory", "stats", "persistence", "replication", "cluster").Result()
-	if err != nil {
+	var rerr redis.Error
+	switch {
+	case errors.As(err, &rerr) && strings.HasPrefix(rerr.Error(), "NOPERM"):
 		return []Fact{{addr, "INFO refused: " + err.Error() + " (give doctor a user that may run INFO and CONFIG GET)"}}, nil
+	case err != nil:
+		return nil, []Finding{{ID: "redis.node-down", Severity: Problem, Where: addr, What: "the node does not answer: " + err.Error(),
+			Why: "the keys of its slots can be neither cached nor invalidated until it is back or replaced",
+			Fix: "restart the node or fail over to its replica; see its log"}}
 	}
 	field := func(name string) string { return strings.TrimSpace(redisproc.InfoField(info, name)) }
 	num := func(name string) int64 { n, _ := strconv.ParseInt(field(name), 10, 64); return n }

@@ -187,13 +187,14 @@ func TestRedisUnreachableAndBadURL(t *testing.T) {
 // node; redisproc's clusters turn it off and get no such finding.
 func TestRedisClusterFullCoverage(t *testing.T) {
 	for _, tc := range []struct {
-		args []string
-		want bool
+		args     []string
+		replicas int
+		want     bool
 	}{
-		{[]string{"--cluster-require-full-coverage", "yes"}, true},
-		{nil, false},
+		{[]string{"--cluster-require-full-coverage", "yes"}, 0, true},
+		{nil, 1, false}, // replicas too: every node is read, not only the masters
 	} {
-		c := testutil.Cluster(t, redisproc.ClusterOptions{Masters: 3, Args: tc.args})
+		c := testutil.Cluster(t, redisproc.ClusterOptions{Masters: 3, Replicas: tc.replicas, Args: tc.args})
 		sec := check(t, "redis+cluster://"+c.Seeds()[0]+"?addr="+strings.Join(c.Seeds()[1:], "&addr="))
 		var found *doctor.Finding
 		for i, f := range sec.Findings {
@@ -204,11 +205,29 @@ func TestRedisClusterFullCoverage(t *testing.T) {
 		if (found != nil) != tc.want {
 			t.Fatalf("args %v: coverage finding %v, want %v; findings %+v", tc.args, found != nil, tc.want, sec.Findings)
 		}
-		if found != nil && strings.Count(found.Where, ",") != 2 {
+		if found != nil && strings.Count(found.Where, ",") != 3*(1+tc.replicas)-1 {
 			t.Errorf("finding should name the 3 nodes once: %q", found.Where)
 		}
-		if !slices.ContainsFunc(sec.Facts, func(f doctor.Fact) bool { return f.Value == "Redis Cluster, 3 nodes" }) {
-			t.Errorf("facts do not say a 3-node cluster: %+v", sec.Facts)
+		mode := fmt.Sprintf("Redis Cluster, %d nodes", 3*(1+tc.replicas))
+		if !slices.ContainsFunc(sec.Facts, func(f doctor.Fact) bool { return f.Value == mode }) {
+			t.Errorf("facts do not say %q: %+v", mode, sec.Facts)
+		}
+		if tc.replicas > 0 {
+			// A node that stops answering is a problem named by its address.
+			n, _ := c.Node("replica-1")
+			if err := n.Kill(); err != nil {
+				t.Fatal(err)
+			}
+			sec := check(t, "redis+cluster://"+c.Seeds()[0])
+			var down []string
+			for _, f := range sec.Findings {
+				if f.ID == "redis.node-down" {
+					down = append(down, f.Where)
+				}
+			}
+			if !slices.Equal(down, []string{n.Addr()}) {
+				t.Errorf("node-down findings on %v, want [%s]", down, n.Addr())
+			}
 		}
 		c.Stop()
 	}
