@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/scenarios"
 )
 
 // Users is a population read from a users file (LoadUsers) instead of seeded: each user's
@@ -378,4 +379,20 @@ func (u *Users) Keep(keep func(i int) bool) int {
 		u.convs, u.known = u.convs[:n], u.known[:n]
 	}
 	return dropped
+}
+
+// usersConversation fills r's conversation from the users file (or what Learn found) and
+// returns the route's path with it. A user with no conversation cannot take a {id} route:
+// the request becomes the route's collection (GET or POST /api/conversations) instead.
+func (p *Plan) usersConversation(r *Request, rt planRoute, i int) string {
+	u := p.opts.Users
+	if k := u.Conversations(i); k > 0 {
+		r.ConversationID = u.Conversation(i, p.conv.IntN(k))
+		return strings.ReplaceAll(rt.path, "{id}", r.ConversationID)
+	}
+	collection := "/api/conversations"
+	if c, ok := scenarios.LookupRoute(rt.method, collection); ok {
+		r.Route, r.Class, r.Write, r.Expect, r.Limit = rt.method+" "+collection, c.Class, c.Write, c.Expect, 0
+	}
+	return collection
 }
