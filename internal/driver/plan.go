@@ -114,7 +114,7 @@ type Plan struct {
 	tiers   map[int]string // users whose tier the plan changed
 	auths   []*auth        // by user index, made on first use (8 bytes a user until then)
 	next    uint64
-	n       int // users: population.users, or Users.Len()
+	n       int             // users: population.users, or Users.Len()
 	hostile *rand.Rand      // draws the attacks' cases and targets
 	rsaKey  *rsa.PrivateKey // signs bad-token's RS256 tokens; nil without bad-token
 }
