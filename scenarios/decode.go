@@ -127,7 +127,7 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 // scenario reads the root mapping into s.
 func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	f := d.Mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
-		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin")
+		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin", "writes")
 	if n := f["name"]; n != nil {
 		s.Name, _ = d.str(n, "name")
 	} else {
@@ -185,6 +185,13 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	}
 	if n := f["servers"]; n != nil {
 		s.Servers, _ = d.integer(n, "servers")
+	}
+	if n := f["writes"]; n != nil && d.Scalar(n, "writes", "true or false") {
+		var on bool
+		if n.ShortTag() != "!!bool" || n.Decode(&on) != nil {
+			d.fail(n.Line, "writes", true, "%q is not true or false", n.Value)
+		}
+		s.ReadOnly = !on
 	}
 	if n := f["pin"]; n != nil {
 		if g := d.Mapping(n, "pin", "writes", "reads"); g != nil {

@@ -43,7 +43,11 @@ type Scenario struct {
 	// The driver spreads requests over them round-robin by request (see Pin).
 	Servers int
 	// Pin sends every write to one instance and every read to another (1-based; 0: round-robin).
-	Pin        Pin
+	Pin Pin
+	// ReadOnly (`writes: false`, or bench run -read-only) drops every write of the mix: for
+	// a system whose data must not change. The checks that need writes (staleness, tier
+	// after a change) then have nothing to judge; ReadOnlyChecksOff names them.
+	ReadOnly   bool
 	Thresholds []string // raw expressions; package threshold parses them (the runner, before the first attack) and evaluates them over the summary
 
 	// lines maps a field path ("mix[2].weight") to its line in the source, so that
@@ -263,6 +267,13 @@ func LookupRoute(method, path string) (Route, bool) {
 	}
 	return Route{}, false
 }
+
+// ReadOnlyChecksOff says which checks a read-only run turns off, for its notes.
+const ReadOnlyChecksOff = "staleness (no write is acknowledged, so no read can miss one), the tier after a change (no PUT /api/me/tier), and write latency and errors"
+
+// WriteMark is how every text a run writes begins (conversation titles, message contents),
+// so that what a run wrote into a real system can be found and removed.
+const WriteMark = "atlasbench "
 
 // Info is one line of `bench scenarios`.
 type Info struct {

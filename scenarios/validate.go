@@ -133,6 +133,12 @@ func (p *problems) check(s *Scenario) {
 	if s.DB.Jitter < 0 {
 		p.add("db.jitter", "must be >= 0, got %s", s.DB.Jitter)
 	}
+	if s.ReadOnly && !slices.ContainsFunc(s.Mix, func(m MixEntry) bool {
+		rt, ok := LookupRoute(m.Method, m.Path)
+		return m.Weight > 0 && (m.Attack != "" || ok && !rt.Write)
+	}) {
+		p.add("writes", "false leaves the mix without a read: every weighted route writes")
+	}
 	p.checkServers(s)
 	p.checkRedis(s.Redis)
 	p.checkFaults(s.Faults, s.Duration, s.Servers)

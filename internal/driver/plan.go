@@ -183,7 +183,7 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 		if !ok {
 			return nil, fmt.Errorf("driver: plan: scenario %q: mix[%d]: unknown route %s %s", sc.Name, i, m.Method, m.Path)
 		}
-		if m.Weight <= 0 {
+		if m.Weight <= 0 || sc.ReadOnly && rt.Write {
 			continue
 		}
 		pr := planRoute{
@@ -348,9 +348,9 @@ func (p *Plan) Next() (*Request, error) {
 		p.tiers[i] = r.NewTier
 		r.Body = []byte(`{"tier":"` + r.NewTier + `"}`)
 	case r.Route == "POST /api/conversations": // also a {id} write of a user without conversations
-		r.Body = []byte(`{"title":"atlasbench conversation ` + strconv.FormatUint(r.Index, 10) + `"}`)
+		r.Body = []byte(`{"title":"` + scenarios.WriteMark + `conversation ` + strconv.FormatUint(r.Index, 10) + `"}`)
 	case rt.method == "POST" && rt.hasID:
-		r.Body = []byte(`{"content":"atlasbench message ` + strconv.FormatUint(r.Index, 10) + ` from ` + userID + `"}`)
+		r.Body = []byte(`{"content":"` + scenarios.WriteMark + `message ` + strconv.FormatUint(r.Index, 10) + ` from ` + userID + `"}`)
 	}
 	return r, nil
 }
