@@ -86,6 +86,7 @@ func TestDocumentedCommands(t *testing.T) {
 	os.Symlink(filepath.Base(run), filepath.Join(dir, "reports", "latest"))
 	smoke, _ := os.ReadFile(filepath.Join("..", "..", "scenarios", "smoke.yaml"))
 	os.WriteFile(filepath.Join(dir, "my.yaml"), smoke, 0o644)
+	os.WriteFile(filepath.Join(dir, "users.csv"), []byte("id,token\nacct-1,t1\n"), 0o644)
 	t.Chdir(dir)
 
 	cancelled, cancel := context.WithCancel(context.Background())

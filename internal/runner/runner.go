@@ -78,8 +78,13 @@ type Options struct {
 	Progress io.Writer
 	TTY      bool
 	Log      *slog.Logger
+	// Users, with Target, is the population from a users file (bench run -users) instead
+	// of the seeded u1…uN; what it lacks is learned from the target before the first attack.
+	Users *driver.Users
 
 	attacks *plan // the run's attacks, for the overall ETA of the progress
+
+	learned *usersLearned // the users file's learning, once done
 }
 
 // UsageError is a bad scenario, config or option: the run never started.
@@ -251,6 +256,7 @@ func (o *Options) newRun(config, dir string) (*run, error) {
 			s.Notes = append(s.Notes, "faults skipped: -target gives the harness no control over the server's Redis")
 		}
 	}
+	s.Notes = append(s.Notes, readOnlyNote(sc)...)
 	return &run{dir: dir, s: s, figs: map[summary.Mode][]summary.Figures{}, cache: cc}, nil
 }
 
@@ -430,7 +436,9 @@ func (m *modeRun) up(ctx context.Context) error {
 		if err := reachable(ctx, o.Target); err != nil {
 			return &EnvError{err}
 		}
-		return nil
+		notes, err := o.learnUsers(ctx)
+		m.notes = append(m.notes, notes...)
+		return err
 	}
 	fmt.Fprintf(o.Progress, "%s starting Redis, DB (%d users) and %s…\n", m.label(), sc.Population.Users, plural(max(sc.Servers, 1), "server"))
 	rl := o.openRunLog(m.dir)
@@ -579,6 +587,8 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 		OnTick:  o.newProgress(mode, m.rep).tick,
 		Shard:   o.Shard,
 		StartAt: o.StartAt,
+		// a users file's population (nil: the seeded one)
+		PlanOptions: driver.PlanOptions{Users: o.Users},
 	})
 	p.stopPoll()
 	p.chk.Close()

@@ -1,0 +1,77 @@
+package runner
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/scenarios"
+)
+
+// learnTimeout bounds asking the target about every user of a users file.
+const learnTimeout = 10 * time.Minute
+
+// usersLearned is what learning a users file left for the run: done once, its notes
+// repeated into every mode's.
+type usersLearned struct {
+	notes []string
+}
+
+// learnUsers asks the target, once per run, for what the users file lacks (tiers when any
+// is missing, conversation IDs when the mix has a {id} route), drops the users whose token
+// the target refuses, and sizes the scenario's population to what is left. Its notes say
+// where the users came from, what was learned and whom the target refused.
+func (o *Options) learnUsers(ctx context.Context) ([]string, error) {
+	u := o.Users
+	if u == nil || o.Target == "" {
+		return nil, nil
+	}
+	if o.learned != nil {
+		return o.learned.notes, nil
+	}
+	needConvs := false
+	for _, m := range o.Scenario.Mix {
+		needConvs = needConvs || strings.Contains(m.Path, "{id}") && m.Weight > 0
+	}
+	fmt.Fprintf(o.Progress, "[users] asking %s about %d users of %s…\n", o.Target, u.Len(), u.Source())
+	lctx, cancel := context.WithTimeout(ctx, learnTimeout)
+	defer cancel()
+	got, err := u.Learn(lctx, &http.Client{Timeout: driver.DefaultTimeout}, o.Target, true, needConvs, 0)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, &EnvError{fmt.Errorf("runner: users file %s: %w", u.Source(), err)}
+	}
+	notes := []string{fmt.Sprintf("users from %s: %d; learned from the target: tiers of %d, conversations of %d",
+		u.Source(), got.Asked, got.Tiers, got.Conversations)}
+	if got.Refused > 0 {
+		notes = append(notes, fmt.Sprintf("%d of %d tokens refused by the target (401), those users left out: %s",
+			got.Refused, got.Asked, strings.Join(got.RefusedIDs, ", ")+more(got.Refused, len(got.RefusedIDs))))
+	}
+	if u.Len() == 0 {
+		return notes, &EnvError{fmt.Errorf("runner: users file %s: the target refused every token (401)", u.Source())}
+	}
+	o.Scenario.Population.Users = u.Len()
+	o.learned = &usersLearned{notes: notes}
+	return notes, nil
+}
+
+// more is ", … (N more)" when a list shows fewer than all.
+func more(all, shown int) string {
+	if all > shown {
+		return fmt.Sprintf(", … (%d more)", all-shown)
+	}
+	return ""
+}
+
+// readOnlyNote says what a read-only run (writes: false) does not measure.
+func readOnlyNote(sc *scenarios.Scenario) []string {
+	if !sc.ReadOnly {
+		return nil
+	}
+	return []string{"read-only (writes: false or -read-only): every write dropped from the mix; checks off: " + scenarios.ReadOnlyChecksOff}
+}
