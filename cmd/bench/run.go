@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/runner"
@@ -71,6 +72,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.StringVar(&o.Target, "target", "", "drive an already running Atlas server at this URL instead of starting one (ATLAS_JWT_SECRET must match)")
 	fs.StringVar(&o.TargetRedis, "target-redis", "", "with -target: the Redis behind it (redis:// or redis+cluster:// URL), read-only (INFO) as a second witness")
 	usersFile := fs.String("users", "", "with -target: a users `FILE` (CSV with a header, or JSON Lines: id, token, optional tier and conversations) instead of the seeded u1…uN; what it lacks is learned from the target")
+	owner := fs.String("owner", "", "with -target: JSON `pointer` of the owner field in the target's answers (e.g. /data/ownerId); default the Atlas model: /userId and every listed item's")
 	readOnly := fs.Bool("read-only", false, "drop every write from the mix (as writes: false in the scenario): for a system whose data must not change")
 	fs.StringVar(&o.TargetDB, "target-db", "", "with -target: its PostgreSQL database (postgres:// URL), read-only (pg_stat_database) as a second witness")
 	fs.IntVar(&o.Count, "count", 1, "repeat the measured window N times (modes interleaved) and keep every sample")
@@ -128,6 +130,14 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if o.TargetDB != "" && !strings.HasPrefix(o.TargetDB, "postgres://") && !strings.HasPrefix(o.TargetDB, "postgresql://") {
 		return usagef("run: -target-db %q: want a postgres:// URL", o.TargetDB)
+	}
+	if *owner != "" {
+		if o.Target == "" {
+			return usagef("run: -owner goes with -target (the reference server's answers carry /userId)")
+		}
+		if o.Owner, err = check.ParsePointer(*owner); err != nil {
+			return usagef("run: -owner: %v", err)
+		}
 	}
 	if *readOnly {
 		sc.ReadOnly = true

@@ -108,7 +108,7 @@ func staleMessages(h http.Handler) http.Handler {
 
 // runForeign runs testdata/foreign.yaml against h with the users file and extra flags, and
 // returns the summary and the exit code.
-func runForeign(t *testing.T, h http.Handler, users string, want int, extra ...string) *summary.Summary {
+func runForeign(t *testing.T, h http.Handler, users string, want int, extra ...string) (*summary.Summary, string) {
 	t.Helper()
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
@@ -123,7 +123,7 @@ func runForeign(t *testing.T, h http.Handler, users string, want int, extra ...s
 		}
 		t.Fatalf("exit %d, want %d (%v)\n%s\n%s", code, want, err, stdout, stderr)
 	}
-	return s
+	return s, filepath.Join(out, "latest")
 }
 
 // The done-when of own users: a whole scenario against a server whose user IDs,
@@ -135,7 +135,7 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	users := usersFile(t, n)
 
 	t.Run("read-write", func(t *testing.T) {
-		s := runForeign(t, foreignServer(t, n), users, exitOK)
+		s, _ := runForeign(t, foreignServer(t, n), users, exitOK)
 		if s.Errors != 0 || s.IsolationViolations != 0 || s.StaleReads != 0 || s.Requests < 300 {
 			t.Errorf("requests %d, errors %d %v, isolation %d, stale %d", s.Requests, s.Errors, s.ErrorsByKind, s.IsolationViolations, s.StaleReads)
 		}
@@ -156,14 +156,31 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	})
 
 	t.Run("stale server fails", func(t *testing.T) {
-		s := runForeign(t, staleMessages(foreignServer(t, n)), users, exitFail)
+		s, _ := runForeign(t, staleMessages(foreignServer(t, n)), users, exitFail)
 		if s.StaleReads == 0 {
 			t.Errorf("a server that never invalidates message pages: 0 stale reads")
 		}
 	})
 
+	// Answers with no owner where -owner points: isolation is not applicable, with the
+	// reason, and its threshold neither passes nor fails; never "0 violations".
+	t.Run("owner not applicable", func(t *testing.T) {
+		s, dir := runForeign(t, foreignServer(t, n), users, exitOK, "-owner", "/data/ownerId", "-read-only")
+		if !strings.Contains(s.IsolationNA, "names an owner at /data/ownerId") || s.IsolationViolations != 0 {
+			t.Errorf("isolation_not_applicable %q, violations %d", s.IsolationNA, s.IsolationViolations)
+		}
+		for _, th := range s.Thresholds {
+			if th.Expr == "isolation_violations == 0" && th.NotApplicable == "" {
+				t.Errorf("threshold %q judged (%+v), want not applicable", th.Expr, th)
+			}
+		}
+		if md, _ := os.ReadFile(filepath.Join(dir, "report.md")); !strings.Contains(string(md), "isolation not applicable") {
+			t.Errorf("report.md does not say isolation was not applicable")
+		}
+	})
+
 	t.Run("read-only", func(t *testing.T) {
-		s := runForeign(t, foreignServer(t, n), users, exitOK, "-read-only")
+		s, _ := runForeign(t, foreignServer(t, n), users, exitOK, "-read-only")
 		if s.Errors != 0 || s.IsolationViolations != 0 || s.Requests < 300 || s.HitRate.Overall <= 0 {
 			t.Errorf("requests %d, errors %d, isolation %d, hit rate %v", s.Requests, s.Errors, s.IsolationViolations, s.HitRate.Overall)
 		}

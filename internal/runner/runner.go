@@ -81,6 +81,9 @@ type Options struct {
 	// Users, with Target, is the population from a users file (bench run -users) instead
 	// of the seeded u1…uN; what it lacks is learned from the target before the first attack.
 	Users *driver.Users
+	// Owner is where the target's answers name their owner (bench run -owner); zero: the
+	// Atlas model (userId, and every listed item's).
+	Owner check.Pointer
 
 	attacks *plan // the run's attacks, for the overall ETA of the progress
 
@@ -518,7 +521,7 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 			next = func(v check.Verdict) { p.model.Add(v.Record); inner(v) }
 		}
 	}
-	p.chk = check.New(check.Options{Next: next})
+	p.chk = check.New(check.Options{Next: next, Owner: o.Owner})
 	p.poll = metrics.NewPoller(m.bases[0], metrics.PollerOptions{More: m.bases[1:]})
 	p.wit = o.openWitnesses(ctx, m.st, m.bases)
 	m.onClose(func() { p.wit.Close() })
