@@ -374,7 +374,7 @@ func (d *decoder) mix(n *yaml.Node, s *Scenario) {
 	for i, it := range items {
 		path := fmt.Sprintf("mix[%d]", i)
 		m := &s.Mix[i]
-		f := d.Mapping(it, path, "req", "attack", "weight", "expect")
+		f := d.Mapping(it, path, "req", "attack", "weight", "expect", "changes", "body")
 		if f == nil {
 			continue
 		}
@@ -402,6 +402,16 @@ func (d *decoder) mix(n *yaml.Node, s *Scenario) {
 				m.Expect = append(m.Expect, code)
 			}
 		}
+		if v := f["changes"]; v != nil {
+			for j, c := range d.Sequence(v, path+".changes", true) {
+				if r, ok := d.str(c, fmt.Sprintf("%s.changes[%d]", path, j)); ok {
+					m.Changes = append(m.Changes, strings.TrimSpace(r))
+				}
+			}
+		}
+		if v := f["body"]; v != nil {
+			m.Body, _ = d.str(v, path+".body")
+		}
 	}
 }
 
@@ -419,6 +429,8 @@ func (d *decoder) request(n *yaml.Node, field string, m *MixEntry) {
 	}
 	m.Method = strings.ToUpper(parts[0])
 	m.Path, m.Query, _ = strings.Cut(parts[1], "?")
+	_, known := LookupRoute(m.Method, m.Path)
+	m.Own = !known && OwnRoute(m.Path)
 	if _, err := url.ParseQuery(m.Query); err != nil {
 		d.fail(n.Line, field, true, "bad query %q: %v", m.Query, err)
 	}

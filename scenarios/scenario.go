@@ -131,6 +131,42 @@ type MixEntry struct {
 	Attack string  // one of AttackKinds() instead of a route; Req, Method, Path, Query and Expect are then empty
 	Weight float64 // relative, > 0
 	Expect []int   // statuses that are not errors; the route's Expect when the file gives none
+	// Own marks a route of the target the harness has no model of (a path outside /api/,
+	// e.g. "GET /v1/items/{item}"): its {placeholders} come from the users file's columns,
+	// {user} is the user's ID; the harness measures status, latency, X-Cache where present
+	// and, with an owner pointer, isolation. Routes under /api/ must be Atlas's.
+	Own bool
+	// Changes lists, for an own write, the reads it must change ("GET /v1/items/{item}"): the
+	// write carries a unique marker and every later read of those paths must show it.
+	Changes []string
+	// Body is an own write's body, with {placeholders} and {marker}; default
+	// {"atlasbench":"{marker}"}.
+	Body string
+}
+
+// OwnRoute reports whether a path is outside the Atlas API (/api/…, /healthz, /metrics), so
+// that a mix entry naming it is one of the target's own routes.
+func OwnRoute(path string) bool {
+	return !strings.HasPrefix(path, "/api/") && path != "/api" && path != "/healthz" && path != "/metrics"
+}
+
+// Placeholders returns the {names} in s, in order, each once.
+func Placeholders(s string) []string {
+	var out []string
+	for {
+		i := strings.IndexByte(s, '{')
+		if i < 0 {
+			return out
+		}
+		j := strings.IndexByte(s[i:], '}')
+		if j < 0 {
+			return out
+		}
+		if name := s[i+1 : i+j]; name != "" && !slices.Contains(out, name) {
+			out = append(out, name)
+		}
+		s = s[i+j+1:]
+	}
 }
 
 // DBModel is the simulated database round trip the server adds to every query.

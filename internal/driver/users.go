@@ -2,6 +2,7 @@ package driver
 
 import (
 	"bufio"
+	"cmp"
 	"bytes"
 	"encoding/csv"
 	"encoding/json"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
@@ -25,7 +27,7 @@ import (
 // is two offsets into it, a tier byte and, when known, one string of its conversation IDs.
 type Users struct {
 	source string
-	arena  string   // per user: ID, NUL, "Bearer ", token
+	arena  string   // per user: ID, NUL, "Bearer ", token, then NUL and each extra column's value
 	start  []uint32 // per user (0-based): where its record starts in arena
 	end    []uint32 // and ends
 	tiers  []uint8  // 0 unknown, else 1 + index in atlas.Tiers()
@@ -33,6 +35,9 @@ type Users struct {
 	known  []bool   // convs[i] came from the file or from Learn (an empty list is known too); nil as convs
 	// HasTiers and HasConversations say whether the file had those columns.
 	HasTiers, HasConversations bool
+	// columns are the file's other columns (CSV header names, JSON Lines string fields), in
+	// order: the placeholders of own routes ("item" fills {item}).
+	columns []string
 }
 
 // Users-file column names (CSV header, JSON Lines keys).
@@ -98,6 +103,8 @@ type usersBuilder struct {
 	seen  map[uint64]int32 // hash of an ID → the first user (0-based) with it
 	dups  [][2]int32       // users whose IDs hash alike
 	errs  []error
+	// jsonColumns is set once the first JSON Lines record gave the other fields' names.
+	jsonColumns bool
 }
 
 func newUsersBuilder(u *Users, size int64) *usersBuilder {
@@ -113,7 +120,7 @@ func (b *usersBuilder) fail(line int, field, format string, args ...any) {
 }
 
 // add appends one user; convs is nil when the file does not say.
-func (b *usersBuilder) add(line int, id, token, tier string, convs []string, haveConvs bool) {
+func (b *usersBuilder) add(line int, id, token, tier string, convs []string, haveConvs bool, extra []string) {
 	ok := true
 	if id == "" {
 		b.fail(line, UsersColID, "empty")
@@ -138,6 +145,12 @@ func (b *usersBuilder) add(line int, id, token, tier string, convs []string, hav
 		}
 		if t == 0 {
 			b.fail(line, UsersColTier, "%q: want free, core or studio", tier)
+			ok = false
+		}
+	}
+	for k, v := range extra {
+		if strings.ContainsAny(v, "\x00/?#") {
+			b.fail(line, b.u.columns[k], "%q: must not contain NUL, /, ? or # (it fills a path)", v)
 			ok = false
 		}
 	}
@@ -169,6 +182,10 @@ func (b *usersBuilder) add(line int, id, token, tier string, convs []string, hav
 	b.arena.WriteString(id)
 	b.arena.WriteString("\x00Bearer ")
 	b.arena.WriteString(token)
+	for _, v := range extra {
+		b.arena.WriteByte(0)
+		b.arena.WriteString(v)
+	}
 	u.end = append(u.end, uint32(b.arena.Len()))
 	u.tiers = append(u.tiers, t)
 	if haveConvs {
@@ -196,7 +213,12 @@ func (b *usersBuilder) csv(r io.Reader) error {
 			}
 			col[name] = k
 		default:
-			b.fail(1, name, "unknown column (want id, token, tier, conversations)")
+			if name == "" || strings.ContainsAny(name, "{} ") || slices.Contains(b.u.columns, name) {
+				b.fail(1, cmp.Or(name, fmt.Sprintf("column %d", k+1)), "a column name must be non-empty, unique, without {, } or spaces")
+				continue
+			}
+			b.u.columns = append(b.u.columns, name) // an own route's placeholder
+			col[name] = k
 		}
 	}
 	for _, need := range []string{UsersColID, UsersColToken} {
@@ -233,7 +255,11 @@ func (b *usersBuilder) csv(r io.Reader) error {
 		if b.u.HasConversations {
 			convs = strings.FieldsFunc(get(rec, UsersColConversations), func(r rune) bool { return r == ' ' || r == ';' })
 		}
-		b.add(line, get(rec, UsersColID), get(rec, UsersColToken), get(rec, UsersColTier), convs, b.u.HasConversations)
+		var extra []string
+		for _, c := range b.u.columns {
+			extra = append(extra, get(rec, c))
+		}
+		b.add(line, get(rec, UsersColID), get(rec, UsersColToken), get(rec, UsersColTier), convs, b.u.HasConversations, extra)
 	}
 	return nil
 }
@@ -256,15 +282,17 @@ func (b *usersBuilder) jsonLines(r io.Reader) error {
 			Tier          string    `json:"tier"`
 			Conversations *[]string `json:"conversations"`
 		}
-		dec := json.NewDecoder(bytes.NewReader(text))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&rec); err != nil {
-			field := "json"
-			if _, after, ok := strings.Cut(err.Error(), "unknown field "); ok {
-				field = strings.Trim(after, `"`)
-				err = errors.New("unknown field (want id, token, tier, conversations)")
-			}
-			b.fail(line, field, "%v", err)
+		var all map[string]json.RawMessage
+		if err := json.Unmarshal(text, &all); err != nil {
+			b.fail(line, "json", "%v", err)
+			continue
+		}
+		if err := json.Unmarshal(text, &rec); err != nil {
+			b.fail(line, "json", "%v", err)
+			continue
+		}
+		extra, bad := b.jsonExtra(line, all)
+		if bad {
 			continue
 		}
 		tiers = tiers || rec.Tier != ""
@@ -272,13 +300,60 @@ func (b *usersBuilder) jsonLines(r io.Reader) error {
 		if rec.Conversations != nil {
 			convs, list = true, *rec.Conversations
 		}
-		b.add(line, rec.ID, rec.Token, rec.Tier, list, rec.Conversations != nil)
+		b.add(line, rec.ID, rec.Token, rec.Tier, list, rec.Conversations != nil, extra)
 	}
 	if err := sc.Err(); err != nil {
 		return fmt.Errorf("driver: users file %s: line %d: %w", b.u.source, line+1, err)
 	}
 	b.u.HasTiers, b.u.HasConversations = tiers, convs
 	return nil
+}
+
+// jsonExtra returns a JSON Lines record's other fields in the order of columns, learning
+// the columns from the first record: every record must have the same ones, as strings.
+func (b *usersBuilder) jsonExtra(line int, all map[string]json.RawMessage) (extra []string, bad bool) {
+	var names []string
+	for k := range all {
+		switch k {
+		case UsersColID, UsersColToken, UsersColTier, UsersColConversations:
+		default:
+			names = append(names, k)
+		}
+	}
+	slices.Sort(names)
+	if !b.jsonColumns {
+		b.u.columns, b.jsonColumns = names, true
+	}
+	if !slices.Equal(names, b.u.columns) {
+		b.fail(line, "json", "fields %v, but the first record's other fields are %v: every line needs the same", names, b.u.columns)
+		return nil, true
+	}
+	for _, k := range b.u.columns {
+		var v string
+		if err := json.Unmarshal(all[k], &v); err != nil {
+			b.fail(line, k, "not a string (an own route's placeholder)")
+			bad = true
+		}
+		extra = append(extra, v)
+	}
+	return extra, bad
+}
+
+// Columns are the users file's other columns, which fill own routes' placeholders.
+func (u *Users) Columns() []string { return u.columns }
+
+// Column is user i's value of the column name, and whether the file has that column.
+func (u *Users) Column(i int, name string) (string, bool) {
+	k := slices.Index(u.columns, name)
+	if k < 0 {
+		return "", false
+	}
+	rec := u.arena[u.start[i-1]:u.end[i-1]]
+	for range k + 2 { // past the ID and the bearer
+		_, rec, _ = strings.Cut(rec, "\x00")
+	}
+	v, _, _ := strings.Cut(rec, "\x00")
+	return v, true
 }
 
 // Source is the file the users came from.
@@ -290,8 +365,9 @@ func (u *Users) Len() int { return len(u.start) }
 // record is user i's (1-based) ID and Authorization value.
 func (u *Users) record(i int) (id, bearer string) {
 	rec := u.arena[u.start[i-1]:u.end[i-1]]
-	k := strings.IndexByte(rec, 0)
-	return rec[:k], rec[k+1:]
+	id, rest, _ := strings.Cut(rec, "\x00")
+	bearer, _, _ = strings.Cut(rest, "\x00")
+	return id, bearer
 }
 
 // ID is user i's (1-based) ID.

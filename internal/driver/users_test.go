@@ -44,6 +44,21 @@ func TestLoadUsersCSVAndJSONLines(t *testing.T) {
 			t.Errorf("%s: conversations %d %q %d %v", name, u.Conversations(3), u.Conversation(3, 1), u.Conversations(2), u.KnowsConversations(2))
 		}
 	}
+	// Other columns fill own routes' placeholders.
+	for name, content := range map[string]string{
+		"cols.csv":   "id,token,item,shelf\na,t1,i-1,s9\nb,t2,i-2,\n",
+		"cols.jsonl": `{"id":"a","token":"t1","item":"i-1","shelf":"s9"}` + "\n" + `{"shelf":"","item":"i-2","id":"b","token":"t2"}` + "\n",
+	} {
+		u, err := LoadUsers(writeUsers(t, name, content))
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		item, ok := u.Column(2, "item")
+		shelf, _ := u.Column(1, "shelf")
+		if _, has := u.Column(1, "colour"); item != "i-2" || !ok || shelf != "s9" || has || u.Token(1) != "t1" || u.Bearer(2) != "Bearer t2" {
+			t.Errorf("%s: item %q %v, shelf %q, colour %v, tokens %q %q", name, item, ok, shelf, has, u.Token(1), u.Bearer(2))
+		}
+	}
 	// Without the optional columns nothing is known yet: Learn asks the target.
 	u, err := LoadUsers(writeUsers(t, "min.csv", "token,id\nt1,a\nt2,b\n"))
 	if err != nil || u.HasTiers || u.HasConversations || u.KnowsConversations(1) || u.Tier(2) != "" || u.ID(2) != "b" {
@@ -63,9 +78,10 @@ func TestLoadUsersErrorsNameLineAndField(t *testing.T) {
 		{"bad.csv", "id,token,tier\nu1,t1,free\nu2,,free\nu1,t3,\n,t4,\nu7,t7,gold\n", []string{
 			"bad.csv:3: token: empty", "bad.csv:4: id: \"u1\": also on line 2", "bad.csv:5: id: empty",
 			"bad.csv:6: tier: \"gold\": want free, core or studio"}},
-		{"head.csv", "id,email\nu1,x\n", []string{"head.csv:1: email: unknown column", "head.csv:1: token: missing column"}},
+		{"head.csv", "id,{item}\nu1,x\n", []string{"head.csv:1: {item}: a column name must be", "head.csv:1: token: missing column"}},
+		{"path.csv", "id,token,item\nu1,t,a/b\n", []string{`path.csv:2: item: "a/b": must not contain`}},
 		{"bad.jsonl", "{\"id\":\"u1\",\"token\":\"t\"}\n{\"id\":\"u2\",\"token\":\"t\",\"plan\":\"pro\"}\n{\"id\":\"u3\",\"token\":\"t t\"}\n{\"id\":", []string{
-			"bad.jsonl:2: plan: unknown field", "bad.jsonl:3: token: contains whitespace", "bad.jsonl:4: json:"}},
+			"bad.jsonl:2: json: fields [plan], but the first record's other fields are []", "bad.jsonl:3: token: contains whitespace", "bad.jsonl:4: json:"}},
 		{"empty.csv", "id,token\n", []string{"no users"}},
 	} {
 		_, err := LoadUsers(writeUsers(t, tc.name, tc.content))
