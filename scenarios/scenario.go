@@ -150,23 +150,23 @@ func OwnRoute(path string) bool {
 	return !strings.HasPrefix(path, "/api/") && path != "/api" && path != "/healthz" && path != "/metrics"
 }
 
-// Placeholders returns the {names} in s, in order, each once.
+// Placeholders returns the {names} in s (letters, digits, _ and -), in order, each once;
+// other braces (a JSON body's) are text.
 func Placeholders(s string) []string {
 	var out []string
-	for {
-		i := strings.IndexByte(s, '{')
-		if i < 0 {
-			return out
+	for i := 0; i < len(s); i++ {
+		if s[i] != '{' {
+			continue
 		}
-		j := strings.IndexByte(s[i:], '}')
-		if j < 0 {
-			return out
+		j := i + 1
+		for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9' || s[j] == '_' || s[j] == '-') {
+			j++
 		}
-		if name := s[i+1 : i+j]; name != "" && !slices.Contains(out, name) {
-			out = append(out, name)
+		if j < len(s) && s[j] == '}' && j > i+1 && !slices.Contains(out, s[i+1:j]) {
+			out = append(out, s[i+1:j])
 		}
-		s = s[i+j+1:]
 	}
+	return out
 }
 
 // DBModel is the simulated database round trip the server adds to every query.

@@ -139,6 +139,11 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 			return usagef("run: -owner: %v", err)
 		}
 	}
+	for i, m := range sc.Mix {
+		if m.Own && o.Target == "" {
+			return usagef("run: scenario %s: mix[%d]: %s is a route of your own service (outside /api/): it needs -target", sc.Name, i, m.Req)
+		}
+	}
 	if *readOnly {
 		sc.ReadOnly = true
 		if err := sc.Validate(); err != nil {

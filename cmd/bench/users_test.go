@@ -110,10 +110,17 @@ func staleMessages(h http.Handler) http.Handler {
 // returns the summary and the exit code.
 func runForeign(t *testing.T, h http.Handler, users string, want int, extra ...string) (*summary.Summary, string) {
 	t.Helper()
+	return runScenario(t, h, filepath.Join("testdata", "foreign.yaml"), users, want, extra...)
+}
+
+// runScenario runs a scenario file against h with a users file and extra flags, and returns
+// the summary and the run directory.
+func runScenario(t *testing.T, h http.Handler, scenario, users string, want int, extra ...string) (*summary.Summary, string) {
+	t.Helper()
 	hs := httptest.NewServer(h)
 	t.Cleanup(hs.Close)
 	out := t.TempDir()
-	args := append([]string{"run", "-scenario", filepath.Join("testdata", "foreign.yaml"), "-target", hs.URL,
+	args := append([]string{"run", "-scenario", scenario, "-target", hs.URL,
 		"-users", users, "-out", out, "-quiet"}, extra...)
 	stdout, stderr, code := runBench(t, context.Background(), nil, args...)
 	s, err := summary.Read(filepath.Join(out, "latest"))

@@ -111,6 +111,7 @@ type Checker struct {
 	convs    map[string]*convState
 	report   Report
 	examples map[string]int
+	own      map[string][]ownAck // own routes: acknowledged writes by the path of a read they change (own.go)
 }
 
 // New returns a Checker.
@@ -240,6 +241,14 @@ func (c *Checker) judge(r driver.Record) {
 		return
 	}
 	v.Error = Status(req, res)
+	if req.Own {
+		c.judgeOwn(&v)
+		c.count(v)
+		if c.o.Next != nil {
+			c.o.Next(v)
+		}
+		return
+	}
 	if req.Attack != "" {
 		c.judgeAttack(&v)
 		c.count(v)

@@ -54,6 +54,12 @@ type Request struct {
 	// Header holds extra headers to send (spoofed identities, an Authorization that is not
 	// a bearer token). A request with an empty Token sends no bearer token.
 	Header http.Header
+	// Own marks a route of the target the harness has no model of (scenarios.MixEntry.Own);
+	// for an own write, Marker is the unique text its body carries and Changes the concrete
+	// paths of the reads it must change (routes.go).
+	Own     bool
+	Marker  string
+	Changes []string
 }
 
 // maxShownPath is how much of a path String shows (hostile IDs run to 4 KiB).
@@ -96,6 +102,7 @@ type planRoute struct {
 	write, hasID                        bool
 	expect                              []int
 	limit                               int
+	own                                 *ownRoute // a route of the target's own (routes.go)
 }
 
 // Plan is the deterministic request sequence a scenario seeds: the same scenario always
@@ -177,6 +184,13 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 				p.routes = append(p.routes, planRoute{attack: m.Attack, pattern: "ATTACK " + m.Attack})
 				p.cum = append(p.cum, total)
 			}
+			continue
+		}
+		if m.Own {
+			if err := p.addOwn(i, m); err != nil {
+				return nil, err
+			}
+			total = p.total()
 			continue
 		}
 		rt, ok := scenarios.LookupRoute(m.Method, m.Path)
@@ -313,6 +327,9 @@ func (p *Plan) Next() (*Request, error) {
 		}
 		p.next++
 		return r, nil
+	}
+	if rt.own != nil {
+		return p.ownRequest(i, userID, rt)
 	}
 	tok, err := p.token(i, userID)
 	if err != nil {

@@ -20,8 +20,8 @@ type usersLearned struct {
 	notes []string
 }
 
-// learnUsers asks the target, once per run, for what the users file lacks (tiers when any
-// is missing, conversation IDs when the mix has a {id} route), drops the users whose token
+// learnUsers asks the target, once per run, for what the users file lacks (tiers when the
+// mix has an Atlas route, conversation IDs when it has a {id} route), drops the users whose token
 // the target refuses, and sizes the scenario's population to what is left. Its notes say
 // where the users came from, what was learned and whom the target refused.
 func (o *Options) learnUsers(ctx context.Context) ([]string, error) {
@@ -32,14 +32,15 @@ func (o *Options) learnUsers(ctx context.Context) ([]string, error) {
 	if o.learned != nil {
 		return o.learned.notes, nil
 	}
-	needConvs := false
+	needTiers, needConvs := false, false
 	for _, m := range o.Scenario.Mix {
+		needTiers = needTiers || !m.Own && m.Weight > 0 // an Atlas route: the plan keeps the user's tier
 		needConvs = needConvs || strings.Contains(m.Path, "{id}") && m.Weight > 0
 	}
 	fmt.Fprintf(o.Progress, "[users] asking %s about %d users of %s…\n", o.Target, u.Len(), u.Source())
 	lctx, cancel := context.WithTimeout(ctx, learnTimeout)
 	defer cancel()
-	got, err := u.Learn(lctx, &http.Client{Timeout: driver.DefaultTimeout}, o.Target, true, needConvs, 0)
+	got, err := u.Learn(lctx, &http.Client{Timeout: driver.DefaultTimeout}, o.Target, needTiers, needConvs, 0)
 	if err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
