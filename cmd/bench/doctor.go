@@ -11,9 +11,10 @@ import (
 	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/doctor"
+	"github.com/atlasbench/atlasbench/internal/driver"
 )
 
-const doctorUsage = `doctor [-redis URL] [-target URL [-user ID] [-token T] [-owner PTR]] [-json]
+const doctorUsage = `doctor [-redis URL] [-target URL [-user ID] [-token T] [-users FILE] [-owner PTR]] [-json]
 
 Checks, reading only, whether a Redis is set up right for a cache and whether a live
 service keeps the API contract a run relies on (docs/API.md), and says what a run can and
@@ -27,7 +28,7 @@ cluster_state, replication, the ACL's users (doctor's own user is not judged; gi
 operator's that may run INFO, CONFIG GET and ACL), TLS beyond loopback.
 
 -target: GETs only, as one user (-user, with -token or a token signed with
-ATLAS_JWT_SECRET): statuses, 401 without a token, X-Cache on every read and a HIT on
+ATLAS_JWT_SECRET; or the first user of a -users file): statuses, 401 without a token, X-Cache on every read and a HIT on
 a repeated one, Cache-Control: private, the owner field (-owner), /healthz stats,
 non-canonical paths 404.
 
@@ -44,6 +45,7 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 	target := fs.String("target", "", "a running service to check against the API contract, e.g. http://127.0.0.1:8000")
 	user := fs.String("user", "u1", "with -target: the user ID to check as")
 	token := fs.String("token", "", "with -target: the user's bearer token (default: one signed with ATLAS_JWT_SECRET)")
+	usersFile := fs.String("users", "", "with -target: check as the first user of this users `FILE` (as bench run -users takes) instead of -user/-token")
 	owner := fs.String("owner", check.DefaultOwner, "with -target: JSON pointer of the owner field in your answers")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	if err := parseFlags(fs, args); err != nil {
@@ -68,6 +70,13 @@ func runDoctor(ctx context.Context, args []string, getenv func(string) string, s
 	}
 	if *target != "" {
 		tok := *token
+		if *usersFile != "" {
+			users, err := driver.LoadUsers(*usersFile)
+			if err != nil {
+				return usagef("doctor: -users: %v", err)
+			}
+			*user, tok = users.ID(1), users.Token(1)
+		}
 		if tok == "" {
 			secret, _ := jwtSecret(getenv)
 			var err error

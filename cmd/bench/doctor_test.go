@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
@@ -48,3 +49,21 @@ func TestDoctorExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// doctor -target as the first user of a users file, against the real reference server
+// behind a secret the harness does not know.
+func TestDoctorTargetWithUsersFile(t *testing.T) {
+	hs := httptest.NewServer(foreignServer(t, 3))
+	defer hs.Close()
+	users := usersFile(t, 3)
+	out, stderr, code := runBench(t, context.Background(), nil, "doctor", "-target", hs.URL, "-users", users)
+	if code != exitOK || !strings.Contains(out, "yes, from the owner at /userId") {
+		t.Errorf("exit %d, want 0 with isolation measurable:\n%s\n%s", code, out, stderr)
+	}
+	// Without the file the harness's own secret signs u1's token: the service refuses it.
+	out, _, code = runBench(t, context.Background(), nil, "doctor", "-target", hs.URL)
+	if code != exitFail || !strings.Contains(out, "target.status") || !strings.Contains(out, "answered 401") {
+		t.Errorf("a token the service refuses: exit %d, want 1 naming the 401:\n%s", code, out)
+	}
+}
+
