@@ -66,4 +66,3 @@ func TestDoctorTargetWithUsersFile(t *testing.T) {
 		t.Errorf("a token the service refuses: exit %d, want 1 naming the 401:\n%s", code, out)
 	}
 }
-
