@@ -386,7 +386,11 @@ func checkACL(ctx context.Context, addr string, c *redis.Client) ([]Fact, []Find
 				Fix:  "ACL SETUSER " + u + " -@dangerous (keep +@all for the cache's own commands) and limit its keys to the application's prefix (~app:*)"})
 		}
 	}
-	return []Fact{{addr + " acl", fmt.Sprintf("connected as %s (not judged: doctor's own user); judged %v", me, judged)}}, out
+	others := "no other enabled user"
+	if len(judged) > 0 {
+		others = "judged " + strings.Join(judged, ", ")
+	}
+	return []Fact{{addr + " acl", fmt.Sprintf("connected as %s (not judged: doctor's own user); %s", me, others)}}, out
 }
 
 // aclFlags returns the flags of ACL GETUSER user (RESP2 list or RESP3 map).

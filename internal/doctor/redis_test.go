@@ -64,7 +64,7 @@ func TestRedisConfiguredRightHasNoFinding(t *testing.T) {
 	}
 	var text strings.Builder
 	doctor.Report{Sections: []doctor.Section{sec}}.WriteText(&text)
-	for _, want := range []string{"ping", "allkeys-lru", "maxmemory 64.0 MiB", "persistence off", "connected as ops", "judged [app]", "nothing wrong"} {
+	for _, want := range []string{"ping", "allkeys-lru", "maxmemory 64.0 MiB", "persistence off", "connected as ops", "judged app", "nothing wrong"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("report lacks %q:\n%s", want, text.String())
 		}
