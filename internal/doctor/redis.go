@@ -35,8 +35,9 @@ const (
 	LowHitRatio = 0.5
 	// MinLookups is how many keyspace lookups a hit ratio needs before it is judged.
 	MinLookups = 1000
-	// MaxReplicaLag is how far (seconds, as INFO replication reports) a replica may trail.
-	MaxReplicaLag = 5
+	// DefaultMaxReplicaLag is how far (seconds since its last acknowledgement, as INFO
+	// replication reports) a replica may trail.
+	DefaultMaxReplicaLag = 5
 )
 
 // RedisOptions tune CheckRedis. The zero value uses the defaults.
@@ -46,6 +47,9 @@ type RedisOptions struct {
 	// Timeout bounds each command and dial; default DefaultRedisTimeout, at most 1s (the
 	// cache client's bound).
 	Timeout time.Duration
+	// MaxReplicaLag is how many seconds a master's replica may be behind; default
+	// DefaultMaxReplicaLag.
+	MaxReplicaLag int64
 }
 
 // dangerous are commands an application's Redis user must not be able to run: each
@@ -62,6 +66,7 @@ var dangerous = [][]any{
 func CheckRedis(ctx context.Context, redisURL string, o RedisOptions) (Section, error) {
 	o.Pings = cmp.Or(o.Pings, DefaultPings)
 	o.Timeout = min(cmp.Or(o.Timeout, DefaultRedisTimeout), time.Second)
+	o.MaxReplicaLag = cmp.Or(o.MaxReplicaLag, DefaultMaxReplicaLag)
 	sec := Section{Name: "redis", Subject: redactURL(redisURL)}
 	var cfg cache.Config
 	cfg.Redis.DialTimeout, cfg.Redis.ReadTimeout, cfg.Redis.WriteTimeout = o.Timeout, o.Timeout, o.Timeout
@@ -72,20 +77,9 @@ func CheckRedis(ctx context.Context, redisURL string, o RedisOptions) (Section, 
 	}
 	defer client.Close()
 
-	rtt, err := pings(ctx, client, o.Pings)
-	if err != nil {
-		return sec, fmt.Errorf("%w: redis %s: PING: %w", ErrUnreachable, sec.Subject, err)
-	}
-	sec.Facts = append(sec.Facts, Fact{"ping", fmt.Sprintf("p50 %s, p99 %s over %d PINGs", rtt[0], rtt[1], o.Pings)})
-
 	nodes, tlsOn, firstAddr, err := nodeClients(ctx, client)
 	if err != nil {
 		return sec, fmt.Errorf("%w: redis %s: %w", ErrUnreachable, sec.Subject, err)
-	}
-	if _, ok := client.(*redis.ClusterClient); ok {
-		sec.Facts = append(sec.Facts, Fact{"mode", fmt.Sprintf("Redis Cluster, %d nodes", len(nodes))})
-	} else {
-		sec.Facts = append(sec.Facts, Fact{"mode", "single server"})
 	}
 	defer func() {
 		for _, n := range nodes {
@@ -94,9 +88,26 @@ func CheckRedis(ctx context.Context, redisURL string, o RedisOptions) (Section, 
 			}
 		}
 	}()
+	// The round trip of the first node that answers (a cluster with a dead node is still
+	// reachable: the dead node is a finding).
+	var rtt [2]time.Duration
+	for _, n := range nodes {
+		if rtt, err = pings(ctx, n.client, o.Pings); err == nil {
+			sec.Facts = append(sec.Facts, Fact{"ping", fmt.Sprintf("p50 %s, p99 %s over %d PINGs to %s", rtt[0], rtt[1], o.Pings, n.addr)})
+			break
+		}
+	}
+	if err != nil {
+		return sec, fmt.Errorf("%w: redis %s: PING: %w", ErrUnreachable, sec.Subject, err)
+	}
+	if _, ok := client.(*redis.ClusterClient); ok {
+		sec.Facts = append(sec.Facts, Fact{"mode", fmt.Sprintf("Redis Cluster, %d nodes", len(nodes))})
+	} else {
+		sec.Facts = append(sec.Facts, Fact{"mode", "single server"})
+	}
 	var findings []Finding
 	for _, n := range nodes {
-		facts, fs := checkNode(ctx, n.addr, n.client)
+		facts, fs := checkNode(ctx, n.addr, n.client, o)
 		sec.Facts = append(sec.Facts, facts...)
 		findings = append(findings, fs...)
 	}
@@ -164,9 +175,15 @@ func nodeClients(ctx context.Context, c redis.UniversalClient) (nodes []node, tl
 		if err != nil || len(seen) == 0 {
 			return nil, false, "", fmt.Errorf("the cluster's nodes: %w", cmp.Or(err, errors.New("none known")))
 		}
-		// CLUSTER NODES names every node, replicas included, which the client's slot map
-		// may not list yet; each is read over its own connection with the URL's credentials.
-		text, err := seen[0].ClusterNodes(ctx).Result()
+		// CLUSTER NODES (from the first node that answers) names every node, replicas
+		// included, which the client's slot map may not list yet; each is read over its own
+		// connection with the URL's credentials.
+		var text string
+		for _, n := range seen {
+			if text, err = n.ClusterNodes(ctx).Result(); err == nil {
+				break
+			}
+		}
 		if err != nil {
 			return nil, false, "", fmt.Errorf("CLUSTER NODES: %w", err)
 		}
@@ -204,7 +221,7 @@ func config(ctx context.Context, c *redis.Client, names ...string) (map[string]s
 }
 
 // checkNode reads one node's INFO, configuration and users.
-func checkNode(ctx context.Context, addr string, c *redis.Client) ([]Fact, []Finding) {
+func checkNode(ctx context.Context, addr string, c *redis.Client, o RedisOptions) ([]Fact, []Finding) {
 	var facts []Fact
 	var out []Finding
 	add := func(sev Severity, id, what, why, fix string) {
@@ -280,7 +297,7 @@ func checkNode(ctx context.Context, addr string, c *redis.Client) ([]Fact, []Fin
 		for i := range num("connected_slaves") {
 			line := field("slave" + strconv.FormatInt(i, 10))
 			state, lag := replicaState(line)
-			if state != "online" || lag > MaxReplicaLag {
+			if state != "online" || lag > o.MaxReplicaLag {
 				add(Problem, "redis.replica-sync", fmt.Sprintf("replica %s is %s, %d s behind", line, state, lag),
 					"reads sent to that replica (ReadFromReplicas) see values older than the invalidations the master acknowledged",
 					"check the replica's link and load; with replica reads, wait for replicas (WAIT) before answering a write")

@@ -7,6 +7,7 @@ import (
 	"net"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -230,5 +231,73 @@ func TestRedisClusterFullCoverage(t *testing.T) {
 			}
 		}
 		c.Stop()
+	}
+}
+
+// pollFinding runs the check until a finding with id appears (the event the test waits
+// for), or fails after a generous deadline.
+func pollFinding(t *testing.T, url, id string, o doctor.RedisOptions) doctor.Finding {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		sec, err := doctor.CheckRedis(context.Background(), url, o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range sec.Findings {
+			if f.ID == id {
+				return f
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s finding: %+v", id, sec.Findings)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// A master whose replica stops acknowledging (the replica process stopped) reports it
+// behind: a finding on the master once the lag passes the bound.
+func TestRedisReplicaBehind(t *testing.T) {
+	master := testutil.Redis(t, rightArgs...)
+	replica := testutil.Redis(t, withArgs("--replicaof", "127.0.0.1", fmt.Sprint(master.Port()), "--masteruser", "ops", "--masterauth", "ops-pw")...)
+	o := doctor.RedisOptions{Pings: 1, MaxReplicaLag: 1}
+	c := redis.NewClient(&redis.Options{Addr: master.Addr(), Username: "ops", Password: "ops-pw"})
+	defer c.Close()
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		info, _ := c.Info(context.Background(), "replication").Result()
+		if strings.Contains(info, "state=online") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the replica never came online: %s", info)
+		}
+	}
+	if got := ids(check(t, opsURL(master))); len(got) != 0 {
+		t.Fatalf("master with its replica in sync: findings %v", got)
+	}
+	if err := syscall.Kill(replica.Pid(), syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Kill(replica.Pid(), syscall.SIGCONT)
+	f := pollFinding(t, opsURL(master), "redis.replica-sync", o)
+	if f.Where != master.Addr() || !strings.Contains(f.What, "behind") {
+		t.Errorf("finding %+v", f)
+	}
+}
+
+// A cluster left at cluster-require-full-coverage yes whose master dies: the other nodes
+// say cluster_state fail, the dead node does not answer.
+func TestRedisClusterStateFail(t *testing.T) {
+	c := testutil.Cluster(t, redisproc.ClusterOptions{Masters: 3, NodeTimeout: 300 * time.Millisecond,
+		Args: []string{"--cluster-require-full-coverage", "yes"}})
+	n, _ := c.Node("master-2")
+	if err := n.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	url := "redis+cluster://" + c.Masters()[0].Addr()
+	f := pollFinding(t, url, "redis.cluster-state", doctor.RedisOptions{Pings: 1})
+	if !strings.Contains(f.What, "fail") || strings.Contains(f.Where, n.Addr()) {
+		t.Errorf("finding %+v (the dead node is %s)", f, n.Addr())
 	}
 }
