@@ -37,6 +37,10 @@ func (o *Options) learnUsers(ctx context.Context) ([]string, error) {
 		needTiers = needTiers || !m.Own && m.Weight > 0 // an Atlas route: the plan keeps the user's tier
 		needConvs = needConvs || strings.Contains(m.Path, "{id}") && m.Weight > 0
 	}
+	if !needTiers && !needConvs { // only own routes: their placeholders come from the file
+		o.learned = &usersLearned{notes: []string{fmt.Sprintf("users from %s: %d (own routes only: nothing learned from the target; a refused token shows as 401 errors)", u.Source(), u.Len())}}
+		return o.learned.notes, nil
+	}
 	fmt.Fprintf(o.Progress, "[users] asking %s about %d users of %s…\n", o.Target, u.Len(), u.Source())
 	lctx, cancel := context.WithTimeout(ctx, learnTimeout)
 	defer cancel()
