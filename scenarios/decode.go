@@ -127,7 +127,7 @@ func (d *decoder) duration(n *yaml.Node, field string) (time.Duration, bool) {
 // scenario reads the root mapping into s.
 func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	f := d.Mapping(root, "", "name", "description", "seed", "warmup", "duration", "rate",
-		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin", "clients", "deploy")
+		"population", "keys", "mix", "db", "redis", "faults", "thresholds", "servers", "pin", "clients", "deploy", "writes")
 	if n := f["name"]; n != nil {
 		s.Name, _ = d.str(n, "name")
 	} else {
@@ -185,6 +185,13 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	}
 	if n := f["servers"]; n != nil {
 		s.Servers, _ = d.integer(n, "servers")
+	}
+	if n := f["writes"]; n != nil && d.Scalar(n, "writes", "true or false") {
+		var on bool
+		if n.ShortTag() != "!!bool" || n.Decode(&on) != nil {
+			d.fail(n.Line, "writes", true, "%q is not true or false", n.Value)
+		}
+		s.ReadOnly = !on
 	}
 	if n := f["pin"]; n != nil {
 		if g := d.Mapping(n, "pin", "writes", "reads"); g != nil {
@@ -384,7 +391,7 @@ func (d *decoder) mix(n *yaml.Node, s *Scenario) {
 	for i, it := range items {
 		path := fmt.Sprintf("mix[%d]", i)
 		m := &s.Mix[i]
-		f := d.Mapping(it, path, "req", "attack", "weight", "expect")
+		f := d.Mapping(it, path, "req", "attack", "weight", "expect", "changes", "body")
 		if f == nil {
 			continue
 		}
@@ -412,6 +419,16 @@ func (d *decoder) mix(n *yaml.Node, s *Scenario) {
 				m.Expect = append(m.Expect, code)
 			}
 		}
+		if v := f["changes"]; v != nil {
+			for j, c := range d.Sequence(v, path+".changes", true) {
+				if r, ok := d.str(c, fmt.Sprintf("%s.changes[%d]", path, j)); ok {
+					m.Changes = append(m.Changes, strings.TrimSpace(r))
+				}
+			}
+		}
+		if v := f["body"]; v != nil {
+			m.Body, _ = d.str(v, path+".body")
+		}
 	}
 }
 
@@ -429,6 +446,8 @@ func (d *decoder) request(n *yaml.Node, field string, m *MixEntry) {
 	}
 	m.Method = strings.ToUpper(parts[0])
 	m.Path, m.Query, _ = strings.Cut(parts[1], "?")
+	_, known := LookupRoute(m.Method, m.Path)
+	m.Own = !known && OwnRoute(m.Path)
 	if _, err := url.ParseQuery(m.Query); err != nil {
 		d.fail(n.Line, field, true, "bad query %q: %v", m.Query, err)
 	}

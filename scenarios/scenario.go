@@ -48,6 +48,10 @@ type Scenario struct {
 	// Deploy is how the instances shut down and how the harness balances them (deploy:); nil
 	// when the scenario has no deploy section.
 	Deploy     *Deploy
+	// ReadOnly (`writes: false`, or bench run -read-only) drops every write of the mix: for
+	// a system whose data must not change. The checks that need writes (staleness, tier
+	// after a change) then have nothing to judge; ReadOnlyChecksOff names them.
+	ReadOnly   bool
 	Thresholds []string // raw expressions; package threshold parses them (the runner, before the first attack) and evaluates them over the summary
 
 	// lines maps a field path ("mix[2].weight") to its line in the source, so that
@@ -131,6 +135,42 @@ type MixEntry struct {
 	Attack string  // one of AttackKinds() instead of a route; Req, Method, Path, Query and Expect are then empty
 	Weight float64 // relative, > 0
 	Expect []int   // statuses that are not errors; the route's Expect when the file gives none
+	// Own marks a route of the target the harness has no model of (a path outside /api/,
+	// e.g. "GET /v1/items/{item}"): its {placeholders} come from the users file's columns,
+	// {user} is the user's ID; the harness measures status, latency, X-Cache where present
+	// and, with an owner pointer, isolation. Routes under /api/ must be Atlas's.
+	Own bool
+	// Changes lists, for an own write, the reads it must change ("GET /v1/items/{item}"): the
+	// write carries a unique marker and every later read of those paths must show it.
+	Changes []string
+	// Body is an own write's body, with {placeholders} and {marker}; default
+	// {"atlasbench":"{marker}"}.
+	Body string
+}
+
+// OwnRoute reports whether a path is outside the Atlas API (/api/…, /healthz, /metrics), so
+// that a mix entry naming it is one of the target's own routes.
+func OwnRoute(path string) bool {
+	return !strings.HasPrefix(path, "/api/") && path != "/api" && path != "/healthz" && path != "/metrics"
+}
+
+// Placeholders returns the {names} in s (letters, digits, _ and -), in order, each once;
+// other braces (a JSON body's) are text.
+func Placeholders(s string) []string {
+	var out []string
+	for i := 0; i < len(s); i++ {
+		if s[i] != '{' {
+			continue
+		}
+		j := i + 1
+		for j < len(s) && (s[j] >= 'a' && s[j] <= 'z' || s[j] >= 'A' && s[j] <= 'Z' || s[j] >= '0' && s[j] <= '9' || s[j] == '_' || s[j] == '-') {
+			j++
+		}
+		if j < len(s) && s[j] == '}' && j > i+1 && !slices.Contains(out, s[i+1:j]) {
+			out = append(out, s[i+1:j])
+		}
+	}
+	return out
 }
 
 // DBModel is the simulated database round trip the server adds to every query.
@@ -321,6 +361,13 @@ func LookupRoute(method, path string) (Route, bool) {
 	}
 	return Route{}, false
 }
+
+// ReadOnlyChecksOff says which checks a read-only run turns off, for its notes.
+const ReadOnlyChecksOff = "staleness (no write is acknowledged, so no read can miss one), the tier after a change (no PUT /api/me/tier), and write latency and errors"
+
+// WriteMark is how every text a run writes begins (conversation titles, message contents),
+// so that what a run wrote into a real system can be found and removed.
+const WriteMark = "atlasbench "
 
 // Info is one line of `bench scenarios`.
 type Info struct {

@@ -133,6 +133,12 @@ func (p *problems) check(s *Scenario) {
 	if s.DB.Jitter < 0 {
 		p.add("db.jitter", "must be >= 0, got %s", s.DB.Jitter)
 	}
+	if s.ReadOnly && !slices.ContainsFunc(s.Mix, func(m MixEntry) bool {
+		rt, ok := LookupRoute(m.Method, m.Path)
+		return m.Weight > 0 && (m.Attack != "" || m.Own && m.Method == "GET" || ok && !rt.Write)
+	}) {
+		p.add("writes", "false leaves the mix without a read: every weighted route writes")
+	}
 	p.checkServers(s)
 	p.checkClients(s.Clients)
 	p.checkRedis(s.Redis)
@@ -310,6 +316,8 @@ func (p *problems) checkMix(mix []MixEntry) {
 		case m.Attack != "":
 			p.checkAttack(f, m)
 		case p.bad[f+".attack"]: // an attack that was not a text: no route to check
+		case m.Own:
+			p.checkOwn(f, m)
 		case !knownRoute(m):
 			req := m.Req
 			if req == "" {
@@ -329,6 +337,38 @@ func (p *problems) checkMix(mix []MixEntry) {
 		for j, st := range m.Expect {
 			if st < 100 || st > 599 {
 				p.add(fmt.Sprintf("%s.expect[%d]", f, j), "%d is not an HTTP status (100-599)", st)
+			}
+		}
+	}
+}
+
+// ownMethods are the methods of an own route.
+var ownMethods = []string{"GET", "POST", "PUT", "PATCH", "DELETE"}
+
+// checkOwn checks a mix entry naming one of the target's own routes.
+func (p *problems) checkOwn(f string, m MixEntry) {
+	if !slices.Contains(ownMethods, m.Method) {
+		p.add(f+".req", "method %s: an own route is one of %s", m.Method, strings.Join(ownMethods, ", "))
+	}
+	if m.Query != "" && m.Method != "GET" {
+		p.add(f+".req", "a query is only allowed on GET routes")
+	}
+	if m.Method == "GET" && (len(m.Changes) > 0 || m.Body != "") {
+		p.add(f+".changes", "only a write (POST, PUT, PATCH, DELETE) changes reads or has a body")
+	}
+	have := append(Placeholders(m.Path+"?"+m.Query+" "+m.Body), "user")
+	for j, c := range m.Changes {
+		method, path, _ := strings.Cut(c, " ")
+		switch {
+		case method != "GET" || !strings.HasPrefix(path, "/") || strings.ContainsAny(path, " ?"):
+			p.add(fmt.Sprintf("%s.changes[%d]", f, j), `%q is not "GET /path" (e.g. "GET /v1/items/{item}")`, c)
+		case !OwnRoute(path):
+			p.add(fmt.Sprintf("%s.changes[%d]", f, j), "%q: only reads of your own routes (outside /api/) can be declared", c)
+		default:
+			for _, ph := range Placeholders(path) {
+				if !slices.Contains(have, ph) {
+					p.add(fmt.Sprintf("%s.changes[%d]", f, j), "{%s} is not a placeholder of the write (it has %s): the read it changes must be known from the write", ph, strings.Join(have, ", "))
+				}
 			}
 		}
 	}

@@ -72,6 +72,7 @@ func commands() []command {
 		{"gate", "SUMMARY", "thresholds, and regression vs a baseline (-baseline FILE)", runGate},
 		{"serve", "[flags]", "run the reference Atlas server (cache or no-cache mode)", runServe},
 		{"floor", "[flags]", "the cached GET /api/me beside a bare one-GET server on the same Redis: ratios", runFloor},
+		{"doctor", "-redis URL|-target URL", "is this Redis set up right for a cache, does this service keep the API contract", runDoctor},
 		{"token", "USERID", "print a JWT for USERID signed with ATLAS_JWT_SECRET", runToken},
 		{"report", "DIR", "re-render a run's report and charts from its summary.json", runReport},
 		{"merge", "SHARD_DIR...", "merge the shards of a distributed run (run -shard i/N) exactly", runMerge},

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/runner"
@@ -43,6 +44,8 @@ Examples:
                                               # as fast as the server answers: latency = service time
   bench run -scenario core -servers 3         # three instances over one Redis and one database
   bench run -scenario scale                   # 100,000 users, 2 instances, capacity figures
+  bench run -target http://127.0.0.1:8000 -users users.csv -read-only -scenario core
+                                              # your own users and tokens, nothing written
 
 Distributed (one process per machine, the same scenario, rate and -start-at; then bench merge):
   bench run -scenario mixed -target http://atlas:8000 -shard 1/3 -start-at 2026-01-02T15:04:05Z -out shards/1
@@ -68,6 +71,9 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite, or a postgres:// server URL (a fresh database is created per mode and dropped)")
 	fs.StringVar(&o.Target, "target", "", "drive an already running Atlas server at this URL instead of starting one (ATLAS_JWT_SECRET must match)")
 	fs.StringVar(&o.TargetRedis, "target-redis", "", "with -target: the Redis behind it (redis:// or redis+cluster:// URL), read-only (INFO) as a second witness")
+	usersFile := fs.String("users", "", "with -target: a users `FILE` (CSV with a header, or JSON Lines: id, token, optional tier and conversations) instead of the seeded u1…uN; what it lacks is learned from the target")
+	owner := fs.String("owner", "", "with -target: JSON `pointer` of the owner field in the target's answers (e.g. /data/ownerId); default the Atlas model: /userId and every listed item's")
+	readOnly := fs.Bool("read-only", false, "drop every write from the mix (as writes: false in the scenario): for a system whose data must not change")
 	fs.StringVar(&o.TargetDB, "target-db", "", "with -target: its PostgreSQL database (postgres:// URL), read-only (pg_stat_database) as a second witness")
 	fs.IntVar(&o.Count, "count", 1, "repeat the measured window N times (modes interleaved) and keep every sample")
 	shard := fs.String("shard", "", "run only shard `i/N` of the scenario's users (each user's requests at the unsharded run's times); merge the shards with bench merge")
@@ -104,6 +110,39 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if o.Target != "" {
 		o.Secret, _ = jwtSecret(getenv)
+	}
+	if *owner != "" {
+		if o.Target == "" {
+			return usagef("run: -owner goes with -target (the reference server's answers carry /userId)")
+		}
+		if o.Owner, err = check.ParsePointer(*owner); err != nil {
+			return usagef("run: -owner: %v", err)
+		}
+	}
+	for i, m := range sc.Mix {
+		if m.Own && o.Target == "" {
+			return usagef("run: scenario %s: mix[%d]: %s is a route of your own service (outside /api/): it needs -target", sc.Name, i, m.Req)
+		}
+	}
+	if *readOnly {
+		sc.ReadOnly = true
+		if err := sc.Validate(); err != nil {
+			return usagef("run: -read-only: %v", err)
+		}
+	}
+	if *usersFile != "" {
+		if o.Target == "" {
+			return usagef("run: -users goes with -target (a stack the harness starts seeds its own users)")
+		}
+		if o.Users, err = driver.LoadUsers(*usersFile); err != nil {
+			return usagef("run: -users: %v", err)
+		}
+		sc.Population.Users = o.Users.Len()
+		for i, m := range sc.Mix {
+			if m.Attack != "" {
+				return usagef("run: -users: scenario %s: mix[%d]: attack %s needs a seeded server (its cases use seeded IDs)", sc.Name, i, m.Attack)
+			}
+		}
 	}
 	o.Scenario = sc
 	o.Binary = getenv("ATLAS_BENCH_BIN") // tests point this at a built bench; default os.Executable()

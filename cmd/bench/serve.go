@@ -54,6 +54,8 @@ type serveOptions struct {
 	dbLatency, dbJitter                                            time.Duration
 	shutdownDelay, drainTimeout                                    time.Duration
 	floor                                                          bool
+	seedUserPrefix                                                 string
+	seedIDOffset                                                   int64
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -86,6 +88,8 @@ func serveFlags(fs *flag.FlagSet, o *serveOptions, getenv func(string) string) {
 	fs.IntVar(&o.seedMessages, "seed-messages", 40, "messages per conversation")
 	fs.Int64Var(&o.seed, "seed", 1, "seed for tiers, names and contents")
 	fs.StringVar(&o.seedTiers, "seed-tiers", atlas.DefaultTierMix().String(), "share of seeded users per tier")
+	fs.StringVar(&o.seedUserPrefix, "seed-user-prefix", "u", "prefix of the seeded user IDs (acct- seeds acct-1…acct-N): a population a seeded run does not know")
+	fs.Int64Var(&o.seedIDOffset, "seed-id-offset", 0, "added to every seeded conversation and message ID (>= 0)")
 	fs.DurationVar(&o.dbLatency, "db-latency", 0, "simulated network round trip added to every DB query (e.g. 10ms)")
 	fs.DurationVar(&o.dbJitter, "db-jitter", 0, "uniform ± spread of that round trip")
 	fs.StringVar(&o.logLevel, "log-level", "info", "debug, info, warn or error")
@@ -134,8 +138,8 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	if o.shutdownDelay < 0 || o.drainTimeout <= 0 {
 		return usagef("serve: -shutdown-delay must be >= 0 and -drain-timeout > 0")
 	}
-	if o.seedUsers < 0 || o.seedConversations < 0 || o.seedMessages < 0 {
-		return usagef("serve: -seed-users, -seed-conversations and -seed-messages must be >= 0")
+	if o.seedUsers < 0 || o.seedConversations < 0 || o.seedMessages < 0 || o.seedIDOffset < 0 {
+		return usagef("serve: -seed-users, -seed-conversations, -seed-messages and -seed-id-offset must be >= 0")
 	}
 	mix, err := atlas.ParseTierMix(o.seedTiers)
 	if err != nil {
@@ -157,7 +161,8 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	defer st.Close()
 	if o.seedUsers > 0 {
 		start := time.Now()
-		err := st.Seed(ctx, store.SeedConfig{Seed: o.seed, Users: o.seedUsers, Conversations: o.seedConversations, Messages: o.seedMessages, Tiers: mix})
+		err := st.Seed(ctx, store.SeedConfig{Seed: o.seed, Users: o.seedUsers, Conversations: o.seedConversations, Messages: o.seedMessages, Tiers: mix,
+			UserPrefix: o.seedUserPrefix, IDOffset: o.seedIDOffset})
 		switch {
 		case errors.Is(err, store.ErrNotEmpty):
 			log.Info("database already seeded; keeping its data")

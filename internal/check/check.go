@@ -48,6 +48,11 @@ type Options struct {
 	MaxExamples int
 	// Next receives every record's verdict, in order of completion time.
 	Next func(Verdict)
+	// Owner is where a body names its owner (ParsePointer). Zero: the Atlas model, the
+	// top-level "userId" and that of every item of "conversations" and "messages"; another
+	// pointer judges the top-level owner it names. Either way, when no measured body names
+	// an owner, isolation is not applicable (Report.IsolationNA) instead of 0 violations.
+	Owner Pointer
 }
 
 // Finding is one violation found in a response.
@@ -55,6 +60,9 @@ type Finding struct {
 	Kind     string // KindIsolation, KindTier or KindStale
 	Expected string
 	Got      string
+	// ownerless marks a body without a top-level owner: a violation when other bodies of
+	// the run name theirs, nothing when none does (isolation is then not applicable).
+	ownerless bool
 }
 
 // Verdict is the judgement of one record.
@@ -80,6 +88,13 @@ type Report struct {
 	// its kept copy on a 304: client-visible stale reads (clients.go).
 	ClientStale map[string]int64
 	Examples    []summary.Example
+	// Owners and Ownerless count the measured 2xx bodies judged for isolation that named
+	// an owner and that did not.
+	Owners, Ownerless int64
+	// IsolationNA is why isolation could not be judged (no measured body named an owner);
+	// Isolation then counts no body for lacking one. Empty when it was judged.
+	IsolationNA string
+	ownerless   int64 // Isolation's share of bodies without an owner
 }
 
 // IsolationViolations is what summary.Figures.IsolationViolations counts: foreign bodies
@@ -99,6 +114,7 @@ type Checker struct {
 	convs    map[string]*convState
 	report   Report
 	examples map[string]int
+	own      map[string][]ownAck // own routes: acknowledged writes by the path of a read they change (own.go)
 }
 
 // New returns a Checker.
@@ -157,7 +173,47 @@ func (c *Checker) Report() Report {
 	r.ErrorsByKind = maps.Clone(c.report.ErrorsByKind)
 	r.ClientStale = maps.Clone(c.report.ClientStale)
 	r.Examples = slices.Clone(c.report.Examples)
+	if r.Owners == 0 && r.Ownerless > 0 {
+		at := c.o.Owner.String()
+		if at == "" {
+			at = DefaultOwner
+		}
+		r.IsolationNA = fmt.Sprintf("none of the %d answers judged names an owner at %s (bench run -owner names where yours do)", r.Ownerless, at)
+		r.Isolation -= r.ownerless
+		r.Examples = slices.DeleteFunc(r.Examples, func(e summary.Example) bool { return e.Kind == KindIsolation && e.Got == noOwner })
+	}
 	return r
+}
+
+// noOwner is what a finding on a body without an owner got.
+const noOwner = "no owner"
+
+// isolation judges whether a 2xx body belongs to the requester, and counts whether it
+// named an owner at all (measured records only).
+func (c *Checker) isolation(r driver.Record, b *body) []Finding {
+	req := r.Req
+	var out []Finding
+	named := b.UserID != nil
+	if at := c.o.Owner.String(); at != "" {
+		owner, ok := c.o.Owner.Owner(r.Res.Body)
+		named = ok
+		switch {
+		case !ok:
+			out = append(out, Finding{Kind: KindIsolation, Expected: at + " " + strconv.Quote(req.UserID), Got: noOwner, ownerless: true})
+		case owner != req.UserID:
+			out = append(out, Finding{Kind: KindIsolation, Expected: at + " " + strconv.Quote(req.UserID), Got: at + " " + strconv.Quote(owner)})
+		}
+	} else {
+		out = isolation(req, b)
+	}
+	if !r.Warmup {
+		if named {
+			c.report.Owners++
+		} else {
+			c.report.Ownerless++
+		}
+	}
+	return out
 }
 
 // body is what the checks read of a JSON answer.
@@ -189,6 +245,14 @@ func (c *Checker) judge(r driver.Record) {
 		return
 	}
 	v.Error = Status(req, res)
+	if req.Own {
+		c.judgeOwn(&v)
+		c.count(v)
+		if c.o.Next != nil {
+			c.o.Next(v)
+		}
+		return
+	}
 	if req.Attack != "" {
 		c.judgeAttack(&v)
 		c.count(v)
@@ -208,7 +272,7 @@ func (c *Checker) judge(r driver.Record) {
 	}
 	u := c.user(req.UserID)
 	if ok && v.Error == "" {
-		v.Findings = append(v.Findings, isolation(req, &b)...)
+		v.Findings = append(v.Findings, c.isolation(r, &b)...)
 		if len(v.Findings) == 0 { // a foreign body says nothing about the requester's writes
 			v.Findings = append(v.Findings, c.staleness(u, r, &b)...)
 		}
@@ -272,6 +336,9 @@ func (c *Checker) countFinding(r driver.Record, f Finding) {
 	switch f.Kind {
 	case KindIsolation:
 		c.report.Isolation++
+		if f.ownerless {
+			c.report.ownerless++
+		}
 	case KindStale:
 		c.report.Stale++
 		if r.Revalidated() {
@@ -368,7 +435,7 @@ func gotStatus(res *vegeta.Result) string {
 func isolation(req *driver.Request, b *body) []Finding {
 	var out []Finding
 	if b.UserID == nil {
-		out = append(out, Finding{Kind: KindIsolation, Expected: `"userId": "` + req.UserID + `"`, Got: "no userId"})
+		out = append(out, Finding{Kind: KindIsolation, Expected: `"userId": "` + req.UserID + `"`, Got: noOwner, ownerless: true})
 	} else if *b.UserID != req.UserID {
 		out = append(out, Finding{Kind: KindIsolation, Expected: `"userId": "` + req.UserID + `"`, Got: `"userId": "` + *b.UserID + `"`})
 	}

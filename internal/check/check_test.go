@@ -300,8 +300,6 @@ func TestIsolationRules(t *testing.T) {
 		{"own", "GET /api/me", `{"userId":"u1","tier":"free"}`, 0},
 		// Someone else's.
 		{"foreign", "GET /api/me", `{"userId":"u2","tier":"free"}`, 1},
-		// No owner at all.
-		{"missing userId", "GET /api/me/tier", `{"tier":"free"}`, 1},
 		// Own list with a foreign item.
 		{"foreign item", "GET /api/conversations", `{"userId":"u1","conversations":[{"id":"c1","userId":"u1"},{"id":"c7","userId":"u7"}]}`, 1},
 		// Own list with an item that has no owner.

@@ -59,6 +59,12 @@ type Request struct {
 	// is sent conditional on it (If-None-Match); nil otherwise (devices.go).
 	Device int
 	Kept   *Copy
+	// Own marks a route of the target the harness has no model of (scenarios.MixEntry.Own);
+	// for an own write, Marker is the unique text its body carries and Changes the concrete
+	// paths of the reads it must change (routes.go).
+	Own     bool
+	Marker  string
+	Changes []string
 }
 
 // maxShownPath is how much of a path String shows (hostile IDs run to 4 KiB).
@@ -87,6 +93,11 @@ type PlanOptions struct {
 	// TokenTTL is how long the tokens are valid. Default the scenario's whole attack
 	// (warm-up + duration) plus one hour.
 	TokenTTL time.Duration
+	// Users, when set, is the population instead of the seeded u1…uN: the plan draws user
+	// indexes 1…Users.Len() with the scenario's key distribution and takes each user's ID,
+	// token, tier and conversation IDs from it (users.go). Attack entries need a seeded
+	// server and are refused.
+	Users *Users
 }
 
 // planRoute is one mix entry, resolved against the known routes; or an attack kind.
@@ -96,6 +107,7 @@ type planRoute struct {
 	write, hasID                        bool
 	expect                              []int
 	limit                               int
+	own                                 *ownRoute // a route of the target's own (routes.go)
 }
 
 // Plan is the deterministic request sequence a scenario seeds: the same scenario always
@@ -114,6 +126,7 @@ type Plan struct {
 	tiers   map[int]string // users whose tier the plan changed
 	auths   []*auth        // by user index, made on first use (8 bytes a user until then)
 	next    uint64
+	n       int             // users: population.users, or Users.Len()
 	hostile *rand.Rand      // draws the attacks' cases and targets
 	rsaKey  *rsa.PrivateKey // signs bad-token's RS256 tokens; nil without bad-token
 }
@@ -143,7 +156,11 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 	if o.TokenTTL <= 0 {
 		o.TokenTTL = sc.Total() + time.Hour
 	}
-	if sc.Population.Users < 1 {
+	n := sc.Population.Users
+	if o.Users != nil {
+		n = o.Users.Len()
+	}
+	if n < 1 {
 		return nil, fmt.Errorf("driver: plan: scenario %q: population.users must be >= 1", sc.Name)
 	}
 	p := &Plan{
@@ -154,12 +171,16 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 		tier:    rand.New(rand.NewPCG(uint64(sc.Seed), streamTier)),
 		hostile: rand.New(rand.NewPCG(uint64(sc.Seed), streamAttack)),
 		tiers:   map[int]string{},
-		auths:   make([]*auth, sc.Population.Users+1),
+		auths:   make([]*auth, n+1),
+		n:       n,
 	}
-	p.users = sc.Keys.Sampler(sc.Population.Users, rand.New(rand.NewPCG(uint64(sc.Seed), streamUsers)))
+	p.users = sc.Keys.Sampler(n, rand.New(rand.NewPCG(uint64(sc.Seed), streamUsers)))
 	var total float64
 	for i, m := range sc.Mix {
 		if m.Attack != "" {
+			if o.Users != nil {
+				return nil, fmt.Errorf("driver: plan: scenario %q: mix[%d]: attack %s needs a seeded server, not a users file", sc.Name, i, m.Attack)
+			}
 			if err := p.addAttack(i, m); err != nil {
 				return nil, err
 			}
@@ -170,11 +191,18 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 			}
 			continue
 		}
+		if m.Own {
+			if err := p.addOwn(i, m); err != nil {
+				return nil, err
+			}
+			total = p.total()
+			continue
+		}
 		rt, ok := scenarios.LookupRoute(m.Method, m.Path)
 		if !ok {
 			return nil, fmt.Errorf("driver: plan: scenario %q: mix[%d]: unknown route %s %s", sc.Name, i, m.Method, m.Path)
 		}
-		if m.Weight <= 0 {
+		if m.Weight <= 0 || sc.ReadOnly && rt.Write {
 			continue
 		}
 		pr := planRoute{
@@ -185,7 +213,7 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 		if len(pr.expect) == 0 {
 			pr.expect = slices.Clone(rt.Expect)
 		}
-		if pr.hasID && sc.Population.Conversations < 1 {
+		if pr.hasID && sc.Population.Conversations < 1 && o.Users == nil {
 			return nil, fmt.Errorf("driver: plan: scenario %q: mix[%d]: %s needs population.conversations >= 1", sc.Name, i, m.Req)
 		}
 		if m.Method == "GET" && strings.HasSuffix(m.Path, "/messages") {
@@ -210,6 +238,9 @@ func NewPlan(sc *scenarios.Scenario, o PlanOptions) (*Plan, error) {
 
 // SeedTier is the tier user i (1-based) was seeded with.
 func (p *Plan) SeedTier(i int) string {
+	if p.opts.Users != nil {
+		return p.opts.Users.Tier(i)
+	}
 	return string(atlas.SeedTier(p.sc.Seed, i, p.sc.Population.Tiers))
 }
 
@@ -227,6 +258,11 @@ func (p *Plan) token(i int, userID string) (string, error) {
 		return "", fmt.Errorf("driver: plan: user %d of %d", i, len(p.auths)-1)
 	}
 	if a := p.auths[i]; a != nil && a.token != "" {
+		return a.token, nil
+	}
+	if u := p.opts.Users; u != nil {
+		a := p.auth(i)
+		a.token, a.header = u.Token(i), []string{u.Bearer(i)}
 		return a.token, nil
 	}
 	t, err := atlas.NewToken(p.opts.Secret, userID, p.opts.Now, p.opts.TokenTTL)
@@ -257,7 +293,9 @@ func (p *Plan) auth(i int) *auth {
 // userID is user i's ID (1 <= i <= population.users), made on first use.
 func (p *Plan) userID(i int) string {
 	a := p.auth(i)
-	if a.id == "" {
+	if a.id == "" && p.opts.Users != nil {
+		a.id = p.opts.Users.ID(i)
+	} else if a.id == "" {
 		a.id = atlas.SeedUserID(i)
 	}
 	return a.id
@@ -275,8 +313,8 @@ func (p *Plan) bearer(i int, token string) []string {
 // Next plans the next request. The sequence is endless.
 func (p *Plan) Next() (*Request, error) {
 	i := p.users()
-	if i < 1 || i > p.sc.Population.Users {
-		return nil, fmt.Errorf("driver: plan: key sampler returned user %d of %d", i, p.sc.Population.Users)
+	if i < 1 || i > p.n {
+		return nil, fmt.Errorf("driver: plan: key sampler returned user %d of %d", i, p.n)
 	}
 	x := p.route.Float64() * p.cum[len(p.cum)-1]
 	k, _ := slices.BinarySearch(p.cum, x)
@@ -295,6 +333,9 @@ func (p *Plan) Next() (*Request, error) {
 		p.next++
 		return r, nil
 	}
+	if rt.own != nil {
+		return p.ownRequest(i, userID, rt)
+	}
 	tok, err := p.token(i, userID)
 	if err != nil {
 		return nil, err
@@ -306,12 +347,14 @@ func (p *Plan) Next() (*Request, error) {
 	}
 	p.next++
 	path := rt.path
-	if rt.hasID {
+	if rt.hasID && p.opts.Users != nil {
+		path = p.usersConversation(r, rt, i)
+	} else if rt.hasID {
 		j := p.conv.IntN(p.sc.Population.Conversations)
 		r.ConversationID = "c" + strconv.FormatInt(atlas.SeedConversationID(i, j, p.sc.Population.Conversations), 10)
 		path = strings.ReplaceAll(path, "{id}", r.ConversationID)
 	}
-	if rt.query != "" {
+	if rt.query != "" && (!rt.hasID || r.ConversationID != "") {
 		path += "?" + rt.query
 	}
 	r.Path = path
@@ -326,10 +369,10 @@ func (p *Plan) Next() (*Request, error) {
 		r.NewTier = others[p.tier.IntN(len(others))]
 		p.tiers[i] = r.NewTier
 		r.Body = []byte(`{"tier":"` + r.NewTier + `"}`)
-	case rt.method == "POST" && rt.path == "/api/conversations":
-		r.Body = []byte(`{"title":"atlasbench conversation ` + strconv.FormatUint(r.Index, 10) + `"}`)
+	case r.Route == "POST /api/conversations": // also a {id} write of a user without conversations
+		r.Body = []byte(`{"title":"` + scenarios.WriteMark + `conversation ` + strconv.FormatUint(r.Index, 10) + `"}`)
 	case rt.method == "POST" && rt.hasID:
-		r.Body = []byte(`{"content":"atlasbench message ` + strconv.FormatUint(r.Index, 10) + ` from ` + userID + `"}`)
+		r.Body = []byte(`{"content":"` + scenarios.WriteMark + `message ` + strconv.FormatUint(r.Index, 10) + ` from ` + userID + `"}`)
 	}
 	return r, nil
 }

@@ -44,7 +44,7 @@ func (m *Model) WarmAtStart() { m.warm = true }
 // warm-up requests fill the cache but are not counted.
 func (m *Model) Add(r driver.Record) {
 	req := r.Req
-	if req == nil || req.Attack != "" || r.Res == nil || r.Res.Code == 0 {
+	if req == nil || req.Attack != "" || req.Own || r.Res == nil || r.Res.Code == 0 {
 		return
 	}
 	at := r.End()

@@ -282,6 +282,10 @@ func MergeParts(parts []*Part) (*Recorder, Input, []summary.Note, error) {
 			c.ErrorsByKind[kind] += n
 		}
 		c.Isolation += p.Checks.Isolation
+		c.Owners, c.Ownerless = c.Owners+p.Checks.Owners, c.Ownerless+p.Checks.Ownerless
+		if k == 0 || p.Checks.IsolationNA == "" {
+			c.IsolationNA = p.Checks.IsolationNA // not applicable only when no part could judge it
+		}
 		c.Tier += p.Checks.Tier
 		c.Stale += p.Checks.Stale
 		c.Examples = append(c.Examples, p.Checks.Examples...)

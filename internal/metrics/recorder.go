@@ -335,6 +335,7 @@ func (r *Recorder) totals(in Input) summary.Figures {
 		ServiceTime:         r.service.latency(),
 		ByEndpoint:          map[string]summary.Endpoint{},
 		IsolationViolations: in.Checks.IsolationViolations(),
+		IsolationNA:         in.Checks.IsolationNA,
 		StaleReads:          in.Checks.Stale,
 		Examples:            in.Checks.Examples,
 		Percentiles:         r.latency.percentileCurve(),

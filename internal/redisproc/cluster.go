@@ -54,6 +54,9 @@ type ClusterOptions struct {
 	Announce func(ctx context.Context, name, addr string) (string, error)
 	// StartTimeout bounds the wait for cluster_state:ok and replicas in sync; default 60s.
 	StartTimeout time.Duration
+	// Args are extra arguments for every node, after the cluster's own (a setting given
+	// again wins: "--cluster-require-full-coverage", "yes").
+	Args []string
 }
 
 // Node is one node of a Cluster. Name is its role at creation: master-1 … master-N
@@ -207,6 +210,7 @@ func (c *Cluster) startNode(ctx context.Context, name string, rng int) (*Node, e
 		"--cluster-announce-ip", ahost, "--cluster-announce-port", aport,
 		"--cluster-announce-bus-port", strconv.Itoa(port + busPortOffset),
 	}
+	args = append(args, c.opts.Args...)
 	s, err := Start(ctx, Options{Binary: c.opts.Binary, Port: port, Args: args, Dir: dir, Persistence: c.opts.Persistence})
 	if err != nil {
 		return nil, fmt.Errorf("redisproc: cluster node %s: %w", name, err)

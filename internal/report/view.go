@@ -493,9 +493,12 @@ func checkSection(s *summary.Summary) *section {
 	sec := &section{Title: "Isolation and staleness"}
 	var examples [][]string
 	for _, f := range modes(s) {
+		iso := "isolation violations " + count(f.IsolationViolations)
+		if f.IsolationNA != "" {
+			iso = "isolation not applicable (" + f.IsolationNA + ")"
+		}
 		sec.Lines = append(sec.Lines, line{
-			Text: fmt.Sprintf("%s: isolation violations %s, stale reads %s.",
-				modeLabel(f), count(f.IsolationViolations), count(f.StaleReads)),
+			Text: fmt.Sprintf("%s: %s, stale reads %s.", modeLabel(f), iso, count(f.StaleReads)),
 			Loud: f.IsolationViolations > 0 || f.StaleReads > 0,
 		})
 		for _, e := range f.Examples[:min(len(f.Examples), maxExamples)] {

@@ -18,7 +18,8 @@ import (
 // caller's plain configuration.
 type engine struct {
 	Options
-	attacks *plan // the run's attacks, for the overall ETA of the progress
+	attacks *plan         // the run's attacks, for the overall ETA of the progress
+	learned *usersLearned // the users file's learning, once done
 }
 
 // newEngine applies o's defaults and checks the options that need no config or server

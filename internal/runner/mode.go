@@ -136,7 +136,7 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 			next = func(v check.Verdict) { p.model.Add(v.Record); inner(v) }
 		}
 	}
-	p.chk = check.New(check.Options{Next: next})
+	p.chk = check.New(check.Options{Next: next, Owner: e.Owner})
 	p.poll = metrics.NewPoller(m.bases[0], metrics.PollerOptions{More: m.bases[1:]})
 	p.wit = e.openWitnesses(ctx, m.st, m.bases)
 	m.onClose(func() { p.wit.Close() })
@@ -182,7 +182,9 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 			m.label(), e.Shard, e.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
 	out, err := driver.Run(ctx, driver.Config{
-		BaseURLs: m.bases, ReadyPeriod: readyPeriod(sc), Scenario: sc, Secret: e.Secret, Mode: mode,
+		// a users file's population (nil: the seeded one)
+		PlanOptions: driver.PlanOptions{Users: e.Users},
+		BaseURLs:    m.bases, ReadyPeriod: readyPeriod(sc), Scenario: sc, Secret: e.Secret, Mode: mode,
 		ResultsPath: filepath.Join(m.dir, "results-"+string(mode)+repSuffix(m.rep)+".bin"),
 		WarmupPath:  warmupPath(m.dir, mode, m.rep, sc.Warmup),
 		Events:      m.events(),

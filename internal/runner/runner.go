@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -68,6 +69,12 @@ type Options struct {
 	Progress io.Writer
 	TTY      bool
 	Log      *slog.Logger
+	// Users, with Target, is the population from a users file (bench run -users) instead
+	// of the seeded u1…uN; what it lacks is learned from the target before the first attack.
+	Users *driver.Users
+	// Owner is where the target's answers name their owner (bench run -owner); zero: the
+	// Atlas model (userId, and every listed item's).
+	Owner check.Pointer
 }
 
 // UsageError is a bad scenario, config or option: the run never started.

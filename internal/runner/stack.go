@@ -30,7 +30,9 @@ func (m *modeRun) up(ctx context.Context) error {
 		if err := reachable(ctx, e.Target); err != nil {
 			return &EnvError{err}
 		}
-		return nil
+		notes, err := e.learnUsers(ctx)
+		m.notes = append(m.notes, notes...)
+		return err
 	}
 	fmt.Fprintf(e.Progress, "%s starting Redis, DB (%d users) and %s…\n", m.label(), sc.Population.Users, plural(max(sc.Servers, 1), "server"))
 	rl := e.openRunLog(m.dir)

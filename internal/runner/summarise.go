@@ -63,6 +63,7 @@ func (e *engine) newRun(config, dir string) (*run, error) {
 			s.Notes = append(s.Notes, summary.Note{Kind: summary.NoteTarget, Text: "faults skipped: -target gives the harness no control over the server's Redis"})
 		}
 	}
+	s.Notes = append(s.Notes, readOnlyNote(sc)...)
 	return &run{dir: dir, s: s, figs: map[summary.Mode][]summary.Figures{}, cache: cc}, nil
 }
 

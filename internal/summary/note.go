@@ -22,6 +22,7 @@ const (
 	NoteKeyAudit NoteKind = "key-audit" // the cache-key audit could not run
 	NoteCapacity NoteKind = "capacity"  // the capacity figures could not be read
 	NoteMerge    NoteKind = "merge"     // the shards of a merged run disagree
+	NoteReadOnly NoteKind = "read-only" // a read-only run: the checks its dropped writes turn off
 	NoteRestart  NoteKind = "restart"   // a server instance was stopped or restarted gracefully: its drain
 	NoteOther    NoteKind = "other"     // a v1 summary's note, whose kind is unknown
 )

@@ -168,6 +168,9 @@ type Figures struct {
 	HarnessRSSMiB float64 `json:"harness_rss_mib,omitempty"`
 	// Capacity is the Redis memory the cache used at the end of the window, per user and per class.
 	Capacity *Capacity `json:"capacity,omitempty"`
+	// IsolationNA is why isolation could not be judged: no answer named an owner at the
+	// run's owner pointer. A threshold on isolation_violations is then not applicable.
+	IsolationNA string `json:"isolation_not_applicable,omitempty"`
 	// RedisStats are Redis's own counters by window: "attack" (warm-up included, between
 	// idle moments), "window" (the measured window) and each phase by name.
 	RedisStats map[string]RedisStats `json:"redis_stats,omitempty"`

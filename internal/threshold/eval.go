@@ -23,6 +23,9 @@ func (e Expr) Eval(s *summary.Summary) (value float64, pass bool, err error) {
 	if e.Path.IsZero() {
 		return 0, false, fmt.Errorf("threshold %q: not parsed", e.Raw)
 	}
+	if s != nil && s.IsolationNA != "" && len(e.Path.fields) > 0 && e.Path.fields[0] == "isolation_violations" {
+		return 0, false, fmt.Errorf("%w: isolation: %s", ErrNotApplicable, s.IsolationNA)
+	}
 	v, err := e.Path.Resolve(s)
 	if err != nil {
 		if why := e.Path.notApplicable(s); why != "" && errors.Is(err, ErrMissing) {

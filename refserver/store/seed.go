@@ -1,6 +1,10 @@
 package store
 
-import "github.com/atlasbench/atlasbench/internal/atlas"
+import (
+	"strconv"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
+)
 
 // SeedConfig says what Seed writes: users u1…uN with tiers drawn by atlas.SeedTier, Conversations
 // per user with the IDs atlas.SeedConversationID gives, and Messages per conversation.
@@ -10,4 +14,17 @@ type SeedConfig struct {
 	Conversations int // per user
 	Messages      int // per conversation
 	Tiers         atlas.TierMix
+	// UserPrefix replaces the "u" of the user IDs ("acct-" seeds acct-1…acct-N); empty: "u".
+	UserPrefix string
+	// IDOffset is added to every conversation and message ID (c<offset+1>…), so that a
+	// server's IDs are not the ones a seeded run assumes; 0: none. Must be >= 0.
+	IDOffset int64
+}
+
+// userID is seeded user i's ID.
+func (c SeedConfig) userID(i int) string {
+	if c.UserPrefix == "" {
+		return atlas.SeedUserID(i)
+	}
+	return c.UserPrefix + strconv.Itoa(i)
 }

@@ -258,3 +258,34 @@ func TestSeedKeepsConstraints(t *testing.T) {
 		}
 	})
 }
+
+// UserPrefix and IDOffset seed a population whose IDs a seeded run does not assume; new rows
+// get IDs above the offset ones.
+func TestSeedWithOtherIDs(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		ctx := context.Background()
+		cfg := smallSeed
+		cfg.UserPrefix, cfg.IDOffset = "acct-", 700000
+		s := seeded(t, b, cfg, Options{})
+		if _, err := s.GetUser(ctx, "u1"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("u1 exists (%v) in a population seeded as acct-", err)
+		}
+		convs, err := s.ListConversations(ctx, "acct-2")
+		if err != nil || len(convs) != cfg.Conversations {
+			t.Fatalf("acct-2: %d conversations, %v", len(convs), err)
+		}
+		for j, c := range convs {
+			want := cfg.IDOffset + atlas.SeedConversationID(2, cfg.Conversations-1-j, cfg.Conversations)
+			if c.ID != want || c.UserID != "acct-2" {
+				t.Errorf("conversation %d: ID %d of %s, want %d of acct-2", j, c.ID, c.UserID, want)
+			}
+		}
+		c, err := s.CreateConversation(ctx, "acct-2", "new", fixedClock())
+		if err != nil || c.ID <= cfg.IDOffset+int64(cfg.Users*cfg.Conversations) {
+			t.Errorf("a new conversation got ID %d (%v), want above the seeded ones", c.ID, err)
+		}
+		if err := (&sqlStore{}).Seed(ctx, SeedConfig{IDOffset: -1}); err == nil {
+			t.Error("a negative offset was accepted")
+		}
+	})
+}

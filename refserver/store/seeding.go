@@ -23,9 +23,9 @@ const seedStep = time.Second
 // number (see lastActive). ErrNotEmpty if any user exists. Not counted, no
 // simulated latency.
 func (s *sqlStore) Seed(ctx context.Context, cfg SeedConfig) error {
-	if cfg.Users < 0 || cfg.Conversations < 0 || cfg.Messages < 0 {
-		return fmt.Errorf("store: seed: users %d, conversations %d, messages %d must be >= 0",
-			cfg.Users, cfg.Conversations, cfg.Messages)
+	if cfg.Users < 0 || cfg.Conversations < 0 || cfg.Messages < 0 || cfg.IDOffset < 0 {
+		return fmt.Errorf("store: seed: users %d, conversations %d, messages %d, ID offset %d must be >= 0",
+			cfg.Users, cfg.Conversations, cfg.Messages, cfg.IDOffset)
 	}
 	start := time.Now()
 	conn, err := s.write.Conn(ctx)
@@ -84,13 +84,13 @@ func (g seedGen) tables() []seedTable {
 	return []seedTable{
 		{"users", []string{"id", "email", "name", "tier", "last_active_at"}, U, func(k int, row []any) {
 			i := k + 1
-			row[0], row[1], row[2] = atlas.SeedUserID(i), atlas.SeedUserID(i)+"@atlas.test", g.name(i)
+			row[0], row[1], row[2] = cfg.userID(i), cfg.userID(i)+"@atlas.test", g.name(i)
 			row[3], row[4] = string(atlas.SeedTier(cfg.Seed, i, cfg.Tiers)), g.lastActive(i)
 		}},
 		{"conversations", []string{"id", "user_id", "title", "created_at"}, U * C, func(k int, row []any) {
 			i, j := k/C+1, k%C
 			id := atlas.SeedConversationID(i, j, C)
-			row[0], row[1], row[2], row[3] = id, atlas.SeedUserID(i), g.title(id), g.conversationCreated(id)
+			row[0], row[1], row[2], row[3] = id+cfg.IDOffset, cfg.userID(i), g.title(id), g.conversationCreated(id)
 		}},
 		{"messages", []string{"id", "conversation_id", "user_id", "role", "content", "created_at"}, U * C * M, func(k int, row []any) {
 			c, m := k/M, k%M
@@ -101,7 +101,7 @@ func (g seedGen) tables() []seedTable {
 			if m%2 == 1 {
 				role = "assistant"
 			}
-			row[0], row[1], row[2], row[3] = id, conv, atlas.SeedUserID(i), role
+			row[0], row[1], row[2], row[3] = id+cfg.IDOffset, conv+cfg.IDOffset, cfg.userID(i), role
 			row[4], row[5] = g.content(id, role), g.messageCreated(conv, m)
 		}},
 	}
