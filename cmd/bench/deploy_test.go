@@ -101,6 +101,7 @@ func TestRollingDeploy(t *testing.T) {
 // TestRestartDuringPartition: instance 1 takes the writes while Redis is cut off from it,
 // and is restarted before Redis comes back to it. The invalidations it owes are handed over
 // to the fence log at its shutdown (none lost) and no read through instance 2 is stale.
+// Then instance 2 is stopped for good (stop-server): its reads move to instance 1.
 func TestRestartDuringPartition(t *testing.T) {
 	out := t.TempDir()
 	stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", filepath.Join("testdata", "restart-partition.yaml"),
@@ -116,11 +117,14 @@ func TestRestartDuringPartition(t *testing.T) {
 		t.Fatalf("exit %d, %d errors (%v), %d stale reads, %d isolation violations; want a clean pass\n%s\n%s",
 			code, s.Errors, s.ErrorsByKind, s.StaleReads, s.IsolationViolations, stdout, stderr)
 	}
-	if len(s.Restarts) != 1 || s.Restarts[0].Drain == nil {
-		t.Fatalf("restarts %+v; want instance 1's restart with its drain", s.Restarts)
+	if len(s.Restarts) != 2 || s.Restarts[0].Drain == nil || s.Restarts[0].Server != 1 {
+		t.Fatalf("restarts %+v; want instance 1's restart with its drain, then instance 2's stop", s.Restarts)
 	}
 	d := s.Restarts[0].Drain
 	if d.Pending == 0 || d.Lost != 0 || d.Applied+d.HandedOver != d.Pending {
 		t.Errorf("drain %+v; want invalidations pending at the SIGTERM (Redis cut off), every one handed over or applied, none lost", d)
+	}
+	if stop := s.Restarts[1]; stop.Server != 2 || stop.ReadyS != nil || stop.First != nil || stop.Drain == nil || stop.Errors != 0 {
+		t.Errorf("stop-server: %+v; want instance 2 drained and gone, without errors", stop)
 	}
 }
