@@ -25,12 +25,18 @@ const (
 	revalidatedBody        = "body"        // the body was read or loaded; only its sending was saved
 )
 
+// Header values every cached GET's answer shares: net/http only reads them.
+var (
+	privateNoCache = []string{"private, no-cache"}
+	varyAuth       = []string{"Authorization"}
+)
+
 // cacheableHeaders marks an answer a client may keep and must revalidate: only the
 // requester's (private), and only per Authorization.
 func cacheableHeaders(h http.Header, etag string) {
-	h.Set("Cache-Control", "private, no-cache")
-	h.Set("Vary", "Authorization")
-	h.Set("ETag", etag)
+	h["Cache-Control"] = privateNoCache
+	h["Vary"] = varyAuth
+	h["Etag"] = []string{etag} // the canonical form of ETag
 }
 
 // bodyETag is the validator of an answer that did not come through Redis (no-cache mode,

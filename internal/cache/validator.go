@@ -36,8 +36,8 @@ func (v Validator) ETag(tier string) string {
 	if !v.Valid() {
 		return ""
 	}
-	b := make([]byte, 0, 48)
-	b = append(b, '"', classLetter(v.class))
+	var buf [64]byte // long enough for any tier name in use: one allocation, the string
+	b := append(buf[:0], '"', classLetter(v.class))
 	first := 0
 	if !v.ignoreTier {
 		b = append(append(b, '.'), tier...)

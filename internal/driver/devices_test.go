@@ -194,3 +194,14 @@ func TestDeviceChoiceDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// TestNotModifiedIsExpectedOnlyWhenConditional: the live error count takes a 304 as an
+// answer only to a request sent conditional on a kept copy.
+func TestNotModifiedIsExpectedOnlyWhenConditional(t *testing.T) {
+	res := &vegeta.Result{Code: http.StatusNotModified}
+	plain := &Request{Method: "GET", Class: "tier", Expect: []int{200}}
+	kept := &Request{Method: "GET", Class: "tier", Expect: []int{200}, Kept: &Copy{ETag: `"e"`}}
+	if !unexpected(plain, res) || unexpected(kept, res) {
+		t.Errorf("304: unexpected without a copy %v (want true), with one %v (want false)", unexpected(plain, res), unexpected(kept, res))
+	}
+}

@@ -1,6 +1,7 @@
 package driver
 
 import (
+	"net/http"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -32,7 +33,7 @@ func (p *progress) add(req *Request, res *vegeta.Result, latency time.Duration) 
 	if unexpected(req, res) {
 		p.errs.Add(1)
 	}
-	if req != nil && !req.Write && res.Code >= 200 && res.Code < 300 {
+	if req != nil && !req.Write && (res.Code >= 200 && res.Code < 300 || res.Code == http.StatusNotModified && req.Kept != nil) {
 		switch headerValue(res.Headers, "X-Cache") {
 		case "HIT":
 			p.hits.Add(1)
@@ -97,6 +98,9 @@ func (p *progress) tick(stop <-chan struct{}, start time.Time, warmup, total tim
 func unexpected(req *Request, res *vegeta.Result) bool {
 	if res.Code == 0 || res.Code >= 500 || req == nil {
 		return true
+	}
+	if res.Code == http.StatusNotModified && req.Kept != nil {
+		return false // the device's copy is current
 	}
 	return !slices.Contains(req.Expect, int(res.Code))
 }
