@@ -55,6 +55,9 @@ type Finding struct {
 	Kind     string // KindIsolation, KindTier or KindStale
 	Expected string
 	Got      string
+	// Age is, for KindStale, how long before the read was sent the missing write had been
+	// acknowledged: how stale the answer was at least.
+	Age time.Duration
 }
 
 // Verdict is the judgement of one record.
@@ -76,6 +79,7 @@ type Report struct {
 	Isolation    int64            // bodies that were not the requester's
 	Tier         int64            // responses served as another tier than the acknowledged one
 	Stale        int64            // acknowledged writes missing from later reads
+	StaleMax     time.Duration    // the oldest acknowledged write a read missed (Finding.Age), 0 without stale reads
 	Examples     []summary.Example
 }
 
@@ -266,6 +270,7 @@ func (c *Checker) countFinding(r driver.Record, f Finding) {
 		c.report.Isolation++
 	case KindStale:
 		c.report.Stale++
+		c.report.StaleMax = max(c.report.StaleMax, f.Age)
 	case KindTier:
 		c.report.Tier++
 	}

@@ -281,6 +281,7 @@ func MergeParts(parts []*Part) (*Recorder, Input, []string, error) {
 		c.Isolation += p.Checks.Isolation
 		c.Tier += p.Checks.Tier
 		c.Stale += p.Checks.Stale
+		c.StaleMax = max(c.StaleMax, p.Checks.StaleMax)
 		c.Examples = append(c.Examples, p.Checks.Examples...)
 		o := in.Outcome
 		o.Rate.Target += p.Outcome.Rate.Target

@@ -326,6 +326,7 @@ func (r *Recorder) totals(in Input) summary.Figures {
 		ByEndpoint:          map[string]summary.Endpoint{},
 		IsolationViolations: in.Checks.IsolationViolations(),
 		StaleReads:          in.Checks.Stale,
+		StaleMaxS:           in.Checks.StaleMax.Seconds(),
 		Examples:            in.Checks.Examples,
 		Percentiles:         r.latency.percentileCurve(),
 	}

@@ -179,6 +179,9 @@ type Figures struct {
 	HitRateIdeal *HitRate `json:"hit_rate_ideal,omitempty"`
 	// CacheEfficiency is, per class, hit_rate ÷ hit_rate_ideal (0 when the ideal is 0).
 	CacheEfficiency *HitRate `json:"cache_efficiency,omitempty"`
+	// StaleMaxS is how long before the stalest read was sent the write it missed had been
+	// acknowledged (seconds); absent without stale reads.
+	StaleMaxS float64 `json:"stale_max_s,omitempty"`
 }
 
 // RedisMemory is the memory of the run's Redis: sampled every few seconds, with the
