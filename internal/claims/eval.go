@@ -336,13 +336,13 @@ type SweepPoint struct {
 // sweep evaluates a swept claim over the sweep runs, ordered by X.
 func sweep(c Claim, runs map[string]*Result, o Options) *SweepResult {
 	sw := c.Sweep
-	res := &SweepResult{Class: sw.Class, Path: sw.Path, Band: sw.Band, Chart: "sweep-" + c.ID + ".png"}
+	res := &SweepResult{Class: sw.Class, Path: sw.Path, Band: sw.Band, Chart: "sweep-" + c.ID + ".png", Points: []SweepPoint{}}
 	for i := 1; ; i++ {
 		r := runs[fmt.Sprintf("%s%d", SweepPrefix, i)]
 		if r == nil {
 			break
 		}
-		if p, ok := sweepPoint(r, sw); ok {
+		if p, ok := sweepPoint(r, sw); ok && p.X > 0 { // no lookups of the class: nothing to judge
 			res.Points = append(res.Points, p)
 		}
 	}
@@ -461,8 +461,10 @@ func statement(c Claim, res *SweepResult, world *Result, o Options) string {
 		rps := k * float64(users) / (ttl * share)
 		at = append(at, fmt.Sprintf("≥ %.3g rps with the %s config's shortest %s TTL (%gs)", rps, t.name, or(res.Class, "request"), ttl))
 	}
-	if len(at) > 0 {
-		out += fmt.Sprintf("; at %d users (the world; %.2f %s per request) that is %s", users, share, what, strings.Join(at, ", "))
+	if len(at) > 0 && res.Class == "" {
+		out += fmt.Sprintf("; at %d users (the world) that is %s", users, strings.Join(at, ", "))
+	} else if len(at) > 0 {
+		out += fmt.Sprintf("; at %d users (the world: %.2f %s per request) that is %s", users, share, what, strings.Join(at, ", "))
 	}
 	return out
 }

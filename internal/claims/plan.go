@@ -186,17 +186,17 @@ func Plan(o Options) ([]Run, error) {
 			count = 1
 		}
 		add(Run{Name: RunWorld, Scenario: sc, Config: o.Layer, Mode: summary.ModeBoth, Count: count,
-			Describe: fmt.Sprintf("%s's traffic without its faults, %d users, %g rps, DB %s ± %s per query, both modes, %d repeat(s)",
-				sc.Source, sc.Population.Users, sc.Rate.RPS, sc.DB.Latency, sc.DB.Jitter, count)})
+			Describe: fmt.Sprintf("redis-kill's traffic without its faults, %d users, %g rps, the calibrated DB round trip, both modes, %d repeat(s)",
+				sc.Population.Users, sc.Rate.RPS, count)})
 	}
 	if sweep {
-		ttl := pick(2*time.Second, 4*time.Second)
+		ttl := pick(time.Second, 4*time.Second)
 		cfg, err := writeConfig("sweep", uniformTTL(o.TTL, ttl.Seconds()), 0, false, "", "")
 		if err != nil {
 			return nil, err
 		}
 		rps := 150.0
-		ks := []float64{1, 2.5, 6, 15, 40}
+		ks := []float64{1, 3, 10, 30, 100}
 		if q {
 			rps, ks = 100, []float64{2, 20}
 		}
@@ -210,7 +210,7 @@ func Plan(o Options) ([]Run, error) {
 			sc.Faults, sc.Keys = nil, scenarios.Keys{Distribution: "uniform"}
 			sc.Rate = scenarios.Rate{Shape: scenarios.ShapeConstant, RPS: rps}
 			sc.Population.Users = users
-			sc.Warmup, sc.Duration = 2*ttl, pick(3*time.Second, 12*time.Second)
+			sc.Warmup, sc.Duration = 2*ttl, pick(2*time.Second, 12*time.Second)
 			sc.DB = scenarios.DBModel{Latency: pick(3*time.Millisecond, 5*time.Millisecond), Jitter: time.Millisecond}
 			add(Run{Name: fmt.Sprintf("%s%d", SweepPrefix, i+1), Scenario: sc, Config: cfg, Mode: summary.ModeBoth,
 				Describe: fmt.Sprintf("sweep point: %d users, %g rps, uniform keys, every TTL %s, warming off (%.3g requests per user per TTL planned)", users, rps, ttl, k)})
@@ -231,8 +231,8 @@ func Plan(o Options) ([]Run, error) {
 				return nil, err
 			}
 			sc.Warmup = 0
-			kill, start := pick(2*time.Second, 4*time.Second), pick(2500*time.Millisecond, 5*time.Second)
-			sc.Duration = start + pick(2500*time.Millisecond, 4*time.Second)
+			kill, start := pick(1500*time.Millisecond, 4*time.Second), pick(2*time.Second, 5*time.Second)
+			sc.Duration = start + pick(4*time.Second, 6*time.Second)
 			sc.Faults = []scenarios.Fault{{At: kill, Do: scenarios.FaultKillRedis}, {At: start, Do: scenarios.FaultStartRedis}}
 			if q {
 				sc.Population.Users = 300
@@ -307,9 +307,9 @@ func Plan(o Options) ([]Run, error) {
 			return nil, err
 		}
 		sc.Redis.Cluster = &scenarios.ClusterSpec{Masters: 3, Replicas: 1, NodeTimeout: pick(500*time.Millisecond, 2*time.Second)}
-		kill, start := pick(2*time.Second, 15*time.Second), pick(5500*time.Millisecond, 30*time.Second)
+		kill, start := pick(1500*time.Millisecond, 15*time.Second), pick(4*time.Second, 30*time.Second)
 		sc.Faults = []scenarios.Fault{{At: kill, Do: scenarios.FaultKillRedis, Node: "master-1"}, {At: start, Do: scenarios.FaultStartRedis, Node: "master-1"}}
-		sc.Warmup, sc.Duration = pick(2*time.Second, 10*time.Second), pick(8*time.Second, 40*time.Second)
+		sc.Warmup, sc.Duration = pick(time.Second, 10*time.Second), pick(6*time.Second, 40*time.Second)
 		if q {
 			sc.Population.Users, sc.Rate.RPS = 2000, 120
 		}
@@ -333,9 +333,9 @@ func Plan(o Options) ([]Run, error) {
 			sc.Name = name
 			sc.Redis.Cluster = &scenarios.ClusterSpec{Masters: 1, Replicas: 1, NodeTimeout: 2 * time.Second}
 			sc.Keys = scenarios.Keys{Distribution: "uniform"}
-			lag, heal := pick(2*time.Second, 5*time.Second), pick(5*time.Second, 12*time.Second)
+			lag, heal := pick(1500*time.Millisecond, 5*time.Second), pick(3500*time.Millisecond, 12*time.Second)
 			sc.Faults = []scenarios.Fault{{At: lag, Do: scenarios.FaultLagReplica, Node: "replica-1"}, {At: heal, Do: scenarios.FaultHealRedis, Node: "replica-1"}}
-			sc.Warmup, sc.Duration = pick(2*time.Second, 3*time.Second), pick(7*time.Second, 20*time.Second)
+			sc.Warmup, sc.Duration = pick(time.Second, 3*time.Second), pick(5*time.Second, 20*time.Second)
 			sc.Rate.RPS, sc.Population.Users, sc.Population.Conversations, sc.Population.Messages = 120, pickInt(q, 30, 200), 2, 10
 			add(Run{Name: name, Scenario: sc, Config: cfg, Redis: "auto",
 				Describe: fmt.Sprintf("reads from replicas on a 1×1 Redis Cluster, the replica lagging %s-%s, replica wait: %t", lag, heal, wait)})
@@ -363,6 +363,16 @@ func Plan(o Options) ([]Run, error) {
 		}
 	}
 	return runs, nil
+}
+
+// Calibrated sets the world run's DB round trip per query (jitter a tenth of it); other
+// runs keep their own.
+func (r Run) Calibrated(c Calibration) {
+	if r.Name != RunWorld || r.Scenario == nil {
+		return
+	}
+	l := time.Duration(c.LatencyMS * float64(time.Millisecond))
+	r.Scenario.DB = scenarios.DBModel{Latency: l, Jitter: time.Duration(c.JitterMS * float64(time.Millisecond))}
 }
 
 // world is the write-up's world: redis-kill's mixed traffic (every read route, writes, a

@@ -63,7 +63,7 @@ var faultPhases = []string{"redis-down", "redis-slow", "redis-partition"}
 
 // FallbackP99 is the worst p99 a fault phase may have for the fallback claim to hold: a
 // request may wait for the cache's fail-fast timeout, never for a stalled Redis.
-const FallbackP99 = "1s"
+const FallbackP99 = "1.5s"
 
 // Table returns the write-up's claims, in the write-up's order.
 func Table() []Claim {
@@ -89,13 +89,14 @@ func Table() []Claim {
 			Show:   []Ref{{Run: RunWorld, Path: "db_queries.per_request", Label: "DB queries/request"}, {Run: RunWorld, Path: "nocache.db_queries.per_request", Label: "without the cache"}},
 			Sweep:  &Sweep{Path: "db_query_reduction", Band: [2]float64{0.40, 1}}},
 		{ID: "cache-response", Quote: "<50ms average cache response time",
-			Figure: "mean latency with the cache (from the intended send time)",
-			Checks: []Check{{Run: RunWorld, Expr: "latency.mean < 50ms"}}},
+			Figure: "mean latency with the cache, hits and misses together (from the intended send time; the summary has no hits-only latency)",
+			Checks: []Check{{Run: RunWorld, Expr: "latency.mean < 50ms"}},
+			Show:   []Ref{{Run: RunWorld, Path: `by_endpoint["GET /api/me/tier"].mean`, Label: "GET /api/me/tier (nearly all hits)"}}},
 		{ID: "before-after", Quote: "Before: 200-500ms per request (database queries). After: 20-50ms (Redis cache hits)",
 			Figure: "p50 latency without the cache (the calibrated world: must lie in the band) and with it",
 			Checks: []Check{{Run: RunWorld, Expr: "nocache.latency.p50 >= 200ms"}, {Run: RunWorld, Expr: "nocache.latency.p50 <= 500ms"},
 				{Run: RunWorld, Expr: "latency.p50 <= 50ms"}},
-			Show: []Ref{{Run: RunWorld, Path: "latency.p99", Label: "p99 with the cache"}}},
+			Show: []Ref{{Run: RunWorld, Path: "latency.p99", Label: "p99 with the cache"}, {Run: RunWorld, Path: `by_endpoint["GET /api/me/tier"].p50`, Label: "GET /api/me/tier p50"}}},
 		{ID: "faster", Quote: "75-90% faster response times",
 			Figure: "mean latency without ÷ with the cache (75% faster = 4×)",
 			Checks: []Check{{Run: RunWorld, Expr: "speedup.mean >= 4"}},
@@ -108,7 +109,9 @@ func Table() []Claim {
 			Figure: "tier hit rate in the first seconds after start and after Redis comes back empty, warming on vs off",
 			Checks: []Check{
 				{Run: RunWarmOn, Expr: `phases["steady"].hit_rate.tier >`, Versus: &Ref{Run: RunWarmOff, Path: `phases["steady"].hit_rate.tier`}},
-				{Run: RunWarmOn, Expr: `phases["recovery"].hit_rate.tier >`, Versus: &Ref{Run: RunWarmOff, Path: `phases["recovery"].hit_rate.tier`}}}},
+				{Run: RunWarmOn, Expr: `phases["recovery"].hit_rate.tier >`, Versus: &Ref{Run: RunWarmOff, Path: `phases["recovery"].hit_rate.tier`}}},
+			Show: []Ref{{Run: RunWarmOff, Path: `phases["steady"].hit_rate.tier`, Label: "after start, warming off"},
+				{Run: RunWarmOff, Path: `phases["recovery"].hit_rate.tier`, Label: "after Redis came back, warming off"}}},
 		{ID: "tier-isolation", Quote: "Tier isolation: separate cache keys per tier, no cross-tier leakage",
 			Figure: "answers of another user or of a tier other than the acknowledged one, under heavy tier changes",
 			Checks: []Check{{Run: RunTierChange, Expr: "isolation_violations == 0"}, {Run: RunTierChange, Expr: "errors == 0"}}},
@@ -128,15 +131,17 @@ func Table() []Claim {
 			Checks: []Check{{Run: RunTTLNet, Expr: "stale_reads == 0"}},
 			Show:   []Ref{{Run: RunTTLNet, Path: "stale_max_s", Label: "longest staleness"}}},
 		{ID: "pooling", Quote: "Connection pooling",
-			Figure: "Redis connections opened per 1,000 requests (Redis's own INFO total_connections_received)",
-			Checks: []Check{{Run: RunWorld, Expr: `redis_stats["attack"].connections_per_1k_requests <= 10`}}},
+			Figure: "Redis connections opened per 1,000 requests over the measured window, the pool warmed up (Redis's own INFO total_connections_received)",
+			Checks: []Check{{Run: RunWorld, Expr: `redis_stats["window"].connections_per_1k_requests <= 10`}},
+			Show:   []Ref{{Run: RunWorld, Path: `redis_stats["attack"].connections_per_1k_requests`, Label: "warm-up included"}}},
 		{ID: "scale-cluster", Quote: "Scales to 100k+ users; cluster mode for 100k+",
 			Figure: "the scale population on a 3×1 Redis Cluster, a master killed: errors, isolation, staleness, healthy shards' bypass",
 			Checks: []Check{{Run: RunScale, Expr: "errors == 0"}, {Run: RunScale, Expr: "isolation_violations == 0"},
 				{Run: RunScale, Expr: "stale_reads == 0"},
-				{Run: RunScale, Expr: `phases["redis-down"].shards["shard-2"].bypass_share <= 10%`},
-				{Run: RunScale, Expr: `phases["redis-down"].shards["shard-3"].bypass_share <= 10%`}},
-			Show: []Ref{{Run: RunScale, Path: "hit_rate.overall", Label: "overall hit rate"}, {Run: RunScale, Path: "capacity.bytes_per_user", Label: "Redis bytes per cached user"}}},
+				{Run: RunScale, Expr: `phases["redis-down"].shards["shard-2"].bypass_share <= 0.1`},
+				{Run: RunScale, Expr: `phases["redis-down"].shards["shard-3"].bypass_share <= 0.1`}},
+			Show: []Ref{{Run: RunScale, Path: "hit_rate.overall", Label: "overall hit rate"}, {Run: RunScale, Path: "population.seeding_s", Label: "seeding"},
+				{Run: RunScale, Path: "latency.p99", Label: "p99"}}},
 		{ID: "read-replicas", Quote: "Read replicas for scaling reads",
 			Figure: "stale reads while a replica lags, with the replica wait (and without it, for contrast)",
 			Checks: []Check{{Run: RunReplicas, Expr: "stale_reads == 0"}, {Run: RunReplicas, Expr: "errors == 0"}},
@@ -144,7 +149,8 @@ func Table() []Claim {
 		{ID: "aof", Quote: "AOF persistence",
 			Figure: "API-response hit rate after a Redis with AOF is killed and restarted, against before the kill",
 			Checks: []Check{{Run: RunAOF, Expr: `phases["recovery"].hit_rate.apiResponses >=`,
-				Versus: &Ref{Run: RunAOF, Path: `phases["steady"].hit_rate.apiResponses`, Scale: 0.8}}}},
+				Versus: &Ref{Run: RunAOF, Path: `phases["steady"].hit_rate.apiResponses`, Scale: 0.8}}},
+			Show: []Ref{{Run: RunAOF, Path: `phases["steady"].hit_rate.apiResponses`, Label: "before the kill"}}},
 		{ID: "graceful-shutdown", Quote: "Graceful shutdown",
 			Missing: "the harness cannot yet stop a server instance gracefully mid-run (SIGTERM, drain, rolling restart) and count what its in-flight requests got; it turns measured with that fault's scenario here and a check such as errors == 0 over its phase"},
 		{ID: "frontend-caching", Quote: "Frontend caching",
