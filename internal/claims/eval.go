@@ -281,22 +281,39 @@ func interval(s *summary.Summary, p threshold.Path) string {
 }
 
 // measured is a row's figures in one line: each check's path and value (each path once),
-// then the shown figures.
+// grouped by run when the checks read several, then the shown figures.
 func measured(row Row) string {
-	var parts []string
-	seen := map[string]bool{}
+	var runs []string
 	for _, cr := range row.Checks {
-		if cr.Error != "" {
-			continue
+		if !slices.Contains(runs, cr.Run) {
+			runs = append(runs, cr.Run)
 		}
-		path, _, _ := strings.Cut(cr.Expr, " ")
-		if key := cr.Run + " " + path; !seen[key] {
-			seen[key] = true
+	}
+	var parts []string
+	for _, run := range runs {
+		var figs []string
+		seen := map[string]bool{}
+		for _, cr := range row.Checks {
+			if cr.Run != run || cr.Error != "" {
+				continue
+			}
+			path, _, _ := strings.Cut(cr.Expr, " ")
+			if seen[path] {
+				continue
+			}
+			seen[path] = true
 			s := path + " = " + cr.Display
 			if cr.Interval != "" {
 				s += " (" + cr.Interval + ")"
 			}
-			parts = append(parts, s)
+			figs = append(figs, s)
+		}
+		switch {
+		case len(figs) == 0:
+		case len(runs) > 1:
+			parts = append(parts, run+": "+strings.Join(figs, ", "))
+		default:
+			parts = append(parts, strings.Join(figs, "; "))
 		}
 	}
 	for _, sh := range row.Shown {

@@ -92,10 +92,10 @@ func TestVerdicts(t *testing.T) {
 			result(RunWarmOff, sum(summary.ModeCache, func(s *summary.Summary) { s.Phases = []summary.Phase{phase("steady", 0.5), phase("recovery", 0.4)} }))}, NotMeasured, "recovery"},
 		// Fallback: a fault phase slower than the budget fails.
 		{"fallback stalls", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
-			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow"}, {Name: "redis-partition", Latency: summary.Latency{P99: 3100, Max: 6000}}}
+			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow"}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 3100}}}
 		}))}, Fails, "redis-partition"},
 		{"fallback holds", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
-			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow", Latency: summary.Latency{P99: 120}}, {Name: "redis-partition", Latency: summary.Latency{P99: 80}}}
+			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow", Latency: summary.Latency{P99: 120, Max: 180}}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 1900}}}
 		}))}, Holds, ""},
 		// Connection pooling reads Redis's own counters.
 		{"pool churns", "pooling", []Result{result(RunWorld, sum(summary.ModeBoth, func(s *summary.Summary) {

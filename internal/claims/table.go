@@ -61,9 +61,10 @@ const (
 // faultPhases are the fault phases of the faults run, each judged for errors and latency.
 var faultPhases = []string{"redis-down", "redis-slow", "redis-partition"}
 
-// FallbackP99 is the worst p99 a fault phase may have for the fallback claim to hold: a
-// request may wait for the cache's fail-fast timeout, never for a stalled Redis.
-const FallbackP99 = "1.5s"
+// FallbackWorst is the worst latency a request of a fault phase may have for the fallback
+// claim to hold: a request may wait for the cache's fail-fast timeouts and the database,
+// never for a stalled Redis (go-redis's own read timeout is 3 s).
+const FallbackWorst = "2s"
 
 // Table returns the write-up's claims, in the write-up's order.
 func Table() []Claim {
@@ -79,8 +80,8 @@ func Table() []Claim {
 	for _, p := range faultPhases {
 		fallback = append(fallback,
 			Check{Run: RunFaults, Expr: `phases["` + p + `"].errors == 0`},
-			Check{Run: RunFaults, Expr: `phases["` + p + `"].latency.p99 <= ` + FallbackP99})
-		fallbackShow = append(fallbackShow, Ref{Run: RunFaults, Path: `phases["` + p + `"].latency.max`, Label: p + " worst latency"})
+			Check{Run: RunFaults, Expr: `phases["` + p + `"].latency.max <= ` + FallbackWorst})
+		fallbackShow = append(fallbackShow, Ref{Run: RunFaults, Path: `phases["` + p + `"].latency.p99`, Label: p + " p99"})
 	}
 	return []Claim{
 		{ID: "db-reduction", Quote: "40% reduction in database queries",
@@ -124,7 +125,7 @@ func Table() []Claim {
 			Checks: []Check{{Run: RunHostile, Expr: "isolation_violations == 0"}, {Run: RunHostile, Expr: "errors == 0"},
 				{Run: RunWorld, Expr: "isolation_violations == 0"}}},
 		{ID: "fallback", Quote: "Fallback safety: the app works if Redis is down",
-			Figure: "errors and p99 latency while Redis is killed, stalled (slow) and partitioned",
+			Figure: "errors and worst latency while Redis is killed, stalled (slow) and partitioned",
 			Checks: fallback, Show: fallbackShow},
 		{ID: "ttl-safety-net", Quote: "TTL ensures no stale data",
 			Figure: "stale reads when invalidations are lost (naive cache-aside under a partition), TTL as the only safety net",
