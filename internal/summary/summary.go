@@ -182,6 +182,9 @@ type Figures struct {
 	// StaleMaxS is how long before the stalest read was sent the write it missed had been
 	// acknowledged (seconds); absent without stale reads.
 	StaleMaxS float64 `json:"stale_max_s,omitempty"`
+	// LatencyHits is the latency (from the intended send time) of the GETs answered wholly
+	// from the cache: the tier lookup and the route's own lookup both hits. Nil without any.
+	LatencyHits *Latency `json:"latency_hits_ms,omitempty"`
 }
 
 // RedisMemory is the memory of the run's Redis: sampled every few seconds, with the
