@@ -341,21 +341,25 @@ func Plan(o Options) ([]Run, error) {
 				Describe: fmt.Sprintf("reads from replicas on a 1×1 Redis Cluster, the replica lagging %s-%s, replica wait: %t", lag, heal, wait)})
 		}
 	}
-	if need[RunAOF] {
-		sc, err := load("cold-restart-aof")
-		if err != nil {
-			return nil, err
+	if need[RunAOF] || need[RunAOFOff] {
+		for _, aof := range []bool{true, false} {
+			sc, err := load("cold-restart-aof")
+			if err != nil {
+				return nil, err
+			}
+			name := RunAOF
+			if !aof {
+				name, sc.Name, sc.Redis.Persistence = RunAOFOff, "cold-restart", scenarios.PersistenceNone
+			}
+			kill, start := pick(2*time.Second, 10*time.Second), pick(2500*time.Millisecond, 11*time.Second)
+			sc.Warmup, sc.Duration = pick(time.Second, 5*time.Second), start+pick(3*time.Second, 5*time.Second)
+			sc.Faults = []scenarios.Fault{{At: kill, Do: scenarios.FaultKillRedis}, {At: start, Do: scenarios.FaultStartRedis}}
+			if q {
+				sc.Population.Users = 300
+			}
+			add(Run{Name: name, Scenario: sc, Config: o.Layer,
+				Describe: fmt.Sprintf("cold-restart-aof, appendonly %t: Redis killed at %s and restarted at %s, %s measured after", aof, kill, start, sc.Duration-start)})
 		}
-		if q {
-			sc.Warmup, sc.Duration = time.Second, 6*time.Second
-			sc.Faults = []scenarios.Fault{{At: 2 * time.Second, Do: scenarios.FaultKillRedis}, {At: 2500 * time.Millisecond, Do: scenarios.FaultStartRedis}}
-			sc.Population.Users = 300
-		} else {
-			sc.Duration = 25 * time.Second
-			sc.Faults = []scenarios.Fault{{At: 10 * time.Second, Do: scenarios.FaultKillRedis}, {At: 11 * time.Second, Do: scenarios.FaultStartRedis}}
-		}
-		add(Run{Name: RunAOF, Scenario: sc, Config: o.Layer,
-			Describe: fmt.Sprintf("cold-restart-aof: Redis with appendonly killed at %s and restarted at %s", sc.Faults[0].At, sc.Faults[1].At)})
 	}
 	for _, r := range runs {
 		if err := r.Scenario.Validate(); err != nil {

@@ -53,7 +53,8 @@ const (
 	RunScale      = "scale"       // the scale population on a Redis Cluster, a master killed
 	RunReplicas   = "replicas"    // replica reads on a lagging replica, with the wait
 	RunNoWait     = "replicas-no-wait"
-	RunAOF        = "aof" // Redis with AOF killed and restarted
+	RunAOF        = "aof"     // Redis with AOF killed and restarted
+	RunAOFOff     = "aof-off" // the same without AOF
 	// SweepPrefix starts the name of each sweep point's run: sweep-1, sweep-2, …
 	SweepPrefix = "sweep-"
 )
@@ -148,10 +149,11 @@ func Table() []Claim {
 			Checks: []Check{{Run: RunReplicas, Expr: "stale_reads == 0"}, {Run: RunReplicas, Expr: "errors == 0"}},
 			Show:   []Ref{{Run: RunNoWait, Path: "stale_reads", Label: "without the wait"}}},
 		{ID: "aof", Quote: "AOF persistence",
-			Figure: "API-response hit rate after a Redis with AOF is killed and restarted, against before the kill",
-			Checks: []Check{{Run: RunAOF, Expr: `phases["recovery"].hit_rate.apiResponses >=`,
-				Versus: &Ref{Run: RunAOF, Path: `phases["steady"].hit_rate.apiResponses`, Scale: 0.8}}},
-			Show: []Ref{{Run: RunAOF, Path: `phases["steady"].hit_rate.apiResponses`, Label: "before the kill"}}},
+			Figure: "API-response hit rate in the first seconds after Redis is killed and restarted, with AOF against without (API responses are not warmed)",
+			Checks: []Check{{Run: RunAOF, Expr: `phases["recovery"].hit_rate.apiResponses >`,
+				Versus: &Ref{Run: RunAOFOff, Path: `phases["recovery"].hit_rate.apiResponses`}}},
+			Show: []Ref{{Run: RunAOFOff, Path: `phases["recovery"].hit_rate.apiResponses`, Label: "without AOF"},
+				{Run: RunAOF, Path: `phases["steady"].hit_rate.apiResponses`, Label: "before the kill"}}},
 		{ID: "graceful-shutdown", Quote: "Graceful shutdown",
 			Missing: "the harness cannot yet stop a server instance gracefully mid-run (SIGTERM, drain, rolling restart) and count what its in-flight requests got; it turns measured with that fault's scenario here and a check such as errors == 0 over its phase"},
 		{ID: "frontend-caching", Quote: "Frontend caching",
