@@ -136,7 +136,7 @@ func WriteMarkdown(w io.Writer, s *Scorecard) error {
 			b.WriteString("\n## Where each claim holds\n\nA hit rate or a reduction is a property of the traffic as much as of the cache: " +
 				"each sweep point ran the world's mix with uniform keys and one short TTL for every class, warming off, " +
 				"at a different number of users, so that lookups per user per TTL vary. The shaded band is the write-up's; " +
-				"the dashed line is the ideal cache on the same requests.\n")
+				"the dashed orange line is the ideal cache on the same requests, the dotted grey line where the claim starts to hold.\n")
 			swept = true
 		}
 		fmt.Fprintf(&b, "\n### “%s”\n\n%s\n", md(r.Quote), md(r.Sweep.Statement))
@@ -169,7 +169,7 @@ td.ev { font-size: .85em; word-break: break-all; }
 <td class="ev">{{range .Evidence}}{{.Summary}}<br>{{end}}</td></tr>
 {{end}}</table>
 {{if .Swept}}<h2>Where each claim holds</h2>
-<p>Each sweep point ran the world's mix with uniform keys and one short TTL for every class, warming off, at a different number of users. The shaded band is the write-up's; the dashed line is the ideal cache on the same requests.</p>
+<p>Each sweep point ran the world's mix with uniform keys and one short TTL for every class, warming off, at a different number of users. The shaded band is the write-up's; the dashed orange line is the ideal cache on the same requests, the dotted grey line where the claim starts to hold.</p>
 {{range .S.Rows}}{{if .Sweep}}<h3>“{{.Quote}}”</h3><p>{{.Sweep.Statement}}</p>
 {{with index $.Charts .Sweep.Chart}}<figure><img src="{{dataURI .}}" alt="sweep chart"></figure>{{end}}
 {{end}}{{end}}{{end}}
@@ -241,7 +241,7 @@ func sweepChart(r Row) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		il.Color, il.Width, il.Dashes = render.Grey, vg.Points(1.5), []vg.Length{vg.Points(5), vg.Points(3)}
+		il.Color, il.Width, il.Dashes = render.Orange, vg.Points(2), []vg.Length{vg.Points(6), vg.Points(4)}
 		p.Add(il)
 		entries = append(entries, render.LegendEntry{Label: "ideal cache", Thumb: il})
 	}
@@ -250,7 +250,7 @@ func sweepChart(r Row) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		bl.Color, bl.Width, bl.Dashes = render.Vermillion, vg.Points(1), []vg.Length{vg.Points(2), vg.Points(2)}
+		bl.Color, bl.Width, bl.Dashes = render.Grey, vg.Points(1), []vg.Length{vg.Points(2), vg.Points(2)}
 		p.Add(bl)
 		entries = append(entries, render.LegendEntry{Label: "holds from here", Thumb: bl})
 	}
