@@ -40,7 +40,8 @@ type Scorecard struct {
 	Schema      string       `json:"schema"`
 	Started     time.Time    `json:"started"`
 	Quick       bool         `json:"quick"`
-	Layer       string       `json:"layer"` // the cache config under test
+	Layer       string       `json:"layer"`         // the cache config under test
+	Dir         string       `json:"dir,omitempty"` // the scorecard's directory; the runs' directories are inside it
 	Calibration *Calibration `json:"calibration,omitempty"`
 	Rows        []Row        `json:"claims"`
 	Runs        []RunRecord  `json:"runs"`
@@ -112,7 +113,7 @@ func Evaluate(o Options, results []Result) (*Scorecard, error) {
 		return nil, err
 	}
 	byName := map[string]*Result{}
-	sc := &Scorecard{Schema: Schema, Started: time.Now().UTC(), Quick: o.Quick, Layer: or(o.Layer, "default")}
+	sc := &Scorecard{Schema: Schema, Started: time.Now().UTC(), Quick: o.Quick, Layer: or(o.Layer, "default"), Dir: o.Dir}
 	for i := range results {
 		r := &results[i]
 		byName[r.Run.Name] = r

@@ -243,7 +243,7 @@ func TestWrite(t *testing.T) {
 		rs = append(rs, sweepRun(i+1, 50, uint64(x*100), 5, 0.6+0.1*float64(i), 0.97))
 	}
 	rs = append(rs, result(RunWorld, sum(summary.ModeBoth, nil)), Result{Run: Run{Name: RunFaults}, Err: errors.New("no redis")})
-	sc, err := Evaluate(Options{TTL: map[string]map[string]float64{"free": {"tier": 300}}}, rs)
+	sc, err := Evaluate(Options{TTL: map[string]map[string]float64{"free": {"tier": 300}}, Dir: "/r"}, rs)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -271,6 +271,9 @@ func TestWrite(t *testing.T) {
 		t.Error("claims.html does not embed its charts")
 	}
 	md, _ := os.ReadFile(filepath.Join(dir, FileMD))
+	if !bytes.Contains(md, []byte("`world/summary.json`")) {
+		t.Error("claims.md: evidence not relative to the scorecard's directory")
+	}
 	for _, c := range Table() {
 		if !bytes.Contains(md, []byte(render.MarkdownText(c.Quote))) {
 			t.Errorf("claims.md lacks %q", c.Quote)

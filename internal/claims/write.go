@@ -8,6 +8,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -104,6 +105,19 @@ func WriteText(w io.Writer, s *Scorecard) error {
 	return nil
 }
 
+// rel is path relative to the scorecard's directory when it lies inside it (the links of
+// claims.md then survive moving the directory), else path.
+func rel(dir, path string) string {
+	if dir == "" || path == "" {
+		return path
+	}
+	r, err := filepath.Rel(dir, path)
+	if err != nil || strings.HasPrefix(r, "..") {
+		return path
+	}
+	return r
+}
+
 func oneLine(s string) string { return strings.NewReplacer("\n", " ", "\t", " ").Replace(s) }
 
 // WriteMarkdown writes claims.md.
@@ -123,7 +137,7 @@ func WriteMarkdown(w io.Writer, s *Scorecard) error {
 		}
 		var ev []string
 		for _, e := range r.Evidence {
-			ev = append(ev, "`"+strings.ReplaceAll(e.Summary, "|", `\|`)+"`")
+			ev = append(ev, "`"+strings.ReplaceAll(rel(s.Dir, e.Summary), "|", `\|`)+"`")
 		}
 		fmt.Fprintf(&b, "| “%s” | %s | %s | %s | %s |\n", md(r.Quote), md(r.Figure), md(r.Measured), verdict, strings.Join(ev, "<br>"))
 	}
@@ -146,13 +160,13 @@ func WriteMarkdown(w io.Writer, s *Scorecard) error {
 	}
 	b.WriteString("\n## Runs\n\n| run | what | summary | error |\n|---|---|---|---|\n")
 	for _, r := range s.Runs {
-		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", md(r.Name), md(r.Describe), strings.ReplaceAll(r.Summary, "|", `\|`), md(r.Error))
+		fmt.Fprintf(&b, "| %s | %s | `%s` | %s |\n", md(r.Name), md(r.Describe), strings.ReplaceAll(rel(s.Dir, r.Summary), "|", `\|`), md(r.Error))
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
 }
 
-var pageTmpl = template.Must(template.New("claims").Funcs(render.Funcs(nil)).Parse(render.HTMLHead + `<title>Does the Atlas write-up hold?</title>
+var pageTmpl = template.Must(template.New("claims").Funcs(render.Funcs(template.FuncMap{"rel": rel})).Parse(render.HTMLHead + `<title>Does the Atlas write-up hold?</title>
 <style>{{css}}
 .HOLDS { color: #1a7f37; font-weight: 700; } .FAILS { color: #cf222e; font-weight: 700; } .NOT { color: #59636e; font-weight: 700; }
 td.ev { font-size: .85em; word-break: break-all; }
@@ -166,7 +180,7 @@ td.ev { font-size: .85em; word-break: break-all; }
 <tr><th>claim (the write-up's words)</th><th>figure</th><th>measured</th><th>verdict</th><th>evidence</th></tr>
 {{range .S.Rows}}<tr><td>“{{.Quote}}”</td><td>{{.Figure}}</td><td>{{.Measured}}</td>
 <td><span class="{{if eq .Verdict "NOT MEASURED"}}NOT{{else}}{{.Verdict}}{{end}}">{{.Verdict}}</span>{{with .Reason}}<br>{{.}}{{end}}</td>
-<td class="ev">{{range .Evidence}}{{.Summary}}<br>{{end}}</td></tr>
+<td class="ev">{{range .Evidence}}{{rel $.S.Dir .Summary}}<br>{{end}}</td></tr>
 {{end}}</table>
 {{if .Swept}}<h2>Where each claim holds</h2>
 <p>Each sweep point ran the world's mix with uniform keys and one short TTL for every class, warming off, at a different number of users. The shaded band is the write-up's; the dashed orange line is the ideal cache on the same requests, the dotted grey line where the claim starts to hold.</p>
@@ -175,7 +189,7 @@ td.ev { font-size: .85em; word-break: break-all; }
 {{end}}{{end}}{{end}}
 <h2>Runs</h2>
 <table><tr><th>run</th><th>what</th><th>summary</th><th>error</th></tr>
-{{range .S.Runs}}<tr><td>{{.Name}}</td><td>{{.Describe}}</td><td class="ev">{{.Summary}}</td><td>{{.Error}}</td></tr>
+{{range .S.Runs}}<tr><td>{{.Name}}</td><td>{{.Describe}}</td><td class="ev">{{rel $.S.Dir .Summary}}</td><td>{{.Error}}</td></tr>
 {{end}}</table>
 </body>
 </html>
