@@ -14,7 +14,6 @@ import (
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/claims"
 	"github.com/atlasbench/atlasbench/internal/runner"
-	"github.com/atlasbench/atlasbench/internal/threshold"
 )
 
 const claimsUsage = `claims [flags]
@@ -138,7 +137,7 @@ func runClaims(ctx context.Context, args []string, getenv func(string) string, s
 	claims.WriteText(stdout, sc)
 	fmt.Fprintf(stdout, "\nclaims: %s\n", filepath.Join(dir, claims.FileMD))
 	if *junit != "" {
-		if jerr := writeClaimsJUnit(*junit, sc); jerr != nil {
+		if jerr := writeThresholdsJUnit(*junit, "claims", sc.Thresholds()); jerr != nil {
 			return envError{jerr}
 		}
 	}
@@ -164,17 +163,4 @@ func linkLatestClaims(out, dir string) {
 	if err := os.Symlink(filepath.Base(dir), tmp); err == nil {
 		os.Rename(tmp, link)
 	}
-}
-
-// writeClaimsJUnit writes the claims' checks as JUnit XML.
-func writeClaimsJUnit(path string, sc *claims.Scorecard) error {
-	f, err := os.Create(path)
-	if err != nil {
-		return err
-	}
-	if err := threshold.JUnit(f, "claims", sc.Thresholds()); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
 }
