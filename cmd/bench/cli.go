@@ -68,6 +68,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"run", "[flags]", "run a load scenario (both modes), check every answer, write reports/", runRun},
+		{"claims", "[-quick]", "measure every claim of the Atlas write-up: verdicts, evidence, where each holds", runClaims},
 		{"compare", "-config A -config B", "one scenario across cache configs, side by side, significance-tested", runCompare},
 		{"gate", "SUMMARY", "thresholds, and regression vs a baseline (-baseline FILE)", runGate},
 		{"serve", "[flags]", "run the reference Atlas server (cache or no-cache mode)", runServe},

@@ -280,11 +280,16 @@ func applyRate(sc *scenarios.Scenario, rate string, workers int) error {
 
 // writeJUnit writes a summary's thresholds as JUnit XML.
 func writeJUnit(path string, s *summary.Summary) error {
+	return writeThresholdsJUnit(path, s.Scenario, s.Thresholds)
+}
+
+// writeThresholdsJUnit writes thresholds as JUnit XML, one testsuite named suite.
+func writeThresholdsJUnit(path, suite string, ts []summary.Threshold) error {
 	f, err := os.Create(path)
 	if err != nil {
 		return err
 	}
-	if err := threshold.JUnit(f, s.Scenario, s.Thresholds); err != nil {
+	if err := threshold.JUnit(f, suite, ts); err != nil {
 		f.Close()
 		return err
 	}

@@ -63,6 +63,9 @@ type Finding struct {
 	// ownerless marks a body without a top-level owner: a violation when other bodies of
 	// the run name theirs, nothing when none does (isolation is then not applicable).
 	ownerless bool
+	// Age is, for KindStale, how long before the read was sent the missing write had been
+	// acknowledged: how stale the answer was at least.
+	Age time.Duration
 }
 
 // Verdict is the judgement of one record.
@@ -88,6 +91,7 @@ type Report struct {
 	// its kept copy on a 304: client-visible stale reads (clients.go).
 	ClientStale map[string]int64
 	Examples    []summary.Example
+	StaleMax    time.Duration // the oldest acknowledged write a read missed (Finding.Age), 0 without stale reads
 	// Owners and Ownerless count the measured 2xx bodies judged for isolation that named
 	// an owner and that did not.
 	Owners, Ownerless int64
@@ -344,6 +348,7 @@ func (c *Checker) countFinding(r driver.Record, f Finding) {
 		if r.Revalidated() {
 			c.report.ClientStale[r.Req.Class]++
 		}
+		c.report.StaleMax = max(c.report.StaleMax, f.Age)
 	case KindTier:
 		c.report.Tier++
 	}

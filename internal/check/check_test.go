@@ -287,6 +287,10 @@ func TestStalenessRules(t *testing.T) {
 			if r.Stale != tc.want {
 				t.Errorf("stale reads %d, want %d (%+v)", r.Stale, tc.want, r.Examples)
 			}
+			// The write was acknowledged at 10 ms and the stale read sent at 20 ms.
+			if want := time.Duration(tc.want) * 10 * time.Millisecond; r.StaleMax != want {
+				t.Errorf("stalest read %s, want %s", r.StaleMax, want)
+			}
 		})
 	}
 }

@@ -211,6 +211,7 @@ func missing(acks []ack, page []item, sent time.Time, full bool, what, where str
 			Kind:     KindStale,
 			Expected: what + " " + a.id + " (acknowledged at " + strconv.FormatFloat(a.ackS, 'f', 3, 64) + "s) in " + where,
 			Got:      strconv.Itoa(len(page)) + " items without it",
+			Age:      sent.Sub(a.acked),
 		})
 		if len(out) >= 3 {
 			break

@@ -34,7 +34,7 @@ var serverDeps = []string{
 func TestHarnessDoesNotLinkTheServersDependencies(t *testing.T) {
 	for _, pkg := range []string{"internal/atlas", "internal/summary", "scenarios", "internal/driver",
 		"internal/check", "internal/metrics", "internal/report", "internal/compare", "internal/gate",
-		"internal/threshold", "internal/render", "internal/stats", "internal/strictyaml"} {
+		"internal/threshold", "internal/render", "internal/stats", "internal/strictyaml", "internal/claims"} {
 		for _, d := range deps(t, pkg) {
 			for _, bad := range serverDeps {
 				if strings.HasPrefix(d, bad) {
@@ -65,6 +65,7 @@ func TestLayers(t *testing.T) {
 		"internal/gate":       append(slices.Clone(ground), "internal/threshold"),
 		"internal/report":     renderers,
 		"internal/compare":    renderers,
+		"internal/claims":     append(slices.Clone(ground), "internal/threshold", "scenarios", "internal/strictyaml"),
 	} {
 		for _, d := range deps(t, pkg) {
 			own, ok := strings.CutPrefix(d, module)

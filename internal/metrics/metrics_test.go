@@ -515,3 +515,28 @@ func TestPeakIn(t *testing.T) {
 		}
 	}
 }
+
+// TestLatencyHits: only GETs answered wholly from the cache (tier lookup and the route's own
+// lookup both HIT) count in latency_hits_ms; a miss on either, a write or an error does not.
+func TestLatencyHits(t *testing.T) {
+	rec := NewRecorder(Options{Mode: summary.ModeCache})
+	add := func(method, route, class string, lat time.Duration, code int, headers ...string) {
+		v := verdict(route, class, 0.5, lat, lat, code, "", headers...)
+		v.Req.Method = method
+		rec.Add(v)
+	}
+	add("GET", "GET /api/me", "userProfile", 2*time.Millisecond, 200, "X-Atlas-Tier-Cache: HIT", "X-Cache: HIT")
+	add("GET", "GET /api/me/tier", "tier", 4*time.Millisecond, 200, "X-Atlas-Tier-Cache: HIT", "X-Cache: HIT")
+	add("GET", "GET /api/me", "userProfile", 300*time.Millisecond, 200, "X-Atlas-Tier-Cache: HIT", "X-Cache: MISS")
+	add("GET", "GET /api/me", "userProfile", 200*time.Millisecond, 200, "X-Atlas-Tier-Cache: MISS", "X-Cache: HIT")
+	add("GET", "GET /api/me/tier", "tier", 250*time.Millisecond, 200, "X-Atlas-Tier-Cache: BYPASS", "X-Cache: BYPASS")
+	add("PUT", "PUT /api/me/tier", "writes", 400*time.Millisecond, 200, "X-Atlas-Tier-Cache: HIT")
+	add("GET", "GET /api/me", "userProfile", 500*time.Millisecond, 503, "X-Atlas-Tier-Cache: HIT", "X-Cache: HIT")
+	f, _ := rec.Finish(Input{Outcome: &driver.Outcome{MeasureStart: origin, Ran: time.Second}})
+	if f.LatencyHits == nil || f.LatencyHits.Max > 4.01 || f.LatencyHits.Mean < 2.9 || f.LatencyHits.Mean > 3.1 {
+		t.Fatalf("latency_hits_ms %+v, want the two hits only (2 and 4 ms)", f.LatencyHits)
+	}
+	if empty, _ := NewRecorder(Options{}).Finish(Input{Outcome: &driver.Outcome{MeasureStart: origin, Ran: time.Second}}); empty.LatencyHits != nil {
+		t.Errorf("no hits: %+v, want absent", empty.LatencyHits)
+	}
+}

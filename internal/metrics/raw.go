@@ -288,6 +288,7 @@ func MergeParts(parts []*Part) (*Recorder, Input, []summary.Note, error) {
 		}
 		c.Tier += p.Checks.Tier
 		c.Stale += p.Checks.Stale
+		c.StaleMax = max(c.StaleMax, p.Checks.StaleMax)
 		c.Examples = append(c.Examples, p.Checks.Examples...)
 		if a := p.KeyAudit; a != nil {
 			// Each shard's Redis is its own: the audits add up.

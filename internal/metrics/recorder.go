@@ -34,6 +34,7 @@ type Recorder struct {
 	mode         summary.Mode
 	latency      *hist // from the intended send time
 	service      *hist // from the actual send
+	hits         *hist // from the intended send time, answers served wholly from the cache (hitOnly)
 	requests     int64
 	errors       int64
 	errorsByKind map[string]int64
@@ -82,6 +83,7 @@ func NewRecorder(o Options) *Recorder {
 		mode:         o.Mode,
 		latency:      newHist(histDigits),
 		service:      newHist(histDigits),
+		hits:         newHist(histDigits),
 		errorsByKind: map[string]int64{},
 		endpoints:    map[string]*endpointAcc{},
 		phases:       []*phaseAcc{{lat: newHist(histDigits)}},
@@ -159,6 +161,31 @@ func (r *Recorder) Add(v check.Verdict) {
 	r.countHeaders(v, class)
 	r.countServer(v, isErr)
 	r.clients.add(v)
+	if !isErr && hitOnly(v, class) {
+		r.hits.record(v.Latency)
+	}
+}
+
+// hitLatency is the latency of the answers served wholly from the cache; nil without any.
+func (r *Recorder) hitLatency() *summary.Latency {
+	if r.hits == nil || r.hits.count() == 0 {
+		return nil
+	}
+	l := r.hits.latency()
+	return &l
+}
+
+// hitOnly reports whether a GET was answered wholly from the cache: its tier lookup and its
+// route's own lookup both hit (GET /api/me/tier makes the tier lookup only).
+func hitOnly(v check.Verdict, class string) bool {
+	if v.Req == nil || v.Req.Method != "GET" || v.Res.Code < 200 || v.Res.Code >= 300 {
+		return false
+	}
+	tier := v.Res.Headers.Get("X-Atlas-Tier-Cache")
+	if class == "tier" {
+		return tier == "HIT" || tier == "" && v.Res.Headers.Get("X-Cache") == "HIT"
+	}
+	return tier == "HIT" && isCacheClass(class) && v.Res.Headers.Get("X-Cache") == "HIT"
 }
 
 // countServer adds the record to its instance's figures.
@@ -337,6 +364,8 @@ func (r *Recorder) totals(in Input) summary.Figures {
 		IsolationViolations: in.Checks.IsolationViolations(),
 		IsolationNA:         in.Checks.IsolationNA,
 		StaleReads:          in.Checks.Stale,
+		StaleMaxS:           in.Checks.StaleMax.Seconds(),
+		LatencyHits:         r.hitLatency(),
 		Examples:            in.Checks.Examples,
 		Percentiles:         r.latency.percentileCurve(),
 	}

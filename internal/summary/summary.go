@@ -194,6 +194,12 @@ type Figures struct {
 	CacheEfficiency *HitRate `json:"cache_efficiency,omitempty"`
 	// ClientCache is what the devices' HTTP caches did (scenario clients with cache: true).
 	ClientCache *ClientCache `json:"client_cache,omitempty"`
+	// StaleMaxS is how long before the stalest read was sent the write it missed had been
+	// acknowledged (seconds); absent without stale reads.
+	StaleMaxS float64 `json:"stale_max_s,omitempty"`
+	// LatencyHits is the latency (from the intended send time) of the GETs answered wholly
+	// from the cache: the tier lookup and the route's own lookup both hits. Nil without any.
+	LatencyHits *Latency `json:"latency_hits_ms,omitempty"`
 }
 
 // RedisMemory is the memory of the run's Redis: sampled every few seconds, with the

@@ -48,6 +48,12 @@ type RedisStats struct {
 	ServerHitRate float64 `json:"server_hit_rate"`
 	// Restarted is true when a node restarted in the window (its counters started again).
 	Restarted bool `json:"restarted,omitempty"`
+	// ConnectionsReceived is INFO total_connections_received over the window: connections
+	// the nodes accepted (the server's pool and the harness's own few readers).
+	ConnectionsReceived uint64 `json:"connections_received"`
+	// ConnectionsPer1kRequests is ConnectionsReceived per 1,000 API requests: near 0 with a
+	// connection pool, about 1,000 without one.
+	ConnectionsPer1kRequests float64 `json:"connections_per_1k_requests"`
 }
 
 // PGStats are PostgreSQL's own counters of the run's database over one mode (pg_stat_database).

@@ -133,7 +133,8 @@ func serverSub(a, b *metrics.Snapshot) *serverDelta {
 func redisStats(a, b *RedisCounters, srv *serverDelta) (summary.RedisStats, bool) {
 	d, restarted := b.Sub(*a)
 	rs := summary.RedisStats{Nodes: d.Nodes, KeyspaceHits: d.Hits, KeyspaceMisses: d.Misses,
-		KeyspaceHitRatio: ratio(d.Hits, d.Hits+d.Misses), Commands: map[string]uint64{}, Restarted: restarted}
+		KeyspaceHitRatio: ratio(d.Hits, d.Hits+d.Misses), Commands: map[string]uint64{}, Restarted: restarted,
+		ConnectionsReceived: d.Connections}
 	var total uint64
 	for name, n := range d.Calls {
 		if name == "info" || n == 0 {
@@ -148,6 +149,7 @@ func redisStats(a, b *RedisCounters, srv *serverDelta) (summary.RedisStats, bool
 		rs.Requests = srv.requests
 		rs.CommandsPerRequest = ratio(total, srv.requests)
 		rs.ServerHitRate = ratio(srv.hits, srv.lookups)
+		rs.ConnectionsPer1kRequests = 1000 * ratio(d.Connections, srv.requests)
 	}
 	return rs, restarted
 }

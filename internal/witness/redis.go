@@ -27,12 +27,17 @@ type RedisCounters struct {
 	// Evicted evicted_keys, summed over the nodes; Policy is maxmemory_policy (the first node's).
 	UsedMemory, MaxMemory, Evicted uint64
 	Policy                         string
+	// Connections is total_connections_received: connections the nodes accepted since they started.
+	Connections uint64
 }
 
 // Sub returns c - before, command by command; restarted is true when a node's run_id
 // changed (its counters started again from zero, so the difference means nothing).
 func (c RedisCounters) Sub(before RedisCounters) (d RedisCounters, restarted bool) {
 	d = RedisCounters{Nodes: c.Nodes, Hits: c.Hits - before.Hits, Misses: c.Misses - before.Misses, Calls: map[string]uint64{}, RunIDs: c.RunIDs}
+	if c.Connections >= before.Connections {
+		d.Connections = c.Connections - before.Connections
+	}
 	for name, n := range c.Calls {
 		if n >= before.Calls[name] {
 			d.Calls[name] = n - before.Calls[name]
@@ -71,6 +76,12 @@ func ParseInfo(text string) (RedisCounters, error) {
 			}
 		case k == "maxmemory_policy":
 			c.Policy = v
+		case k == "total_connections_received":
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return c, fmt.Errorf("witness: INFO %s %q: %w", k, v, err)
+			}
+			c.Connections = n
 		case k == "keyspace_hits":
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
@@ -171,6 +182,7 @@ func (r *Redis) Read(ctx context.Context) (RedisCounters, error) {
 		sum.UsedMemory += c.UsedMemory
 		sum.MaxMemory += c.MaxMemory
 		sum.Evicted += c.Evicted
+		sum.Connections += c.Connections
 		if sum.Policy == "" {
 			sum.Policy = c.Policy
 		}

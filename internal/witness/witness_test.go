@@ -15,15 +15,21 @@ import (
 )
 
 func TestParseInfo(t *testing.T) {
-	text := "# Server\r\nredis_version:7.0.15\r\nrun_id:abc\r\n# Stats\r\nkeyspace_hits:10\r\nkeyspace_misses:4\r\n" +
+	text := "# Server\r\nredis_version:7.0.15\r\nrun_id:abc\r\n# Stats\r\ntotal_connections_received:7\r\nkeyspace_hits:10\r\nkeyspace_misses:4\r\n" +
 		"# Commandstats\r\ncmdstat_get:calls=12,usec=30,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\n" +
 		"cmdstat_client|setinfo:calls=2,usec=1,usec_per_call=0.5,rejected_calls=2,failed_calls=0\r\n"
 	c, err := ParseInfo(text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Hits != 10 || c.Misses != 4 || c.Calls["get"] != 12 || c.Calls["client|setinfo"] != 2 || len(c.RunIDs) != 1 || c.RunIDs[0] != "abc" {
+	if c.Hits != 10 || c.Misses != 4 || c.Calls["get"] != 12 || c.Calls["client|setinfo"] != 2 || len(c.RunIDs) != 1 || c.RunIDs[0] != "abc" || c.Connections != 7 {
 		t.Errorf("ParseInfo = %+v", c)
+	}
+	// Connections accepted between two reads.
+	more := c
+	more.Connections = 12
+	if d, _ := more.Sub(c); d.Connections != 5 {
+		t.Errorf("Sub: %d connections, want 5", d.Connections)
 	}
 	// Not Redis: no keyspace counters.
 	if _, err := ParseInfo("hello\r\n"); err == nil {
