@@ -154,6 +154,12 @@ func TestRunExitCodes(t *testing.T) {
 		{"workers without max", []string{"run", "-scenario", "smoke", "-workers", "8"}, exitUsage, "-workers"},
 		{"compare rate zero", []string{"compare", "-rate", "0", "-config", "default", "-config", "none"}, exitUsage, "-rate"},
 		{"target unreachable", []string{"run", "-scenario", "smoke", "-target", "http://127.0.0.1:1", "-out", t.TempDir(), "-quiet"}, exitEnv, "unreachable"},
+		// Preflight: what the run relies on but does not start is reached before anything is
+		// measured; a failure exits 3 naming the component, its address and what to do.
+		{"preflight: Redis unreachable", []string{"run", "-scenario", "smoke", "-mode", "cache", "-redis", "redis://127.0.0.1:1"}, exitEnv,
+			"preflight: Redis at redis://127.0.0.1:1 (-redis) is not reachable"},
+		{"preflight: PostgreSQL unreachable", []string{"run", "-scenario", "smoke", "-mode", "nocache", "-db", "postgres://postgres@127.0.0.1:1/postgres"}, exitEnv,
+			"preflight: PostgreSQL at 127.0.0.1:1 (-db) is not reachable"},
 		{"unknown command", []string{"fly"}, exitUsage, "unknown command"},
 		{"token without user", []string{"token"}, exitUsage, "USERID"},
 		{"bad cache config", []string{"serve", "-config", "nope", "-listen", "127.0.0.1:0"}, exitUsage, "nope"},

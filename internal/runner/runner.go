@@ -173,6 +173,9 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 		return nil, &UsageError{err}
 	}
 	modes := o.modes()
+	if err := o.preflight(ctx, modes); err != nil {
+		return nil, err
+	}
 	o.attacks = &plan{total: o.Count * len(configs) * len(modes)}
 	runs := make([]*run, len(configs))
 	for i, config := range configs {
