@@ -15,6 +15,9 @@ const (
 	exitFail  = 1 // a threshold or the regression gate failed
 	exitUsage = 2 // bad usage, scenario or config
 	exitEnv   = 3 // the environment failed: Redis or DB could not start, target unreachable
+	// exitInterrupted is a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report
+	// it): no verdict; its report, if it measured anything, holds what was measured.
+	exitInterrupted = 130
 )
 
 // usageError is bad usage, a bad scenario or a bad config: exit 2.
@@ -28,6 +31,11 @@ type envError struct{ err error }
 
 func (e envError) Error() string { return e.err.Error() }
 func (e envError) Unwrap() error { return e.err }
+
+// interruptedError is a run stopped by an interrupt: exit 130, whatever its figures.
+type interruptedError struct{ msg string }
+
+func (e interruptedError) Error() string { return e.msg }
 
 // failError is a run or gate that finished but did not pass: exit 1. Its report is printed already.
 type failError struct{ msg string }
@@ -45,7 +53,10 @@ func exitCode(err error, stderr io.Writer) int {
 	var u usageError
 	var e envError
 	var f failError
+	var i interruptedError
 	switch {
+	case errors.As(err, &i):
+		return exitInterrupted
 	case errors.As(err, &f):
 		return exitFail
 	case errors.As(err, &u):
@@ -53,7 +64,7 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &e):
 		return exitEnv
 	case errors.Is(err, context.Canceled):
-		return exitFail
+		return exitInterrupted
 	default:
 		return exitEnv
 	}

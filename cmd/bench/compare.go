@@ -85,7 +85,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 		return runExit(ctx, err, nil)
 	}
 	if len(results) < 2 {
-		return failError{"compare: interrupted before every config was measured"}
+		return interruptedError{"compare: interrupted before every config was measured: no recommendation"}
 	}
 	return nil
 }

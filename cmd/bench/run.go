@@ -52,8 +52,9 @@ A shard sends only its users' requests (user u is in shard ((u-1) mod N)+1), eac
 the unsharded run would send it, so the shards' rates add up to the scenario's. Faults are
 shard 1's job only: the others mark the fault times as phase boundaries.
 
-Exit codes: 0 pass · 1 a threshold failed or the run was interrupted · 2 bad usage, scenario or
-config · 3 the environment failed (Redis or DB could not start, target unreachable).`
+Exit codes: 0 pass · 1 a threshold failed · 2 bad usage, scenario or config · 3 the environment
+failed (Redis or DB could not start or answer its preflight, target unreachable) · 130 interrupted
+(Ctrl-C or SIGTERM: no verdict, thresholds not judged; a report only when something was measured).`
 
 func runRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", runUsage, stdout)
@@ -286,7 +287,7 @@ func runExit(ctx context.Context, err error, res *runner.Result) error {
 	case err != nil:
 		return err
 	case res.Summary.Interrupted:
-		return failError{"run interrupted; the report holds what was measured"}
+		return interruptedError{"run interrupted: no verdict; the report holds what was measured"}
 	case !res.Summary.Pass:
 		return failError{"thresholds failed"}
 	}

@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/scenarios"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/xeipuuv/gojsonschema"
 )
@@ -219,8 +221,8 @@ func TestScenariosListsBuiltins(t *testing.T) {
 	}
 }
 
-// TestRunInterrupted stops a run midway, as Ctrl-C does: it exits 1 and still writes what
-// it measured.
+// TestRunInterrupted stops a run midway, as Ctrl-C does: it exits 130 and still writes what
+// it measured, under an INTERRUPTED headline with its thresholds not judged.
 func TestRunInterrupted(t *testing.T) {
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -245,8 +247,8 @@ func TestRunInterrupted(t *testing.T) {
 	}()
 	defer cancel()
 	stdout, stderr, code := runBench(t, ctx, nil, "run", "-scenario", "testdata/e2e.yaml", "-mode", "cache", "-duration", "60s", "-out", out, "-quiet")
-	if code != exitFail {
-		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInterrupted, stdout, stderr)
 	}
 	s, err := summary.Read(filepath.Join(out, "latest"))
 	if err != nil {
@@ -255,7 +257,88 @@ func TestRunInterrupted(t *testing.T) {
 	if !s.Interrupted || s.Requests == 0 || s.Pass {
 		t.Fatalf("interrupted %v, requests %d, pass %v", s.Interrupted, s.Requests, s.Pass)
 	}
+	for _, th := range s.Thresholds {
+		if th.NotJudged == "" || th.Pass {
+			t.Errorf("threshold %s of an interrupted run: %+v, want not judged", th.Expr, th)
+		}
+	}
+	if !strings.Contains(stdout, "INTERRUPTED: stopped before its end after measuring") ||
+		strings.Contains(stdout, "PASS:") || strings.Contains(stdout, "FAIL:") {
+		t.Errorf("the headline of an interrupted run is not INTERRUPTED (or reads as a verdict):\n%s", stdout)
+	}
 	if _, err := os.Stat(filepath.Join(out, "latest", "report.md")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRunInterruptedBeforeWindow interrupts a run while its stack is starting (as soon as
+// its server log appears), before its measured window: it exits 130, writes no report and
+// leaves reports/latest pointing where it pointed.
+func TestRunInterruptedBeforeWindow(t *testing.T) {
+	out := t.TempDir()
+	if err := os.Mkdir(filepath.Join(out, "earlier-run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("earlier-run", filepath.Join(out, "latest")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if m, _ := filepath.Glob(filepath.Join(out, "*", "server-cache.log")); len(m) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling for the file: there is no event to wait on
+		}
+	}()
+	stdout, stderr, code := runBench(t, ctx, nil, "run", "-scenario", "testdata/e2e.yaml", "-mode", "cache", "-out", out, "-quiet")
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInterrupted, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "nothing measured, no report written") && !strings.Contains(stderr, "context canceled") {
+		t.Errorf("stderr does not say the run was interrupted: %s", stderr)
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if e.Name() != "earlier-run" && e.Name() != "latest" {
+			t.Errorf("a run interrupted before its window left %s behind", e.Name())
+		}
+	}
+	if to, err := os.Readlink(filepath.Join(out, "latest")); err != nil || to != "earlier-run" {
+		t.Errorf("reports/latest -> %q (%v), want earlier-run", to, err)
+	}
+	if strings.Contains(stdout, "PASS") || strings.Contains(stdout, "FAIL") {
+		t.Errorf("an interrupted run printed a verdict:\n%s", stdout)
+	}
+}
+
+// TestChildrenOwnProcessGroup: the Redis and the server a stack starts each lead their own
+// process group, so that a terminal's Ctrl-C (sent to the foreground group) reaches only
+// the harness, which decides the order of shutdown.
+func TestChildrenOwnProcessGroup(t *testing.T) {
+	sc, err := scenarios.Load("testdata/e2e.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := upFor(t, sc, "default")
+	defer st.Close()
+	own, err := syscall.Getpgid(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := append([]int{st.Servers[0].Pid()}, st.Redis.Pids()...)
+	for _, pid := range pids {
+		pg, err := syscall.Getpgid(pid)
+		if err != nil {
+			t.Fatalf("pid %d: %v", pid, err)
+		}
+		if pg != pid || pg == own {
+			t.Errorf("child %d is in process group %d (the harness's is %d), want its own", pid, pg, own)
+		}
+	}
+	if len(pids) != 2 {
+		t.Errorf("pids %v: want the server and Redis", pids)
 	}
 }

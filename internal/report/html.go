@@ -14,6 +14,7 @@ var htmlTmpl = template.Must(template.New("report.html").Funcs(render.Funcs(temp
 {{css}}.verdict { font-size: 1.3em; font-weight: 700; border-radius: 6px; padding: .5em .9em; margin-top: 1em; }
 .pass { background: #dafbe1; border: 2px solid #1a7f37; color: #116329; }
 .fail { background: #ffebe9; border: 2px solid #cf222e; color: #a40e26; }
+.interrupted { background: #f6f8fa; border: 2px solid #59636e; color: #1f2328; }
 .effect { font-weight: 600; }
 .loud { color: #a40e26; font-weight: 700; }
 td.c { text-align: center; }
@@ -29,7 +30,7 @@ td.m { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; fo
 <p class="sub">{{.Subtitle}}</p>
 {{range .Notes}}<p class="note">Note: {{.}}</p>
 {{end -}}
-<p class="verdict {{if .Pass}}pass{{else}}fail{{end}}">{{.Verdict}}: {{.Detail}}</p>
+<p class="verdict {{.Class}}">{{.Verdict}}: {{.Detail}}</p>
 {{with .Effect}}<p class="effect">{{.}}</p>
 {{end -}}
 {{range .Sections}}
@@ -69,7 +70,7 @@ func htmlAlign(align string, i int, cell string) string {
 		return "pass"
 	case verdictFail:
 		return "fail"
-	case verdictNA:
+	case verdictNA, verdictNotJudged:
 		return "na"
 	}
 	if i < len(align) {

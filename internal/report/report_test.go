@@ -752,3 +752,35 @@ func TestRenderCluster(t *testing.T) {
 		t.Errorf("report.md of a run on one Redis mentions the cluster charts")
 	}
 }
+
+// TestInterruptedHeadline: an interrupted run's report leads with INTERRUPTED and what was
+// measured, never PASS or FAIL, and its thresholds read "not judged".
+func TestInterruptedHeadline(t *testing.T) {
+	s := sampleSummary()
+	s.Interrupted, s.Pass = true, false
+	s.Thresholds = []summary.Threshold{
+		{Expr: "errors == 0", Value: 0, NotJudged: "the run was interrupted before its end"},
+		{Expr: "db_query_reduction >= 40%", Pass: true, NotApplicable: "db_query_reduction needs both modes"},
+	}
+	dir := renderRun(t, s)
+	md := readFile(t, filepath.Join(dir, MarkdownFile))
+	html := readFile(t, filepath.Join(dir, HTMLFile))
+	var text strings.Builder
+	if err := WriteText(&text, s); err != nil {
+		t.Fatal(err)
+	}
+	head := "INTERRUPTED: stopped before its end after measuring " + count(s.Requests) + " requests (cache)"
+	for name, page := range map[string]string{"report.md": md, "report.html": html, "terminal": text.String()} {
+		if !strings.Contains(page, head) || !strings.Contains(page, "thresholds not judged") {
+			t.Errorf("%s lacks the headline %q", name, head)
+		}
+		for _, verdict := range []string{"PASS:", "FAIL:", "## PASS", "## FAIL"} {
+			if strings.Contains(page, verdict) {
+				t.Errorf("%s of an interrupted run says %q", name, verdict)
+			}
+		}
+	}
+	if !strings.Contains(md, "| not judged |") || !strings.Contains(html, `<p class="verdict interrupted">`) {
+		t.Error("report: the threshold row is not 'not judged', or the HTML verdict is not styled as interrupted")
+	}
+}

@@ -18,7 +18,8 @@ type view struct {
 	Subtitle string
 	Notes    []string // loud caveats, shown first
 	Pass     bool
-	Verdict  string // "PASS" or "FAIL"
+	Verdict  string // "PASS", "FAIL" or "INTERRUPTED" (no verdict: the run was stopped)
+	Class    string // the verdict's CSS class: pass, fail or interrupted
 	Detail   string // "4 of 6 thresholds passed; failed: errors == 0, …"
 	Effect   string // what the cache did against no cache, in one line; empty with one mode
 	Sections []section
@@ -66,8 +67,12 @@ func newView(s *summary.Summary, charts []chart) *view {
 		Charts:   charts,
 		Env:      s.Env.String(),
 	}
-	if s.Pass {
-		v.Verdict = "PASS"
+	v.Class = "fail"
+	switch {
+	case s.Interrupted:
+		v.Verdict, v.Class, v.Detail = verdictInterrupted, "interrupted", interruptedDetail(s)
+	case s.Pass:
+		v.Verdict, v.Class = "PASS", "pass"
 	}
 	v.Sections = append(v.Sections,
 		thresholdSection(s.Thresholds),
@@ -165,6 +170,19 @@ func notes(s *summary.Summary) []string {
 	return ns
 }
 
+// interruptedDetail says what an interrupted run measured; its thresholds were not judged.
+func interruptedDetail(s *summary.Summary) string {
+	var measured []string
+	for _, f := range modes(s) {
+		measured = append(measured, fmt.Sprintf("%s requests (%s)", count(f.Requests), modeLabel(f)))
+	}
+	what := "nothing"
+	if len(measured) > 0 {
+		what = strings.Join(measured, ", ")
+	}
+	return "stopped before its end after measuring " + what + "; thresholds not judged"
+}
+
 func verdictDetail(ts []summary.Threshold) string {
 	if len(ts) == 0 {
 		return "no thresholds were set"
@@ -256,6 +274,8 @@ func thresholdSection(ts []summary.Threshold) section {
 	for _, th := range ts {
 		value, verdict := thresholdValue(th.Expr, th.Value), verdictPass
 		switch {
+		case th.NotJudged != "":
+			value, verdict = value+" "+note("not judged: "+th.NotJudged), verdictNotJudged
 		case th.NotApplicable != "":
 			value, verdict = "not applicable "+note("not applicable: "+th.NotApplicable), verdictNA
 		case th.Error != "":
@@ -274,6 +294,10 @@ const (
 	verdictPass = "PASS"
 	verdictFail = "FAIL"
 	verdictNA   = "n/a"
+	// verdictNotJudged is a threshold of an interrupted run: measured, neither passed nor failed.
+	verdictNotJudged = "not judged"
+	// verdictInterrupted heads the report of an interrupted run in place of PASS or FAIL.
+	verdictInterrupted = "INTERRUPTED"
 )
 
 func figuresTable(s *summary.Summary) *table {

@@ -5,6 +5,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -199,7 +200,8 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 		results = append(results, &Result{Dir: r.dir, Summary: r.s})
 	}
 	if len(results) == 0 && runErr == nil {
-		runErr = errors.New("runner: interrupted before anything was measured")
+		// Nothing measured: no report, and Out/latest stays where it was.
+		runErr = fmt.Errorf("runner: interrupted before its measured window: nothing measured, no report written: %w", cmp.Or(ctx.Err(), context.Canceled))
 	}
 	return results, runErr
 }
@@ -273,6 +275,9 @@ func (o *Options) measure(ctx context.Context, runs []*run, modes []summary.Mode
 				if err != nil {
 					return false, err
 				}
+				if f.Interrupted() && f.Requests == 0 {
+					return true, nil // stopped before its measured window: nothing to report
+				}
 				o.add(r, f, notes)
 				if f.Interrupted() {
 					return true, nil
@@ -308,6 +313,9 @@ func (o *Options) finishRun(r *run, interrupted bool, runErr error) error {
 	Assemble(s, r.figs)
 	gatherCrossChecks(s, r.figs)
 	s.Thresholds = threshold.EvalAll(o.Scenario.Thresholds, s)
+	if interrupted {
+		threshold.NotJudged(s.Thresholds, "the run was interrupted before its end")
+	}
 	s.Pass = threshold.Passed(s.Thresholds) && runErr == nil && !interrupted
 	if runErr != nil {
 		s.Notes = append(s.Notes, "the run stopped early: "+runErr.Error())
@@ -585,7 +593,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 	})
 	p.stopPoll()
 	p.chk.Close()
-	p.wit.Finish(context.WithoutCancel(ctx))
+	p.wit.Finish(afterAttack(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("runner: %s attack: %w", mode, err)
 	}
@@ -658,7 +666,9 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 				f.Series.HitRateByShard = series
 			}
 		}
-		measureCapacity(ctx, st, m.sc.Population.Users, &f, &more)
+		if ctx.Err() == nil { // an interrupted run does not wait for the key scan
+			measureCapacity(ctx, st, m.sc.Population.Users, &f, &more)
+		}
 	}
 	for _, fe := range out.Events {
 		if fe.Err != nil {

@@ -419,6 +419,9 @@ type Threshold struct {
 	// (db_query_reduction without -mode both, say); such a threshold neither passes nor
 	// fails the run (Pass is true, Value 0).
 	NotApplicable string `json:"not_applicable,omitempty"`
+	// NotJudged, when set, says why the threshold was not judged: the run was interrupted, so
+	// Value is what was measured until then and Pass is false without the run having failed.
+	NotJudged string `json:"not_judged,omitempty"`
 }
 
 // Write stores s as dir/summary.json (indented, atomically).
