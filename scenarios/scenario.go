@@ -45,6 +45,10 @@ type Scenario struct {
 	// Pin sends every write to one instance and every read to another (1-based; 0: round-robin).
 	Pin        Pin
 	Thresholds []string // raw expressions; package threshold parses them (the runner, before the first attack) and evaluates them over the summary
+	// Aborts are the thresholds written {expr, abort: true, grace}: the run stops once one is
+	// lost for good, after its grace period (k6's abortOnFail); the runner checks that each
+	// can be lost for good during a run.
+	Aborts []Abort
 
 	// lines maps a field path ("mix[2].weight") to its line in the source, so that
 	// Validate after a change still points into the file. Nil for scenarios built in code.
@@ -364,4 +368,10 @@ func defaultName(source string) string {
 		}
 	}
 	return base
+}
+
+// Abort makes a threshold stop the run once it is lost for good (`abort: true`).
+type Abort struct {
+	Threshold int           // index into Scenario.Thresholds
+	Grace     time.Duration // how long the run goes on once the threshold is lost (`grace`; default 0)
 }

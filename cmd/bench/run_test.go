@@ -342,3 +342,32 @@ func TestChildrenOwnProcessGroup(t *testing.T) {
 		t.Errorf("pids %v: want the server and Redis", pids)
 	}
 }
+
+// TestRunAbortOnFail: a threshold with abort: true stops the run once it is lost for good
+// (here the only server is killed and never comes back, so errors only grow): the run
+// measures far fewer requests than its 30-second window schedules, fails (exit 1) and says
+// why in the summary and the headline.
+func TestRunAbortOnFail(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", "testdata/abort.yaml", "-mode", "cache", "-out", out, "-quiet")
+	if code != exitFail {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFail, stdout, stderr)
+	}
+	s, err := summary.Read(filepath.Join(out, "latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s.Aborted, "threshold errors == 0 lost for good") || s.Pass || s.Interrupted {
+		t.Fatalf("aborted %q, pass %v, interrupted %v", s.Aborted, s.Pass, s.Interrupted)
+	}
+	const scheduled = 40 * 30
+	if s.Requests == 0 || s.Requests > scheduled/2 {
+		t.Errorf("measured %d requests of the %d scheduled: the abort did not stop the run early", s.Requests, scheduled)
+	}
+	if s.Errors == 0 || s.Thresholds[0].Pass {
+		t.Errorf("errors %d, threshold %+v: want the lost threshold failed", s.Errors, s.Thresholds[0])
+	}
+	if !strings.Contains(stdout, "the run was aborted: threshold errors == 0 lost for") {
+		t.Errorf("the headline does not say the run was aborted:\n%s", stdout)
+	}
+}

@@ -74,6 +74,9 @@ func newView(s *summary.Summary, charts []chart) *view {
 	case s.Pass:
 		v.Verdict, v.Class = "PASS", "pass"
 	}
+	if s.Aborted != "" && !s.Interrupted {
+		v.Detail += "; the run was aborted: " + s.Aborted
+	}
 	v.Sections = append(v.Sections,
 		thresholdSection(s.Thresholds),
 		section{Title: "Key figures", Table: figuresTable(s), Foot: append(repeatNote(s),

@@ -173,6 +173,9 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 	if err := checkThresholds(o.Scenario); err != nil {
 		return nil, &UsageError{err}
 	}
+	if _, err := abortRules(o.Scenario); err != nil {
+		return nil, &UsageError{err}
+	}
 	modes := o.modes()
 	if err := o.preflight(ctx, modes); err != nil {
 		return nil, err
@@ -279,6 +282,10 @@ func (o *Options) measure(ctx context.Context, runs []*run, modes []summary.Mode
 					return true, nil // stopped before its measured window: nothing to report
 				}
 				o.add(r, f, notes)
+				if f.aborted != "" {
+					r.s.Aborted = f.aborted
+					return false, nil // an aborting threshold is lost: the run stops here
+				}
 				if f.Interrupted() {
 					return true, nil
 				}
@@ -316,7 +323,7 @@ func (o *Options) finishRun(r *run, interrupted bool, runErr error) error {
 	if interrupted {
 		threshold.NotJudged(s.Thresholds, "the run was interrupted before its end")
 	}
-	s.Pass = threshold.Passed(s.Thresholds) && runErr == nil && !interrupted
+	s.Pass = threshold.Passed(s.Thresholds) && runErr == nil && !interrupted && s.Aborted == ""
 	if runErr != nil {
 		s.Notes = append(s.Notes, "the run stopped early: "+runErr.Error())
 	}
@@ -396,7 +403,7 @@ func (o *Options) runMode(ctx context.Context, dir, config string, cc *cache.Con
 			return nil, m.notes, m.backend, &EnvError{fmt.Errorf("runner: %w", err)}
 		}
 	}
-	fr := &figuresRun{Figures: f, interrupted: out.Interrupted, late: out.Late}
+	fr := &figuresRun{Figures: f, interrupted: out.Interrupted && m.aborted == "", late: out.Late, aborted: m.aborted}
 	if m.st != nil {
 		fr.seeding = m.st.Seeding
 	}
@@ -415,6 +422,7 @@ type modeRun struct {
 	st      *stack.Stack // nil against a target
 	bases   []string     // the servers' base URLs
 	backend string       // the Redis backend, once known
+	aborted string       // why an aborting threshold stopped the attack; "" when none did
 	notes   []string     // caveats for the summary, in order
 	cleanup []func()     // run last first by close
 }
@@ -496,8 +504,12 @@ type pipeline struct {
 	poll     *metrics.Poller
 	stopPoll func() // stops the poller and waits for it
 	wit      *witness.Session
-	mem      *memSampler // nil without a Redis of the harness's
-	procs    func(*summary.Figures)
+	// attackCtx is what the driver runs under: the mode's, also stopped (with errAborted as
+	// its cause) by abort once an aborting threshold is lost.
+	attackCtx context.Context
+	abort     *abortWatch // nil without aborting thresholds
+	mem       *memSampler // nil without a Redis of the harness's
+	procs     func(*summary.Figures)
 }
 
 // pipeline wires the measuring side of the mode and starts polling.
@@ -520,6 +532,14 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 			inner := next
 			next = func(v check.Verdict) { p.model.Add(v.Record); inner(v) }
 		}
+	}
+	var stop context.CancelCauseFunc
+	p.attackCtx, stop = context.WithCancelCause(ctx)
+	m.onClose(func() { stop(nil) })
+	rules, _ := abortRules(sc) // checked before the run started
+	if p.abort = newAbortWatch(rules, stop); p.abort != nil {
+		inner := next
+		next = func(v check.Verdict) { inner(v); p.abort.Add(v) }
 	}
 	p.chk = check.New(check.Options{Next: next})
 	p.poll = metrics.NewPoller(m.bases[0], metrics.PollerOptions{More: m.bases[1:]})
@@ -565,7 +585,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 		fmt.Fprintf(o.Progress, "%s shard %s: measured window starts at %s (warm-up %s before)\n",
 			m.label(), o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
-	out, err := driver.Run(ctx, driver.Config{
+	out, err := driver.Run(p.attackCtx, driver.Config{
 		BaseURLs: m.bases, Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(m.dir, "results-"+string(mode)+repSuffix(m.rep)+".bin"),
 		WarmupPath:  warmupPath(m.dir, mode, m.rep, sc.Warmup),
@@ -593,6 +613,11 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 	})
 	p.stopPoll()
 	p.chk.Close()
+	p.abort.close()
+	if cause := context.Cause(p.attackCtx); errors.Is(cause, errAborted) && ctx.Err() == nil {
+		m.aborted = strings.TrimPrefix(cause.Error(), errAborted.Error()+": ")
+		fmt.Fprintf(o.Progress, "%s ABORTED: %s\n", m.label(), m.aborted)
+	}
 	p.wit.Finish(afterAttack(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("runner: %s attack: %w", mode, err)
@@ -755,6 +780,7 @@ type figuresRun struct {
 	interrupted bool
 	seeding     time.Duration
 	late        time.Duration
+	aborted     string // why an aborting threshold stopped the attack
 }
 
 // LateTolerance is how late after -start-at a shard may start its measured window before

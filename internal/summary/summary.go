@@ -40,6 +40,9 @@ type Summary struct {
 	Notes       []string     `json:"notes,omitempty"` // loud caveats, e.g. "embedded Redis: latencies not representative"
 	// Interrupted is true when the run was stopped (Ctrl-C) before its end; figures cover what was measured.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Aborted says why a threshold with abort: true stopped the run once it was lost for good;
+	// the figures cover what was measured until then, and the run failed.
+	Aborted string `json:"aborted,omitempty"`
 
 	Figures // the cache mode's figures (or the only mode's)
 
