@@ -43,7 +43,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto, process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite or a postgres:// server URL")
 	fs.IntVar(&o.Count, "count", 1, "repeats per config (interleaved); 4 or more lets latency differences be tested for significance")
-	quiet := fs.Bool("quiet", false, "no live progress")
+	quiet := fs.Bool("quiet", false, "no live progress: one line per mode")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -64,9 +64,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	o.Scenario = sc
 	o.Binary = getenv("ATLAS_BENCH_BIN")
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if !*quiet {
-		o.Progress, o.TTY = stderr, isTerminal(stderr)
-	}
+	o.Progress, o.TTY, o.Quiet = stderr, isTerminal(stderr), *quiet
 	root, results, err := runner.Compare(ctx, o, configs)
 	if len(results) >= 2 {
 		runs := make([]compare.Run, 0, len(results))

@@ -74,7 +74,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	shard := fs.String("shard", "", "run only shard `i/N` of the scenario's users (each user's requests at the unsharded run's times); merge the shards with bench merge")
 	startAt := fs.String("start-at", "", "start the measured window at this RFC 3339 `time` (the same for every shard; warm-up runs before it)")
 	fs.DurationVar(&o.MaxLag, "max-lag", driver.DefaultMaxLag, "cut a scheduled run off once it sends this far behind its schedule (the rest counts as dropped; 0 or negative: never, send everything late like vegeta)")
-	quiet := fs.Bool("quiet", false, "no live progress")
+	quiet := fs.Bool("quiet", false, "no live progress: one line per mode")
 	junit := fs.String("junit", "", "also write the thresholds as JUnit XML to this file (for CI systems)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -129,9 +129,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	o.Scenario = sc
 	o.Binary = getenv("ATLAS_BENCH_BIN") // tests point this at a built bench; default os.Executable()
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if !*quiet {
-		o.Progress, o.TTY = stderr, isTerminal(stderr)
-	}
+	o.Progress, o.TTY, o.Quiet = stderr, isTerminal(stderr), *quiet
 	start := time.Now()
 	res, err := runner.Run(ctx, o)
 	if res != nil {

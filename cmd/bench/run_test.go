@@ -370,4 +370,8 @@ func TestRunAbortOnFail(t *testing.T) {
 	if !strings.Contains(stdout, "the run was aborted: threshold errors == 0 lost for") {
 		t.Errorf("the headline does not say the run was aborted:\n%s", stdout)
 	}
+	// -quiet still prints one line per mode, and no live progress.
+	if n := strings.Count(stderr, "[default cache] repeat 1 of 1: stack, warm-up 1s, measured window 30s"); n != 1 || strings.Contains(stderr, "ETA") {
+		t.Errorf("-quiet printed the mode line %d times (want 1), or live progress:\n%s", n, stderr)
+	}
 }

@@ -78,9 +78,12 @@ type Options struct {
 	// Progress receives live progress; TTY rewrites one line, else a line every 5 s.
 	Progress io.Writer
 	TTY      bool
-	Log      *slog.Logger
+	// Quiet keeps Progress to one line per mode (which mode of which config and repeat starts).
+	Quiet bool
+	Log   *slog.Logger
 
-	attacks *plan // the run's attacks, for the overall ETA of the progress
+	attacks *plan     // the run's attacks, for the overall ETA of the progress
+	lines   io.Writer // where the one line per mode goes; Progress itself unless Quiet
 }
 
 // UsageError is a bad scenario, config or option: the run never started.
@@ -370,6 +373,9 @@ func (o *Options) defaults() error {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
+	if o.lines = io.Discard; o.Quiet {
+		o.lines, o.Progress = o.Progress, io.Discard
+	}
 	if o.Target == "" {
 		// A fresh secret per run, hex so it travels in the server's environment.
 		b := make([]byte, 32)
@@ -385,6 +391,7 @@ func (o *Options) defaults() error {
 func (o *Options) runMode(ctx context.Context, dir, config string, cc *cache.Config, mode summary.Mode, rep int) (*figuresRun, []string, string, error) {
 	m := &modeRun{o: o, sc: o.Scenario, dir: dir, config: config, cache: cc, mode: mode, rep: rep}
 	defer m.close()
+	fmt.Fprintf(o.lines, "%s repeat %d of %d: stack, warm-up %s, measured window %s…\n", m.label(), rep, o.Count, o.Scenario.Warmup, o.Scenario.Duration)
 	if err := m.up(ctx); err != nil {
 		return nil, m.notes, m.backend, err
 	}
@@ -545,6 +552,7 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 	p.poll = metrics.NewPoller(m.bases[0], metrics.PollerOptions{More: m.bases[1:]})
 	p.wit = o.openWitnesses(ctx, m.st, m.bases)
 	m.onClose(func() { p.wit.Close() })
+	m.pgWait("before the attack")
 	p.wit.Begin(ctx)
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	pollDone := make(chan struct{})
@@ -582,9 +590,16 @@ func (m *modeRun) events() []driver.Event {
 func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, error) {
 	o, sc, mode := m.o, m.sc, m.mode
 	if !o.StartAt.IsZero() {
-		fmt.Fprintf(o.Progress, "%s shard %s: measured window starts at %s (warm-up %s before)\n",
-			m.label(), o.Shard, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
+		who := ""
+		if o.Shard.Sharded() {
+			who = " shard " + o.Shard.String() + ":"
+		}
+		fmt.Fprintf(o.Progress, "%s%s measured window starts at %s (warm-up %s before)\n",
+			m.label(), who, o.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
+	stopCountdown := m.startAtCountdown()
+	defer stopCountdown()
+	tick := o.newProgress(mode, m.rep).tick
 	out, err := driver.Run(p.attackCtx, driver.Config{
 		BaseURLs: m.bases, Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(m.dir, "results-"+string(mode)+repSuffix(m.rep)+".bin"),
@@ -607,7 +622,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 				o.Log.Warn("fault failed", "fault", e.Name, "err", e.Err)
 			}
 		},
-		OnTick:  o.newProgress(mode, m.rep).tick,
+		OnTick:  func(pr driver.Progress) { stopCountdown(); tick(pr) },
 		Shard:   o.Shard,
 		StartAt: o.StartAt,
 	})
@@ -617,6 +632,9 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 	if cause := context.Cause(p.attackCtx); errors.Is(cause, errAborted) && ctx.Err() == nil {
 		m.aborted = strings.TrimPrefix(cause.Error(), errAborted.Error()+": ")
 		fmt.Fprintf(o.Progress, "%s ABORTED: %s\n", m.label(), m.aborted)
+	}
+	if ctx.Err() == nil {
+		m.pgWait("after the attack")
 	}
 	p.wit.Finish(afterAttack(ctx))
 	if err != nil {
