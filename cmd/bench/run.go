@@ -43,6 +43,8 @@ Examples:
                                               # as fast as the server answers: latency = service time
   bench run -scenario core -servers 3         # three instances over one Redis and one database
   bench run -scenario scale                   # 100,000 users, 2 instances, capacity figures
+  bench run -scenario smoke -metrics-addr 127.0.0.1:9464 -out jsonl=live.jsonl
+                                              # live figures for Prometheus, a JSON line a second
 
 Distributed (one process per machine, the same scenario, rate and -start-at; then bench merge):
   bench run -scenario mixed -target http://atlas:8000 -shard 1/3 -start-at 2026-01-02T15:04:05Z -out shards/1
@@ -62,7 +64,10 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	loadScenario := scenarioFlags(fs)
 	fs.StringVar(&o.Config, "config", "default", "cache config: default, production, none, or a YAML file")
 	mode := fs.String("mode", string(summary.ModeBoth), "cache, nocache, or both (no-cache first, then cache, same seeded requests)")
-	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
+	o.Out = "reports"
+	out := &outFlag{root: &o.Out}
+	fs.Var(out, "out", "reports root `directory`; or jsonl=FILE: stream one JSON line of progress per second to FILE (give -out twice for both)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve the run's live figures for Prometheus at http://`host:port`/metrics while it runs")
 	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto (redis-server child, else Docker, else embedded; a Redis Cluster when the scenario has redis.cluster), process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
 	fs.StringVar(&o.RedisMemory.MaxMemory, "redis-maxmemory", stack.DefaultMemory.MaxMemory, "maxmemory of the Redis the run starts (a production-like limit; 0: none)")
 	fs.StringVar(&o.RedisMemory.Policy, "redis-policy", stack.DefaultMemory.Policy, "maxmemory-policy of the Redis the run starts (allkeys-lru, volatile-lru, allkeys-lfu, noeviction, …)")
@@ -125,6 +130,14 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	}
 	if o.TargetDB != "" && !strings.HasPrefix(o.TargetDB, "postgres://") && !strings.HasPrefix(o.TargetDB, "postgresql://") {
 		return usagef("run: -target-db %q: want a postgres:// URL", o.TargetDB)
+	}
+	if out.jsonl != "" {
+		f, err := os.Create(out.jsonl)
+		if err != nil {
+			return envError{fmt.Errorf("-out jsonl=%s: %w", out.jsonl, err)}
+		}
+		defer f.Close()
+		o.JSONL = f
 	}
 	o.Scenario = sc
 	o.Binary = getenv("ATLAS_BENCH_BIN") // tests point this at a built bench; default os.Executable()

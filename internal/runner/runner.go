@@ -30,6 +30,7 @@ import (
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/ideal"
+	"github.com/atlasbench/atlasbench/internal/live"
 	"github.com/atlasbench/atlasbench/internal/metrics"
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/report"
@@ -80,10 +81,16 @@ type Options struct {
 	TTY      bool
 	// Quiet keeps Progress to one line per mode (which mode of which config and repeat starts).
 	Quiet bool
-	Log   *slog.Logger
+	// MetricsAddr, when set, serves the run's live figures for Prometheus at
+	// http://MetricsAddr/metrics (package live); JSONL, when not nil, gets one JSON line of
+	// progress per second.
+	MetricsAddr string
+	JSONL       io.Writer
+	Log         *slog.Logger
 
-	attacks *plan     // the run's attacks, for the overall ETA of the progress
-	lines   io.Writer // where the one line per mode goes; Progress itself unless Quiet
+	attacks *plan      // the run's attacks, for the overall ETA of the progress
+	lines   io.Writer  // where the one line per mode goes; Progress itself unless Quiet
+	live    *live.View // the live view; nil without MetricsAddr and JSONL
 }
 
 // UsageError is a bad scenario, config or option: the run never started.
@@ -183,6 +190,11 @@ func (o *Options) execute(ctx context.Context, configs []string, dirOf func(conf
 	if err := o.preflight(ctx, modes); err != nil {
 		return nil, err
 	}
+	var err error
+	if o.live, err = o.openLive(ctx); err != nil {
+		return nil, err
+	}
+	defer o.live.Close()
 	o.attacks = &plan{total: o.Count * len(configs) * len(modes)}
 	runs := make([]*run, len(configs))
 	for i, config := range configs {
@@ -548,6 +560,10 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 		inner := next
 		next = func(v check.Verdict) { inner(v); p.abort.Add(v) }
 	}
+	if o.live != nil {
+		inner, mode := next, string(m.mode)
+		next = func(v check.Verdict) { inner(v); o.live.Observe(mode, v) }
+	}
 	p.chk = check.New(check.Options{Next: next})
 	p.poll = metrics.NewPoller(m.bases[0], metrics.PollerOptions{More: m.bases[1:]})
 	p.wit = o.openWitnesses(ctx, m.st, m.bases)
@@ -600,6 +616,8 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 	stopCountdown := m.startAtCountdown()
 	defer stopCountdown()
 	tick := o.newProgress(mode, m.rep).tick
+	o.live.Phase(string(mode), "warmup")
+	defer o.live.Phase(string(mode), "done")
 	out, err := driver.Run(p.attackCtx, driver.Config{
 		BaseURLs: m.bases, Scenario: sc, Secret: o.Secret, Mode: mode,
 		ResultsPath: filepath.Join(m.dir, "results-"+string(mode)+repSuffix(m.rep)+".bin"),
@@ -609,6 +627,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 		MaxLag:      m.o.MaxLag,
 		Sink:        p.chk.Add,
 		OnEvent: func(e driver.EventRecord) {
+			o.live.Phase(string(mode), livePhase(e.Name))
 			p.rec.Event(e)
 			p.wit.Mark(context.WithoutCancel(ctx), e.Name, e.Offset, func(context.Context) *metrics.Snapshot {
 				pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -622,7 +641,13 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 				o.Log.Warn("fault failed", "fault", e.Name, "err", e.Err)
 			}
 		},
-		OnTick:  func(pr driver.Progress) { stopCountdown(); tick(pr) },
+		OnTick: func(pr driver.Progress) {
+			stopCountdown()
+			tick(pr)
+			if err := o.live.Tick(string(mode), time.Now(), pr); err != nil {
+				o.Log.Warn("live view", "err", err)
+			}
+		},
 		Shard:   o.Shard,
 		StartAt: o.StartAt,
 	})
