@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/atlasbench/atlasbench/internal/strictyaml"
 )
 
 // Exit codes (docs/CLI.md, "Exit codes").
@@ -141,15 +143,33 @@ func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; a parse error is a usage error, -h is flag.ErrHelp.
+// parseFlags parses args; a parse error is a usage error of one line (an unknown flag with
+// the closest known one, "did you mean"), not the whole usage; -h prints the usage and is
+// flag.ErrHelp.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
 	}
-	return nil
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		var known []string
+		fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
+		msg = "unknown flag -" + name
+		if near := strictyaml.Closest(strings.TrimLeft(name, "-"), known); near != "" {
+			msg += fmt.Sprintf(" (did you mean -%s?)", near)
+		}
+	}
+	return usagef("%s: %s; see %s -h", strings.TrimPrefix(fs.Name(), "bench "), msg, fs.Name())
 }
 
 // envOr returns getenv(key) when set, else def.

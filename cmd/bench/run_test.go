@@ -375,3 +375,21 @@ func TestRunAbortOnFail(t *testing.T) {
 		t.Errorf("-quiet printed the mode line %d times (want 1), or live progress:\n%s", n, stderr)
 	}
 }
+
+// TestUnknownFlagDidYouMean: a misspelt flag gets one line naming the closest flag, not the
+// command's whole usage; -h still prints the usage.
+func TestUnknownFlagDidYouMean(t *testing.T) {
+	stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenaro", "smoke")
+	if code != exitUsage || !strings.Contains(stderr, "run: unknown flag -scenaro (did you mean -scenario?); see bench run -h") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if strings.Contains(stdout+stderr, "Usage:") || strings.Count(stdout+stderr, "\n") > 1 {
+		t.Errorf("a misspelt flag printed more than one line:\n%s%s", stdout, stderr)
+	}
+	if _, stderr, code = runBench(t, context.Background(), nil, "compare", "-confg", "default"); code != exitUsage || !strings.Contains(stderr, "(did you mean -config?)") {
+		t.Errorf("compare -confg: exit %d, stderr %q", code, stderr)
+	}
+	if stdout, _, code = runBench(t, context.Background(), nil, "run", "-h"); code != 0 || !strings.Contains(stdout, "Usage: bench run") {
+		t.Errorf("run -h: exit %d\n%s", code, stdout)
+	}
+}
