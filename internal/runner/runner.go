@@ -615,7 +615,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 	}
 	stopCountdown := m.startAtCountdown()
 	defer stopCountdown()
-	tick := o.newProgress(mode, m.rep).tick
+	tick := o.newProgress(m.config, mode, m.rep).tick
 	o.live.Phase(string(mode), "warmup")
 	defer o.live.Phase(string(mode), "done")
 	out, err := driver.Run(p.attackCtx, driver.Config{
