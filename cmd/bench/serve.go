@@ -143,6 +143,12 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	if isDefault {
 		log.Warn("ATLAS_JWT_SECRET is not set: using the development secret (loopback use only)")
 	}
+	// Bind first: a busy address fails at once, not after seeding.
+	ln, err := listen(ctx, o.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 
 	st, err := store.Open(ctx, o.db, store.Options{Latency: o.dbLatency, Jitter: o.dbJitter, Log: log})
 	if err != nil {
@@ -197,16 +203,22 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 
 	srv := refserver.New(refserver.Config{JWTSecret: secret, Log: log}, st, c)
 	banner := fmt.Sprintf("(mode %s, config %s, db %s)", srv.Mode(), cfg.Name, st.Driver())
-	return listenAndServe(ctx, o.listen, srv, banner, log, stdout)
+	return serveOn(ctx, ln, srv, banner, log, stdout)
 }
 
-// listenAndServe serves h on addr until ctx ends, after printing the "listening on" line
-// the harness waits for.
-func listenAndServe(ctx context.Context, addr string, h http.Handler, banner string, log *slog.Logger, stdout io.Writer) error {
-	ln, err := net.Listen("tcp", addr)
+// listen binds addr for serveOn.
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return envError{fmt.Errorf("serve: listen: %w", err)}
+		return nil, envError{fmt.Errorf("serve: listen: %w", err)}
 	}
+	return ln, nil
+}
+
+// serveOn serves h on ln until ctx ends, after printing the "listening on" line the
+// harness waits for.
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, banner string, log *slog.Logger, stdout io.Writer) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -235,6 +247,11 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, banner str
 // serveFloor runs the floor server (stack.FloorHandler) on a Redis of -redis, after storing
 // its value there.
 func serveFloor(ctx context.Context, o serveOptions, log *slog.Logger, stdout io.Writer) error {
+	ln, err := listen(ctx, o.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	rds, err := stack.StartRedis(ctx, stack.RedisOptions{Spec: o.redis, Memory: stack.DefaultMemory, Log: log})
 	if err != nil {
 		return envError{fmt.Errorf("serve: redis: %w", err)}
@@ -249,5 +266,5 @@ func serveFloor(ctx context.Context, o serveOptions, log *slog.Logger, stdout io
 	if err := stack.SeedFloor(ctx, rdb); err != nil {
 		return envError{fmt.Errorf("serve -floor: %w", err)}
 	}
-	return listenAndServe(ctx, o.listen, stack.FloorHandler(rdb), "(floor: one GET of "+stack.FloorKey+")", log, stdout)
+	return serveOn(ctx, ln, stack.FloorHandler(rdb), "(floor: one GET of "+stack.FloorKey+")", log, stdout)
 }
