@@ -38,6 +38,9 @@ func TestFormat(t *testing.T) {
 		{"rps below 1000", rps(299.96), "300.0"},
 		{"rps above 1000", rps(12345.6), "12,346"},
 		{"times", times(9.421), "9.42×"},
+		// One format per kind of figure: an efficiency of 1 and one of 0.97 in one table.
+		{"efficiency of 1 keeps two decimals", efficiency(1), "1.00"},
+		{"efficiency below 1", efficiency(0.9712), "0.97"},
 		{"seconds whole", seconds(20), "20"},
 		{"seconds one decimal", seconds(4.25), "4.3"},
 		{"faster", faster(3.87), "3.87× faster"},

@@ -346,7 +346,7 @@ func figuresTable(s *summary.Summary) *table {
 			if f.HitRateIdeal != nil && f.CacheEfficiency != nil {
 				// The bound beside what was reached: a low hit rate is the workload's when
 				// the ideal is low too, the cache's when the efficiency is.
-				cell += " (ideal " + pct(pick(*f.HitRateIdeal)) + ", efficiency " + sig(pick(*f.CacheEfficiency), 2) + ")"
+				cell += " (ideal " + pct(pick(*f.HitRateIdeal)) + ", efficiency " + efficiency(pick(*f.CacheEfficiency)) + ")"
 			}
 			return cell
 		}, "")
