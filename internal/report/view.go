@@ -84,7 +84,7 @@ func newView(s *summary.Summary, charts []chart) *view {
 				"responses counts (no coordinated omission); service time is from the actual send.",
 		)},
 	)
-	for _, sec := range []*section{crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), capacitySection(s, &s.Figures), checkSection(s)} {
+	for _, sec := range []*section{crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), capacitySection(s, &s.Figures), checkSection(s), processSection(s)} {
 		if sec != nil {
 			v.Sections = append(v.Sections, *sec)
 		}
@@ -158,9 +158,6 @@ func notes(s *summary.Summary) []string {
 			if !slices.Contains(ns, note) {
 				ns = append(ns, note)
 			}
-		}
-		if line := processLine(f); line != "" {
-			ns = append(ns, line)
 		}
 		if f.Rate.CutOff {
 			ns = append(ns, fmt.Sprintf("Cut off (%s): the load generator fell more than the -max-lag bound behind its schedule (%s s late at worst) and stopped sending; the figures cover the window up to the cut, %s scheduled requests were dropped.",
@@ -557,6 +554,21 @@ func clip(s string) string {
 		return string(r[:maxCell-1]) + "…"
 	}
 	return s
+}
+
+// processSection is the routine figures of the run's processes, mode by mode: resident
+// memory and GC pauses (not a caveat: a section of their own, near the end); nil without any.
+func processSection(s *summary.Summary) *section {
+	sec := &section{Title: "Processes"}
+	for _, f := range modes(s) {
+		if text := processLine(f); text != "" {
+			sec.Lines = append(sec.Lines, line{Text: text})
+		}
+	}
+	if len(sec.Lines) == 0 {
+		return nil
+	}
+	return sec
 }
 
 // processLine summarises the processes of a mode: peak RSS (and the last sample, which shows
