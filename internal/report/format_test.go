@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"gonum.org/v1/plot/plotter"
+
 	"github.com/atlasbench/atlasbench/internal/render"
 )
 
@@ -82,5 +84,18 @@ func TestMarkdownEscaping(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.name, tt.got, tt.want)
 		}
+	}
+}
+
+// TestSplitAtGaps: samples every 2 s with two missing (Redis down) become two runs, so the
+// chart draws no line where nothing was measured; steady samples stay one run.
+func TestSplitAtGaps(t *testing.T) {
+	pts := plotter.XYs{{X: 0}, {X: 2}, {X: 4}, {X: 10}, {X: 12}, {X: 14}}
+	runs := splitAtGaps(pts)
+	if len(runs) != 2 || len(runs[0]) != 3 || runs[1][0].X != 10 {
+		t.Errorf("splitAtGaps = %v, want [0 2 4] and [10 12 14]", runs)
+	}
+	if runs := splitAtGaps(plotter.XYs{{X: 0}, {X: 2.1}, {X: 3.9}, {X: 6}}); len(runs) != 1 {
+		t.Errorf("steady samples split into %d runs", len(runs))
 	}
 }
