@@ -119,7 +119,7 @@ func (s *Shards) Finish(duration float64, phases []summary.Phase) ([]summary.Red
 		p.Shards = nil
 		for i, name := range s.names {
 			f := s.figures(i, p.StartS, p.EndS)
-			f.RecoveryS = shardRecovery(series[name], steady[i], p.StartS, until)
+			f.BackAfterS = shardRecovery(series[name], steady[i], p.StartS, until)
 			p.Shards = append(p.Shards, f)
 		}
 	}

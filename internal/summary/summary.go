@@ -261,10 +261,12 @@ type RedisShard struct {
 	Lookups     int64   `json:"lookups"`
 	HitRate     float64 `json:"hit_rate"`
 	BypassShare float64 `json:"bypass_share"` // share of lookups answered BYPASS
-	// RecoveryS, in a fault phase, is the time from the fault's start until the first second
+	// BackAfterS, in a fault phase, is the time from the fault's START until the first second
 	// whose hit rate is back within 10% of the shard's steady level after falling below it
 	// (0: it never fell); absent when it was not back by the next fault or the end of the run.
-	RecoveryS *float64 `json:"recovery_s,omitempty"`
+	// Named apart from Phase.RecoveryS, which counts from the fault's end: a shard's outage
+	// is over when its replica takes over, not when the harness restarts the killed node.
+	BackAfterS *float64 `json:"back_after_s,omitempty"`
 }
 
 // Topology kinds.
