@@ -343,7 +343,11 @@ func figuresTable(s *summary.Summary) *table {
 			if f.HitRateIdeal != nil && f.CacheEfficiency != nil {
 				// The bound beside what was reached: a low hit rate is the workload's when
 				// the ideal is low too, the cache's when the efficiency is.
-				cell += " (ideal " + pct(pick(*f.HitRateIdeal)) + ", efficiency " + efficiency(pick(*f.CacheEfficiency)) + ")"
+				cell += " (ideal " + pct(pick(*f.HitRateIdeal)) + ", efficiency " + efficiency(pick(*f.CacheEfficiency))
+				if st := f.CacheEfficiencySteady; st != nil && hasFaultPhase(f) {
+					cell += ", steady " + efficiency(pick(*st))
+				}
+				cell += ")"
 			}
 			return cell
 		}, "")
@@ -554,6 +558,17 @@ func clip(s string) string {
 		return string(r[:maxCell-1]) + "…"
 	}
 	return s
+}
+
+// hasFaultPhase reports whether the mode had a fault phase (its steady phase is then not the
+// whole window).
+func hasFaultPhase(f *summary.Figures) bool {
+	for _, p := range f.Phases {
+		if p.Fault != "" {
+			return true
+		}
+	}
+	return false
 }
 
 // processSection is the routine figures of the run's processes, mode by mode: resident

@@ -710,6 +710,7 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 		ih := p.model.HitRate()
 		eff := ideal.Efficiency(f.HitRate, ih)
 		f.HitRateIdeal, f.CacheEfficiency = &ih, &eff
+		steadyEfficiency(&f, p.model)
 	}
 	if st != nil {
 		for i := range f.Servers {

@@ -182,6 +182,10 @@ type Figures struct {
 	HitRateIdeal *HitRate `json:"hit_rate_ideal,omitempty"`
 	// CacheEfficiency is, per class, hit_rate ÷ hit_rate_ideal (0 when the ideal is 0).
 	CacheEfficiency *HitRate `json:"cache_efficiency,omitempty"`
+	// CacheEfficiencySteady is the same over the steady phase alone: its hit rate ÷ the ideal
+	// cache's over the same seconds. In a fault scenario the whole window's efficiency mostly
+	// measures the fault (the ideal cache has none); this one measures the cache.
+	CacheEfficiencySteady *HitRate `json:"cache_efficiency_steady,omitempty"`
 }
 
 // RedisMemory is the memory of the run's Redis: sampled every few seconds, with the
