@@ -817,3 +817,19 @@ func TestRoutineFiguresNotWarnings(t *testing.T) {
 		t.Error("the HTML report keeps the narrow column")
 	}
 }
+
+// TestFenceLogAccounted: where PostgreSQL's transactions stand beside the DB queries, the
+// report says what the transactions count that db_queries leaves out (the fence-log polls).
+func TestFenceLogAccounted(t *testing.T) {
+	s := sampleSummary()
+	s.PGStats = &summary.PGStats{Database: "atlas", XactCommit: 900, Requests: 300, ServerTransactions: 900, TransactionsPerRequest: 3}
+	md := readFile(t, filepath.Join(renderRun(t, s), MarkdownFile))
+	_, wit, ok := strings.Cut(md, "## Second witnesses")
+	if !ok || !strings.Contains(wit, "fence log (each server instance polls it") {
+		t.Error("the second witnesses section does not account for the fence log's queries in PostgreSQL's transactions")
+	}
+	s.PGStats = nil
+	if md := readFile(t, filepath.Join(renderRun(t, s), MarkdownFile)); strings.Contains(md, "fence log") {
+		t.Error("a run without PostgreSQL figures mentions the fence log")
+	}
+}
