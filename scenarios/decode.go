@@ -81,6 +81,21 @@ func (d *decoder) str(n *yaml.Node, field string) (string, bool) {
 	return n.Value, true
 }
 
+// boolean reads true or false.
+func (d *decoder) boolean(n *yaml.Node, field string) (bool, bool) {
+	if !d.Scalar(n, field, "true or false") {
+		return false, false
+	}
+	switch n.Value {
+	case "true":
+		return true, true
+	case "false":
+		return false, true
+	}
+	d.fail(n.Line, field, true, "%q: want true or false", n.Value)
+	return false, false
+}
+
 // number reads a finite number.
 func (d *decoder) number(n *yaml.Node, field string) (float64, bool) {
 	if !d.Scalar(n, field, "a number") {
@@ -222,8 +237,36 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 	}
 	if n := f["thresholds"]; n != nil {
 		for i, it := range d.Sequence(n, "thresholds", true) {
-			t, _ := d.str(it, fmt.Sprintf("thresholds[%d]", i))
+			field := fmt.Sprintf("thresholds[%d]", i)
+			if it = d.Resolve(it); it.Kind != yaml.MappingNode {
+				t, _ := d.str(it, field)
+				s.Thresholds = append(s.Thresholds, t)
+				continue
+			}
+			// {expr: "errors == 0", abort: true, grace: 5s}
+			g := d.Mapping(it, field, "expr", "abort", "grace")
+			var t string
+			if v := g["expr"]; v != nil {
+				t, _ = d.str(v, field+".expr")
+			} else {
+				d.fail(it.Line, field+".expr", true, "required (want e.g. {expr: \"errors == 0\", abort: true})")
+				d.bad[field] = true // said once
+			}
 			s.Thresholds = append(s.Thresholds, t)
+			var abort bool
+			if v := g["abort"]; v != nil {
+				abort, _ = d.boolean(v, field+".abort")
+			}
+			var grace time.Duration
+			if v := g["grace"]; v != nil {
+				grace, _ = d.duration(v, field+".grace")
+				if !abort {
+					d.fail(v.Line, field+".grace", true, "applies only with abort: true")
+				}
+			}
+			if abort {
+				s.Aborts = append(s.Aborts, Abort{Threshold: i, Grace: grace})
+			}
 		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -384,6 +385,25 @@ x.yaml:8: faults[1].interval: must be >= 0, got -1s
 x.yaml:9: faults[2].interval: only for rolling-restart`,
 		},
 		{
+			name:   "thresholds: an aborting one misspelt, without its expression, a grace without abort, a bad grace",
+			source: "x.yaml",
+			yaml: `duration: 10s
+rate: 10
+mix: [{req: GET /api/me, weight: 1}]
+thresholds:
+  - {expr: "errors == 0", abrot: true}
+  - {abort: true}
+  - {expr: "stale_reads == 0", grace: 5s}
+  - {expr: "errors == 0", abort: yes}
+  - {expr: "errors == 0", abort: true, grace: -1s}
+`,
+			want: `x.yaml:5: thresholds[0]: unknown field "abrot" (did you mean "abort"?)
+x.yaml:6: thresholds[1].expr: required (want e.g. {expr: "errors == 0", abort: true})
+x.yaml:7: thresholds[2].grace: applies only with abort: true
+x.yaml:8: thresholds[3].abort: "yes": want true or false
+x.yaml:9: thresholds[4].grace: must be >= 0, got -1s`,
+		},
+		{
 			name:   "two documents",
 			source: "x.yaml",
 			yaml:   "duration: 10s\nrate: 10\nmix: [{req: GET /api/me, weight: 1}]\n---\nname: second\n",
@@ -743,5 +763,29 @@ func TestWithClientCaches(t *testing.T) {
 	s.Clients.Devices = 5
 	if v := s.WithClientCaches(true); v.Clients.Devices != 5 {
 		t.Errorf("devices %d, want the scenario's 5", v.Clients.Devices)
+	}
+}
+
+// TestParseAborts: a threshold written as {expr, abort, grace} keeps its place among the
+// plain ones and is listed in Aborts with its grace.
+func TestParseAborts(t *testing.T) {
+	s, err := Parse("x.yaml", []byte(`duration: 10s
+rate: 10
+mix: [{req: GET /api/me, weight: 1}]
+thresholds:
+  - "latency.p99 <= 50ms"
+  - {expr: "errors == 0", abort: true, grace: 2s}
+  - {expr: "stale_reads == 0", abort: false}
+  - {expr: "isolation_violations == 0", abort: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"latency.p99 <= 50ms", "errors == 0", "stale_reads == 0", "isolation_violations == 0"}
+	if !slices.Equal(s.Thresholds, want) {
+		t.Errorf("Thresholds = %q, want %q", s.Thresholds, want)
+	}
+	if wantA := []Abort{{Threshold: 1, Grace: 2 * time.Second}, {Threshold: 3}}; !slices.Equal(s.Aborts, wantA) {
+		t.Errorf("Aborts = %+v, want %+v", s.Aborts, wantA)
 	}
 }

@@ -47,12 +47,16 @@ type Scenario struct {
 	Pin Pin
 	// Deploy is how the instances shut down and how the harness balances them (deploy:); nil
 	// when the scenario has no deploy section.
-	Deploy     *Deploy
+	Deploy *Deploy
 	// ReadOnly (`writes: false`, or bench run -read-only) drops every write of the mix: for
 	// a system whose data must not change. The checks that need writes (staleness, tier
 	// after a change) then have nothing to judge; ReadOnlyChecksOff names them.
 	ReadOnly   bool
 	Thresholds []string // raw expressions; package threshold parses them (the runner, before the first attack) and evaluates them over the summary
+	// Aborts are the thresholds written {expr, abort: true, grace}: the run stops once one is
+	// lost for good, after its grace period (k6's abortOnFail); the runner checks that each
+	// can be lost for good during a run.
+	Aborts []Abort
 
 	// lines maps a field path ("mix[2].weight") to its line in the source, so that
 	// Validate after a change still points into the file. Nil for scenarios built in code.
@@ -469,4 +473,10 @@ func defaultName(source string) string {
 		}
 	}
 	return base
+}
+
+// Abort makes a threshold stop the run once it is lost for good (`abort: true`).
+type Abort struct {
+	Threshold int           // index into Scenario.Thresholds
+	Grace     time.Duration // how long the run goes on once the threshold is lost (`grace`; default 0)
 }

@@ -156,6 +156,11 @@ func (p *problems) check(s *Scenario) {
 			p.add(f, "%q has no comparison (want e.g. \"errors == 0\")", t)
 		}
 	}
+	for _, a := range s.Aborts {
+		if a.Grace < 0 {
+			p.add(fmt.Sprintf("thresholds[%d].grace", a.Threshold), "must be >= 0, got %s", a.Grace)
+		}
+	}
 }
 
 // rps reports whether x is a usable rate: finite, >= 0 (> 0 when positive) and at most MaxRPS.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/atlasbench/atlasbench/internal/strictyaml"
 )
 
 // Exit codes (docs/CLI.md, "Exit codes").
@@ -15,6 +17,9 @@ const (
 	exitFail  = 1 // a threshold or the regression gate failed
 	exitUsage = 2 // bad usage, scenario or config
 	exitEnv   = 3 // the environment failed: Redis or DB could not start, target unreachable
+	// exitInterrupted is a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report
+	// it): no verdict; its report, if it measured anything, holds what was measured.
+	exitInterrupted = 130
 )
 
 // usageError is bad usage, a bad scenario or a bad config: exit 2.
@@ -28,6 +33,11 @@ type envError struct{ err error }
 
 func (e envError) Error() string { return e.err.Error() }
 func (e envError) Unwrap() error { return e.err }
+
+// interruptedError is a run stopped by an interrupt: exit 130, whatever its figures.
+type interruptedError struct{ msg string }
+
+func (e interruptedError) Error() string { return e.msg }
 
 // failError is a run or gate that finished but did not pass: exit 1. Its report is printed already.
 type failError struct{ msg string }
@@ -45,7 +55,10 @@ func exitCode(err error, stderr io.Writer) int {
 	var u usageError
 	var e envError
 	var f failError
+	var i interruptedError
 	switch {
+	case errors.As(err, &i):
+		return exitInterrupted
 	case errors.As(err, &f):
 		return exitFail
 	case errors.As(err, &u):
@@ -53,7 +66,7 @@ func exitCode(err error, stderr io.Writer) int {
 	case errors.As(err, &e):
 		return exitEnv
 	case errors.Is(err, context.Canceled):
-		return exitFail
+		return exitInterrupted
 	default:
 		return exitEnv
 	}
@@ -132,15 +145,33 @@ func newFlagSet(name, usage string, stdout io.Writer) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args; a parse error is a usage error, -h is flag.ErrHelp.
+// parseFlags parses args; a parse error is a usage error of one line (an unknown flag with
+// the closest known one, "did you mean"), not the whole usage; -h prints the usage and is
+// flag.ErrHelp.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return err
-		}
-		return usageError{err}
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return err
 	}
-	return nil
+	msg := err.Error()
+	if name, ok := strings.CutPrefix(msg, "flag provided but not defined: -"); ok {
+		var known []string
+		fs.VisitAll(func(f *flag.Flag) { known = append(known, f.Name) })
+		msg = "unknown flag -" + name
+		if near := strictyaml.Closest(strings.TrimLeft(name, "-"), known); near != "" {
+			msg += fmt.Sprintf(" (did you mean -%s?)", near)
+		}
+	}
+	return usagef("%s: %s; see %s -h", strings.TrimPrefix(fs.Name(), "bench "), msg, fs.Name())
 }
 
 // envOr returns getenv(key) when set, else def.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -44,11 +45,14 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	loadScenario := scenarioFlags(fs)
 	fs.Var(&configs, "config", "a cache config to compare (repeat: at least two; the first is the reference)")
 	mode := fs.String("mode", string(summary.ModeCache), "cache, nocache or both for every config (both adds db_query_reduction and speedup)")
-	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
+	o.Out = "reports"
+	out := &outFlag{root: &o.Out}
+	fs.Var(out, "out", "reports root `directory`; or jsonl=FILE: stream one JSON line of progress per second to FILE (give -out twice for both)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve the run's live figures for Prometheus at http://`host:port`/metrics while it runs")
 	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto, process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
 	fs.StringVar(&o.DB, "db", "sqlite", "database: sqlite or a postgres:// server URL")
 	fs.IntVar(&o.Count, "count", 1, "repeats per config (interleaved); 4 or more lets latency differences be tested for significance")
-	quiet := fs.Bool("quiet", false, "no live progress")
+	quiet := fs.Bool("quiet", false, "no live progress: one line per mode")
 	clientCaches := fs.Bool("client-caches", false, "compare client caches off against on (scenario clients, at least 2 devices) for each -config")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -67,12 +71,18 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	if o.Count < 1 {
 		return usagef("compare: -count %d: want 1 or more", o.Count)
 	}
+	if out.jsonl != "" {
+		f, err := os.Create(out.jsonl)
+		if err != nil {
+			return envError{fmt.Errorf("-out jsonl=%s: %w", out.jsonl, err)}
+		}
+		defer f.Close()
+		o.JSONL = f
+	}
 	o.Scenario = sc
 	o.Binary = getenv("ATLAS_BENCH_BIN")
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if !*quiet {
-		o.Progress, o.TTY = stderr, isTerminal(stderr)
-	}
+	o.Progress, o.TTY, o.Quiet = stderr, isTerminal(stderr), *quiet
 	if *clientCaches {
 		return compareClientCaches(ctx, o, configs, stdout)
 	}
@@ -94,7 +104,7 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 		return runExit(ctx, err, nil)
 	}
 	if len(results) < 2 {
-		return failError{"compare: interrupted before every config was measured"}
+		return interruptedError{"compare: interrupted before every config was measured: no recommendation"}
 	}
 	return nil
 }

@@ -46,6 +46,8 @@ Examples:
   bench run -scenario scale                   # 100,000 users, 2 instances, capacity figures
   bench run -target http://127.0.0.1:8000 -users users.csv -read-only -scenario core
                                               # your own users and tokens, nothing written
+  bench run -scenario smoke -metrics-addr 127.0.0.1:9464 -out jsonl=live.jsonl
+                                              # live figures for Prometheus, a JSON line a second
 
 Distributed (one process per machine, the same scenario, rate and -start-at; then bench merge):
   bench run -scenario mixed -target http://atlas:8000 -shard 1/3 -start-at 2026-01-02T15:04:05Z -out shards/1
@@ -55,8 +57,9 @@ A shard sends only its users' requests (user u is in shard ((u-1) mod N)+1), eac
 the unsharded run would send it, so the shards' rates add up to the scenario's. Faults are
 shard 1's job only: the others mark the fault times as phase boundaries.
 
-Exit codes: 0 pass · 1 a threshold failed or the run was interrupted · 2 bad usage, scenario or
-config · 3 the environment failed (Redis or DB could not start, target unreachable).`
+Exit codes: 0 pass · 1 a threshold failed · 2 bad usage, scenario or config · 3 the environment
+failed (Redis or DB could not start or answer its preflight, target unreachable) · 130 interrupted
+(Ctrl-C or SIGTERM: no verdict, thresholds not judged; a report only when something was measured).`
 
 func runRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", runUsage, stdout)
@@ -64,7 +67,10 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	loadScenario := scenarioFlags(fs)
 	fs.StringVar(&o.Config, "config", "default", "cache config: default, production, none, or a YAML file")
 	mode := fs.String("mode", string(summary.ModeBoth), "cache, nocache, or both (no-cache first, then cache, same seeded requests)")
-	fs.StringVar(&o.Out, "out", "reports", "reports root directory")
+	o.Out = "reports"
+	out := &outFlag{root: &o.Out}
+	fs.Var(out, "out", "reports root `directory`; or jsonl=FILE: stream one JSON line of progress per second to FILE (give -out twice for both)")
+	fs.StringVar(&o.MetricsAddr, "metrics-addr", "", "serve the run's live figures for Prometheus at http://`host:port`/metrics while it runs")
 	fs.StringVar(&o.Redis, "redis", "auto", "Redis: auto (redis-server child, else Docker, else embedded; a Redis Cluster when the scenario has redis.cluster), process, docker, embedded, cluster (3 masters x 1 replica of child redis-servers), a redis:// or redis+cluster:// URL, or comma-separated host:port of a Cluster")
 	fs.StringVar(&o.RedisMemory.MaxMemory, "redis-maxmemory", stack.DefaultMemory.MaxMemory, "maxmemory of the Redis the run starts (a production-like limit; 0: none)")
 	fs.StringVar(&o.RedisMemory.Policy, "redis-policy", stack.DefaultMemory.Policy, "maxmemory-policy of the Redis the run starts (allkeys-lru, volatile-lru, allkeys-lfu, noeviction, …)")
@@ -79,7 +85,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	shard := fs.String("shard", "", "run only shard `i/N` of the scenario's users (each user's requests at the unsharded run's times); merge the shards with bench merge")
 	startAt := fs.String("start-at", "", "start the measured window at this RFC 3339 `time` (the same for every shard; warm-up runs before it)")
 	fs.DurationVar(&o.MaxLag, "max-lag", driver.DefaultMaxLag, "cut a scheduled run off once it sends this far behind its schedule (the rest counts as dropped; 0 or negative: never, send everything late like vegeta)")
-	quiet := fs.Bool("quiet", false, "no live progress")
+	quiet := fs.Bool("quiet", false, "no live progress: one line per mode")
 	junit := fs.String("junit", "", "also write the thresholds as JUnit XML to this file (for CI systems)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
@@ -144,12 +150,18 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 			}
 		}
 	}
+	if out.jsonl != "" {
+		f, err := os.Create(out.jsonl)
+		if err != nil {
+			return envError{fmt.Errorf("-out jsonl=%s: %w", out.jsonl, err)}
+		}
+		defer f.Close()
+		o.JSONL = f
+	}
 	o.Scenario = sc
 	o.Binary = getenv("ATLAS_BENCH_BIN") // tests point this at a built bench; default os.Executable()
 	o.Log = slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	if !*quiet {
-		o.Progress, o.TTY = stderr, isTerminal(stderr)
-	}
+	o.Progress, o.TTY, o.Quiet = stderr, isTerminal(stderr), *quiet
 	start := time.Now()
 	res, err := runner.Run(ctx, o)
 	if res != nil {
@@ -310,7 +322,7 @@ func runExit(ctx context.Context, err error, res *runner.Result) error {
 	case err != nil:
 		return err
 	case res.Summary.Interrupted:
-		return failError{"run interrupted; the report holds what was measured"}
+		return interruptedError{"run interrupted: no verdict; the report holds what was measured"}
 	case !res.Summary.Pass:
 		return failError{"thresholds failed"}
 	}

@@ -8,12 +8,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/scenarios"
 	vegeta "github.com/tsenart/vegeta/v12/lib"
 	"github.com/xeipuuv/gojsonschema"
 )
@@ -154,6 +156,12 @@ func TestRunExitCodes(t *testing.T) {
 		{"workers without max", []string{"run", "-scenario", "smoke", "-workers", "8"}, exitUsage, "-workers"},
 		{"compare rate zero", []string{"compare", "-rate", "0", "-config", "default", "-config", "none"}, exitUsage, "-rate"},
 		{"target unreachable", []string{"run", "-scenario", "smoke", "-target", "http://127.0.0.1:1", "-out", t.TempDir(), "-quiet"}, exitEnv, "unreachable"},
+		// Preflight: what the run relies on but does not start is reached before anything is
+		// measured; a failure exits 3 naming the component, its address and what to do.
+		{"preflight: Redis unreachable", []string{"run", "-scenario", "smoke", "-mode", "cache", "-redis", "redis://127.0.0.1:1"}, exitEnv,
+			"preflight: Redis at redis://127.0.0.1:1 (-redis) is not reachable"},
+		{"preflight: PostgreSQL unreachable", []string{"run", "-scenario", "smoke", "-mode", "nocache", "-db", "postgres://postgres@127.0.0.1:1/postgres"}, exitEnv,
+			"preflight: PostgreSQL at 127.0.0.1:1 (-db) is not reachable"},
 		{"unknown command", []string{"fly"}, exitUsage, "unknown command"},
 		{"token without user", []string{"token"}, exitUsage, "USERID"},
 		{"bad cache config", []string{"serve", "-config", "nope", "-listen", "127.0.0.1:0"}, exitUsage, "nope"},
@@ -213,8 +221,8 @@ func TestScenariosListsBuiltins(t *testing.T) {
 	}
 }
 
-// TestRunInterrupted stops a run midway, as Ctrl-C does: it exits 1 and still writes what
-// it measured.
+// TestRunInterrupted stops a run midway, as Ctrl-C does: it exits 130 and still writes what
+// it measured, under an INTERRUPTED headline with its thresholds not judged.
 func TestRunInterrupted(t *testing.T) {
 	out := t.TempDir()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -239,8 +247,8 @@ func TestRunInterrupted(t *testing.T) {
 	}()
 	defer cancel()
 	stdout, stderr, code := runBench(t, ctx, nil, "run", "-scenario", "testdata/e2e.yaml", "-mode", "cache", "-duration", "60s", "-out", out, "-quiet")
-	if code != exitFail {
-		t.Fatalf("exit %d, want 1\n%s\n%s", code, stdout, stderr)
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInterrupted, stdout, stderr)
 	}
 	s, err := summary.Read(filepath.Join(out, "latest"))
 	if err != nil {
@@ -249,7 +257,139 @@ func TestRunInterrupted(t *testing.T) {
 	if !s.Interrupted || s.Requests == 0 || s.Pass {
 		t.Fatalf("interrupted %v, requests %d, pass %v", s.Interrupted, s.Requests, s.Pass)
 	}
+	for _, th := range s.Thresholds {
+		if th.NotJudged == "" || th.Pass {
+			t.Errorf("threshold %s of an interrupted run: %+v, want not judged", th.Expr, th)
+		}
+	}
+	if !strings.Contains(stdout, "INTERRUPTED: stopped before its end after measuring") ||
+		strings.Contains(stdout, "PASS:") || strings.Contains(stdout, "FAIL:") {
+		t.Errorf("the headline of an interrupted run is not INTERRUPTED (or reads as a verdict):\n%s", stdout)
+	}
 	if _, err := os.Stat(filepath.Join(out, "latest", "report.md")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRunInterruptedBeforeWindow interrupts a run while its stack is starting (as soon as
+// its server log appears), before its measured window: it exits 130, writes no report and
+// leaves reports/latest pointing where it pointed.
+func TestRunInterruptedBeforeWindow(t *testing.T) {
+	out := t.TempDir()
+	if err := os.Mkdir(filepath.Join(out, "earlier-run"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("earlier-run", filepath.Join(out, "latest")); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		for ctx.Err() == nil {
+			if m, _ := filepath.Glob(filepath.Join(out, "*", "server-cache.log")); len(m) > 0 {
+				cancel()
+				return
+			}
+			time.Sleep(10 * time.Millisecond) // polling for the file: there is no event to wait on
+		}
+	}()
+	stdout, stderr, code := runBench(t, ctx, nil, "run", "-scenario", "testdata/e2e.yaml", "-mode", "cache", "-out", out, "-quiet")
+	if code != exitInterrupted {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInterrupted, stdout, stderr)
+	}
+	if !strings.Contains(stderr, "nothing measured, no report written") && !strings.Contains(stderr, "context canceled") {
+		t.Errorf("stderr does not say the run was interrupted: %s", stderr)
+	}
+	entries, _ := os.ReadDir(out)
+	for _, e := range entries {
+		if e.Name() != "earlier-run" && e.Name() != "latest" {
+			t.Errorf("a run interrupted before its window left %s behind", e.Name())
+		}
+	}
+	if to, err := os.Readlink(filepath.Join(out, "latest")); err != nil || to != "earlier-run" {
+		t.Errorf("reports/latest -> %q (%v), want earlier-run", to, err)
+	}
+	if strings.Contains(stdout, "PASS") || strings.Contains(stdout, "FAIL") {
+		t.Errorf("an interrupted run printed a verdict:\n%s", stdout)
+	}
+}
+
+// TestChildrenOwnProcessGroup: the Redis and the server a stack starts each lead their own
+// process group, so that a terminal's Ctrl-C (sent to the foreground group) reaches only
+// the harness, which decides the order of shutdown.
+func TestChildrenOwnProcessGroup(t *testing.T) {
+	sc, err := scenarios.Load("testdata/e2e.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := upFor(t, sc, "default")
+	defer st.Close()
+	own, err := syscall.Getpgid(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids := append([]int{st.Servers[0].Pid()}, st.Redis.Pids()...)
+	for _, pid := range pids {
+		pg, err := syscall.Getpgid(pid)
+		if err != nil {
+			t.Fatalf("pid %d: %v", pid, err)
+		}
+		if pg != pid || pg == own {
+			t.Errorf("child %d is in process group %d (the harness's is %d), want its own", pid, pg, own)
+		}
+	}
+	if len(pids) != 2 {
+		t.Errorf("pids %v: want the server and Redis", pids)
+	}
+}
+
+// TestRunAbortOnFail: a threshold with abort: true stops the run once it is lost for good
+// (here the only server is killed and never comes back, so errors only grow): the run
+// measures far fewer requests than its 30-second window schedules, fails (exit 1) and says
+// why in the summary and the headline.
+func TestRunAbortOnFail(t *testing.T) {
+	out := t.TempDir()
+	stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", "testdata/abort.yaml", "-mode", "cache", "-out", out, "-quiet")
+	if code != exitFail {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitFail, stdout, stderr)
+	}
+	s, err := summary.Read(filepath.Join(out, "latest"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(s.Aborted, "threshold errors == 0 lost for good") || s.Pass || s.Interrupted {
+		t.Fatalf("aborted %q, pass %v, interrupted %v", s.Aborted, s.Pass, s.Interrupted)
+	}
+	const scheduled = 40 * 30
+	if s.Requests == 0 || s.Requests > scheduled/2 {
+		t.Errorf("measured %d requests of the %d scheduled: the abort did not stop the run early", s.Requests, scheduled)
+	}
+	if s.Errors == 0 || s.Thresholds[0].Pass {
+		t.Errorf("errors %d, threshold %+v: want the lost threshold failed", s.Errors, s.Thresholds[0])
+	}
+	if !strings.Contains(stdout, "the run was aborted: threshold errors == 0 lost for") {
+		t.Errorf("the headline does not say the run was aborted:\n%s", stdout)
+	}
+	// -quiet still prints one line per mode, and no live progress.
+	if n := strings.Count(stderr, "[default cache] repeat 1 of 1: stack, warm-up 1s, measured window 30s"); n != 1 || strings.Contains(stderr, "ETA") {
+		t.Errorf("-quiet printed the mode line %d times (want 1), or live progress:\n%s", n, stderr)
+	}
+}
+
+// TestUnknownFlagDidYouMean: a misspelt flag gets one line naming the closest flag, not the
+// command's whole usage; -h still prints the usage.
+func TestUnknownFlagDidYouMean(t *testing.T) {
+	stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenaro", "smoke")
+	if code != exitUsage || !strings.Contains(stderr, "run: unknown flag -scenaro (did you mean -scenario?); see bench run -h") {
+		t.Errorf("exit %d, stderr %q", code, stderr)
+	}
+	if strings.Contains(stdout+stderr, "Usage:") || strings.Count(stdout+stderr, "\n") > 1 {
+		t.Errorf("a misspelt flag printed more than one line:\n%s%s", stdout, stderr)
+	}
+	if _, stderr, code = runBench(t, context.Background(), nil, "compare", "-confg", "default"); code != exitUsage || !strings.Contains(stderr, "(did you mean -config?)") {
+		t.Errorf("compare -confg: exit %d, stderr %q", code, stderr)
+	}
+	if stdout, _, code = runBench(t, context.Background(), nil, "run", "-h"); code != 0 || !strings.Contains(stdout, "Usage: bench run") {
+		t.Errorf("run -h: exit %d\n%s", code, stdout)
 	}
 }

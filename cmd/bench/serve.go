@@ -153,6 +153,12 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	if isDefault {
 		log.Warn("ATLAS_JWT_SECRET is not set: using the development secret (loopback use only)")
 	}
+	// Bind first: a busy address fails at once, not after seeding.
+	ln, err := listen(ctx, o.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 
 	st, err := store.Open(ctx, o.db, store.Options{Latency: o.dbLatency, Jitter: o.dbJitter, Log: log})
 	if err != nil {
@@ -211,7 +217,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	so := refserver.ShutdownOptions{Delay: o.shutdownDelay, DrainTimeout: o.drainTimeout, Abrupt: cfg.Unsafe.AbruptShutdown}
 	// The deferred closes above then run in reverse: the cache's background loops stop
 	// (the lease is dropped), then the Redis client, Redis and the database close.
-	return listenAndServe(ctx, o.listen, srv, banner, log, stdout, func(ctx context.Context, hs *http.Server) error {
+	return serveOn(ctx, ln, srv, banner, log, stdout, func(ctx context.Context, hs *http.Server) error {
 		rep, err := srv.Shutdown(ctx, hs, so)
 		logShutdown(log, stdout, rep, so)
 		return err
@@ -235,13 +241,19 @@ func logShutdown(log *slog.Logger, stdout io.Writer, rep refserver.ShutdownRepor
 		rep.Cache.Pending, rep.Cache.Applied, rep.Cache.HandedOver, rep.Cache.Lost)
 }
 
-// listenAndServe serves h on addr until ctx ends, after printing the "listening on" line
-// the harness waits for; then shutdown ends the server (with a context of its own).
-func listenAndServe(ctx context.Context, addr string, h http.Handler, banner string, log *slog.Logger, stdout io.Writer, shutdown func(context.Context, *http.Server) error) error {
-	ln, err := net.Listen("tcp", addr)
+// listen binds addr for serveOn.
+func listen(ctx context.Context, addr string) (net.Listener, error) {
+	var lc net.ListenConfig
+	ln, err := lc.Listen(ctx, "tcp", addr)
 	if err != nil {
-		return envError{fmt.Errorf("serve: listen: %w", err)}
+		return nil, envError{fmt.Errorf("serve: listen: %w", err)}
 	}
+	return ln, nil
+}
+
+// serveOn serves h on ln until ctx ends, after printing the "listening on" line the
+// harness waits for; then shutdown ends the server (with a context of its own).
+func serveOn(ctx context.Context, ln net.Listener, h http.Handler, banner string, log *slog.Logger, stdout io.Writer, shutdown func(context.Context, *http.Server) error) error {
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 5 * time.Second,
@@ -268,6 +280,11 @@ func listenAndServe(ctx context.Context, addr string, h http.Handler, banner str
 // serveFloor runs the floor server (stack.FloorHandler) on a Redis of -redis, after storing
 // its value there.
 func serveFloor(ctx context.Context, o serveOptions, log *slog.Logger, stdout io.Writer) error {
+	ln, err := listen(ctx, o.listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
 	rds, err := stack.StartRedis(ctx, stack.RedisOptions{Spec: o.redis, Memory: stack.DefaultMemory, Log: log})
 	if err != nil {
 		return envError{fmt.Errorf("serve: redis: %w", err)}
@@ -282,7 +299,7 @@ func serveFloor(ctx context.Context, o serveOptions, log *slog.Logger, stdout io
 	if err := stack.SeedFloor(ctx, rdb); err != nil {
 		return envError{fmt.Errorf("serve -floor: %w", err)}
 	}
-	return listenAndServe(ctx, o.listen, stack.FloorHandler(rdb), "(floor: one GET of "+stack.FloorKey+")", log, stdout,
+	return serveOn(ctx, ln, stack.FloorHandler(rdb), "(floor: one GET of "+stack.FloorKey+")", log, stdout,
 		func(ctx context.Context, hs *http.Server) error {
 			ctx, cancel := context.WithTimeout(ctx, o.drainTimeout)
 			defer cancel()

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"io"
+	"net"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,5 +43,26 @@ func TestServeFromScenario(t *testing.T) {
 		if !tc.want(o) {
 			t.Errorf("%v: %+v", tc.args, o)
 		}
+	}
+}
+
+// TestServeBindsBeforeSeeding: on a busy address bench serve fails (exit 3) before it seeds
+// anything, however many users it was asked for.
+func TestServeBindsBeforeSeeding(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	// The bound only keeps a broken serve from hanging the test; nothing is timed.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	stdout, stderr, code := runBench(t, ctx, nil, "serve", "-listen", ln.Addr().String(), "-mode", "nocache",
+		"-db", "sqlite:"+filepath.Join(t.TempDir(), "atlas.db"), "-seed-users", "200000")
+	if code != exitEnv || !strings.Contains(stderr, "listen") {
+		t.Fatalf("exit %d (want %d), stderr %q", code, exitEnv, stderr)
+	}
+	if strings.Contains(stdout, "seeded") {
+		t.Errorf("bench serve seeded before failing to bind:\n%s", stdout)
 	}
 }

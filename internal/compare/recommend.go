@@ -66,8 +66,13 @@ func recommend(runs []Run, t *Table) string {
 	if len(safe) == 0 {
 		return "no config is safe to use: " + strings.Join(unsafe, "; ")
 	}
-	best := pickBest(safe)
 	ref := st[0]
+	if same := noneDiffers(t, st); same && len(unsafe) == 0 {
+		// Every difference to the first config is within noise: no config is better.
+		return fmt.Sprintf("no recommendation: the %d configs' tier hit rate, DB queries per request and p99 latency do not differ significantly from %s's (every difference is ~)",
+			len(st), ref.name)
+	}
+	best := pickBest(safe)
 
 	var parts []string
 	if best == ref {
@@ -263,4 +268,23 @@ func factorRange(lo, hi float64) string {
 		return a
 	}
 	return a + "–" + b
+}
+
+// headlineMetrics are the figures the recommendation weighs.
+func headlineMetrics() []string {
+	return []string{"hit_rate.tier", "db_queries.per_request", "latency.p99"}
+}
+
+// noneDiffers reports whether every other config's headline figures are marked not
+// significantly different (~) from the first config's: then the table gives no ground to
+// call any config the best.
+func noneDiffers(t *Table, st []*standing) bool {
+	for _, s := range st[1:] {
+		for _, m := range headlineMetrics() {
+			if c, ok := t.cell(s.name, m); ok && c.Mark != MarkNotSignificant {
+				return false
+			}
+		}
+	}
+	return true
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,7 +66,7 @@ func CheckRedis(ctx context.Context, redisURL string, o RedisOptions) (Section, 
 	o.Pings = cmp.Or(o.Pings, DefaultPings)
 	o.Timeout = min(cmp.Or(o.Timeout, DefaultRedisTimeout), time.Second)
 	o.MaxReplicaLag = cmp.Or(o.MaxReplicaLag, DefaultMaxReplicaLag)
-	sec := Section{Name: "redis", Subject: redactURL(redisURL)}
+	sec := Section{Name: "redis", Subject: cache.RedactURL(redisURL)}
 	var cfg cache.Config
 	cfg.Redis.DialTimeout, cfg.Redis.ReadTimeout, cfg.Redis.WriteTimeout = o.Timeout, o.Timeout, o.Timeout
 	cfg.Redis.PoolSize = 4
@@ -459,11 +458,3 @@ func checkTLS(addr string, tlsOn bool, sec *Section) []Finding {
 
 // mib renders bytes as MiB with one decimal.
 func mib(b int64) string { return fmt.Sprintf("%.1f MiB", float64(b)/(1<<20)) }
-
-// redactURL hides a URL's password for output.
-func redactURL(s string) string {
-	if u, err := url.Parse(s); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return s
-}

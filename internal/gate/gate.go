@@ -207,8 +207,10 @@ func judge(metric string, base, cur []float64, o resolved) Row {
 			if r.Tolerance > 0 {
 				r.Note = "strict, beyond " + formatTolerance(r)
 			}
-		case r.Delta < 0:
+		case r.Delta < -r.Tolerance:
 			r.Verdict = Improved
+		case r.Delta < 0:
+			r.Verdict, r.Note = WithinTolerance, "strict, "+formatTolerance(r)
 		case r.Delta > 0:
 			r.Verdict, r.Note = WithinTolerance, "strict, "+formatTolerance(r)
 		default:
@@ -240,7 +242,9 @@ func judge(metric string, base, cur []float64, o resolved) Row {
 		r.Verdict = Changed
 	case worse && beyond:
 		r.Verdict, r.Note = Regression, "beyond "+formatTolerance(r)
-	case worse:
+	case !beyond:
+		// Significant but smaller than the tolerance, either way: neither a regression
+		// nor an improvement.
 		r.Verdict, r.Note = WithinTolerance, formatTolerance(r)
 	default:
 		r.Verdict = Improved

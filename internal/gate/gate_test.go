@@ -81,6 +81,13 @@ func TestJudge(t *testing.T) {
 		{"hit_rate.tier", hit85, hit90, Options{}, Improved},
 		// −0.5 points is significant but within 2 points.
 		{"hit_rate.tier", hit90, hit895, Options{}, WithinTolerance},
+		// +0.5 points, significant, is within 2 points too: not "improved" (the gate says
+		// improved only beyond its tolerance, as it says regression).
+		{"hit_rate.tier", hit895, hit90, Options{}, WithinTolerance},
+		// A significant +3% speed-up of latency is within its 10% tolerance, not improved.
+		{"latency.p99", tight10p3, tight10, Options{}, WithinTolerance},
+		// Strict, with a tolerance of 2 errors: one error fewer is within it.
+		{"errors", []float64{3}, []float64{2}, Options{Tolerances: map[string]float64{"errors": 2}}, WithinTolerance},
 		// Hit rate with one sample a side is judged on its value: −5 points fails…
 		{"hit_rate.tier", hit90[:1], hit85[:1], Options{}, Regression},
 		// …−0.5 points does not.

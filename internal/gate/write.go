@@ -30,10 +30,17 @@ func (r *Result) Write(w io.Writer) error {
 		return fmt.Errorf("gate: write: %w", err)
 	}
 	var b strings.Builder
-	if len(r.Notes) > 0 {
+	notes := r.Notes
+	for _, row := range r.Rows {
+		if !row.Strict && (row.Baseline.N > 1 && !hasInterval(row.Baseline) || row.Current.N > 1 && !hasInterval(row.Current)) {
+			notes = append([]string{noIntervalNote}, notes...)
+			break
+		}
+	}
+	if len(notes) > 0 {
 		b.WriteString("\n")
 	}
-	for _, n := range r.Notes {
+	for _, n := range notes {
 		b.WriteString("note: " + n + "\n")
 	}
 	b.WriteString("\n" + r.Conclusion() + "\n")

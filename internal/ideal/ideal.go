@@ -17,7 +17,10 @@ type Model struct {
 	negTTL time.Duration
 	users  map[string]map[string]time.Duration // user → entry → expiry (completion time)
 	counts map[string]*tally                   // by class, measured window only
-	warm   bool                                // tier and profile preloaded at start
+	// seconds are the same counts by second of the measured window (by completion time),
+	// for the hit rate within a phase (HitRateWithin).
+	seconds map[int]map[string]*tally
+	warm    bool // tier and profile preloaded at start
 }
 
 type tally struct{ hits, misses uint64 }
@@ -26,7 +29,8 @@ type tally struct{ hits, misses uint64 }
 // "not found" answers live negTTL, as the server's cache config says (base TTLs: the
 // model leaves the jitter out).
 func New(ttl func(tier, class string) time.Duration, negTTL time.Duration) *Model {
-	m := &Model{ttl: ttl, negTTL: negTTL, users: map[string]map[string]time.Duration{}, counts: map[string]*tally{}}
+	m := &Model{ttl: ttl, negTTL: negTTL, users: map[string]map[string]time.Duration{}, counts: map[string]*tally{},
+		seconds: map[int]map[string]*tally{}}
 	for _, c := range summary.CacheClasses() {
 		m.counts[c] = &tally{}
 	}
@@ -90,12 +94,25 @@ func (m *Model) access(entries map[string]time.Duration, class, key string, ttl,
 	if warmup {
 		return
 	}
-	if t := m.counts[class]; t != nil {
-		if hit {
-			t.hits++
-		} else {
-			t.misses++
-		}
+	t := m.counts[class]
+	if t == nil {
+		return
+	}
+	sec := int(at / time.Second)
+	if m.seconds[sec] == nil {
+		m.seconds[sec] = map[string]*tally{}
+	}
+	st := m.seconds[sec][class]
+	if st == nil {
+		st = &tally{}
+		m.seconds[sec][class] = st
+	}
+	if hit {
+		t.hits++
+		st.hits++
+	} else {
+		t.misses++
+		st.misses++
 	}
 }
 
@@ -121,9 +138,32 @@ func (m *Model) invalidate(entries map[string]time.Duration, req *driver.Request
 	}
 }
 
+// HitRateWithin returns the ideal hit rate per class over the lookups completed within
+// [start, end) seconds of the measured window (whole seconds: a phase's bounds), as HitRate
+// does over the whole window.
+func (m *Model) HitRateWithin(start, end float64) summary.HitRate {
+	counts := map[string]*tally{}
+	for _, c := range summary.CacheClasses() {
+		counts[c] = &tally{}
+	}
+	for sec, byClass := range m.seconds {
+		if float64(sec) < start || float64(sec) >= end {
+			continue
+		}
+		for class, t := range byClass {
+			counts[class].hits += t.hits
+			counts[class].misses += t.misses
+		}
+	}
+	return hitRate(counts)
+}
+
 // HitRate returns the ideal hit rate per class over the measured window (0 for a class
 // without lookups).
-func (m *Model) HitRate() summary.HitRate {
+func (m *Model) HitRate() summary.HitRate { return hitRate(m.counts) }
+
+// hitRate is hits ÷ lookups per class of counts, and overall.
+func hitRate(counts map[string]*tally) summary.HitRate {
 	rate := func(t *tally) float64 {
 		if t.hits+t.misses == 0 {
 			return 0
@@ -131,7 +171,7 @@ func (m *Model) HitRate() summary.HitRate {
 		return float64(t.hits) / float64(t.hits+t.misses)
 	}
 	var all tally
-	for _, t := range m.counts {
+	for _, t := range counts {
 		all.hits += t.hits
 		all.misses += t.misses
 	}
@@ -139,7 +179,7 @@ func (m *Model) HitRate() summary.HitRate {
 		if class == summary.Overall {
 			return rate(&all)
 		}
-		return rate(m.counts[class])
+		return rate(counts[class])
 	})
 }
 

@@ -118,3 +118,22 @@ func TestWarmAtStart(t *testing.T) {
 		t.Errorf("conversations %.3f, want 0 (not preloaded)", h.Conversations)
 	}
 }
+
+// TestHitRateWithin: the ideal hit rate within a span counts only the lookups completed in
+// it, so a phase's ideal (steady, say) is not diluted by another's.
+func TestHitRateWithin(t *testing.T) {
+	m := New(func(string, string) time.Duration { return time.Minute }, time.Second)
+	m.Add(rec(0, "u1", "GET", atlas.QueryUserProfile, "", 200)) // tier m, profile m
+	m.Add(rec(1, "u1", "GET", atlas.QueryUserProfile, "", 200)) // h, h
+	m.Add(rec(2, "u1", "GET", atlas.QueryUserProfile, "", 200)) // h, h
+	m.Add(rec(3, "u2", "GET", atlas.QueryUserProfile, "", 200)) // m, m
+	if h := m.HitRateWithin(1, 3); h.UserProfile != 1 || h.Tier != 1 || h.Overall != 1 {
+		t.Errorf("within [1, 3): %+v, want every lookup a hit", h)
+	}
+	if h := m.HitRateWithin(0, 4); h != m.HitRate() {
+		t.Errorf("within the whole window %+v, HitRate %+v", h, m.HitRate())
+	}
+	if h := m.HitRateWithin(3, 4); h.Overall != 0 {
+		t.Errorf("within [3, 4): %+v, want only misses", h)
+	}
+}

@@ -129,7 +129,7 @@ func (s *SlotRanges) Finish(duration float64, phases []summary.Phase) SlotRangeF
 		}
 		for i, name := range s.names {
 			f := s.figures(i, p.StartS, p.EndS)
-			f.RecoveryS = rangeRecovery(series[name], steady[i], p.StartS, until)
+			f.BackAfterS = rangeRecovery(series[name], steady[i], p.StartS, until)
 			byPhase[pi] = append(byPhase[pi], f)
 		}
 	}

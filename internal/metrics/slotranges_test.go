@@ -75,11 +75,11 @@ func TestSlotRanges(t *testing.T) {
 	if len(figs.ByPhase) != 3 || len(down) != 2 || figs.ByPhase[0] != nil || figs.ByPhase[2] != nil {
 		t.Fatalf("phase slot ranges: %+v", figs.ByPhase)
 	}
-	if down[0].RecoveryS == nil || *down[0].RecoveryS != 3 {
-		t.Errorf("slots-1 recovery %v, want 3 s (back in second 6)", deref(down[0].RecoveryS))
+	if down[0].BackAfterS == nil || *down[0].BackAfterS != 3 {
+		t.Errorf("slots-1 recovery %v, want 3 s (back in second 6)", deref(down[0].BackAfterS))
 	}
-	if down[1].RecoveryS == nil || *down[1].RecoveryS != 0 {
-		t.Errorf("slots-2 recovery %v, want 0 (never fell)", deref(down[1].RecoveryS))
+	if down[1].BackAfterS == nil || *down[1].BackAfterS != 0 {
+		t.Errorf("slots-2 recovery %v, want 0 (never fell)", deref(down[1].BackAfterS))
 	}
 	if !near(down[0].BypassShare, 27.0/40, 1e-9) || down[1].BypassShare != 0 {
 		t.Errorf("bypass shares in the fault phase: %v, %v", down[0].BypassShare, down[1].BypassShare)

@@ -160,7 +160,9 @@ func (s *Server) Start(ctx context.Context) error {
 	cmd := exec.Command(s.opts.Binary, args...)
 	logs := new(bytes.Buffer)
 	cmd.Stdout, cmd.Stderr = logs, logs
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Its own process group: a terminal's Ctrl-C (sent to the foreground group) reaches the
+	// harness alone, which decides the order of shutdown; it still dies with the harness.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	if err := cmd.Start(); err != nil {
 		return fmt.Errorf("redisproc: start %s: %w", s.opts.Binary, err)
 	}

@@ -76,6 +76,15 @@ func rps(v float64) string {
 	return strconv.FormatFloat(v, 'f', 1, 64)
 }
 
+// efficiency formats a cache efficiency (hit rate over the ideal cache's, 0 to 1) with two
+// decimals always, so that one table never shows 1.0 beside 0.97: "1.00", "0.97".
+func efficiency(v float64) string {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return dash
+	}
+	return strconv.FormatFloat(v, 'f', 2, 64)
+}
+
 // times formats a speed-up factor: "3.42×".
 func times(v float64) string {
 	if s := sig(v, 3); s != dash {

@@ -4,6 +4,8 @@ import (
 	"math"
 	"testing"
 
+	"gonum.org/v1/plot/plotter"
+
 	"github.com/atlasbench/atlasbench/internal/render"
 )
 
@@ -38,6 +40,9 @@ func TestFormat(t *testing.T) {
 		{"rps below 1000", rps(299.96), "300.0"},
 		{"rps above 1000", rps(12345.6), "12,346"},
 		{"times", times(9.421), "9.42×"},
+		// One format per kind of figure: an efficiency of 1 and one of 0.97 in one table.
+		{"efficiency of 1 keeps two decimals", efficiency(1), "1.00"},
+		{"efficiency below 1", efficiency(0.9712), "0.97"},
 		{"seconds whole", seconds(20), "20"},
 		{"seconds one decimal", seconds(4.25), "4.3"},
 		{"faster", faster(3.87), "3.87× faster"},
@@ -79,5 +84,18 @@ func TestMarkdownEscaping(t *testing.T) {
 		if tt.got != tt.want {
 			t.Errorf("%s: got %q, want %q", tt.name, tt.got, tt.want)
 		}
+	}
+}
+
+// TestSplitAtGaps: samples every 2 s with two missing (Redis down) become two runs, so the
+// chart draws no line where nothing was measured; steady samples stay one run.
+func TestSplitAtGaps(t *testing.T) {
+	pts := plotter.XYs{{X: 0}, {X: 2}, {X: 4}, {X: 10}, {X: 12}, {X: 14}}
+	runs := splitAtGaps(pts)
+	if len(runs) != 2 || len(runs[0]) != 3 || runs[1][0].X != 10 {
+		t.Errorf("splitAtGaps = %v, want [0 2 4] and [10 12 14]", runs)
+	}
+	if runs := splitAtGaps(plotter.XYs{{X: 0}, {X: 2.1}, {X: 3.9}, {X: 6}}); len(runs) != 1 {
+		t.Errorf("steady samples split into %d runs", len(runs))
 	}
 }

@@ -17,12 +17,13 @@ var markdownTmpl = template.Must(template.New("report.md").Funcs(template.FuncMa
 }).Parse(`# {{md .Title}}
 
 {{md .Subtitle}}
-{{range .Notes}}
-> **Note: {{md .}}**
-{{end}}
+
 ## {{.Verdict}}: {{md .Detail}}
 {{with .Effect}}
 **{{md .}}**
+{{end}}
+{{- range .Notes}}
+> **Note: {{md .}}**
 {{end}}
 {{- range .Sections}}
 ## {{md .Title}}

@@ -1,6 +1,8 @@
 package report
 
 import (
+	"slices"
+
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
 
@@ -32,7 +34,7 @@ func redisMemoryFigure(s *summary.Summary) (*figure, string) {
 		used = append(used, plotter.XY{X: p.T, Y: float64(p.UsedBytes) / mib})
 		f.xMin, f.xMax = min(f.xMin, p.T), max(f.xMax, p.T)
 	}
-	f.addRuns("used memory", []plotter.XYs{used}, solid(render.Blue, 1.5))
+	f.addRuns("used memory", splitAtGaps(used), solid(render.Blue, 1.5))
 	if m.MaxMemoryBytes > 0 {
 		// The limit as a line only when the data comes near it; far below, a line at the
 		// limit would flatten the curve that matters, so the limit is named in the legend.
@@ -54,4 +56,28 @@ func redisMemoryFigure(s *summary.Summary) (*figure, string) {
 	f.plot.X.Tick.Marker = plot.TickerFunc(niceTicks)
 	f.valueAxis(false)
 	return f, ""
+}
+
+// splitAtGaps breaks samples taken at a steady interval into runs wherever one or more
+// samples are missing (Redis down during a fault answers no INFO): a line drawn across the
+// gap would show figures nothing measured. A gap is a step of more than 1.5 times the
+// median step.
+func splitAtGaps(pts plotter.XYs) []plotter.XYs {
+	if len(pts) < 3 {
+		return []plotter.XYs{pts}
+	}
+	steps := make([]float64, 0, len(pts)-1)
+	for i := 1; i < len(pts); i++ {
+		steps = append(steps, pts[i].X-pts[i-1].X)
+	}
+	slices.Sort(steps)
+	limit := 1.5 * steps[len(steps)/2]
+	var runs []plotter.XYs
+	start := 0
+	for i := 1; i < len(pts); i++ {
+		if pts[i].X-pts[i-1].X > limit {
+			runs, start = append(runs, pts[start:i]), i
+		}
+	}
+	return append(runs, pts[start:])
 }

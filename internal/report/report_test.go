@@ -261,8 +261,9 @@ func TestRender(t *testing.T) {
 			t.Errorf("report.md lacks %q", want)
 		}
 	}
-	if i, j := strings.Index(md, "embedded Redis"), strings.Index(md, "FAIL"); i < 0 || i > j {
-		t.Errorf("the embedded-Redis warning is not above the verdict")
+	// The report leads with the verdict; the caveats follow it, before the sections.
+	if v, i, k := strings.Index(md, "## FAIL"), strings.Index(md, "embedded Redis"), strings.Index(md, "## Thresholds"); v < 0 || i < v || k < i {
+		t.Errorf("the verdict (at %d) does not lead, or the embedded-Redis note (at %d) is not between it and the sections (at %d)", v, i, k)
 	}
 
 	page := readFile(t, filepath.Join(dir, HTMLFile))
@@ -750,5 +751,85 @@ func TestRenderCluster(t *testing.T) {
 	}
 	if md := readFile(t, filepath.Join(dir, MarkdownFile)); strings.Contains(md, "shard") || strings.Contains(md, "keys-per-node") {
 		t.Errorf("report.md of a run on one Redis mentions the cluster charts")
+	}
+}
+
+// TestInterruptedHeadline: an interrupted run's report leads with INTERRUPTED and what was
+// measured, never PASS or FAIL, and its thresholds read "not judged".
+func TestInterruptedHeadline(t *testing.T) {
+	s := sampleSummary()
+	s.Interrupted, s.Pass = true, false
+	s.Thresholds = []summary.Threshold{
+		{Expr: "errors == 0", Value: 0, NotJudged: "the run was interrupted before its end"},
+		{Expr: "db_query_reduction >= 40%", Pass: true, NotApplicable: "db_query_reduction needs both modes"},
+	}
+	dir := renderRun(t, s)
+	md := readFile(t, filepath.Join(dir, MarkdownFile))
+	html := readFile(t, filepath.Join(dir, HTMLFile))
+	var text strings.Builder
+	if err := WriteText(&text, s); err != nil {
+		t.Fatal(err)
+	}
+	head := "INTERRUPTED: stopped before its end after measuring " + count(s.Requests) + " requests (cache)"
+	for name, page := range map[string]string{"report.md": md, "report.html": html, "terminal": text.String()} {
+		if !strings.Contains(page, head) || !strings.Contains(page, "thresholds not judged") {
+			t.Errorf("%s lacks the headline %q", name, head)
+		}
+		for _, verdict := range []string{"PASS:", "FAIL:", "## PASS", "## FAIL"} {
+			if strings.Contains(page, verdict) {
+				t.Errorf("%s of an interrupted run says %q", name, verdict)
+			}
+		}
+	}
+	if !strings.Contains(md, "| not judged |") || !strings.Contains(html, `<p class="verdict interrupted">`) {
+		t.Error("report: the threshold row is not 'not judged', or the HTML verdict is not styled as interrupted")
+	}
+}
+
+// TestRoutineFiguresNotWarnings: process and GC figures are a section of their own, not a
+// note among the caveats; a long table of the HTML report is folded in <details>.
+func TestRoutineFiguresNotWarnings(t *testing.T) {
+	s := sampleSummary()
+	s.Processes = []summary.ProcessRSS{{Name: "harness", PeakMiB: 41, RSSMiB: []float64{30, 41}}}
+	s.GC = []summary.GCPauses{{Process: "harness", Count: 6, PauseMS: 0.9}}
+	for i := range 20 {
+		s.Notes = append(s.Notes, summary.Notef(summary.NoteOther, "", "filler note %d", i))
+	}
+	s.CrossChecks = &summary.CrossChecks{AllAgree: true}
+	for i := range foldRows + 3 {
+		s.CrossChecks.Checks = append(s.CrossChecks.Checks, summary.CrossCheck{Figure: fmt.Sprintf("figure %d", i), Mode: summary.ModeCache,
+			Witness1: "a", Witness2: "b", Verdict: summary.Agree})
+	}
+	dir := renderRun(t, s)
+	md := readFile(t, filepath.Join(dir, MarkdownFile))
+	if strings.Contains(md, "> **Note: Processes") {
+		t.Error("the process figures are a note (a warning box)")
+	}
+	_, procs, ok := strings.Cut(md, "## Processes")
+	if !ok || !strings.Contains(procs, "harness 41 MiB peak (41 at the end)") {
+		t.Error("report.md has no Processes section with the harness's figures")
+	}
+	html := readFile(t, filepath.Join(dir, HTMLFile))
+	if !strings.Contains(html, fmt.Sprintf("<details><summary>%d rows (show)</summary>", foldRows+3)) {
+		t.Error("the long cross-checks table is not folded in the HTML report")
+	}
+	if !strings.Contains(html, "max-width: 1400px") {
+		t.Error("the HTML report keeps the narrow column")
+	}
+}
+
+// TestFenceLogAccounted: where PostgreSQL's transactions stand beside the DB queries, the
+// report says what the transactions count that db_queries leaves out (the fence-log polls).
+func TestFenceLogAccounted(t *testing.T) {
+	s := sampleSummary()
+	s.PGStats = &summary.PGStats{Database: "atlas", XactCommit: 900, Requests: 300, ServerTransactions: 900, TransactionsPerRequest: 3}
+	md := readFile(t, filepath.Join(renderRun(t, s), MarkdownFile))
+	_, wit, ok := strings.Cut(md, "## Second witnesses")
+	if !ok || !strings.Contains(wit, "fence log (each server instance polls it") {
+		t.Error("the second witnesses section does not account for the fence log's queries in PostgreSQL's transactions")
+	}
+	s.PGStats = nil
+	if md := readFile(t, filepath.Join(renderRun(t, s), MarkdownFile)); strings.Contains(md, "fence log") {
+		t.Error("a run without PostgreSQL figures mentions the fence log")
 	}
 }

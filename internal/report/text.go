@@ -15,13 +15,13 @@ import (
 func WriteText(w io.Writer, s *summary.Summary) error {
 	v := newView(s, nil)
 	var b strings.Builder
-	for _, n := range v.Notes {
-		b.WriteString(wrapText("NOTE: "+n, textWidth, "      "))
-	}
 	b.WriteString(wrapText(v.Title+" — "+v.Subtitle, textWidth, "  "))
 	b.WriteString(wrapText(v.Verdict+": "+v.Detail, textWidth, "  "))
 	if v.Effect != "" {
 		b.WriteString(wrapText(v.Effect, textWidth, "  "))
+	}
+	for _, n := range v.Notes {
+		b.WriteString(wrapText("NOTE: "+n, textWidth, "      "))
 	}
 	for _, n := range repeatNote(s) {
 		b.WriteString(wrapText(n, textWidth, "  "))

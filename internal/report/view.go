@@ -18,7 +18,8 @@ type view struct {
 	Subtitle string
 	Notes    []string // loud caveats, shown first
 	Pass     bool
-	Verdict  string // "PASS" or "FAIL"
+	Verdict  string // "PASS", "FAIL" or "INTERRUPTED" (no verdict: the run was stopped)
+	Class    string // the verdict's CSS class: pass, fail or interrupted
 	Detail   string // "4 of 6 thresholds passed; failed: errors == 0, …"
 	Effect   string // what the cache did against no cache, in one line; empty with one mode
 	Sections []section
@@ -66,8 +67,15 @@ func newView(s *summary.Summary, charts []chart) *view {
 		Charts:   charts,
 		Env:      s.Env.String(),
 	}
-	if s.Pass {
-		v.Verdict = "PASS"
+	v.Class = "fail"
+	switch {
+	case s.Interrupted:
+		v.Verdict, v.Class, v.Detail = verdictInterrupted, "interrupted", interruptedDetail(s)
+	case s.Pass:
+		v.Verdict, v.Class = "PASS", "pass"
+	}
+	if s.Aborted != "" && !s.Interrupted {
+		v.Detail += "; the run was aborted: " + s.Aborted
 	}
 	v.Sections = append(v.Sections,
 		thresholdSection(s.Thresholds),
@@ -76,7 +84,7 @@ func newView(s *summary.Summary, charts []chart) *view {
 				"responses counts (no coordinated omission); service time is from the actual send.",
 		)},
 	)
-	for _, sec := range []*section{crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), restartSection(&s.Figures), capacitySection(s, &s.Figures), clientCacheSection(s), checkSection(s)} {
+	for _, sec := range []*section{crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), restartSection(&s.Figures), capacitySection(s, &s.Figures), clientCacheSection(s), checkSection(s), processSection(s)} {
 		if sec != nil {
 			v.Sections = append(v.Sections, *sec)
 		}
@@ -142,9 +150,6 @@ func notes(s *summary.Summary) []string {
 				ns = append(ns, note)
 			}
 		}
-		if line := processLine(f); line != "" {
-			ns = append(ns, line)
-		}
 		if f.Rate.CutOff {
 			ns = append(ns, fmt.Sprintf("Cut off (%s): the load generator fell more than the -max-lag bound behind its schedule (%s s late at worst) and stopped sending; the figures cover the window up to the cut, %s scheduled requests were dropped.",
 				modeLabel(f), seconds(f.Rate.MaxLagS), count(f.Rate.Dropped)))
@@ -154,6 +159,19 @@ func notes(s *summary.Summary) []string {
 		}
 	}
 	return ns
+}
+
+// interruptedDetail says what an interrupted run measured; its thresholds were not judged.
+func interruptedDetail(s *summary.Summary) string {
+	var measured []string
+	for _, f := range modes(s) {
+		measured = append(measured, fmt.Sprintf("%s requests (%s)", count(f.Requests), modeLabel(f)))
+	}
+	what := "nothing"
+	if len(measured) > 0 {
+		what = strings.Join(measured, ", ")
+	}
+	return "stopped before its end after measuring " + what + "; thresholds not judged"
 }
 
 func verdictDetail(ts []summary.Threshold) string {
@@ -247,6 +265,8 @@ func thresholdSection(ts []summary.Threshold) section {
 	for _, th := range ts {
 		value, verdict := thresholdValue(th.Expr, th.Value), verdictPass
 		switch {
+		case th.NotJudged != "":
+			value, verdict = value+" "+note("not judged: "+th.NotJudged), verdictNotJudged
 		case th.NotApplicable != "":
 			value, verdict = "not applicable "+note("not applicable: "+th.NotApplicable), verdictNA
 		case th.Error != "":
@@ -265,6 +285,10 @@ const (
 	verdictPass = "PASS"
 	verdictFail = "FAIL"
 	verdictNA   = "n/a"
+	// verdictNotJudged is a threshold of an interrupted run: measured, neither passed nor failed.
+	verdictNotJudged = "not judged"
+	// verdictInterrupted heads the report of an interrupted run in place of PASS or FAIL.
+	verdictInterrupted = "INTERRUPTED"
 )
 
 func figuresTable(s *summary.Summary) *table {
@@ -310,7 +334,11 @@ func figuresTable(s *summary.Summary) *table {
 			if f.HitRateIdeal != nil && f.CacheEfficiency != nil {
 				// The bound beside what was reached: a low hit rate is the workload's when
 				// the ideal is low too, the cache's when the efficiency is.
-				cell += " (ideal " + pct(pick(*f.HitRateIdeal)) + ", efficiency " + sig(pick(*f.CacheEfficiency), 2) + ")"
+				cell += " (ideal " + pct(pick(*f.HitRateIdeal)) + ", efficiency " + efficiency(pick(*f.CacheEfficiency))
+				if st := f.CacheEfficiencySteady; st != nil && hasFaultPhase(f) {
+					cell += ", steady " + efficiency(pick(*st))
+				}
+				cell += ")"
 			}
 			return cell
 		}, "")
@@ -524,6 +552,32 @@ func clip(s string) string {
 		return string(r[:maxCell-1]) + "…"
 	}
 	return s
+}
+
+// hasFaultPhase reports whether the mode had a fault phase (its steady phase is then not the
+// whole window).
+func hasFaultPhase(f *summary.Figures) bool {
+	for _, p := range f.Phases {
+		if p.Fault != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// processSection is the routine figures of the run's processes, mode by mode: resident
+// memory and GC pauses (not a caveat: a section of their own, near the end); nil without any.
+func processSection(s *summary.Summary) *section {
+	sec := &section{Title: "Processes"}
+	for _, f := range modes(s) {
+		if text := processLine(f); text != "" {
+			sec.Lines = append(sec.Lines, line{Text: text})
+		}
+	}
+	if len(sec.Lines) == 0 {
+		return nil
+	}
+	return sec
 }
 
 // processLine summarises the processes of a mode: peak RSS (and the last sample, which shows

@@ -203,6 +203,12 @@ func witnessSection(s *summary.Summary) *section {
 			break
 		}
 	}
+	for _, f := range fs {
+		if f.PGStats != nil {
+			foot = append(foot, fenceLogNote)
+			break
+		}
+	}
 	foot = append(foot, "Redis's keyspace hit ratio counts every key read, the cache's generation counters too, so it "+
 		"differs from the server's per-request hit rate; the cross-check compares it with the keys the server found in its replies.")
 	sec.Foot = foot
@@ -235,3 +241,10 @@ func topCommands(cmds map[string]uint64, requests uint64) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// fenceLogNote says what PostgreSQL's transactions count that db_queries leaves out, wherever
+// the report sets the two side by side.
+const fenceLogNote = "PostgreSQL's transactions count what db_queries leaves out: the cache's fence log (each server " +
+	"instance polls it with small queries, about 20 a second, with the cache on or off), health pings, new connections " +
+	"and prepared statements. So transactions per request exceed DB queries per request, and the DB transaction " +
+	"reduction is smaller than the DB-query reduction; the DB transactions cross-check counts them on both sides."

@@ -1,14 +1,17 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
 
+	"github.com/atlasbench/atlasbench/internal/live"
 	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
@@ -20,6 +23,8 @@ type engine struct {
 	Options
 	attacks *plan         // the run's attacks, for the overall ETA of the progress
 	learned *usersLearned // the users file's learning, once done
+	lines   io.Writer     // where the one line per mode goes; Progress itself unless Quiet
+	live    *live.View    // the live view; nil without MetricsAddr and JSONL
 }
 
 // newEngine applies o's defaults and checks the options that need no config or server
@@ -52,13 +57,17 @@ func newEngine(o Options) (*engine, error) {
 	if o.Progress == nil {
 		o.Progress = io.Discard
 	}
+	lines := io.Discard
+	if o.Quiet {
+		lines, o.Progress = o.Progress, io.Discard
+	}
 	if o.Target == "" {
 		// A fresh secret per run, hex so it travels in the server's environment.
 		b := make([]byte, 32)
 		rand.Read(b)
 		o.Secret = []byte(hex.EncodeToString(b))
 	}
-	return &engine{Options: o}, nil
+	return &engine{Options: o, lines: lines}, nil
 }
 
 // execute runs every (repeat, config, mode) in interleaved order and writes one run
@@ -67,7 +76,18 @@ func (e *engine) execute(ctx context.Context, configs []string, dirOf func(confi
 	if err := checkThresholds(e.Scenario); err != nil {
 		return nil, &UsageError{err}
 	}
+	if _, err := abortRules(e.Scenario); err != nil {
+		return nil, &UsageError{err}
+	}
 	modes := e.modes()
+	if err := e.preflight(ctx, modes); err != nil {
+		return nil, err
+	}
+	var err error
+	if e.live, err = e.openLive(ctx); err != nil {
+		return nil, err
+	}
+	defer e.live.Close()
 	e.attacks = &plan{total: e.Count * len(configs) * len(modes)}
 	runs := make([]*run, len(configs))
 	for i, config := range configs {
@@ -91,7 +111,8 @@ func (e *engine) execute(ctx context.Context, configs []string, dirOf func(confi
 		results = append(results, &Result{Dir: r.dir, Summary: r.s})
 	}
 	if len(results) == 0 && runErr == nil {
-		runErr = errors.New("runner: interrupted before anything was measured")
+		// Nothing measured: no report, and Out/latest stays where it was.
+		runErr = fmt.Errorf("runner: interrupted before its measured window: nothing measured, no report written: %w", cmp.Or(ctx.Err(), context.Canceled))
 	}
 	return results, runErr
 }
@@ -123,7 +144,14 @@ func (e *engine) measure(ctx context.Context, runs []*run, modes []summary.Mode)
 				if err != nil {
 					return false, err
 				}
+				if res.interrupted && res.figures.Requests == 0 {
+					return true, nil // stopped before its measured window: nothing to report
+				}
 				e.add(r, res, notes)
+				if res.aborted != "" {
+					r.s.Aborted = res.aborted
+					return false, nil // an aborting threshold is lost: the run stops here
+				}
 				if res.interrupted {
 					return true, nil
 				}

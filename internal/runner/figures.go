@@ -35,6 +35,9 @@ type Parts struct {
 	Extra map[string]float64
 	// Ideal is the hit rate an ideal cache reaches on the mode's requests; nil without a cache.
 	Ideal *summary.HitRate
+	// EfficiencySteady is the cache's efficiency over the steady phase alone; nil without
+	// a cache or a steady phase.
+	EfficiencySteady *summary.HitRate
 	// Witnessed is the second witnesses' figures and cross-checks.
 	Witnessed witness.Figures
 	// RedisMemory is the run's Redis memory over time.
@@ -78,6 +81,7 @@ func Compose(recorded summary.Figures, p Parts) summary.Figures {
 		eff := ideal.Efficiency(f.HitRate, ih)
 		f.HitRateIdeal, f.CacheEfficiency = &ih, &eff
 	}
+	f.CacheEfficiencySteady = p.EfficiencySteady
 	w := p.Witnessed
 	f.RedisStats, f.PGStats, f.ServerLatency = w.RedisStats, w.PGStats, w.ServerLatency
 	f.CrossChecks = slices.Concat(recorded.CrossChecks, w.CrossChecks)
@@ -141,6 +145,7 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 	if p.model != nil {
 		ih := p.model.HitRate()
 		parts.Ideal = &ih
+		parts.EfficiencySteady = steadyEfficiency(recorded, p.model)
 	}
 	if p.mem != nil {
 		parts.RedisMemory = p.mem.collect(ctx, out.MeasureStart)
@@ -155,7 +160,9 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 				sr := p.slots.Finish(out.Ran.Seconds(), recorded.Phases)
 				parts.SlotRanges = &sr
 			}
-			parts.Capacity = measureCapacity(ctx, st, m.sc.Population.Users, mode, &stepNotes)
+			if ctx.Err() == nil { // an interrupted run does not wait for the key scan
+				parts.Capacity = measureCapacity(ctx, st, m.sc.Population.Users, mode, &stepNotes)
+			}
 		}
 	}
 	return Compose(recorded, parts), part, append(notes, stepNotes...), nil

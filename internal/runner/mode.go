@@ -2,8 +2,10 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
@@ -28,6 +30,7 @@ type modeResult struct {
 	interrupted bool
 	seeding     time.Duration
 	late        time.Duration
+	aborted     string // why an aborting threshold stopped the attack
 }
 
 // LateTolerance is how late after -start-at a shard may start its measured window before
@@ -40,6 +43,7 @@ const LateTolerance = 50 * time.Millisecond
 func (e *engine) runMode(ctx context.Context, dir, config string, cc *cache.Config, mode summary.Mode, rep int) (*modeResult, []summary.Note, string, error) {
 	m := &modeRun{e: e, sc: e.Scenario, dir: dir, config: config, cache: cc, mode: mode, rep: rep}
 	defer m.close()
+	fmt.Fprintf(e.lines, "%s repeat %d of %d: stack, warm-up %s, measured window %s…\n", m.label(), rep, e.Count, e.Scenario.Warmup, e.Scenario.Duration)
 	if err := m.up(ctx); err != nil {
 		return nil, m.notes, m.backend, err
 	}
@@ -59,7 +63,7 @@ func (e *engine) runMode(ctx context.Context, dir, config string, cc *cache.Conf
 			return nil, m.notes, m.backend, &EnvError{fmt.Errorf("runner: %w", err)}
 		}
 	}
-	r := &modeResult{figures: f, interrupted: out.Interrupted, late: out.Late}
+	r := &modeResult{figures: f, interrupted: out.Interrupted && m.aborted == "", late: out.Late, aborted: m.aborted}
 	if m.st != nil {
 		r.seeding = m.st.Seeding
 	}
@@ -78,6 +82,7 @@ type modeRun struct {
 	st      *stack.Stack   // nil against a target
 	bases   []string       // the servers' base URLs
 	backend string         // the Redis backend, once known
+	aborted string         // why an aborting threshold stopped the attack; "" when none did
 	notes   []summary.Note // caveats for the summary, in order
 	cleanup []func()       // run last first by close
 }
@@ -109,6 +114,10 @@ type pipeline struct {
 	mem      *memSampler // nil without a Redis of the harness's
 	procs    func() ([]summary.ProcessRSS, []summary.GCPauses)
 	restarts *metrics.Restarts // nil unless the scenario restarts instances
+	// attackCtx is what the driver runs under: the mode's, also stopped (with errAborted as
+	// its cause) by abort once an aborting threshold is lost.
+	attackCtx context.Context
+	abort     *abortWatch // nil without aborting thresholds
 }
 
 // pipeline wires the measuring side of the mode and starts polling.
@@ -136,10 +145,23 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 			next = func(v check.Verdict) { p.model.Add(v.Record); inner(v) }
 		}
 	}
+	var stop context.CancelCauseFunc
+	p.attackCtx, stop = context.WithCancelCause(ctx)
+	m.onClose(func() { stop(nil) })
+	rules, _ := abortRules(sc) // checked before the run started
+	if p.abort = newAbortWatch(rules, stop); p.abort != nil {
+		inner := next
+		next = func(v check.Verdict) { inner(v); p.abort.Add(v) }
+	}
+	if e.live != nil {
+		inner, mode := next, string(m.mode)
+		next = func(v check.Verdict) { inner(v); e.live.Observe(mode, v) }
+	}
 	p.chk = check.New(check.Options{Next: next, Owner: e.Owner})
 	p.poll = metrics.NewPoller(m.bases[0], metrics.PollerOptions{More: m.bases[1:]})
 	p.wit = e.openWitnesses(ctx, m.st, m.bases)
 	m.onClose(func() { p.wit.Close() })
+	m.pgWait("before the attack")
 	p.wit.Begin(ctx)
 	pctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	pollDone := make(chan struct{})
@@ -178,10 +200,19 @@ func (m *modeRun) events() []driver.Event {
 func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, error) {
 	e, sc, mode := m.e, m.sc, m.mode
 	if !e.StartAt.IsZero() {
-		fmt.Fprintf(e.Progress, "%s shard %s: measured window starts at %s (warm-up %s before)\n",
-			m.label(), e.Shard, e.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
+		who := ""
+		if e.Shard.Sharded() {
+			who = " shard " + e.Shard.String() + ":"
+		}
+		fmt.Fprintf(e.Progress, "%s%s measured window starts at %s (warm-up %s before)\n",
+			m.label(), who, e.StartAt.UTC().Format(time.RFC3339Nano), sc.Warmup)
 	}
-	out, err := driver.Run(ctx, driver.Config{
+	stopCountdown := m.startAtCountdown()
+	defer stopCountdown()
+	tick := e.newProgress(m.config, mode, m.rep).tick
+	e.live.Phase(string(mode), "warmup")
+	defer e.live.Phase(string(mode), "done")
+	out, err := driver.Run(p.attackCtx, driver.Config{
 		// a users file's population (nil: the seeded one)
 		PlanOptions: driver.PlanOptions{Users: e.Users},
 		BaseURLs:    m.bases, ReadyPeriod: readyPeriod(sc), Scenario: sc, Secret: e.Secret, Mode: mode,
@@ -192,6 +223,7 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 		MaxLag:      e.MaxLag,
 		Sink:        p.chk.Add,
 		OnEvent: func(ev driver.EventRecord) {
+			e.live.Phase(string(mode), livePhase(ev.Name))
 			p.rec.Event(ev)
 			p.wit.Mark(context.WithoutCancel(ctx), ev.Name, ev.Offset, func(context.Context) *metrics.Snapshot {
 				pollCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
@@ -205,13 +237,27 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 				e.Log.Warn("fault failed", "fault", ev.Name, "err", ev.Err)
 			}
 		},
-		OnTick:  e.newProgress(mode, m.rep).tick,
+		OnTick: func(pr driver.Progress) {
+			stopCountdown()
+			tick(pr)
+			if err := e.live.Tick(string(mode), time.Now(), pr); err != nil {
+				e.Log.Warn("live view", "err", err)
+			}
+		},
 		Shard:   e.Shard,
 		StartAt: e.StartAt,
 	})
 	p.stopPoll()
 	p.chk.Close()
-	p.wit.Finish(context.WithoutCancel(ctx))
+	p.abort.close()
+	if cause := context.Cause(p.attackCtx); errors.Is(cause, errAborted) && ctx.Err() == nil {
+		m.aborted = strings.TrimPrefix(cause.Error(), errAborted.Error()+": ")
+		fmt.Fprintf(e.Progress, "%s ABORTED: %s\n", m.label(), m.aborted)
+	}
+	if ctx.Err() == nil {
+		m.pgWait("after the attack")
+	}
+	p.wit.Finish(afterAttack(ctx))
 	if err != nil {
 		return nil, fmt.Errorf("runner: %s attack: %w", mode, err)
 	}

@@ -53,11 +53,12 @@ type progress struct {
 	lastPlain time.Duration
 }
 
-// newProgress starts the progress of the next attack of o's run.
-func (e *engine) newProgress(mode summary.Mode, rep int) *progress {
-	label := string(mode)
+// newProgress starts the progress of the next attack of o's run: config's mode, repeat rep.
+// Its label names all three ("none cache 3/4": the config none's cache mode, repeat 3 of 4).
+func (e *engine) newProgress(config string, mode summary.Mode, rep int) *progress {
+	label := config + " " + string(mode)
 	if e.Count > 1 {
-		label = fmt.Sprintf("%s %d/%d", mode, rep, e.Count)
+		label = fmt.Sprintf("%s %s %d/%d", config, mode, rep, e.Count)
 	}
 	e.attacks.next(time.Now())
 	return &progress{w: e.Progress, tty: e.TTY, label: label, plan: e.attacks, lastPlain: -time.Hour}

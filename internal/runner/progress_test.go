@@ -29,15 +29,16 @@ func TestPlanETA(t *testing.T) {
 	}
 }
 
-// TestProgressLine: the line shows the interval's percentiles and the ETA.
+// TestProgressLine: the line names the config, mode and repeat it runs, and shows the
+// interval's percentiles and the ETA.
 func TestProgressLine(t *testing.T) {
 	var buf bytes.Buffer
 	o := &engine{Options: Options{Progress: &buf, Count: 2}, attacks: &plan{total: 2}}
-	pr := o.newProgress("cache", 1)
+	pr := o.newProgress("none", "cache", 1)
 	pr.tick(driver.Progress{Elapsed: 6 * time.Second, Total: 10 * time.Second, RPS: 100, HitRate: 0.5,
 		P50: 1500 * time.Microsecond, P99: 250 * time.Millisecond})
 	line := buf.String()
-	for _, want := range []string{"[cache 1/2]", "p50 1.5ms p99 250ms", "hit 50.0%", "ETA 14s"} {
+	for _, want := range []string{"[none cache 1/2]", "p50 1.5ms p99 250ms", "hit 50.0%", "ETA 14s"} {
 		if !strings.Contains(line, want) {
 			t.Errorf("progress line %q lacks %q", line, want)
 		}

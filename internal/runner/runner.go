@@ -68,7 +68,14 @@ type Options struct {
 	// Progress receives live progress; TTY rewrites one line, else a line every 5 s.
 	Progress io.Writer
 	TTY      bool
-	Log      *slog.Logger
+	// Quiet keeps Progress to one line per mode (which mode of which config and repeat starts).
+	Quiet bool
+	// MetricsAddr, when set, serves the run's live figures for Prometheus at
+	// http://MetricsAddr/metrics (package live); JSONL, when not nil, gets one JSON line of
+	// progress per second.
+	MetricsAddr string
+	JSONL       io.Writer
+	Log         *slog.Logger
 	// Users, with Target, is the population from a users file (bench run -users) instead
 	// of the seeded u1…uN; what it lacks is learned from the target before the first attack.
 	Users *driver.Users

@@ -109,7 +109,10 @@ func Summarise(s *summary.Summary, figs map[summary.Mode][]summary.Figures, expr
 	Assemble(s, figs)
 	s.CrossChecks = gatherCrossChecks(s, figs)
 	s.Thresholds = threshold.EvalAll(exprs, s)
-	s.Pass = threshold.Passed(s.Thresholds) && !s.Interrupted
+	if s.Interrupted {
+		threshold.NotJudged(s.Thresholds, "the run was interrupted before its end")
+	}
+	s.Pass = threshold.Passed(s.Thresholds) && !s.Interrupted && s.Aborted == ""
 }
 
 // Write stores a finished summary in dir with its report.

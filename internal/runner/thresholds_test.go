@@ -1,7 +1,9 @@
 package runner
 
 import (
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/atlasbench/atlasbench/scenarios"
 )
@@ -33,5 +35,30 @@ x.yaml:8: thresholds[2]: threshold "hit_rate.tier >= 120%": col 18: hit_rate.tie
 	}
 	if err := checkThresholds(good); err != nil {
 		t.Errorf("smoke's thresholds: %v", err)
+	}
+}
+
+// TestAbortRules: only a count that grows (errors, isolation_violations, stale_reads) under
+// ==, <= or < may abort a run; anything else is refused with its file, line and field.
+func TestAbortRules(t *testing.T) {
+	sc, err := scenarios.Parse("abort.yaml", []byte(`duration: 10s
+rate: 10
+mix: [{req: GET /api/me, weight: 1}]
+thresholds:
+  - {expr: "errors <= 3", abort: true, grace: 1s}
+  - {expr: "latency.p99 <= 50ms", abort: true}
+  - {expr: "stale_reads >= 1", abort: true}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, err := abortRules(sc)
+	if len(rules) != 1 || rules[0].count != "errors" || rules[0].limit != 3 || rules[0].grace != time.Second {
+		t.Errorf("rules = %+v, want errors <= 3 with 1s of grace", rules)
+	}
+	for _, want := range []string{`abort.yaml:6: thresholds[1].abort: "latency.p99 <= 50ms" cannot be lost for good`, `abort.yaml:7: thresholds[2].abort: "stale_reads >= 1"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("err = %v, want it to say %q", err, want)
+		}
 	}
 }

@@ -245,7 +245,9 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 	cmd := exec.Command(o.Binary, s.args...)
 	cmd.Env = append(os.Environ(), "ATLAS_JWT_SECRET="+string(o.Secret))
 	cmd.Stderr = o.ServerLog
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	// Its own process group: a terminal's Ctrl-C (sent to the foreground group) reaches the
+	// harness alone, which decides the order of shutdown; it still dies with the harness.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return 0, err

@@ -44,6 +44,9 @@ type Summary struct {
 	Notes       []Note       `json:"notes,omitempty"` // loud caveats, e.g. "embedded Redis: latencies not representative"
 	// Interrupted is true when the run was stopped (Ctrl-C) before its end; figures cover what was measured.
 	Interrupted bool `json:"interrupted,omitempty"`
+	// Aborted says why a threshold with abort: true stopped the run once it was lost for good;
+	// the figures cover what was measured until then, and the run failed.
+	Aborted string `json:"aborted,omitempty"`
 
 	Figures // the cache mode's figures (or the only mode's)
 
@@ -200,6 +203,10 @@ type Figures struct {
 	// LatencyHits is the latency (from the intended send time) of the GETs answered wholly
 	// from the cache: the tier lookup and the route's own lookup both hits. Nil without any.
 	LatencyHits *Latency `json:"latency_hits_ms,omitempty"`
+	// CacheEfficiencySteady is the same over the steady phase alone: its hit rate ÷ the ideal
+	// cache's over the same seconds. In a fault scenario the whole window's efficiency mostly
+	// measures the fault (the ideal cache has none); this one measures the cache.
+	CacheEfficiencySteady *HitRate `json:"cache_efficiency_steady,omitempty"`
 }
 
 // RedisMemory is the memory of the run's Redis: sampled every few seconds, with the
@@ -280,10 +287,12 @@ type SlotRange struct {
 	Lookups     int64   `json:"lookups"`
 	HitRate     float64 `json:"hit_rate"`
 	BypassShare float64 `json:"bypass_share"` // share of lookups answered BYPASS
-	// RecoveryS, in a fault phase, is the time from the fault's start until the first second
+	// BackAfterS, in a fault phase, is the time from the fault's START until the first second
 	// whose hit rate is back within 10% of the slot range's steady level after falling below it
 	// (0: it never fell); absent when it was not back by the next fault or the end of the run.
-	RecoveryS *float64 `json:"recovery_s,omitempty"`
+	// Named apart from Phase.RecoveryS, which counts from the fault's end: a slot range's outage
+	// is over when its replica takes over, not when the harness restarts the killed node.
+	BackAfterS *float64 `json:"back_after_s,omitempty"`
 }
 
 // Topology kinds.
@@ -441,6 +450,9 @@ type Threshold struct {
 	// (db_query_reduction without -mode both, say); such a threshold neither passes nor
 	// fails the run (Pass is true, Value 0).
 	NotApplicable string `json:"not_applicable,omitempty"`
+	// NotJudged, when set, says why the threshold was not judged: the run was interrupted, so
+	// Value is what was measured until then and Pass is false without the run having failed.
+	NotJudged string `json:"not_judged,omitempty"`
 }
 
 // Write stores s as dir/summary.json (indented, atomically).

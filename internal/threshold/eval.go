@@ -79,6 +79,17 @@ func EvalAll(exprs []string, s *summary.Summary) []summary.Threshold {
 	return out
 }
 
+// NotJudged marks the thresholds of an interrupted run as not judged, for why: each keeps
+// the value measured until the interrupt, with neither a pass nor a fail (Pass false,
+// NotJudged set); one not applicable to the run's mode stays so.
+func NotJudged(ts []summary.Threshold, why string) {
+	for i := range ts {
+		if ts[i].NotApplicable == "" {
+			ts[i].Pass, ts[i].Error, ts[i].NotJudged = false, "", why
+		}
+	}
+}
+
 // Passed reports whether every threshold passed (true for none).
 func Passed(ts []summary.Threshold) bool {
 	for _, t := range ts {
@@ -102,10 +113,13 @@ func formatMeasured(t summary.Threshold) string {
 // expression, the measured value, the error or why it does not apply), then a count.
 func WriteTable(w io.Writer, ts []summary.Threshold) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	failed, na := 0, 0
+	failed, na, unjudged := 0, 0, 0
 	for _, t := range ts {
 		verdict, value := "ok", formatMeasured(t)
 		switch {
+		case t.NotJudged != "":
+			verdict, value = "not judged", value+" (not judged: "+t.NotJudged+")"
+			unjudged++
 		case t.NotApplicable != "":
 			verdict, value = "n/a", "not applicable: "+t.NotApplicable
 			na++
@@ -125,6 +139,8 @@ func WriteTable(w io.Writer, ts []summary.Threshold) error {
 	switch {
 	case len(ts) == 0:
 		_, err = fmt.Fprintln(w, "no thresholds")
+	case unjudged > 0:
+		_, err = fmt.Fprintf(w, "%d of %d thresholds not judged: the run was interrupted\n", unjudged, len(ts)-na)
 	case failed == 0:
 		_, err = fmt.Fprintf(w, "%d of %d thresholds passed%s\n", len(ts)-na, len(ts)-na, notApplicableNote(na))
 	default:

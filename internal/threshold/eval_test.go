@@ -308,3 +308,42 @@ func TestNotApplicable(t *testing.T) {
 		}
 	}
 }
+
+// TestNotJudged: an interrupted run's thresholds keep their measured values but are neither
+// passed nor failed — in the table, in JUnit (skipped) and in Passed; one not applicable to
+// the mode stays so.
+func TestNotJudged(t *testing.T) {
+	s := testSummary()
+	s.Speedup = nil
+	s.Mode = summary.ModeCache
+	ts := EvalAll([]string{"hit_rate.tier >= 0.80", "latency.p99 <= 40ms", "speedup.p50 >= 4"}, s)
+	NotJudged(ts, "the run was interrupted before its end")
+	if ts[0].NotJudged == "" || ts[0].Pass || ts[0].Value == 0 || ts[1].NotJudged == "" || ts[1].Pass {
+		t.Errorf("judged thresholds after NotJudged: %+v", ts[:2])
+	}
+	if ts[2].NotApplicable == "" || ts[2].NotJudged != "" {
+		t.Errorf("a threshold not applicable to the mode became %+v", ts[2])
+	}
+	if Passed(ts) {
+		t.Error("Passed is true for thresholds that were not judged")
+	}
+	var b bytes.Buffer
+	if err := WriteTable(&b, ts); err != nil {
+		t.Fatal(err)
+	}
+	if got := b.String(); strings.Contains(got, "FAIL") || !strings.Contains(got, "not judged  hit_rate.tier >= 0.80") ||
+		!strings.Contains(got, "2 of 2 thresholds not judged: the run was interrupted") {
+		t.Errorf("WriteTable of an interrupted run:\n%s", got)
+	}
+	b.Reset()
+	if err := JUnit(&b, "smoke", ts); err != nil {
+		t.Fatal(err)
+	}
+	var doc junitSuites
+	if err := xml.Unmarshal(b.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if s := doc.Suites[0]; doc.Failures != 0 || doc.Errors != 0 || s.Skipped != 3 {
+		t.Errorf("JUnit of an interrupted run: failures %d, errors %d, skipped %d; want 0, 0, 3\n%s", doc.Failures, doc.Errors, s.Skipped, b.String())
+	}
+}

@@ -58,6 +58,9 @@ func JUnit(w io.Writer, suite string, ts []summary.Threshold) error {
 	for _, t := range ts {
 		c := junitCase{Name: t.Expr, Classname: "atlasbench." + suite, Time: "0"}
 		switch {
+		case t.NotJudged != "":
+			s.Skipped++
+			c.Skipped = &junitSkipped{Message: "not judged: " + t.NotJudged}
 		case t.NotApplicable != "":
 			s.Skipped++
 			c.Skipped = &junitSkipped{Message: "not applicable: " + t.NotApplicable}

@@ -208,14 +208,15 @@ func quiet(a, b RedisCounters) bool {
 
 // excluded reports whether a command is left out of the comparison by name and of the
 // per-request figures: the witness's own INFO, health-check pings (the harness's polls
-// cause them) and connection set-up (hello, client …, auth, select), which go-redis sends
-// on its own and Redis names by subcommand.
+// cause them), connection set-up (hello, client …, auth, select, readonly), which go-redis
+// sends on its own and Redis names by subcommand, and a Cluster client's bookkeeping
+// (cluster slots, cluster nodes: its hook sees some as "cluster", not all).
 func excluded(name string) bool {
 	switch name {
-	case "info", "ping", "hello", "auth", "select", "command":
+	case "info", "ping", "hello", "auth", "select", "command", "readonly", "readwrite", "cluster":
 		return true
 	}
-	return strings.HasPrefix(name, "client") || strings.HasPrefix(name, "command|")
+	return strings.HasPrefix(name, "client") || strings.HasPrefix(name, "command|") || strings.HasPrefix(name, "cluster|")
 }
 
 // Mark reads the counters at a boundary of the measured window: the end of warm-up, a

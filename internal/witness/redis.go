@@ -19,31 +19,71 @@ import (
 // RedisCounters are Redis's own counters, summed over the nodes read.
 type RedisCounters struct {
 	Nodes  int
-	Hits   uint64            // keyspace_hits
-	Misses uint64            // keyspace_misses
-	Calls  map[string]uint64 // INFO commandstats calls by command ("client|setinfo" for subcommands)
-	RunIDs []string          // run_id per node: a different one later means the node restarted
+	Hits   uint64 // keyspace_hits
+	Misses uint64 // keyspace_misses
+	// Calls are the INFO commandstats calls by command ("client|setinfo" for subcommands)
+	// that clients sent: not the replication stream (a replica re-runs every write of its
+	// master, MULTI/EXEC included, and counts it; a master counts its replicas' REPLCONF
+	// ACKs), so a replica's count holds only its read-only commands, the reads clients sent
+	// it.
+	Calls   map[string]uint64
+	RunIDs  []string // run_id per node: a different one later means the node restarted
+	Replica bool     // one node's (ParseInfo): its role is replica
 	// UsedMemory is used_memory (bytes), MaxMemory maxmemory (bytes, 0: no limit) and
 	// Evicted evicted_keys, summed over the nodes; Policy is maxmemory_policy (the first node's).
 	UsedMemory, MaxMemory, Evicted uint64
 	Policy                         string
 	// Connections is total_connections_received: connections the nodes accepted since they started.
 	Connections uint64
+
+	// nodes are each node's counters by address (Read), which Sub subtracts node by node.
+	nodes map[string]nodeCalls
+}
+
+// nodeCalls is what one node counted: its commands (replication traffic left out) and,
+// of those, the read-only ones (what clients may send a replica).
+type nodeCalls struct {
+	runID       string
+	replica     bool
+	calls, read map[string]uint64
+}
+
+// replication are the commands of the replication link between a master and its replicas.
+func replication(name string) bool {
+	return name == "replconf" || name == "psync" || name == "sync"
 }
 
 // Sub returns c - before, command by command; restarted is true when a node's run_id
-// changed (its counters started again from zero, so the difference means nothing).
+// changed (its counters started again from zero, so the difference means nothing). Read
+// counters are subtracted node by node: a node that was a replica at either end (a failover
+// between them) counts only its read-only commands, the others every command.
 func (c RedisCounters) Sub(before RedisCounters) (d RedisCounters, restarted bool) {
 	d = RedisCounters{Nodes: c.Nodes, Hits: c.Hits - before.Hits, Misses: c.Misses - before.Misses, Calls: map[string]uint64{}, RunIDs: c.RunIDs}
 	if c.Connections >= before.Connections {
 		d.Connections = c.Connections - before.Connections
 	}
-	for name, n := range c.Calls {
-		if n >= before.Calls[name] {
-			d.Calls[name] = n - before.Calls[name]
+	sub := func(after, before map[string]uint64) {
+		for name, n := range after {
+			if n >= before[name] {
+				d.Calls[name] += n - before[name]
+			}
 		}
 	}
-	restarted = len(c.RunIDs) != len(before.RunIDs) || c.Hits < before.Hits || c.Misses < before.Misses
+	if c.nodes == nil || before.nodes == nil {
+		sub(c.Calls, before.Calls)
+	}
+	for addr, a := range c.nodes {
+		b, ok := before.nodes[addr]
+		switch {
+		case !ok || a.runID != b.runID:
+			restarted = true
+		case a.replica || b.replica:
+			sub(a.read, b.read)
+		default:
+			sub(a.calls, b.calls)
+		}
+	}
+	restarted = restarted || len(c.RunIDs) != len(before.RunIDs) || c.Hits < before.Hits || c.Misses < before.Misses
 	for i := range c.RunIDs {
 		if i < len(before.RunIDs) && c.RunIDs[i] != before.RunIDs[i] {
 			restarted = true
@@ -82,6 +122,10 @@ func ParseInfo(text string) (RedisCounters, error) {
 				return c, fmt.Errorf("witness: INFO %s %q: %w", k, v, err)
 			}
 			c.Connections = n
+		case k == "role":
+			c.Replica = v == "slave"
+		case strings.HasPrefix(k, "cmdstat_") && replication(strings.TrimPrefix(k, "cmdstat_")):
+			// the replication link's, not a client's
 		case k == "keyspace_hits":
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
@@ -118,6 +162,14 @@ type Redis struct {
 	urls    []string // of clients, index for index
 	clients []*redis.Client
 	cluster *redis.ClusterClient
+	// readOnly are the commands flagged readonly (COMMAND), read once from the first replica
+	// met: the commands clients may send a replica.
+	readOnly map[string]bool
+}
+
+// info reads the INFO sections the witness parses from one node.
+func info(ctx context.Context, c *redis.Client) (string, error) {
+	return c.Info(ctx, "server", "replication", "memory", "stats", "commandstats").Result()
 }
 
 // NewRedis returns a reader of the nodes urls name: redis:// or rediss:// URLs of single
@@ -164,46 +216,71 @@ func NewRedis(urls []string) (*Redis, error) {
 	return r, nil
 }
 
-// Read returns the counters summed over every node, in a fixed node order.
+// Read returns the counters summed over every node, in a fixed node order: each master's
+// commands, and each replica's read-only ones (what clients sent it; the rest is its
+// master's replication stream).
 func (r *Redis) Read(ctx context.Context) (RedisCounters, error) {
-	sum := RedisCounters{Calls: map[string]uint64{}}
-	add := func(text string) error {
-		c, err := ParseInfo(text)
+	sum := RedisCounters{Calls: map[string]uint64{}, nodes: map[string]nodeCalls{}}
+	add := func(ctx context.Context, c *redis.Client, addr, text string) error {
+		n, err := ParseInfo(text)
 		if err != nil {
 			return err
 		}
-		sum.Nodes++
-		sum.Hits += c.Hits
-		sum.Misses += c.Misses
-		for name, n := range c.Calls {
-			sum.Calls[name] += n
+		node := nodeCalls{replica: n.Replica, calls: n.Calls}
+		if len(n.RunIDs) == 1 {
+			node.runID = n.RunIDs[0]
 		}
-		sum.RunIDs = append(sum.RunIDs, c.RunIDs...)
-		sum.UsedMemory += c.UsedMemory
-		sum.MaxMemory += c.MaxMemory
-		sum.Evicted += c.Evicted
-		sum.Connections += c.Connections
+		if n.Replica && r.readOnly == nil {
+			if r.readOnly, err = readOnlyCommands(ctx, c); err != nil {
+				return err
+			}
+		}
+		if r.readOnly != nil {
+			node.read = map[string]uint64{}
+			for name, calls := range n.Calls {
+				if r.readOnly[name] {
+					node.read[name] = calls
+				}
+			}
+		}
+		counted := node.calls
+		if node.replica {
+			counted = node.read
+		}
+		sum.nodes[addr] = node
+		sum.Nodes++
+		sum.Hits += n.Hits
+		sum.Misses += n.Misses
+		for name, calls := range counted {
+			sum.Calls[name] += calls
+		}
+		sum.RunIDs = append(sum.RunIDs, n.RunIDs...)
+		sum.UsedMemory += n.UsedMemory
+		sum.MaxMemory += n.MaxMemory
+		sum.Evicted += n.Evicted
+		sum.Connections += n.Connections
 		if sum.Policy == "" {
-			sum.Policy = c.Policy
+			sum.Policy = n.Policy
 		}
 		return nil
 	}
 	for i, c := range r.clients {
-		text, err := c.Info(ctx, "server", "memory", "stats", "commandstats").Result()
+		text, err := info(ctx, c)
 		if err != nil {
 			return sum, fmt.Errorf("witness: INFO from %s: %w", cache.RedactURL(r.urls[i]), err)
 		}
-		if err := add(text); err != nil {
-			return sum, err
+		if err := add(ctx, c, c.Options().Addr, text); err != nil {
+			return sum, fmt.Errorf("%w (node %s)", err, cache.RedactURL(r.urls[i]))
 		}
 	}
 	if r.cluster != nil {
 		var mu sync.Mutex
 		texts := map[string]string{}
+		clients := map[string]*redis.Client{}
 		err := r.cluster.ForEachShard(ctx, func(ctx context.Context, c *redis.Client) error {
-			text, err := c.Info(ctx, "server", "memory", "stats", "commandstats").Result()
+			text, err := info(ctx, c)
 			mu.Lock()
-			texts[c.Options().Addr] = text
+			texts[c.Options().Addr], clients[c.Options().Addr] = text, c
 			mu.Unlock()
 			return err
 		})
@@ -211,12 +288,28 @@ func (r *Redis) Read(ctx context.Context) (RedisCounters, error) {
 			return sum, fmt.Errorf("witness: INFO from the cluster's nodes: %w", err)
 		}
 		for _, addr := range sortedKeys(texts) {
-			if err := add(texts[addr]); err != nil {
+			if err := add(ctx, clients[addr], addr, texts[addr]); err != nil {
 				return sum, fmt.Errorf("%w (node %s)", err, addr)
 			}
 		}
 	}
 	return sum, nil
+}
+
+// readOnlyCommands are the commands a node's COMMAND flags readonly, lower case as INFO
+// commandstats names them.
+func readOnlyCommands(ctx context.Context, c *redis.Client) (map[string]bool, error) {
+	cmds, err := c.Command(ctx).Result()
+	if err != nil {
+		return nil, fmt.Errorf("witness: COMMAND (which commands a replica may serve): %w", err)
+	}
+	out := map[string]bool{}
+	for name, info := range cmds {
+		if info.ReadOnly {
+			out[strings.ToLower(name)] = true
+		}
+	}
+	return out, nil
 }
 
 // Close releases the connections.

@@ -15,14 +15,17 @@ import (
 )
 
 func TestParseInfo(t *testing.T) {
-	text := "# Server\r\nredis_version:7.0.15\r\nrun_id:abc\r\n# Stats\r\ntotal_connections_received:7\r\nkeyspace_hits:10\r\nkeyspace_misses:4\r\n" +
+	text := "# Server\r\nredis_version:7.0.15\r\nrun_id:abc\r\n# Replication\r\nrole:slave\r\n# Stats\r\ntotal_connections_received:7\r\nkeyspace_hits:10\r\nkeyspace_misses:4\r\n" +
+		"cmdstat_replconf:calls=7,usec=3,usec_per_call=0.4,rejected_calls=0,failed_calls=0\r\n" +
 		"# Commandstats\r\ncmdstat_get:calls=12,usec=30,usec_per_call=2.50,rejected_calls=0,failed_calls=0\r\n" +
 		"cmdstat_client|setinfo:calls=2,usec=1,usec_per_call=0.5,rejected_calls=2,failed_calls=0\r\n"
 	c, err := ParseInfo(text)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Hits != 10 || c.Misses != 4 || c.Calls["get"] != 12 || c.Calls["client|setinfo"] != 2 || len(c.RunIDs) != 1 || c.RunIDs[0] != "abc" || c.Connections != 7 {
+	// The replication link's REPLCONF is not a client's command.
+	if c.Hits != 10 || c.Misses != 4 || c.Calls["get"] != 12 || c.Calls["client|setinfo"] != 2 || len(c.RunIDs) != 1 || c.RunIDs[0] != "abc" ||
+		!c.Replica || c.Calls["replconf"] != 0 || c.Connections != 7 {
 		t.Errorf("ParseInfo = %+v", c)
 	}
 	// Connections accepted between two reads.
