@@ -106,5 +106,10 @@ func runCompare(ctx context.Context, args []string, getenv func(string) string, 
 	if len(results) < 2 {
 		return interruptedError{"compare: interrupted before every config was measured: no recommendation"}
 	}
+	for _, r := range results {
+		if r.Summary.Interrupted {
+			return interruptedError{"compare: interrupted: " + r.Summary.Config + " was not measured to its end; its figures are partial"}
+		}
+	}
 	return nil
 }

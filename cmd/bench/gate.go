@@ -72,10 +72,15 @@ func runGate(ctx context.Context, args []string, getenv func(string) string, std
 	}
 	current.Thresholds = threshold.EvalAll(exprs, current)
 	var failed []string
+	if current.Interrupted {
+		// An interrupted run has no verdict of its own, and cannot pass a gate either.
+		threshold.NotJudged(current.Thresholds, "the run was interrupted before its end")
+		failed = append(failed, "the run was interrupted: its thresholds are not judged and it cannot pass")
+	}
 	if len(current.Thresholds) > 0 {
 		fmt.Fprintf(stdout, "thresholds of %s (%s):\n", current.Scenario, fs.Arg(0))
 		threshold.WriteTable(stdout, current.Thresholds)
-		if !threshold.Passed(current.Thresholds) {
+		if !threshold.Passed(current.Thresholds) && !current.Interrupted {
 			failed = append(failed, "thresholds failed")
 		}
 	}

@@ -124,3 +124,24 @@ func TestCompareDefaultVsNone(t *testing.T) {
 		}
 	}
 }
+
+// TestGateInterruptedRun: bench gate never passes an interrupted run, and does not judge its
+// thresholds: they read "not judged".
+func TestGateInterruptedRun(t *testing.T) {
+	s, err := summary.Read(filepath.Join("..", "..", "reports", "baseline", "smoke.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Interrupted = true
+	dir := t.TempDir()
+	if err := summary.Write(dir, s); err != nil {
+		t.Fatal(err)
+	}
+	stdout, stderr, code := runBench(t, context.Background(), nil, "gate", dir)
+	if code != exitFail || !strings.Contains(stderr+stdout, "the run was interrupted: its thresholds are not judged") {
+		t.Errorf("exit %d, want %d\n%s\n%s", code, exitFail, stdout, stderr)
+	}
+	if strings.Contains(stdout, "\nok ") || !strings.Contains(stdout, "not judged") {
+		t.Errorf("the thresholds of an interrupted run were judged:\n%s", stdout)
+	}
+}
