@@ -159,7 +159,11 @@ func evaluate(c Claim, runs map[string]*Result, o Options) Row {
 		row.Verdict, row.Reason, row.Measured = NotMeasured, c.Missing, "—"
 		return row
 	}
-	for _, name := range c.Runs() {
+	names := c.Runs()
+	for i := 1; c.Sweep != nil && runs[fmt.Sprintf("%s%d", SweepPrefix, i)] != nil; i++ {
+		names = append(names, fmt.Sprintf("%s%d", SweepPrefix, i))
+	}
+	for _, name := range names {
 		if r := runs[name]; r != nil {
 			row.Evidence = append(row.Evidence, Evidence{Run: name, Describe: r.Run.Describe, Dir: r.Dir, Summary: summaryPath(r.Dir)})
 		}

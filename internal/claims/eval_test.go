@@ -211,6 +211,9 @@ func TestSweepBoundary(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
+			if ev := row(t, sc, "hit-tier").Evidence; len(ev) != 6 || ev[5].Summary != "/r/sweep-5/summary.json" {
+				t.Errorf("evidence %+v: want the world and the five sweep points", ev)
+			}
 			sw := row(t, sc, "hit-tier").Sweep
 			if sw == nil || len(sw.Points) != 5 {
 				t.Fatalf("sweep %+v", sw)
