@@ -159,7 +159,11 @@ func evaluate(c Claim, runs map[string]*Result, o Options) Row {
 		row.Verdict, row.Reason, row.Measured = NotMeasured, c.Missing, "—"
 		return row
 	}
-	for _, name := range c.Runs() {
+	names := c.Runs()
+	for i := 1; c.Sweep != nil && runs[fmt.Sprintf("%s%d", SweepPrefix, i)] != nil; i++ {
+		names = append(names, fmt.Sprintf("%s%d", SweepPrefix, i))
+	}
+	for _, name := range names {
 		if r := runs[name]; r != nil {
 			row.Evidence = append(row.Evidence, Evidence{Run: name, Describe: r.Run.Describe, Dir: r.Dir, Summary: summaryPath(r.Dir)})
 		}
@@ -451,7 +455,22 @@ func statement(c Claim, res *SweepResult, world *Result, o Options) string {
 	}
 	lo, hi := res.Points[0].X, res.Points[len(res.Points)-1].X
 	if res.Boundary == nil {
-		return fmt.Sprintf("%s holds at none of the swept points (%.3g to %.3g %s per user per TTL)", claim, lo, hi, what)
+		var held []string
+		for _, p := range res.Points {
+			if p.Holds {
+				held = append(held, fmt.Sprintf("%.3g (%s)", p.X, threshold.FormatValue(threshold.UnitRatio, p.Y)))
+			}
+		}
+		top := res.Points[len(res.Points)-1]
+		if len(held) == 0 {
+			return fmt.Sprintf("%s holds at none of the swept points (%.3g to %.3g %s per user per TTL)", claim, lo, hi, what)
+		}
+		out := fmt.Sprintf("%s holds at %s %s per user per TTL but not at the largest swept, %.3g (%s", claim, strings.Join(held, ", "), what, top.X,
+			threshold.FormatValue(threshold.UnitRatio, top.Y))
+		if top.Ideal != nil {
+			out += ", the ideal cache " + threshold.FormatValue(threshold.UnitRatio, *top.Ideal)
+		}
+		return out + "), so no boundary"
 	}
 	k := *res.Boundary
 	out := fmt.Sprintf("%s holds from %.3g %s per user per TTL (swept %.3g to %.3g)", claim, k, what, lo, hi)

@@ -185,6 +185,8 @@ func TestSweepBoundary(t *testing.T) {
 		{"rising", []float64{0.5, 0.7, 0.82, 0.9, 0.95}, 4, "holds from 4 tier lookups"},
 		// A dip above the boundary moves it past the dip.
 		{"dip", []float64{0.5, 0.85, 0.7, 0.9, 0.95}, 8, "holds from 8"},
+		// Failing at the largest swept point: no boundary, and the statement says where it held.
+		{"top fails", []float64{0.5, 0.7, 0.82, 0.9, 0.6}, 0, "holds at 4 (82.0%), 8 (90.0%) tier lookups per user per TTL but not at the largest swept, 16 (60.0%, the ideal cache 99.0%)"},
 		// Never reaching the claim.
 		{"never", []float64{0.1, 0.2, 0.3, 0.4, 0.5}, 0, "holds at none"},
 		// Holding everywhere.
@@ -208,6 +210,9 @@ func TestSweepBoundary(t *testing.T) {
 			sc, err := Evaluate(Options{Only: []string{"hit-tier"}, TTL: ttl}, rs)
 			if err != nil {
 				t.Fatal(err)
+			}
+			if ev := row(t, sc, "hit-tier").Evidence; len(ev) != 6 || ev[5].Summary != "/r/sweep-5/summary.json" {
+				t.Errorf("evidence %+v: want the world and the five sweep points", ev)
 			}
 			sw := row(t, sc, "hit-tier").Sweep
 			if sw == nil || len(sw.Points) != 5 {

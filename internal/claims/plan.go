@@ -198,7 +198,7 @@ func Plan(o Options) ([]Run, error) {
 		rps := 150.0
 		ks := []float64{1, 3, 10, 30, 100}
 		if q {
-			rps, ks = 100, []float64{2, 20}
+			rps, ks = 60, []float64{2, 20}
 		}
 		for i, k := range ks {
 			sc, err := load("redis-kill")
@@ -235,7 +235,7 @@ func Plan(o Options) ([]Run, error) {
 			sc.Duration = start + pick(4*time.Second, 6*time.Second)
 			sc.Faults = []scenarios.Fault{{At: kill, Do: scenarios.FaultKillRedis}, {At: start, Do: scenarios.FaultStartRedis}}
 			if q {
-				sc.Population.Users = 300
+				sc.Population.Users, sc.Rate.RPS = 300, 100
 			}
 			add(Run{Name: name, Scenario: sc, Config: cfg,
 				Describe: fmt.Sprintf("cold-restart without warm-up: the first %s after start, Redis killed at %s and back empty at %s, warm: %t", kill, kill, start, warm)})
@@ -248,7 +248,7 @@ func Plan(o Options) ([]Run, error) {
 		}
 		sc.Warmup, sc.Duration = pick(time.Second, 5*time.Second), pick(3*time.Second, 20*time.Second)
 		if q {
-			sc.Population.Users = 100
+			sc.Population.Users, sc.Rate.RPS = 100, 80
 		}
 		add(Run{Name: RunTierChange, Scenario: sc, Config: o.Layer, Describe: "tier-change, " + sc.Duration.String()})
 	}
@@ -258,6 +258,9 @@ func Plan(o Options) ([]Run, error) {
 			return nil, err
 		}
 		sc.Warmup, sc.Duration = pick(time.Second, 5*time.Second), pick(3*time.Second, 15*time.Second)
+		if q {
+			sc.Rate.RPS = 60
+		}
 		add(Run{Name: RunHostile, Scenario: sc, Config: o.Layer, Describe: "hostile, " + sc.Duration.String()})
 	}
 	if need[RunFaults] {
@@ -284,7 +287,7 @@ func Plan(o Options) ([]Run, error) {
 	if need[RunTTLNet] {
 		// A small hot population, so that entries cached before the partition are read again
 		// after it heals, before their TTL ends: each such read is stale, at most a TTL old.
-		ttl := pick(5*time.Second, 10*time.Second)
+		ttl := pick(8*time.Second, 10*time.Second)
 		cfg, err := writeConfig("ttl-net", uniformTTL(o.TTL, ttl.Seconds()), 0, true, "", "dropFailedInvalidations: true")
 		if err != nil {
 			return nil, err
@@ -296,7 +299,7 @@ func Plan(o Options) ([]Run, error) {
 		sc.Name = "ttl-net"
 		p, h := pick(time.Second, 3*time.Second), pick(3*time.Second, 8*time.Second)
 		sc.Faults = []scenarios.Fault{{At: p, Do: scenarios.FaultPartitionRedis}, {At: h, Do: scenarios.FaultHealRedis}}
-		sc.Warmup, sc.Duration = pick(time.Second, 3*time.Second), p+ttl+pick(4*time.Second, 5*time.Second)
+		sc.Warmup, sc.Duration = pick(time.Second, 3*time.Second), p+ttl+pick(2*time.Second, 5*time.Second)
 		sc.Rate.RPS, sc.Population.Users, sc.Population.Conversations, sc.Population.Messages = 120, 80, 2, 10
 		add(Run{Name: RunTTLNet, Scenario: sc, Config: cfg,
 			Describe: fmt.Sprintf("naive cache-aside (invalidations that fail are dropped), every TTL %s, 80 users; Redis partitioned %s-%s, then %s more", ttl, p, h, sc.Duration-h)})
@@ -311,7 +314,7 @@ func Plan(o Options) ([]Run, error) {
 		sc.Faults = []scenarios.Fault{{At: kill, Do: scenarios.FaultKillRedis, Node: "master-1"}, {At: start, Do: scenarios.FaultStartRedis, Node: "master-1"}}
 		sc.Warmup, sc.Duration = pick(time.Second, 10*time.Second), pick(6*time.Second, 40*time.Second)
 		if q {
-			sc.Population.Users, sc.Rate.RPS = 2000, 120
+			sc.Population.Users, sc.Rate.RPS = 2000, 80
 		}
 		add(Run{Name: RunScale, Scenario: sc, Config: o.Layer, Redis: "auto",
 			Describe: fmt.Sprintf("scale: %d users over %d instances on a 3×1 Redis Cluster, master-1 killed at %s and back at %s", sc.Population.Users, sc.Servers, kill, start)})
@@ -336,7 +339,7 @@ func Plan(o Options) ([]Run, error) {
 			lag, heal := pick(1500*time.Millisecond, 5*time.Second), pick(3500*time.Millisecond, 12*time.Second)
 			sc.Faults = []scenarios.Fault{{At: lag, Do: scenarios.FaultLagReplica, Node: "replica-1"}, {At: heal, Do: scenarios.FaultHealRedis, Node: "replica-1"}}
 			sc.Warmup, sc.Duration = pick(time.Second, 3*time.Second), pick(5*time.Second, 20*time.Second)
-			sc.Rate.RPS, sc.Population.Users, sc.Population.Conversations, sc.Population.Messages = 120, pickInt(q, 30, 200), 2, 10
+			sc.Rate.RPS, sc.Population.Users, sc.Population.Conversations, sc.Population.Messages = float64(pickInt(q, 80, 120)), pickInt(q, 30, 200), 2, 10
 			add(Run{Name: name, Scenario: sc, Config: cfg, Redis: "auto",
 				Describe: fmt.Sprintf("reads from replicas on a 1×1 Redis Cluster, the replica lagging %s-%s, replica wait: %t", lag, heal, wait)})
 		}
@@ -355,7 +358,7 @@ func Plan(o Options) ([]Run, error) {
 			sc.Warmup, sc.Duration = pick(time.Second, 5*time.Second), start+pick(3*time.Second, 5*time.Second)
 			sc.Faults = []scenarios.Fault{{At: kill, Do: scenarios.FaultKillRedis}, {At: start, Do: scenarios.FaultStartRedis}}
 			if q {
-				sc.Population.Users = 300
+				sc.Population.Users, sc.Rate.RPS = 300, 100
 			}
 			add(Run{Name: name, Scenario: sc, Config: o.Layer,
 				Describe: fmt.Sprintf("cold-restart-aof, appendonly %t: Redis killed at %s and restarted at %s, %s measured after", aof, kill, start, sc.Duration-start)})

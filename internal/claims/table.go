@@ -129,7 +129,7 @@ func Table() []Claim {
 			Figure: "errors and worst latency while Redis is killed, stalled (slow) and partitioned",
 			Checks: fallback, Show: fallbackShow},
 		{ID: "ttl-safety-net", Quote: "TTL ensures no stale data",
-			Figure: "stale reads when invalidations are lost (naive cache-aside under a partition), every TTL 10 s (5 s with -quick) as the only safety net, and the longest staleness",
+			Figure: "stale reads when invalidations are lost (naive cache-aside under a partition), every TTL 10 s (8 s with -quick) as the only safety net, and the longest staleness",
 			Checks: []Check{{Run: RunTTLNet, Expr: "stale_reads == 0"}},
 			Show:   []Ref{{Run: RunTTLNet, Path: "stale_max_s", Label: "longest staleness"}}},
 		{ID: "pooling", Quote: "Connection pooling",
