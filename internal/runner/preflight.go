@@ -25,7 +25,7 @@ import (
 func (o *engine) preflight(ctx context.Context, modes []summary.Mode) error {
 	var checked []string
 	if o.Target != "" {
-		if err := preflightTarget(ctx, o.Target, o.Secret, o.Scenario, o.Shard.Owns); err != nil {
+		if err := preflightTarget(ctx, o.Target, o.Secret, o.Scenario, o.Shard.Owns, o.Users == nil && seededRoutes(o.Scenario)); err != nil {
 			return &EnvError{err}
 		}
 		checked = append(checked, "target "+o.Target)
@@ -80,17 +80,32 @@ func sampleUsers(users int, owns func(int) bool) []int {
 	return out
 }
 
-// preflightTarget checks that the server at base answers /healthz and knows a sample of the
-// scenario's users: each authenticates with a token the harness signs with secret, and
-// lists its seeded conversations.
-func preflightTarget(ctx context.Context, base string, secret []byte, sc *scenarios.Scenario, owns func(int) bool) error {
+// seededRoutes reports whether the scenario's mix sends an Atlas route, whose requests name
+// the seeded users u1…uN and their conversations; a mix of the target's own routes only does not.
+func seededRoutes(sc *scenarios.Scenario) bool {
+	for _, m := range sc.Mix {
+		if !m.Own && m.Weight > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// preflightTarget checks that the server at base answers /healthz and, when the run's
+// requests name the seeded population (seeded), knows a sample of the scenario's users: each
+// authenticates with a token the harness signs with secret, and lists its seeded
+// conversations. A users file's population is checked by learning it (users.go) instead.
+func preflightTarget(ctx context.Context, base string, secret []byte, sc *scenarios.Scenario, owns func(int) bool, seeded bool) error {
 	ctx, cancel := context.WithTimeout(ctx, 4*time.Second)
 	defer cancel()
 	if err := reachable(ctx, base); err != nil {
 		return &stack.PreflightError{Component: "the target", Flag: "-target", Addr: base, Problem: "does not answer /healthz: " + err.Error(),
 			Fix: "start it (bench serve " + serveScenarioFlag(sc) + ") or correct -target"}
 	}
-	seeded := "was it seeded with `bench serve " + serveScenarioFlag(sc) + "`?"
+	if !seeded {
+		return nil
+	}
+	seededWith := "was it seeded with `bench serve " + serveScenarioFlag(sc) + "`?"
 	client := &http.Client{Timeout: 2 * time.Second}
 	for _, i := range sampleUsers(sc.Population.Users, owns) {
 		user := atlas.SeedUserID(i)
@@ -113,7 +128,7 @@ func preflightTarget(ctx context.Context, base string, secret []byte, sc *scenar
 		case status == http.StatusUnauthorized && problem == "invalid token":
 			return fail("refuses the harness's tokens (invalid token)", "set ATLAS_JWT_SECRET to the target's secret")
 		case status == http.StatusUnauthorized:
-			return fail(fmt.Sprintf("does not know %s (scenario %s has users u1…u%d)", user, sc.Name, sc.Population.Users), seeded)
+			return fail(fmt.Sprintf("does not know %s (scenario %s has users u1…u%d)", user, sc.Name, sc.Population.Users), seededWith)
 		case status != http.StatusOK:
 			return fail(fmt.Sprintf("answered GET /api/conversations as %s with %d %s", user, status, problem), "check its log")
 		}
@@ -124,7 +139,7 @@ func preflightTarget(ctx context.Context, base string, secret []byte, sc *scenar
 		for j := range sc.Population.Conversations {
 			id := "c" + strconv.FormatInt(atlas.SeedConversationID(i, j, sc.Population.Conversations), 10)
 			if !have[id] {
-				return fail(fmt.Sprintf("has no conversation %s of %s (scenario %s seeds %d per user)", id, user, sc.Name, sc.Population.Conversations), seeded)
+				return fail(fmt.Sprintf("has no conversation %s of %s (scenario %s seeds %d per user)", id, user, sc.Name, sc.Population.Conversations), seededWith)
 			}
 		}
 	}

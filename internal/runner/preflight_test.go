@@ -49,12 +49,20 @@ func TestPreflightTarget(t *testing.T) {
 		return sc
 	}
 	all := driver.Shard{}.Owns
-	if err := preflightTarget(ctx, base, []byte("s3cret"), scenario(40, 2), all); err != nil {
+	if err := preflightTarget(ctx, base, []byte("s3cret"), scenario(40, 2), all, true); err != nil {
 		t.Fatalf("a target seeded as the scenario wants failed its preflight: %v", err)
 	}
 	shard, _ := driver.ParseShard("2/3")
-	if err := preflightTarget(ctx, base, []byte("s3cret"), scenario(40, 2), shard.Owns); err != nil {
+	if err := preflightTarget(ctx, base, []byte("s3cret"), scenario(40, 2), shard.Owns, true); err != nil {
 		t.Fatalf("shard 2/3 of a target seeded as the scenario wants failed its preflight: %v", err)
+	}
+	// A run whose requests do not name the seeded population (a users file, own routes
+	// only) checks that the target answers, not who it knows.
+	if err := preflightTarget(ctx, base, []byte("s3cret"), scenario(80, 3), all, false); err != nil {
+		t.Errorf("unseeded population: %v, want only the reachability checked", err)
+	}
+	if err := preflightTarget(ctx, "http://127.0.0.1:1", []byte("s3cret"), scenario(40, 2), all, false); err == nil {
+		t.Error("unseeded population, nothing listening: no error")
 	}
 	for _, tc := range []struct {
 		name   string
@@ -69,7 +77,7 @@ func TestPreflightTarget(t *testing.T) {
 		{"nothing listening", "http://127.0.0.1:1", "s3cret", scenario(40, 2), []string{"http://127.0.0.1:1", "does not answer /healthz"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := preflightTarget(ctx, tc.base, []byte(tc.secret), tc.sc, all)
+			err := preflightTarget(ctx, tc.base, []byte(tc.secret), tc.sc, all, true)
 			var pe *stack.PreflightError
 			if !errors.As(err, &pe) || pe.Addr != tc.base {
 				t.Fatalf("err %v, want a PreflightError for %s", err, tc.base)

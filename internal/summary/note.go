@@ -27,6 +27,12 @@ const (
 	NoteOther    NoteKind = "other"     // a v1 summary's note, whose kind is unknown
 )
 
+// NoteKinds are every NoteKind, in the order summary.json's schema lists them.
+func NoteKinds() []NoteKind {
+	return []NoteKind{NoteRedis, NoteTarget, NoteStopped, NoteStats, NoteHeaders, NotePhases, NoteWitness, NoteFault,
+		NoteLate, NoteKeyAudit, NoteCapacity, NoteMerge, NoteReadOnly, NoteRestart, NoteOther}
+}
+
 // Note is one loud caveat of a run, for the report: its kind, the mode it is about (empty:
 // the whole run) and its text.
 type Note struct {
