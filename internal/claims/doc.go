@@ -5,7 +5,9 @@
 // expressions (internal/threshold, the gate's own language) over the summary.json of named
 // runs. A verdict is computed from those summaries, never written in: HOLDS when every check
 // passes, FAILS when one does not, NOT MEASURED (with the reason) when the claim has no check
-// yet or a run it needs did not produce its figure. A claim turns measured by adding its run
+// yet, a run it needs failed (no summary: Scorecard.RunFailed, the environment's fault), or
+// the run ran but measured none of the figure (no answer served wholly from the cache: a
+// verdict about the measurement, not a failed run). A claim turns measured by adding its run
 // to Plan and its checks to Table.
 //
 // The hit-rate and DB-reduction claims are also swept over requests per user per TTL (users
