@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/xeipuuv/gojsonschema"
@@ -17,19 +19,31 @@ import (
 // readScorecard reads out/latest-claims/claims.json and checks it against its schema.
 func readScorecard(t *testing.T, out string) *claims.Scorecard {
 	t.Helper()
-	raw, err := os.ReadFile(filepath.Join(out, "latest-claims", claims.FileJSON))
+	sc, err := loadScorecard(out)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return sc
+}
+
+// loadScorecard is readScorecard returning its error (for goroutines, which must not t.Fatal).
+func loadScorecard(out string) (*claims.Scorecard, error) {
+	raw, err := os.ReadFile(filepath.Join(out, "latest-claims", claims.FileJSON))
+	if err != nil {
+		return nil, err
+	}
 	v, err := gojsonschema.Validate(gojsonschema.NewBytesLoader(claims.SchemaJSON), gojsonschema.NewBytesLoader(raw))
-	if err != nil || !v.Valid() {
-		t.Fatalf("claims.json against its schema: %v %v", err, v.Errors())
+	if err != nil {
+		return nil, fmt.Errorf("claims.json against its schema: %w", err)
+	}
+	if !v.Valid() {
+		return nil, fmt.Errorf("claims.json against its schema: %v", v.Errors())
 	}
 	var sc claims.Scorecard
 	if err := json.Unmarshal(raw, &sc); err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
-	return &sc
+	return &sc, nil
 }
 
 func verdicts(sc *claims.Scorecard) map[string]claims.Row {
@@ -128,65 +142,93 @@ func TestClaimsQuick(t *testing.T) {
 	}
 }
 
+// checkValue is the measured value of the row's first check whose expression starts with
+// prefix (0 when none has).
+func checkValue(r claims.Row, prefix string) float64 {
+	for _, cr := range r.Checks {
+		if strings.HasPrefix(cr.Expr, prefix) {
+			return cr.Value
+		}
+	}
+	return 0
+}
+
 // TestClaimsFlip runs the layer-judging claims on the default layer and on the weakened
 // layers that exist, side by side: the row each weakened layer must break fails there, and
 // the failure is the layer's, not the machine's: the failing figure is one the default
 // layer, measured in the same test, does not show (or shows far less of).
 func TestClaimsFlip(t *testing.T) {
-	ids := []string{"tier-invalidation", "fallback"}
-	measure := func(t *testing.T, config string, ids ...string) map[string]claims.Row {
+	type layer struct {
+		config string
+		ids    []string
+		rows   map[string]claims.Row
+		err    error
+	}
+	layers := []layer{
+		{config: "default", ids: []string{"tier-invalidation", "fallback", "graceful-shutdown"}},
+		// Naive cache-aside: invalidations that fail while Redis is unreachable are dropped.
+		{config: filepath.Join("testdata", "weak-invalidation.yaml"), ids: []string{"tier-invalidation"}},
+		// go-redis's own seconds-long timeouts: a partitioned Redis holds requests for seconds.
+		{config: filepath.Join("testdata", "weak-client.yaml"), ids: []string{"fallback"}},
+		// A server that exits on SIGTERM without failing readiness or draining.
+		{config: filepath.Join("testdata", "weak-abrupt-shutdown.yaml"), ids: []string{"graceful-shutdown"}},
+	}
+	// Two layers at a time (go test's -parallel is the core count, 2 here, and each run is
+	// bounded by its scenario's length, not by the CPU), the weakened invalidation beside a
+	// single run only: its flip needs a cache that answers, which a starved CPU turns into
+	// one that bypasses Redis (fail-fast timeouts, the breaker open) and so caches nothing
+	// that could go stale.
+	measure := func(l *layer) {
 		out := t.TempDir()
 		stdout, stderr, code := runBench(t, context.Background(), nil, "claims", "-quick", "-redis", "process", "-quiet",
-			"-config", config, "-claims", strings.Join(ids, ","), "-out", out)
+			"-config", l.config, "-claims", strings.Join(l.ids, ","), "-out", out)
 		if code != exitOK && code != exitFail {
-			t.Fatalf("%s: exit %d\n%s\n%s", config, code, stdout, stderr)
+			l.err = fmt.Errorf("exit %d\n%s\n%s", code, stdout, stderr)
+			return
 		}
-		rows := verdicts(readScorecard(t, out))
-		for _, id := range ids {
-			if r := rows[id]; r.Verdict == claims.NotMeasured {
-				t.Fatalf("%s on %s: not measured: %s", id, config, r.Reason)
+		sc, err := loadScorecard(out)
+		if err != nil {
+			l.err = err
+			return
+		}
+		l.rows = verdicts(sc)
+		for _, id := range l.ids {
+			if r := l.rows[id]; r.Verdict == claims.NotMeasured {
+				l.err = fmt.Errorf("%s not measured: %s", id, r.Reason)
 			}
 		}
-		return rows
 	}
-	var def, weakInv, weakClient map[string]claims.Row
-	t.Run("layers", func(t *testing.T) {
-		for _, l := range []struct {
-			config string
-			ids    []string
-			rows   *map[string]claims.Row
-		}{
-			{"default", ids, &def},
-			// Naive cache-aside: invalidations that fail while Redis is unreachable are dropped.
-			{filepath.Join("testdata", "weak-invalidation.yaml"), ids[:1], &weakInv},
-			// go-redis's own seconds-long timeouts: a partitioned Redis holds requests for seconds.
-			{filepath.Join("testdata", "weak-client.yaml"), ids[1:], &weakClient},
-		} {
-			t.Run(filepath.Base(l.config), func(t *testing.T) {
-				t.Parallel()
-				*l.rows = measure(t, l.config, l.ids...)
-			})
+	for _, pair := range [][2]int{{1, 2}, {0, 3}} {
+		var wg sync.WaitGroup
+		for _, i := range pair {
+			wg.Go(func() { measure(&layers[i]) })
 		}
-	})
-	if t.Failed() {
-		return
+		wg.Wait()
 	}
-	// Lost invalidations are stale reads; the default layer keeps the user pending instead, so
-	// it has none at any speed.
-	staleOn := func(r claims.Row) float64 {
+	for _, l := range layers {
+		if l.err != nil {
+			t.Fatalf("%s: %v", l.config, l.err)
+		}
+	}
+	def, weakInv, weakClient, abrupt := layers[0].rows, layers[1].rows, layers[2].rows, layers[3].rows
+
+	// Lost invalidations are stale reads, and stale tiers: answers served as a tier the user no
+	// longer has, which isolation_violations counts beside foreign data. The default layer keeps
+	// the user pending instead, so it has neither at any speed.
+	stale := func(r claims.Row) float64 {
 		total := 0.0
 		for _, cr := range r.Checks {
-			if strings.HasPrefix(cr.Expr, "stale_reads") {
+			if strings.HasPrefix(cr.Expr, "stale_reads") || strings.HasPrefix(cr.Expr, "isolation_violations") {
 				total += cr.Value
 			}
 		}
 		return total
 	}
-	if r := weakInv["tier-invalidation"]; r.Verdict != claims.Fails || staleOn(r) == 0 {
-		t.Errorf("tier-invalidation on weak-invalidation: %s (%s), want FAILS with stale reads; measured %s", r.Verdict, r.Reason, r.Measured)
+	if r := weakInv["tier-invalidation"]; r.Verdict != claims.Fails || stale(r) == 0 {
+		t.Errorf("tier-invalidation on weak-invalidation: %s (%s), want FAILS with stale reads or tiers; measured %s", r.Verdict, r.Reason, r.Measured)
 	}
-	if r := def["tier-invalidation"]; staleOn(r) != 0 {
-		t.Errorf("tier-invalidation on the default layer: %s, stale reads; measured %s", r.Verdict, r.Measured)
+	if r := def["tier-invalidation"]; stale(r) != 0 {
+		t.Errorf("tier-invalidation on the default layer: %s, stale reads or tiers; measured %s", r.Verdict, r.Measured)
 	}
 	// A stalled Redis holds requests for go-redis's seconds-long timeouts: the worst latency of a
 	// fault phase beyond the budget, and beyond the default layer's in the same test.
@@ -206,9 +248,27 @@ func TestClaimsFlip(t *testing.T) {
 	if worst(wc) <= worst(dc) {
 		t.Errorf("fallback: worst fault-phase latency %.0f ms on weak-client, %.0f ms on the default layer: the flip is not the layer's", worst(wc), worst(dc))
 	}
-	t.Logf("tier-invalidation: default %s (%s), weak-invalidation %s (%s)", def["tier-invalidation"].Verdict, def["tier-invalidation"].Measured,
-		weakInv["tier-invalidation"].Verdict, weakInv["tier-invalidation"].Measured)
-	t.Logf("fallback: default %s (worst %.0f ms), weak-client %s (worst %.0f ms)", dc.Verdict, worst(dc), wc.Verdict, worst(wc))
+	// A server that does not drain cuts requests off (errors, requests cut off) where the
+	// default server, restarted the same way in the same test, drains every restart.
+	ab, dg := abrupt["graceful-shutdown"], def["graceful-shutdown"]
+	if ab.Verdict != claims.Fails {
+		t.Errorf("graceful-shutdown on weak-abrupt-shutdown: %s (%s), want FAILS; measured %s", ab.Verdict, ab.Reason, ab.Measured)
+	}
+	if checkValue(dg, "restarts_total.drained") != 3 {
+		t.Errorf("graceful-shutdown on the default server: %s, want 3 restarts drained; measured %s", dg.Verdict, dg.Measured)
+	}
+	worse := checkValue(ab, "errors") > checkValue(dg, "errors") || checkValue(ab, "restarts_total.cut_off") > checkValue(dg, "restarts_total.cut_off") ||
+		checkValue(ab, "restarts_total.drained") < checkValue(dg, "restarts_total.drained")
+	if !worse {
+		t.Errorf("graceful-shutdown: abrupt (%s) no worse than default (%s): the flip is not the server's", ab.Measured, dg.Measured)
+	}
+	for _, id := range []string{"tier-invalidation", "fallback", "graceful-shutdown"} {
+		for _, l := range layers[1:] {
+			if r, ok := l.rows[id]; ok {
+				t.Logf("%s: default %s (%s); %s %s (%s)", id, def[id].Verdict, def[id].Measured, filepath.Base(l.config), r.Verdict, r.Measured)
+			}
+		}
+	}
 }
 
 // TestClaimsUsage: bad flags are usage errors that start nothing.

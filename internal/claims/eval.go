@@ -188,11 +188,13 @@ func evaluate(c Claim, runs map[string]*Result, o Options) Row {
 		row.Shown = append(row.Shown, sh)
 	}
 	row.Measured = measured(row)
+	// One failing check refutes the claim, whatever its other checks could not measure; a
+	// claim holds only when every check was measured and passed.
 	switch {
+	case len(failed) > 0:
+		row.Verdict, row.Reason = Fails, strings.Join(append(failed, missing...), "; ")
 	case len(missing) > 0:
 		row.Verdict, row.Reason = NotMeasured, strings.Join(missing, "; ")
-	case len(failed) > 0:
-		row.Verdict, row.Reason = Fails, strings.Join(failed, "; ")
 	default:
 		row.Verdict = Holds
 	}

@@ -94,6 +94,10 @@ func TestVerdicts(t *testing.T) {
 		{"fallback stalls", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
 			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow"}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 3100}}}
 		}))}, Fails, "redis-partition"},
+		// One failing check refutes the claim even when another phase never opened.
+		{"fallback stalls, a phase missing", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 5000}}}
+		}))}, Fails, "redis-slow"},
 		{"fallback holds", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
 			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow", Latency: summary.Latency{P99: 120, Max: 180}}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 1900}}}
 		}))}, Holds, ""},

@@ -271,9 +271,13 @@ func Plan(o Options) ([]Run, error) {
 		sc.Name = "fallback"
 		var f []scenarios.Fault
 		if q {
-			sc.Warmup, sc.Duration = time.Second, 9*time.Second
+			sc.Warmup, sc.Duration = time.Second, 13*time.Second
 			sc.Rate.RPS, sc.Population.Users, sc.Population.Conversations, sc.Population.Messages = 120, 80, 2, 10
 			sc.DB = scenarios.DBModel{Latency: 3 * time.Millisecond, Jitter: time.Millisecond}
+			// The partition last, so that what lost invalidations leave behind is read after
+			// it heals (a kill after it would empty Redis); the window goes on for seconds after
+			// the heal, because a client that a stalled Redis holds for seconds (go-redis's
+			// defaults) holds the faults back too on a busy machine.
 			f = faults(time.Second, 2*time.Second, 3*time.Second, 4500*time.Millisecond, 5500*time.Millisecond, 7500*time.Millisecond)
 		} else {
 			sc.Warmup, sc.Duration = 5*time.Second, 40*time.Second
@@ -396,9 +400,9 @@ func Plan(o Options) ([]Run, error) {
 			// readiness polls long, so that a busy harness still sees the instance unready
 			// before its listener closes.
 			sc.Deploy = &scenarios.Deploy{ReadyPeriod: 100 * time.Millisecond, ShutdownDelay: 600 * time.Millisecond,
-				DrainTimeout: 5 * time.Second, FirstWindow: time.Second}
+				DrainTimeout: 10 * time.Second, FirstWindow: time.Second}
 			sc.Warmup, sc.Duration = time.Second, 11*time.Second
-			sc.Rate.RPS, sc.Population.Users = 60, 200
+			sc.Rate.RPS, sc.Population.Users = 120, 200
 		}
 		d, _ := sc.DeploySettings()
 		add(Run{Name: RunDeploy, Scenario: sc, Config: o.Layer,
