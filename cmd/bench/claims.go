@@ -28,7 +28,7 @@ It first calibrates the simulated DB round trip so that the no-cache p50 of the 
 world lands in its 200-500 ms, then runs that world in both modes, a sweep of requests per
 user per TTL (where the hit-rate and reduction claims hold), Redis killed/slowed/partitioned,
 tier changes, attacks, warming on and off, lost invalidations, the scale population on a
-Redis Cluster, replica reads and AOF. The default takes about 15 minutes on 2 cores; -quick
+Redis Cluster, replica reads, AOF, devices' HTTP caches and a rolling deploy. The default takes about 15 minutes on 2 cores; -quick
 runs seconds-long versions of the same runs (a smoke test of the scorecard, not a measurement).
 
 Examples:
@@ -38,7 +38,8 @@ Examples:
   bench claims -junit claims-junit.xml
 
 Exit codes: 0 every measured claim holds · 1 a claim fails (or the run was interrupted) ·
-2 bad usage or config · 3 the environment failed (a run could not produce its figures).`
+2 bad usage or config · 3 the environment failed (a run could not run: no summary). A figure a run
+measured none of (no answer wholly from the cache) is NOT MEASURED, with that reason, and no exit 3.`
 
 func runClaims(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("claims", claimsUsage, stdout)
@@ -132,7 +133,7 @@ func runClaims(ctx context.Context, args []string, getenv func(string) string, s
 	if werr := claims.Write(dir, sc); werr != nil {
 		return envError{werr}
 	}
-	linkLatestClaims(*out, dir)
+	runner.LinkLatest(*out, dir, runner.LatestClaimsLink)
 	fmt.Fprintln(stdout)
 	claims.WriteText(stdout, sc)
 	fmt.Fprintf(stdout, "\nclaims: %s\n", filepath.Join(dir, claims.FileMD))
@@ -147,20 +148,10 @@ func runClaims(ctx context.Context, args []string, getenv func(string) string, s
 		return failError{"claims: interrupted; the scorecard holds what was measured"}
 	case errors.As(runErr, &u):
 		return runErr
-	case len(sc.Unmeasured()) > 0:
-		return envError{fmt.Errorf("claims: not measured because a run failed: %s (%v)", strings.Join(sc.Unmeasured(), ", "), runErr)}
+	case len(sc.RunFailed()) > 0:
+		return envError{fmt.Errorf("claims: not measured because a run failed: %s (%v)", strings.Join(sc.RunFailed(), ", "), runErr)}
 	case !sc.Pass:
 		return failError{fmt.Sprintf("claims: %d of the write-up's claims fail", sc.Fails)}
 	}
 	return nil
-}
-
-// linkLatestClaims points out/latest-claims at dir.
-func linkLatestClaims(out, dir string) {
-	link := filepath.Join(out, "latest-claims")
-	tmp := link + ".tmp"
-	os.Remove(tmp)
-	if err := os.Symlink(filepath.Base(dir), tmp); err == nil {
-		os.Rename(tmp, link)
-	}
 }

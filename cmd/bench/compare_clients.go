@@ -60,7 +60,7 @@ func compareClientCaches(ctx context.Context, o runner.Options, configs []string
 	if err != nil {
 		return envError{err}
 	}
-	runner.LinkLatestCompare(o.Out, root)
+	runner.LinkLatest(o.Out, root, runner.LatestCompareLink)
 	fmt.Fprintln(stdout)
 	tbl.Write(stdout)
 	fmt.Fprintf(stdout, "\ncompare: %s\n", filepath.Join(root, compare.MarkdownFile))

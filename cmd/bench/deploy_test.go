@@ -50,6 +50,9 @@ func TestRollingDeploy(t *testing.T) {
 		if len(s.Restarts) != 3 {
 			t.Fatalf("restarts %+v; want the 3 instances restarted", s.Restarts)
 		}
+		if tot := s.RestartsTotal; tot == nil || tot.Count != 3 || tot.Restarted != 3 || tot.Drained != 3 || tot.CutOff != 0 || tot.Lost != 0 {
+			t.Errorf("restarts_total %+v; want 3 restarted and drained, nothing cut off or lost", tot)
+		}
 		for i, r := range s.Restarts {
 			if r.Server != i+1 || r.Errors != 0 || r.ReadyS == nil || *r.ReadyS < r.ExitS {
 				t.Errorf("restart %d: %+v; want instance %d, no errors, ready again after its exit", i, r, i+1)

@@ -1,6 +1,7 @@
 package claims
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -187,11 +188,13 @@ func evaluate(c Claim, runs map[string]*Result, o Options) Row {
 		row.Shown = append(row.Shown, sh)
 	}
 	row.Measured = measured(row)
+	// One failing check refutes the claim, whatever its other checks could not measure; a
+	// claim holds only when every check was measured and passed.
 	switch {
+	case len(failed) > 0:
+		row.Verdict, row.Reason = Fails, strings.Join(append(failed, missing...), "; ")
 	case len(missing) > 0:
 		row.Verdict, row.Reason = NotMeasured, strings.Join(missing, "; ")
-	case len(failed) > 0:
-		row.Verdict, row.Reason = Fails, strings.Join(failed, "; ")
 	default:
 		row.Verdict = Holds
 	}
@@ -233,6 +236,12 @@ func check(ch Check, runs map[string]*Result) CheckResult {
 		return cr
 	}
 	v, pass, err := e.Eval(r.Summary)
+	if errors.Is(err, threshold.ErrMissing) {
+		// The run ran but measured none of the figure (no answer wholly from the cache, no
+		// such phase): a verdict about the measurement, not a failed run.
+		cr.Error = "run " + ch.Run + " measured none of it: " + err.Error()
+		return cr
+	}
 	if err != nil {
 		cr.Error = "run " + ch.Run + ": " + err.Error()
 		return cr
@@ -506,9 +515,16 @@ func statement(c Claim, res *SweepResult, world *Result, o Options) string {
 	return out
 }
 
-// Unmeasured lists the claims that have checks but could not be measured (a run they
-// read failed or lacked the figure): the environment's fault, not the write-up's.
-func (s *Scorecard) Unmeasured() []string {
+// RunFailed lists the claims that have checks but are not measured because a run they read
+// did not produce a summary (it failed, or did not run): the environment's fault, not the
+// write-up's (bench claims exits 3). A claim whose runs ran but measured none of its figure
+// (no GET answered wholly from the cache on a starved machine, a phase that never opened) is
+// NOT MEASURED too, with that reason, but is a verdict about the measurement and not listed.
+func (s *Scorecard) RunFailed() []string {
+	ran := map[string]bool{}
+	for _, r := range s.Runs {
+		ran[r.Name] = r.Summary != ""
+	}
 	var out []string
 	table := Table()
 	for _, r := range s.Rows {
@@ -516,8 +532,14 @@ func (s *Scorecard) Unmeasured() []string {
 			continue
 		}
 		for _, c := range table {
-			if c.ID == r.ID && len(c.Checks) > 0 {
-				out = append(out, r.ID)
+			if c.ID != r.ID {
+				continue
+			}
+			for _, name := range c.Runs() {
+				if !ran[name] {
+					out = append(out, r.ID)
+					break
+				}
 			}
 		}
 	}

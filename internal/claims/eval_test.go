@@ -94,6 +94,10 @@ func TestVerdicts(t *testing.T) {
 		{"fallback stalls", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
 			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow"}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 3100}}}
 		}))}, Fails, "redis-partition"},
+		// One failing check refutes the claim even when another phase never opened.
+		{"fallback stalls, a phase missing", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 5000}}}
+		}))}, Fails, "redis-slow"},
 		{"fallback holds", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
 			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow", Latency: summary.Latency{P99: 120, Max: 180}}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 1900}}}
 		}))}, Holds, ""},
@@ -101,9 +105,28 @@ func TestVerdicts(t *testing.T) {
 		{"pool churns", "pooling", []Result{result(RunWorld, sum(summary.ModeBoth, func(s *summary.Summary) {
 			s.RedisStats = map[string]summary.RedisStats{"window": {ConnectionsPer1kRequests: 250}}
 		}))}, Fails, "250"},
-		// A claim the product cannot measure yet says what is missing.
-		{"graceful shutdown", "graceful-shutdown", nil, NotMeasured, "SIGTERM"},
-		{"frontend caching", "frontend-caching", nil, NotMeasured, "ETag"},
+		// Graceful shutdown reads the restarts added up: every one drained, nothing cut off.
+		{"deploy drains", "graceful-shutdown", []Result{result(RunDeploy, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.RestartsTotal = &summary.RestartTotals{Count: 3, Restarted: 3, Drained: 3, InFlight: 7, DrainMaxMS: 40, ExitMaxS: 0.6}
+		}))}, Holds, ""},
+		{"deploy cuts requests off", "graceful-shutdown", []Result{result(RunDeploy, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.RestartsTotal = &summary.RestartTotals{Count: 3, Restarted: 3, Drained: 3, CutOff: 2}
+		}))}, Fails, "cut_off"},
+		{"deploy killed, no drain account", "graceful-shutdown", []Result{result(RunDeploy, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.RestartsTotal = &summary.RestartTotals{Count: 3, Restarted: 3, Drained: 1}
+		}))}, Fails, "drained"},
+		// A run without restarts measured none of it: not measured, saying so.
+		{"deploy without restarts", "graceful-shutdown", []Result{result(RunDeploy, sum(summary.ModeCache, nil))}, NotMeasured, "measured none of it"},
+		// Frontend caching: 304s answered, none of them stale.
+		{"devices revalidate", "frontend-caching", []Result{result(RunClients, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.ClientCache = &summary.ClientCache{Devices: 2, Total: summary.ClientCacheClass{Gets: 100, Conditional: 40, NotModified: 30, Share304: 0.3}}
+		}))}, Holds, ""},
+		{"a kept copy was stale", "frontend-caching", []Result{result(RunClients, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.ClientCache = &summary.ClientCache{Devices: 2, Total: summary.ClientCacheClass{Gets: 100, Conditional: 40, NotModified: 30, Share304: 0.3, StaleReads: 1}}
+		}))}, Fails, "client_cache.total.stale_reads"},
+		{"no 304 at all", "frontend-caching", []Result{result(RunClients, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.ClientCache = &summary.ClientCache{Devices: 2, Total: summary.ClientCacheClass{Gets: 100}}
+		}))}, Fails, "share_304"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc, err := Evaluate(Options{Only: []string{tc.id}}, tc.results)
@@ -313,5 +336,23 @@ func TestSelect(t *testing.T) {
 	got, err := Select(Table(), []string{"aof", "fallback"})
 	if err != nil || len(got) != 2 || got[0].ID != "fallback" {
 		t.Fatalf("%v %+v", err, got)
+	}
+}
+
+// TestRunFailedOnlyForRuns: a claim whose run ran but measured none of its figure (no answer
+// wholly from the cache) is NOT MEASURED with that reason and is no failed run; a claim whose
+// run produced no summary is.
+func TestRunFailedOnlyForRuns(t *testing.T) {
+	noHits := sum(summary.ModeBoth, nil) // no latency_hits: every lookup bypassed
+	sc, err := Evaluate(Options{Only: []string{"cache-response", "tier-isolation"}}, []Result{result(RunWorld, noHits),
+		{Run: Run{Name: RunTierChange}, Err: errors.New("redis-server would not start")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := row(t, sc, "cache-response"); r.Verdict != NotMeasured || !strings.Contains(r.Reason, "measured none of it") {
+		t.Errorf("cache-response: %s (%s)", r.Verdict, r.Reason)
+	}
+	if got := sc.RunFailed(); len(got) != 1 || got[0] != "tier-isolation" {
+		t.Errorf("run failed %v, want [tier-isolation]", got)
 	}
 }

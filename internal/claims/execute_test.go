@@ -118,7 +118,7 @@ func TestExecuteProbeFails(t *testing.T) {
 	if r := row(t, sc, "fallback"); r.Verdict != Holds {
 		t.Errorf("fallback: %s %s", r.Verdict, r.Reason)
 	}
-	if got := sc.Unmeasured(); len(got) != 1 || got[0] != "db-reduction" {
+	if got := sc.RunFailed(); len(got) != 1 || got[0] != "db-reduction" {
 		t.Errorf("unmeasured %v", got)
 	}
 }

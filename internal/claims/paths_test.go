@@ -12,7 +12,8 @@ import (
 // claim either measured by checks on runs Plan knows or not measured with the reason.
 func TestTableParses(t *testing.T) {
 	known := map[string]bool{RunWorld: true, RunWarmOn: true, RunWarmOff: true, RunTierChange: true, RunHostile: true,
-		RunFaults: true, RunTTLNet: true, RunScale: true, RunReplicas: true, RunNoWait: true, RunAOF: true, RunAOFOff: true}
+		RunFaults: true, RunTTLNet: true, RunScale: true, RunReplicas: true, RunNoWait: true, RunAOF: true, RunAOFOff: true,
+		RunClients: true, RunDeploy: true}
 	ids := map[string]bool{}
 	for _, c := range Table() {
 		if ids[c.ID] {

@@ -48,7 +48,9 @@ func TestPlan(t *testing.T) {
 					t.Errorf("%s: invalidations are not dropped: %+v", r.Name, c.Unsafe)
 				}
 			}
-			if quick && r.Scenario.Total() > 12*time.Second {
+			// The longest -quick run is the faults run: seconds after the partition heals for a
+			// client that a stalled Redis holds back.
+			if quick && r.Scenario.Total() > 15*time.Second {
 				t.Errorf("-quick %s lasts %s", r.Name, r.Scenario.Total())
 			}
 		}

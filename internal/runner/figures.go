@@ -105,6 +105,7 @@ func Compose(recorded summary.Figures, p Parts) summary.Figures {
 		}
 	}
 	f.Restarts = p.Restarts
+	f.RestartsTotal = summary.TotalRestarts(p.Restarts)
 	if p.Capacity != nil {
 		c := *p.Capacity
 		c.HitRate = f.HitRate.Overall

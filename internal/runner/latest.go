@@ -1,5 +1,20 @@
 package runner
 
-// LinkLatestCompare points Out/latest-compare at dir, a compare directory made outside
-// Compare (bench compare -client-caches).
-func LinkLatestCompare(out, dir string) { linkLatest(out, dir, LatestCompareLink) }
+import (
+	"os"
+	"path/filepath"
+)
+
+// LatestClaimsLink names the link in the reports root to the newest bench claims scorecard.
+const LatestClaimsLink = "latest-claims"
+
+// LinkLatest points the link out/name at dir (relative: dir's base name, dir being inside
+// out), replacing an older link atomically; a link that cannot be made is left as it was.
+func LinkLatest(out, dir, name string) {
+	link := filepath.Join(out, name)
+	tmp := link + ".tmp"
+	os.Remove(tmp)
+	if err := os.Symlink(filepath.Base(dir), tmp); err == nil {
+		os.Rename(tmp, link)
+	}
+}

@@ -117,7 +117,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if len(results) == 0 {
 		return nil, err
 	}
-	linkLatest(e.Out, dir, LatestLink)
+	LinkLatest(e.Out, dir, LatestLink)
 	return results[0], err
 }
 
@@ -148,7 +148,7 @@ func Compare(ctx context.Context, o Options, configs []string) (string, []*Resul
 		return filepath.Join(root, safeName(config))
 	})
 	if len(results) > 0 {
-		linkLatest(e.Out, root, LatestCompareLink)
+		LinkLatest(e.Out, root, LatestCompareLink)
 	} else {
 		os.Remove(root) // empty: every config's directory was removed
 	}
@@ -168,14 +168,4 @@ func safeName(config string) string {
 		}
 		return '_'
 	}, name)
-}
-
-// linkLatest points the link Out/name at dir (relative), replacing an older link.
-func linkLatest(out, dir, name string) {
-	link := filepath.Join(out, name)
-	tmp := link + ".tmp"
-	os.Remove(tmp)
-	if err := os.Symlink(filepath.Base(dir), tmp); err == nil {
-		os.Rename(tmp, link)
-	}
 }

@@ -49,3 +49,42 @@ type FirstWindow struct {
 	HitRate float64 `json:"hit_rate"`
 	P99     float64 `json:"p99_ms"` // latency from the intended send time
 }
+
+// RestartTotals are the restarts of a run added up, so that thresholds (which address no
+// list by position) can judge them all at once: restarts_total.cut_off == 0.
+type RestartTotals struct {
+	Count     int   `json:"count"`     // graceful stops in the window
+	Restarted int   `json:"restarted"` // of them, started again and answering
+	Drained   int   `json:"drained"`   // of them, with the server's own account of a drain
+	InFlight  int64 `json:"in_flight"` // requests in flight at the SIGTERMs, as the harness saw them
+	Errors    int64 `json:"errors"`    // restarts[].errors added up
+	CutOff    int64 `json:"cut_off"`   // requests the drains cut off
+	Lost      int   `json:"lost"`      // pending invalidations lost with a process
+	// DrainMaxMS and ExitMaxS are the longest drain (server's account) and the longest time
+	// from a SIGTERM until the process was gone.
+	DrainMaxMS float64 `json:"drain_max_ms"`
+	ExitMaxS   float64 `json:"exit_max_s"`
+}
+
+// TotalRestarts adds up restarts; nil when there were none.
+func TotalRestarts(restarts []Restart) *RestartTotals {
+	if len(restarts) == 0 {
+		return nil
+	}
+	t := &RestartTotals{Count: len(restarts)}
+	for _, r := range restarts {
+		if r.ReadyS != nil {
+			t.Restarted++
+		}
+		t.InFlight += r.InFlight
+		t.Errors += r.Errors
+		t.ExitMaxS = max(t.ExitMaxS, r.ExitS)
+		if d := r.Drain; d != nil {
+			t.Drained++
+			t.CutOff += d.CutOff
+			t.Lost += d.Lost
+			t.DrainMaxMS = max(t.DrainMaxMS, d.DrainMS)
+		}
+	}
+	return t
+}

@@ -162,6 +162,8 @@ type Figures struct {
 	Servers []Server `json:"servers,omitempty"`
 	// Restarts are the graceful stops and restarts of instances in the window, in order.
 	Restarts []Restart `json:"restarts,omitempty"`
+	// RestartsTotal are Restarts added up (TotalRestarts).
+	RestartsTotal *RestartTotals `json:"restarts_total,omitempty"`
 	// Processes is the resident memory over time of every process of the run: the harness,
 	// each server instance, each Redis node.
 	Processes []ProcessRSS `json:"processes,omitempty"`
