@@ -7,8 +7,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/xeipuuv/gojsonschema"
-
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -36,21 +34,7 @@ func TestClientCaches(t *testing.T) {
 				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
 			}
 			dir := filepath.Join(out, "latest")
-			raw, err := os.ReadFile(filepath.Join(dir, "summary.json"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			res, err := gojsonschema.Validate(gojsonschema.NewBytesLoader(summary.SchemaJSON), gojsonschema.NewBytesLoader(raw))
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, e := range res.Errors() {
-				t.Errorf("summary.json does not match its schema: %s", e)
-			}
-			s, err := summary.Read(dir)
-			if err != nil {
-				t.Fatal(err)
-			}
+			s := readValidSummary(t, dir)
 			cc := s.ClientCache
 			if cc == nil || cc.Devices != 2 {
 				t.Fatalf("client_cache %+v, want the figures of 2 devices per user", cc)

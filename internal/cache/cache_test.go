@@ -311,16 +311,7 @@ func TestGenerationCounters(t *testing.T) {
 // TestStaleSetRace is hazard 1: a fill paused between its DB read and its SET
 // while the value changes and is invalidated must not be served afterwards.
 func TestStaleSetRace(t *testing.T) {
-	srv := testutil.Redis(t)
-	var armed atomic.Bool
-	paused := make(chan string)
-	release := make(chan struct{})
-	c, _ := newTestCache(t, srv.URL(), Options{Hooks: Hooks{AfterLoad: func(key string) {
-		if armed.CompareAndSwap(true, false) {
-			paused <- key
-			<-release
-		}
-	}}})
+	c, armed, paused, release := pausingCache(t)
 	ctx := context.Background()
 	db := newFakeDB()
 	const rounds = 1000
@@ -1113,16 +1104,7 @@ func TestInvalidatePath(t *testing.T) {
 // fill paused between its DB read and its SET while a message is posted and
 // InvalidatePath runs is never served afterwards.
 func TestStaleSetRacePath(t *testing.T) {
-	srv := testutil.Redis(t)
-	var armed atomic.Bool
-	paused := make(chan string)
-	release := make(chan struct{})
-	c, _ := newTestCache(t, srv.URL(), Options{Hooks: Hooks{AfterLoad: func(key string) {
-		if armed.CompareAndSwap(true, false) {
-			paused <- key
-			<-release
-		}
-	}}})
+	c, armed, paused, release := pausingCache(t)
 	ctx := context.Background()
 	db := newFakeDB()
 	for i := range 300 {
@@ -1254,4 +1236,21 @@ func TestColdFillNotJoinedLate(t *testing.T) {
 	if v := <-second; v != "new" {
 		t.Fatalf("a read that started after the acknowledged write got %q, want new", v)
 	}
+}
+
+// pausingCache is a cache on a fresh Redis whose next fill, once armed is set, stops
+// between its DB load and its SET: it sends its key on paused and waits for release. It
+// is the stale-set race (a write and its invalidation land while the fill holds an old value).
+func pausingCache(t *testing.T) (c *Cache, armed *atomic.Bool, paused chan string, release chan struct{}) {
+	t.Helper()
+	srv := testutil.Redis(t)
+	armed = new(atomic.Bool)
+	paused, release = make(chan string), make(chan struct{})
+	c, _ = newTestCache(t, srv.URL(), Options{Hooks: Hooks{AfterLoad: func(key string) {
+		if armed.CompareAndSwap(true, false) {
+			paused <- key
+			<-release
+		}
+	}}})
+	return c, armed, paused, release
 }

@@ -3,7 +3,6 @@ package cache
 import (
 	"context"
 	"fmt"
-	"sync/atomic"
 	"testing"
 
 	"github.com/atlasbench/atlasbench/internal/testutil"
@@ -21,16 +20,7 @@ func revalidates(c *Cache, user string, class Class, tier, resource, etag string
 // value with a validator that no longer revalidates once the write is acknowledged; the
 // next read's value is the new one under a validator that does.
 func TestValidatorNeverNewerThanItsValue(t *testing.T) {
-	srv := testutil.Redis(t)
-	var armed atomic.Bool
-	paused := make(chan string)
-	release := make(chan struct{})
-	c, _ := newTestCache(t, srv.URL(), Options{Hooks: Hooks{AfterLoad: func(key string) {
-		if armed.CompareAndSwap(true, false) {
-			paused <- key
-			<-release
-		}
-	}}})
+	c, armed, paused, release := pausingCache(t)
 	ctx := context.Background()
 	db := newFakeDB()
 	for i := range 200 {
