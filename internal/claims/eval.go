@@ -1,6 +1,7 @@
 package claims
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -377,7 +378,7 @@ func sweep(c Claim, runs map[string]*Result, o Options) *SweepResult {
 			res.Points = append(res.Points, p)
 		}
 	}
-	slices.SortFunc(res.Points, func(a, b SweepPoint) int { return cmpFloat(a.X, b.X) })
+	slices.SortFunc(res.Points, func(a, b SweepPoint) int { return cmp.Compare(a.X, b.X) })
 	for i := len(res.Points) - 1; i >= 0 && res.Points[i].Holds; i-- {
 		x := res.Points[i].X
 		res.Boundary = &x
@@ -387,16 +388,6 @@ func sweep(c Claim, runs map[string]*Result, o Options) *SweepResult {
 		res.Chart = ""
 	}
 	return res
-}
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // sweepPoint reads one sweep run: the figure and the lookups per user per TTL it ran at.
