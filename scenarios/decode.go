@@ -273,27 +273,29 @@ func (d *decoder) scenario(root *yaml.Node, s *Scenario) {
 
 // variant is one choice of a field like rate.shape and the fields it reads.
 type variant struct {
-	name   string
-	fields []string
+	name     string
+	fields   []string
+	optional []string // fields the variant reads when given
 }
 
 // shapeVariants are the fields each rate shape reads, besides shape.
 func shapeVariants() []variant {
 	return []variant{
-		{ShapeConstant, []string{"rps"}},
-		{ShapeLinear, []string{"from", "to"}},
-		{ShapeSine, []string{"mean", "amp", "period"}},
-		{ShapeSteps, []string{"steps"}},
-		{ShapeMax, []string{"workers"}},
+		{ShapeConstant, []string{"rps"}, nil},
+		{ShapeLinear, []string{"from", "to"}, nil},
+		{ShapeSine, []string{"mean", "amp", "period"}, nil},
+		{ShapeSteps, []string{"steps"}, nil},
+		{ShapeMax, []string{"workers"}, nil},
+		{ShapeSearch, []string{"slo", "from", "to"}, []string{"factor", "resolution", "step_duration", "settle"}},
 	}
 }
 
 // distVariants are the fields each key distribution reads, besides distribution.
 func distVariants() []variant {
 	return []variant{
-		{DistUniform, nil},
-		{DistZipf, []string{"s"}},
-		{DistHotspot, []string{"fraction", "share"}},
+		{DistUniform, nil, nil},
+		{DistZipf, []string{"s"}, nil},
+		{DistHotspot, []string{"fraction", "share"}, nil},
 	}
 }
 
@@ -305,13 +307,14 @@ func (d *decoder) onlyFor(f map[string]*yaml.Node, path, kindField, kind string,
 		return
 	}
 	want := variants[i].fields
-	takes := strings.Join(want, ", ")
+	reads := append(slices.Clone(want), variants[i].optional...)
+	takes := strings.Join(reads, ", ")
 	if takes == "" {
 		takes = "no other field"
 	}
 	for _, v := range variants {
-		for _, name := range v.fields {
-			if f[name] != nil && !slices.Contains(want, name) {
+		for _, name := range append(slices.Clone(v.fields), v.optional...) {
+			if f[name] != nil && !slices.Contains(reads, name) {
 				d.fail(f[name].Line, strictyaml.Join(path, name), true, "not a field of %s %s (it takes %s)", kindField, kind, takes)
 			}
 		}
@@ -329,7 +332,8 @@ func (d *decoder) rate(n *yaml.Node, r *Rate) {
 		r.RPS, _ = d.number(n, "rate")
 		return
 	}
-	f := d.Mapping(n, "rate", "shape", "rps", "from", "to", "mean", "amp", "period", "steps", "workers")
+	f := d.Mapping(n, "rate", "shape", "rps", "from", "to", "mean", "amp", "period", "steps", "workers",
+		"slo", "factor", "resolution", "step_duration", "settle")
 	if f == nil {
 		return
 	}
@@ -342,7 +346,8 @@ func (d *decoder) rate(n *yaml.Node, r *Rate) {
 	for _, x := range []struct {
 		name string
 		dst  *float64
-	}{{"rps", &r.RPS}, {"from", &r.From}, {"to", &r.To}, {"mean", &r.Mean}, {"amp", &r.Amp}} {
+	}{{"rps", &r.RPS}, {"from", &r.From}, {"to", &r.To}, {"mean", &r.Mean}, {"amp", &r.Amp},
+		{"factor", &r.Search.Factor}, {"resolution", &r.Search.Resolution}} {
 		if v := f[x.name]; v != nil {
 			*x.dst, _ = d.number(v, "rate."+x.name)
 		}
@@ -352,6 +357,15 @@ func (d *decoder) rate(n *yaml.Node, r *Rate) {
 	}
 	if v := f["workers"]; v != nil {
 		r.Workers, _ = d.integer(v, "rate.workers")
+	}
+	if v := f["slo"]; v != nil {
+		r.Search.SLO, _ = d.str(v, "rate.slo")
+	}
+	if v := f["step_duration"]; v != nil {
+		r.Search.StepDuration, _ = d.duration(v, "rate.step_duration")
+	}
+	if v := f["settle"]; v != nil {
+		r.Search.Settle, _ = d.duration(v, "rate.settle")
 	}
 	if v := f["steps"]; v != nil {
 		items := d.Sequence(v, "rate.steps", false)

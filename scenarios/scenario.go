@@ -76,10 +76,15 @@ type Rate struct {
 	Period   time.Duration // sine: period of the wave
 	Steps    []Step        // steps: in order; the last one holds until the end
 	Workers  int           // max: concurrent requests of the closed loop
+	Search   Search        // search: the capacity search (From and To bound its rates)
 }
 
 // ClosedLoop reports whether the rate is the max shape: no schedule, Workers in a loop.
 func (r Rate) ClosedLoop() bool { return r.Shape == ShapeMax }
+
+// Searching reports whether the rate is the search shape: steps decided while the attack
+// runs (see Search), no schedule known in advance.
+func (r Rate) Searching() bool { return r.Shape == ShapeSearch }
 
 // Step is one stage of a steps rate: RPS for For (For is ignored on the last step).
 type Step struct {
@@ -94,6 +99,7 @@ const (
 	ShapeSine     = "sine"
 	ShapeSteps    = "steps"
 	ShapeMax      = "max"
+	ShapeSearch   = "search"
 )
 
 // DefaultMaxWorkers is the closed loop's concurrency when -rate max is given without -workers.

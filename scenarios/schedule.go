@@ -31,7 +31,7 @@ func (r Rate) Schedule(total time.Duration) Schedule {
 	sc := &schedule{total: total}
 	var check problems
 	check.checkRate(r)
-	if total <= 0 || len(check.list) > 0 || r.ClosedLoop() {
+	if total <= 0 || len(check.list) > 0 || r.ClosedLoop() || r.Searching() {
 		sc.desc = "empty"
 		return sc
 	}

@@ -143,6 +143,9 @@ func (p *problems) check(s *Scenario) {
 	p.checkClients(s.Clients)
 	p.checkRedis(s.Redis)
 	p.checkFaults(s.Faults, s.Duration, s.Servers)
+	if s.Rate.Searching() {
+		p.checkSearchScenario(s)
+	}
 	if s.Deploy != nil {
 		p.checkDeploy(*s.Deploy)
 	}
@@ -160,6 +163,50 @@ func (p *problems) check(s *Scenario) {
 		if a.Grace < 0 {
 			p.add(fmt.Sprintf("thresholds[%d].grace", a.Threshold), "must be >= 0, got %s", a.Grace)
 		}
+	}
+}
+
+// minSearchHits is the fewest requests the judged part of a search's first step must hold,
+// so that its quantiles mean something.
+const minSearchHits = 20
+
+// checkSearch checks a search rate's own fields.
+func (p *problems) checkSearch(r Rate) {
+	s := r.Search.Effective()
+	if _, err := ParseSLO(r.Search.SLO); err != nil {
+		p.add("rate.slo", "%v", err)
+	}
+	if !rps(r.From, true) {
+		p.add("rate.from", "%s, got %g", rateRange(true), r.From)
+	}
+	if !rps(r.To, true) || r.To <= r.From {
+		p.add("rate.to", "must be > from (%g) and <= %g, got %g", r.From, MaxRPS, r.To)
+	}
+	if !(s.Factor > 1 && s.Factor <= 10) {
+		p.add("rate.factor", "must be > 1 and <= 10 (the climb's ratio from one step to the next), got %g", s.Factor)
+	}
+	if !(s.Resolution > 0 && s.Resolution < 1) {
+		p.add("rate.resolution", "must be > 0 and < 1 (e.g. 0.1: narrow down to within 10%%), got %g", s.Resolution)
+	}
+	if s.StepDuration <= 0 {
+		p.add("rate.step_duration", "must be > 0, got %s", s.StepDuration)
+	} else if r.From > 0 && r.From*s.StepDuration.Seconds() < minSearchHits {
+		p.add("rate.step_duration", "%s at from: %g rps is %.0f requests: a step needs at least %d to judge", s.StepDuration, r.From, r.From*s.StepDuration.Seconds(), minSearchHits)
+	}
+	if s.Settle < 0 {
+		p.add("rate.settle", "must be >= 0, got %s", s.Settle)
+	}
+}
+
+// checkSearchScenario checks what a capacity search needs of the rest of the scenario: its
+// duration, the cap on the search, holds at least one step, and nothing disturbs the steps.
+func (p *problems) checkSearchScenario(s *Scenario) {
+	st := s.Rate.Search.Effective()
+	if step := st.StepDuration + st.Settle; s.Duration > 0 && st.StepDuration > 0 && st.Settle >= 0 && s.Duration < step {
+		p.add("duration", "%s is shorter than one step of the search (settle %s + step_duration %s): the duration caps the search", s.Duration, st.Settle, st.StepDuration)
+	}
+	if len(s.Faults) > 0 {
+		p.add("faults", "a capacity search (rate.shape search) runs no faults: its steps must be comparable")
 	}
 }
 
@@ -235,8 +282,10 @@ func (p *problems) checkRate(r Rate) {
 		if r.Workers < 1 || r.Workers > MaxWorkers {
 			p.add("rate.workers", "must be between 1 and %d, got %d", MaxWorkers, r.Workers)
 		}
+	case ShapeSearch:
+		p.checkSearch(r)
 	default:
-		p.add("rate.shape", "%q is not one of %s", r.Shape, strings.Join([]string{ShapeConstant, ShapeLinear, ShapeSine, ShapeSteps, ShapeMax}, ", "))
+		p.add("rate.shape", "%q is not one of %s", r.Shape, strings.Join([]string{ShapeConstant, ShapeLinear, ShapeSine, ShapeSteps, ShapeMax, ShapeSearch}, ", "))
 	}
 }
 
