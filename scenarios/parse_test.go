@@ -66,7 +66,7 @@ scenarios/bad.yaml:11: mix[7].req: required (e.g. "GET /api/me/tier"), or attack
 rate: {shape: square, rps: 10}
 mix: [{req: "GET /api/me", weight: 1}]
 `,
-			want: `x.yaml:2: rate.shape: "square" is not one of constant, linear, sine, steps, max`,
+			want: `x.yaml:2: rate.shape: "square" is not one of constant, linear, sine, steps, max, search`,
 		},
 		{
 			name:   "rate: max without workers, with an rps",
