@@ -196,6 +196,8 @@ type Outcome struct {
 	Aborted   int64  // requests aborted after an interrupt (not given to Sink)
 	Unmatched int64  // results no planned request could be found for
 	Rate      summary.Rate
+	// Search is what a capacity search found (rate shape search); nil otherwise.
+	Search *SearchOutcome
 	// Late is how long after Config.StartAt the measured window started; 0 without StartAt.
 	Late        time.Duration
 	Events      []EventRecord // the caller's events that ran, in order
@@ -226,7 +228,11 @@ func Run(ctx context.Context, cfg Config) (*Outcome, error) {
 	}
 	defer rw.close() // a no-op after the close below
 
-	a := newAttack(&cfg, plan)
+	a, err := newAttack(&cfg, plan)
+	if err != nil {
+		rw.close()
+		return nil, err
+	}
 	defer a.transport.CloseIdleConnections()
 	defer a.rt.deadlines.stop()
 	if !cfg.StartAt.IsZero() {
@@ -298,6 +304,9 @@ func (cfg *Config) prepare() ([]Event, error) {
 		// The closed loop: exactly Workers requests in flight, never more.
 		cfg.Workers, cfg.MaxWorkers = uint64(sc.Rate.Workers), uint64(sc.Rate.Workers)
 	}
+	if sc.Rate.Searching() && cfg.Shard.Sharded() {
+		return nil, fmt.Errorf("driver: scenario %q: a capacity search cannot be sharded (its steps are decided by every answer)", sc.Name)
+	}
 	if cfg.MaxLag == 0 {
 		cfg.MaxLag = DefaultMaxLag
 	}
@@ -320,6 +329,7 @@ type attack struct {
 	sc        *scenarios.Scenario
 	closed    bool               // the max shape: a closed loop, no schedule
 	sched     scenarios.Schedule // what this attack sends: the whole schedule, or its shard's part
+	search    *search            // the capacity search's schedule and judge; nil unless rate search
 	whole     scenarios.Schedule // the unsharded run's schedule: a planned request's time
 	plan      *Plan
 	next      func() (*Request, error) // the plan's next request (of the shard's users)
@@ -346,7 +356,7 @@ type attack struct {
 }
 
 // newAttack builds the HTTP client and the vegeta attacker of cfg.
-func newAttack(cfg *Config, plan *Plan) *attack {
+func newAttack(cfg *Config, plan *Plan) (*attack, error) {
 	sc := cfg.Scenario
 	a := &attack{
 		cfg: cfg, sc: sc, closed: sc.Rate.ClosedLoop(), whole: sc.Schedule(), plan: plan, next: plan.Next,
@@ -354,6 +364,13 @@ func newAttack(cfg *Config, plan *Plan) *attack {
 		out: &Outcome{Mode: cfg.Mode, Scenario: sc.Name, Warmup: sc.Warmup, Duration: sc.Duration, ResultsPath: cfg.ResultsPath},
 	}
 	a.sched = a.whole
+	if sc.Rate.Searching() {
+		s, err := newSearch(sc)
+		if err != nil {
+			return nil, err
+		}
+		a.search, a.sched, a.whole = s, s, s
+	}
 	if cfg.Shard.Sharded() {
 		a.sched = newShardSchedule(sc, a.whole, cfg.Shard)
 		a.next = func() (*Request, error) { return plan.nextOwned(cfg.Shard) }
@@ -383,7 +400,7 @@ func newAttack(cfg *Config, plan *Plan) *attack {
 		opts = append(opts, vegeta.MaxWorkers(cfg.MaxWorkers))
 	}
 	a.attacker = vegeta.NewAttacker(opts...)
-	return a
+	return a, nil
 }
 
 // Shared header values: vegeta copies them into each request, nobody modifies them.
@@ -457,6 +474,10 @@ func (a *attack) start() <-chan *vegeta.Result {
 		pacer = closedLoop{total: a.sc.Total()}
 	}
 	a.out.Start = time.Now()
+	if a.search != nil {
+		a.search.start(a.out.Start)
+		pacer = a.search
+	}
 	a.out.MeasureStart = a.out.Start.Add(a.sc.Warmup)
 	return a.attacker.Attack(a.target, pacer, 0, name)
 }
@@ -502,6 +523,7 @@ func (a *attack) watchInterrupt(ctx context.Context) (wait func()) {
 		}
 		a.interruptedAt.Store(max(int64(time.Since(a.out.Start)), 1))
 		a.attacker.Stop()
+		a.search.halt("interrupted: the steps measured so far are kept")
 		t := time.NewTimer(a.cfg.StopGrace)
 		defer t.Stop()
 		select {
@@ -558,6 +580,9 @@ func (a *attack) consume(results <-chan *vegeta.Result, rw *resultsWriter) {
 			a.out.Unmatched++
 		}
 		rec := a.record(req, res)
+		if a.search != nil {
+			a.search.take(rec, unexpected(req, res))
+		}
 		a.devices.keep(req, res)
 		if !a.closed {
 			a.lagged(rec.Sent - rec.Intended)
@@ -594,6 +619,7 @@ func (a *attack) lagged(lag time.Duration) {
 	a.cutAt.Store(max(int64(time.Since(a.out.Start)), 1))
 	a.prog.cutOff.Store(true)
 	a.attacker.Stop()
+	a.search.halt(fmt.Sprintf("cut off: the generator fell more than %s behind its schedule", a.cfg.MaxLag))
 }
 
 // record stamps a result with its intended send time: the schedule's, or in a closed loop
@@ -637,6 +663,12 @@ func (a *attack) finish() {
 	out, sc := a.out, a.sc
 	out.Sent = a.rt.sent.Load()
 	out.Ran = sc.Duration
+	if a.search != nil {
+		a.search.halt("")
+		out.Search = a.search.outcome()
+		// The search ends where its schedule does, within the duration it is capped at.
+		out.Ran = min(max(a.search.endOffset()-sc.Warmup, 0), sc.Duration)
+	}
 	if ns := a.interruptedAt.Load(); ns != 0 {
 		out.Interrupted = true
 		out.Ran = min(max(time.Duration(ns)-sc.Warmup, 0), sc.Duration)
