@@ -91,3 +91,27 @@ go_goroutines 12
 		t.Errorf("SelfGC %+v", g)
 	}
 }
+
+// TestCPU: this process's CPU time grows by about the work it does, and the machine's busy
+// time is within its total.
+func TestCPU(t *testing.T) {
+	pid := os.Getpid()
+	before := CPU(pid)
+	m0 := MachineCPU()
+	x := 0
+	for end := CPU(pid) + 300*time.Millisecond; CPU(pid) < end; {
+		for i := range 1_000_000 {
+			x += i
+		}
+	}
+	if got := CPU(pid) - before; got < 300*time.Millisecond {
+		t.Errorf("CPU grew by %s after spinning for 300ms of it (%d)", got, x)
+	}
+	m1 := MachineCPU()
+	if m1.Total <= m0.Total || m1.Busy < m0.Busy || m1.Busy-m0.Busy > m1.Total-m0.Total {
+		t.Errorf("machine CPU %+v then %+v", m0, m1)
+	}
+	if CPU(-1) != 0 || CPU(1<<30) != 0 {
+		t.Error("CPU of no process is not 0")
+	}
+}
