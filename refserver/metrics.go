@@ -80,7 +80,32 @@ var (
 		"1 when Redis answers PING.", nil, nil)
 	descRedisCommands = prometheus.NewDesc("atlas_redis_commands_total",
 		"Redis commands the cache sent that Redis answered, by command name.", []string{"command"}, nil)
+	descRedisPoolWaits = prometheus.NewDesc(MetricRedisPoolWaits,
+		"Times a Redis command waited for a free connection of the cache's pool.", nil, nil)
+	descRedisPoolWaitSeconds = prometheus.NewDesc(MetricRedisPoolWaitSeconds,
+		"Time Redis commands spent waiting for a free connection of the cache's pool.", nil, nil)
+	descRedisPoolTimeouts = prometheus.NewDesc(MetricRedisPoolTimeouts,
+		"Times the cache's Redis pool had no connection free within its PoolTimeout.", nil, nil)
+	descDBPoolWaits = prometheus.NewDesc(MetricDBPoolWaits,
+		"Times a query waited for a free connection of the database pools.", nil, nil)
+	descDBPoolWaitSeconds = prometheus.NewDesc(MetricDBPoolWaitSeconds,
+		"Time queries spent waiting for a free connection of the database pools.", nil, nil)
 )
+
+// The connection pools' counters on /metrics: how often and how long a Redis command or a
+// query waited for a connection (a pool that is too small, or a backend that saturated).
+const (
+	MetricRedisPoolWaits       = "atlas_redis_pool_waits_total"
+	MetricRedisPoolWaitSeconds = "atlas_redis_pool_wait_seconds_total"
+	MetricRedisPoolTimeouts    = "atlas_redis_pool_timeouts_total"
+	MetricDBPoolWaits          = "atlas_db_pool_waits_total"
+	MetricDBPoolWaitSeconds    = "atlas_db_pool_wait_seconds_total"
+)
+
+// poolWaiter is a store that counts its pools' waits (the SQL stores do).
+type poolWaiter interface {
+	PoolWaits() (int64, time.Duration)
+}
 
 // statsCollector exposes the server's counters at scrape time.
 type statsCollector struct{ s *Server }
@@ -91,6 +116,11 @@ func (c statsCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- descRequests
 	ch <- descRedisUp
 	ch <- descRedisCommands
+	ch <- descRedisPoolWaits
+	ch <- descRedisPoolWaitSeconds
+	ch <- descRedisPoolTimeouts
+	ch <- descDBPoolWaits
+	ch <- descDBPoolWaitSeconds
 }
 
 func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
@@ -115,4 +145,14 @@ func (c statsCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 	}
 	ch <- prometheus.MustNewConstMetric(descRedisUp, prometheus.GaugeValue, up)
+	if ps := c.s.cache.PoolStats(); ps != nil && c.s.cache.Enabled() {
+		ch <- prometheus.MustNewConstMetric(descRedisPoolWaits, prometheus.CounterValue, float64(ps.WaitCount))
+		ch <- prometheus.MustNewConstMetric(descRedisPoolWaitSeconds, prometheus.CounterValue, float64(ps.WaitDurationNs)/1e9)
+		ch <- prometheus.MustNewConstMetric(descRedisPoolTimeouts, prometheus.CounterValue, float64(ps.Timeouts))
+	}
+	if pw, ok := c.s.store.(poolWaiter); ok {
+		n, d := pw.PoolWaits()
+		ch <- prometheus.MustNewConstMetric(descDBPoolWaits, prometheus.CounterValue, float64(n))
+		ch <- prometheus.MustNewConstMetric(descDBPoolWaitSeconds, prometheus.CounterValue, d.Seconds())
+	}
 }

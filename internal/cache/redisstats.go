@@ -27,6 +27,15 @@ func newRedisCounter(claimFound bool) *redisCounter {
 	return &redisCounter{commands: map[string]*atomic.Uint64{}, claimFound: claimFound}
 }
 
+// PoolStats returns the Redis client's connection-pool counters (waits for a free
+// connection and their total time, timeouts); nil when the cache has no client.
+func (c *Cache) PoolStats() *redis.PoolStats {
+	if c == nil || c.client == nil {
+		return nil
+	}
+	return c.client.PoolStats()
+}
+
 // RedisStats returns what the cache's Redis client sent and read so far; zero when the
 // cache has no client.
 func (c *Cache) RedisStats() atlas.RedisStats {

@@ -467,6 +467,18 @@ func (s *sqlStore) Ping(ctx context.Context) error {
 	return nil
 }
 
+// PoolWaits is how often a query waited for a free connection of the store's pools, and
+// for how long in all (database/sql's DBStats, read and write pools together).
+func (s *sqlStore) PoolWaits() (int64, time.Duration) {
+	r := s.read.Stats()
+	n, d := r.WaitCount, r.WaitDuration
+	if s.write != s.read {
+		w := s.write.Stats()
+		n, d = n+w.WaitCount, d+w.WaitDuration
+	}
+	return n, d
+}
+
 // Stats returns a copy of the query counters with every class present.
 func (s *sqlStore) Stats() atlas.QueryStats { return s.count.snapshot() }
 
