@@ -143,6 +143,7 @@ func Assemble(s *summary.Summary, figs map[summary.Mode][]summary.Figures) {
 	}
 	if s.NoCache != nil {
 		s.DBQueryReduction, s.Speedup = summary.Effect(&s.Figures, s.NoCache)
+		s.CapacityRatio = summary.CapacityRatio(&s.Figures, s.NoCache)
 	}
 	if s.Samples == nil {
 		s.Samples = map[string][]float64{}

@@ -56,6 +56,9 @@ type Summary struct {
 	DBQueryReduction *float64 `json:"db_query_reduction,omitempty"` // 1 - cache per-request / nocache per-request; both modes only
 	Speedup          *Speedup `json:"speedup,omitempty"`            // nocache / cache latency; both modes only
 	NoCache          *Figures `json:"nocache,omitempty"`
+	// CapacityRatio is the cache's capacity over the no-cache one (capacity_search.rps_held
+	// of each mode): what the cache multiplies capacity by. Both modes of a capacity search only.
+	CapacityRatio *float64 `json:"capacity_ratio,omitempty"`
 
 	// Count is how many times the measured window was repeated (bench run -count N; modes
 	// interleaved). The figures above are the median repeat's; Samples keep every repeat.
@@ -173,6 +176,8 @@ type Figures struct {
 	HarnessRSSMiB float64 `json:"harness_rss_mib,omitempty"`
 	// Capacity is the Redis memory the cache used at the end of the window, per user and per class.
 	Capacity *Capacity `json:"capacity,omitempty"`
+	// CapacitySearch is what a capacity search found (rate shape search); nil otherwise.
+	CapacitySearch *CapacitySearch `json:"capacity_search,omitempty"`
 	// IsolationNA is why isolation could not be judged: no answer named an owner at the
 	// run's owner pointer. A threshold on isolation_violations is then not applicable.
 	IsolationNA string `json:"isolation_not_applicable,omitempty"`

@@ -35,6 +35,10 @@ type RedisCounters struct {
 	Policy                         string
 	// Connections is total_connections_received: connections the nodes accepted since they started.
 	Connections uint64
+	// CPUSeconds is used_cpu_sys + used_cpu_user (Redis's own CPU time) and Commands
+	// total_commands_processed, summed over the nodes.
+	CPUSeconds float64
+	Commands   uint64
 
 	// nodes are each node's counters by address (Read), which Sub subtracts node by node.
 	nodes map[string]nodeCalls
@@ -116,6 +120,18 @@ func ParseInfo(text string) (RedisCounters, error) {
 			}
 		case k == "maxmemory_policy":
 			c.Policy = v
+		case k == "used_cpu_sys" || k == "used_cpu_user":
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				return c, fmt.Errorf("witness: INFO %s %q: %w", k, v, err)
+			}
+			c.CPUSeconds += f
+		case k == "total_commands_processed":
+			n, err := strconv.ParseUint(v, 10, 64)
+			if err != nil {
+				return c, fmt.Errorf("witness: INFO %s %q: %w", k, v, err)
+			}
+			c.Commands = n
 		case k == "total_connections_received":
 			n, err := strconv.ParseUint(v, 10, 64)
 			if err != nil {
@@ -169,7 +185,7 @@ type Redis struct {
 
 // info reads the INFO sections the witness parses from one node.
 func info(ctx context.Context, c *redis.Client) (string, error) {
-	return c.Info(ctx, "server", "replication", "memory", "stats", "commandstats").Result()
+	return c.Info(ctx, "server", "replication", "memory", "stats", "cpu", "commandstats").Result()
 }
 
 // NewRedis returns a reader of the nodes urls name: redis:// or rediss:// URLs of single
@@ -259,6 +275,8 @@ func (r *Redis) Read(ctx context.Context) (RedisCounters, error) {
 		sum.MaxMemory += n.MaxMemory
 		sum.Evicted += n.Evicted
 		sum.Connections += n.Connections
+		sum.CPUSeconds += n.CPUSeconds
+		sum.Commands += n.Commands
 		if sum.Policy == "" {
 			sum.Policy = n.Policy
 		}
