@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
 )
 
 // DurationMetric is the name of the request-duration histogram on /metrics: time from the
@@ -80,26 +82,16 @@ var (
 		"1 when Redis answers PING.", nil, nil)
 	descRedisCommands = prometheus.NewDesc("atlas_redis_commands_total",
 		"Redis commands the cache sent that Redis answered, by command name.", []string{"command"}, nil)
-	descRedisPoolWaits = prometheus.NewDesc(MetricRedisPoolWaits,
+	descRedisPoolWaits = prometheus.NewDesc(atlas.MetricRedisPoolWaits,
 		"Times a Redis command waited for a free connection of the cache's pool.", nil, nil)
-	descRedisPoolWaitSeconds = prometheus.NewDesc(MetricRedisPoolWaitSeconds,
+	descRedisPoolWaitSeconds = prometheus.NewDesc(atlas.MetricRedisPoolWaitSeconds,
 		"Time Redis commands spent waiting for a free connection of the cache's pool.", nil, nil)
-	descRedisPoolTimeouts = prometheus.NewDesc(MetricRedisPoolTimeouts,
+	descRedisPoolTimeouts = prometheus.NewDesc(atlas.MetricRedisPoolTimeouts,
 		"Times the cache's Redis pool had no connection free within its PoolTimeout.", nil, nil)
-	descDBPoolWaits = prometheus.NewDesc(MetricDBPoolWaits,
+	descDBPoolWaits = prometheus.NewDesc(atlas.MetricDBPoolWaits,
 		"Times a query waited for a free connection of the database pools.", nil, nil)
-	descDBPoolWaitSeconds = prometheus.NewDesc(MetricDBPoolWaitSeconds,
+	descDBPoolWaitSeconds = prometheus.NewDesc(atlas.MetricDBPoolWaitSeconds,
 		"Time queries spent waiting for a free connection of the database pools.", nil, nil)
-)
-
-// The connection pools' counters on /metrics: how often and how long a Redis command or a
-// query waited for a connection (a pool that is too small, or a backend that saturated).
-const (
-	MetricRedisPoolWaits       = "atlas_redis_pool_waits_total"
-	MetricRedisPoolWaitSeconds = "atlas_redis_pool_wait_seconds_total"
-	MetricRedisPoolTimeouts    = "atlas_redis_pool_timeouts_total"
-	MetricDBPoolWaits          = "atlas_db_pool_waits_total"
-	MetricDBPoolWaitSeconds    = "atlas_db_pool_wait_seconds_total"
 )
 
 // poolWaiter is a store that counts its pools' waits (the SQL stores do).

@@ -248,7 +248,7 @@ func TestHealthAndMetrics(t *testing.T) {
 		`atlas_http_request_duration_seconds_count{code="200",route="GET /api/me"} 3`,
 		`go_goroutines`,
 		// The pools' waits: none at this load, but counted.
-		refserver.MetricRedisPoolWaits + " 0", refserver.MetricRedisPoolTimeouts + " 0", refserver.MetricDBPoolWaits + " ",
+		atlas.MetricRedisPoolWaits + " 0", atlas.MetricRedisPoolTimeouts + " 0", atlas.MetricDBPoolWaits + " ",
 	} {
 		if !strings.Contains(string(m.body), want) {
 			t.Errorf("/metrics lacks %q", want)

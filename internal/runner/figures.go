@@ -50,6 +50,8 @@ type Parts struct {
 	Capacity *summary.Capacity
 	// Restarts are the figures of every graceful stop and restart of an instance.
 	Restarts []summary.Restart
+	// CapacitySearch is what a capacity search found, with its resources per step.
+	CapacitySearch *summary.CapacitySearch
 }
 
 // Compose is the one place a mode's Figures are put together: the recorder's figures with
@@ -105,6 +107,7 @@ func Compose(recorded summary.Figures, p Parts) summary.Figures {
 		}
 	}
 	f.Restarts = p.Restarts
+	f.CapacitySearch = p.CapacitySearch
 	f.RestartsTotal = summary.TotalRestarts(p.Restarts)
 	if p.Capacity != nil {
 		c := *p.Capacity
@@ -143,6 +146,9 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 	parts.Restarts, restartNotes = restartFigures(mode, st, p.restarts, out.MeasureStart, m.sc)
 	stepNotes = append(stepNotes, restartNotes...)
 	parts.Processes, parts.GC = p.procs()
+	if out.Search != nil {
+		parts.CapacitySearch = p.search.figures(out.Search)
+	}
 	if p.model != nil {
 		ih := p.model.HitRate()
 		parts.Ideal = &ih

@@ -114,6 +114,7 @@ type pipeline struct {
 	mem      *memSampler // nil without a Redis of the harness's
 	procs    func() ([]summary.ProcessRSS, []summary.GCPauses)
 	restarts *metrics.Restarts // nil unless the scenario restarts instances
+	search   *searchSampler    // nil unless the rate is a capacity search
 	// attackCtx is what the driver runs under: the mode's, also stopped (with errAborted as
 	// its cause) by abort once an aborting threshold is lost.
 	attackCtx context.Context
@@ -175,6 +176,10 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 	var stopProcs func()
 	p.procs, stopProcs = watchProcesses(ctx, m.st, m.bases, sc.Total())
 	m.onClose(stopProcs)
+	if sc.Rate.Searching() {
+		p.search = startSearchSampler(ctx, m.st, m.bases)
+		m.onClose(p.search.stop)
+	}
 	return p
 }
 
@@ -290,6 +295,9 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 // pacer waits instead and latency measured from the intended send time still shows the stall.
 func maxWorkers(sc *scenarios.Scenario) uint64 {
 	sched, peak := sc.Schedule(), 0.0
+	if sc.Rate.Searching() {
+		peak = sc.Rate.To // the highest rate the search may offer
+	}
 	for i := range 200 {
 		peak = max(peak, sched.RateAt(sc.Total()*time.Duration(i)/200))
 	}

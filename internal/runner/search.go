@@ -1,0 +1,394 @@
+package runner
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"net/http"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/procstat"
+	"github.com/atlasbench/atlasbench/internal/render"
+	"github.com/atlasbench/atlasbench/internal/stack"
+	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/internal/witness"
+	"github.com/atlasbench/atlasbench/scenarios"
+)
+
+// A capacity search's figures: the driver judges each step from its own answers; the
+// runner samples the run's resources meanwhile (searchSampler) and, per step, turns the
+// samples inside the step's judged part into what each resource did (stepResources); the
+// rule in bottleneck names the resource that saturated first.
+
+// searchEvery is how often the resources are sampled during a capacity search.
+const searchEvery = 250 * time.Millisecond
+
+// resourceSample is one reading of every resource.
+type resourceSample struct {
+	at      time.Time
+	cpu     []time.Duration // per source, CPU time so far
+	machine procstat.Machine
+	redis   *witness.RedisCounters // nil when not read
+	pools   *poolCounters          // the servers' summed; nil when not read
+}
+
+// poolCounters are the servers' connection-pool counters (/metrics), summed.
+type poolCounters struct {
+	redisWaits, redisWaitS, redisTimeouts, dbWaits, dbWaitS float64
+}
+
+// searchSampler samples the run's processes' CPU (procstat), the machine's, Redis's INFO and
+// the servers' pool counters while a capacity search runs.
+type searchSampler struct {
+	sources []procstat.Source
+	red     *witness.Redis
+	bases   []string
+	client  *http.Client
+	stop    func()
+
+	mu      sync.Mutex
+	samples []resourceSample
+}
+
+// startSearchSampler starts sampling; stop (also run on close) ends it.
+func startSearchSampler(ctx context.Context, st *stack.Stack, bases []string) *searchSampler {
+	s := &searchSampler{sources: []procstat.Source{procstat.Self()}, bases: bases, client: &http.Client{Timeout: time.Second}}
+	if st != nil {
+		for _, sv := range st.Servers {
+			s.sources = append(s.sources, procstat.Source{Name: fmt.Sprintf("server-%d", sv.Index), Pids: func() []int { return []int{sv.Pid()} }})
+		}
+		if st.Redis != nil {
+			if len(st.Redis.Pids()) > 0 {
+				s.sources = append(s.sources, procstat.Source{Name: "redis", Pids: st.Redis.Pids})
+			}
+			if st.Redis.Backend != stack.BackendEmbedded {
+				s.red, _ = witness.NewRedis([]string{st.Redis.URL})
+			}
+		}
+	}
+	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(searchEvery)
+		defer t.Stop()
+		for {
+			s.sample(sctx)
+			select {
+			case <-sctx.Done():
+				return
+			case <-t.C:
+			}
+		}
+	}()
+	var once sync.Once
+	s.stop = func() { once.Do(func() { cancel(); <-done }) }
+	return s
+}
+
+// sample takes one reading of every resource.
+func (s *searchSampler) sample(ctx context.Context) {
+	r := resourceSample{cpu: make([]time.Duration, len(s.sources))}
+	for i, src := range s.sources {
+		for _, pid := range src.Pids() {
+			r.cpu[i] += procstat.CPU(pid)
+		}
+	}
+	r.machine = procstat.MachineCPU()
+	if s.red != nil {
+		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		if c, err := s.red.Read(rctx); err == nil {
+			r.redis = &c
+		}
+		cancel()
+	}
+	var pools poolCounters
+	read := 0
+	for _, b := range s.bases {
+		if p, err := scrapePools(ctx, s.client, b); err == nil {
+			pools.add(p)
+			read++
+		}
+	}
+	if read == len(s.bases) && read > 0 {
+		r.pools = &pools
+	}
+	r.at = time.Now()
+	s.mu.Lock()
+	s.samples = append(s.samples, r)
+	s.mu.Unlock()
+}
+
+func (p *poolCounters) add(q poolCounters) {
+	p.redisWaits += q.redisWaits
+	p.redisWaitS += q.redisWaitS
+	p.redisTimeouts += q.redisTimeouts
+	p.dbWaits += q.dbWaits
+	p.dbWaitS += q.dbWaitS
+}
+
+// scrapePools reads a server's pool counters from its /metrics (Prometheus text; the
+// counters have no labels).
+func scrapePools(ctx context.Context, client *http.Client, base string) (poolCounters, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, strings.TrimRight(base, "/")+"/metrics", nil)
+	if err != nil {
+		return poolCounters{}, err
+	}
+	res, err := client.Do(req)
+	if err != nil {
+		return poolCounters{}, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return poolCounters{}, fmt.Errorf("runner: %s/metrics: %s", base, res.Status)
+	}
+	var p poolCounters
+	dst := map[string]*float64{
+		atlas.MetricRedisPoolWaits: &p.redisWaits, atlas.MetricRedisPoolWaitSeconds: &p.redisWaitS,
+		atlas.MetricRedisPoolTimeouts: &p.redisTimeouts, atlas.MetricDBPoolWaits: &p.dbWaits,
+		atlas.MetricDBPoolWaitSeconds: &p.dbWaitS,
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		name, val, ok := strings.Cut(sc.Text(), " ")
+		if d := dst[name]; ok && d != nil {
+			*d, _ = strconv.ParseFloat(strings.TrimSpace(val), 64)
+		}
+	}
+	return p, sc.Err()
+}
+
+// figures stops sampling and turns the search's steps into the mode's capacity_search.
+func (s *searchSampler) figures(out *driver.SearchOutcome) *summary.CapacitySearch {
+	var samples []resourceSample
+	names := []string{"harness"}
+	if s != nil {
+		s.stop()
+		s.mu.Lock()
+		samples = slices.Clone(s.samples)
+		s.mu.Unlock()
+		names = names[:0]
+		for _, src := range s.sources {
+			names = append(names, src.Name)
+		}
+	}
+	cs := &summary.CapacitySearch{SLO: out.SLO, RPSHeld: out.Held, RPSMissed: out.Missed, Stopped: out.Why, Cores: runtime.NumCPU()}
+	for _, st := range out.Steps {
+		step := summary.SearchStep{
+			OfferedRPS: st.Offered, AchievedRPS: st.Achieved, Requests: st.Requests, Errors: st.Errors,
+			P50MS: ms(st.P50), P99MS: ms(st.P99), MaxMS: ms(st.Max), LagP99MS: ms(st.LagP99), Held: st.Held, Why: st.Why,
+		}
+		step.Resources = stepResources(samples, names, st.WindowStart, st.WindowEnd, st.Achieved, cs.Cores)
+		if step.Resources != nil {
+			step.HarnessCPU = step.Resources.CPU["harness"]
+		}
+		cs.Steps = append(cs.Steps, step)
+	}
+	if s != nil && s.sources != nil {
+		cs.Bottleneck = bottleneck(cs)
+	}
+	return cs
+}
+
+// stepResources is what each resource did between the first and the last sample inside
+// [from, to]; nil with fewer than two samples there. rps is the step's answers per second,
+// for the pools' figures per request.
+func stepResources(samples []resourceSample, names []string, from, to time.Time, rps float64, cores int) *summary.StepResources {
+	i := slices.IndexFunc(samples, func(r resourceSample) bool { return !r.at.Before(from) })
+	j := slices.IndexFunc(samples, func(r resourceSample) bool { return r.at.After(to) }) - 1
+	if j < 0 {
+		j = len(samples) - 1
+	}
+	if i < 0 || j <= i {
+		return nil
+	}
+	a, b := samples[i], samples[j]
+	wall := b.at.Sub(a.at).Seconds()
+	if wall <= 0 {
+		return nil
+	}
+	r := &summary.StepResources{CPU: map[string]float64{}}
+	for k, name := range names {
+		if k < len(a.cpu) && k < len(b.cpu) {
+			r.CPU[name] = round3(max(b.cpu[k]-a.cpu[k], 0).Seconds() / wall)
+		}
+	}
+	if total := (b.machine.Total - a.machine.Total).Seconds(); total > 0 {
+		r.MachineBusy = round3((b.machine.Busy - a.machine.Busy).Seconds() / total)
+	}
+	if a.redis != nil && b.redis != nil && b.redis.Commands >= a.redis.Commands {
+		cpu := round3((b.redis.CPUSeconds - a.redis.CPUSeconds) / wall)
+		ops := round3(float64(b.redis.Commands-a.redis.Commands) / wall)
+		r.RedisCPU, r.RedisOpsPerS = &cpu, &ops
+	}
+	if a.pools != nil && b.pools != nil && rps > 0 {
+		reqs := rps * wall
+		per := func(x float64) *float64 { v := round3(max(x, 0) / reqs); return &v }
+		r.RedisPoolWaitsPerRequest = per(b.pools.redisWaits - a.pools.redisWaits)
+		r.RedisPoolWaitMSPerReq = per((b.pools.redisWaitS - a.pools.redisWaitS) * 1000)
+		r.DBPoolWaitsPerRequest = per(b.pools.dbWaits - a.pools.dbWaits)
+		r.DBPoolWaitMSPerReq = per((b.pools.dbWaitS - a.pools.dbWaitS) * 1000)
+		t := int64(max(b.pools.redisTimeouts-a.pools.redisTimeouts, 0))
+		r.RedisPoolTimeouts = &t
+	}
+	return r
+}
+
+func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
+
+// Saturation marks of the bottleneck rule.
+const (
+	saturated      = 0.9  // a share of a resource's capacity
+	poolWaitsShare = 0.1  // pool waits per answered request
+	lagShareOfSLO  = 0.25 // the generator's send lag p99, as a share of the SLO's bound
+)
+
+// BottleneckRule is the rule bottleneck applies, as the report prints it.
+const BottleneckRule = "the first step (by offered rate) at which a resource reached its mark names it; at that step, in this order: " +
+	"the generator (send lag p99 over a quarter of the SLO's bound, or its CPU at 90% of the cores), " +
+	"Redis (90% of its one core), a connection pool (a tenth of the requests waited: Redis's, then the database's), " +
+	"a server instance (90% of the cores), the machine (the run's processes together at 90% of the cores)"
+
+// bottleneck applies BottleneckRule to a search's steps. With no resource at its mark in any
+// step, it names "none" and gives the busiest resources at the knee (the first step that
+// missed, else the last).
+func bottleneck(cs *summary.CapacitySearch) *summary.Bottleneck {
+	steps := slices.Clone(cs.Steps)
+	slices.SortStableFunc(steps, func(a, b summary.SearchStep) int {
+		switch {
+		case a.OfferedRPS < b.OfferedRPS:
+			return -1
+		case a.OfferedRPS > b.OfferedRPS:
+			return 1
+		}
+		return 0
+	})
+	bound := sloBoundMS(cs.SLO)
+	cores := float64(max(cs.Cores, 1))
+	for _, st := range steps {
+		if name, ev := saturatedAt(st, bound, cores); name != "" {
+			return &summary.Bottleneck{Resource: name, AtRPS: st.OfferedRPS, Rule: BottleneckRule, Evidence: append(ev, cpuEvidence(st, cores)...)}
+		}
+	}
+	knee := summary.SearchStep{}
+	for _, st := range cs.Steps {
+		knee = st
+		if !st.Held {
+			break
+		}
+	}
+	return &summary.Bottleneck{Resource: "none", AtRPS: knee.OfferedRPS, Rule: BottleneckRule,
+		Evidence: append([]string{"no resource reached its mark: the latency rose without a saturated CPU or pool (a lock, a sleep such as the database's round trip, a queue)"},
+			cpuEvidence(knee, cores)...)}
+}
+
+// saturatedAt is the first resource at its mark in step st, in the rule's order.
+func saturatedAt(st summary.SearchStep, boundMS, cores float64) (string, []string) {
+	at := fmt.Sprintf(" at %s rps", num(st.OfferedRPS))
+	if boundMS > 0 && st.LagP99MS > lagShareOfSLO*boundMS {
+		return "generator", []string{fmt.Sprintf("the generator sent late: send lag p99 %s ms%s, over a quarter of the SLO's %s ms", num(st.LagP99MS), at, num(boundMS))}
+	}
+	r := st.Resources
+	if r == nil {
+		return "", nil
+	}
+	if c := r.CPU["harness"]; c >= saturated*cores {
+		return "generator", []string{fmt.Sprintf("the harness used %s of %g cores%s", num(c), cores, at)}
+	}
+	redisCPU := r.CPU["redis"]
+	if r.RedisCPU != nil {
+		redisCPU = max(redisCPU, *r.RedisCPU)
+	}
+	if redisCPU >= saturated {
+		ev := fmt.Sprintf("Redis used %s of its one core%s", num(redisCPU), at)
+		if r.RedisOpsPerS != nil {
+			ev += fmt.Sprintf(" (%s commands/s)", num(*r.RedisOpsPerS))
+		}
+		return "redis", []string{ev}
+	}
+	if w := r.RedisPoolWaitsPerRequest; w != nil && *w >= poolWaitsShare {
+		return "redis-pool", []string{fmt.Sprintf("%s of the requests waited for a Redis connection, %s ms each on average%s", num(*w), num(*r.RedisPoolWaitMSPerReq / *w), at)}
+	}
+	if w := r.DBPoolWaitsPerRequest; w != nil && *w >= poolWaitsShare {
+		return "db-pool", []string{fmt.Sprintf("%s of the requests waited for a database connection, %s ms each on average%s", num(*w), num(*r.DBPoolWaitMSPerReq / *w), at)}
+	}
+	names := make([]string, 0, len(r.CPU))
+	for name := range r.CPU {
+		names = append(names, name)
+	}
+	slices.Sort(names)
+	for _, name := range names {
+		if strings.HasPrefix(name, "server-") && r.CPU[name] >= saturated*cores {
+			return name, []string{fmt.Sprintf("%s used %s of %g cores%s", name, num(r.CPU[name]), cores, at)}
+		}
+	}
+	ours := 0.0
+	for _, c := range r.CPU {
+		ours += c
+	}
+	if ours >= saturated*cores {
+		return "machine", []string{fmt.Sprintf("the run's processes together used %s of the machine's %g cores%s: they share them", num(ours), cores, at)}
+	}
+	return "", nil
+}
+
+// cpuEvidence lists every process's cores at a step, busiest first, and the machine.
+func cpuEvidence(st summary.SearchStep, cores float64) []string {
+	r := st.Resources
+	if r == nil {
+		return nil
+	}
+	names := make([]string, 0, len(r.CPU))
+	for name := range r.CPU {
+		names = append(names, name)
+	}
+	slices.SortFunc(names, func(a, b string) int {
+		if r.CPU[a] != r.CPU[b] {
+			if r.CPU[a] > r.CPU[b] {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(a, b)
+	})
+	parts := make([]string, 0, len(names))
+	for _, n := range names {
+		parts = append(parts, fmt.Sprintf("%s %s", n, num(r.CPU[n])))
+	}
+	ev := []string{fmt.Sprintf("at %s rps, cores used: %s; the machine's %g cores %s busy", num(st.OfferedRPS), strings.Join(parts, ", "), cores, pct(r.MachineBusy))}
+	ours := 0.0
+	for _, c := range r.CPU {
+		ours += c
+	}
+	if r.MachineBusy >= saturated && ours < saturated*r.MachineBusy*cores {
+		ev = append(ev, fmt.Sprintf("other processes kept the machine busy (%s of its cores besides the run's): a quieter machine would hold more", num(r.MachineBusy*cores-ours)))
+	}
+	if r.RedisOpsPerS != nil && r.RedisCPU != nil {
+		ev = append(ev, fmt.Sprintf("Redis (INFO): %s commands/s, %s of a core", num(*r.RedisOpsPerS), num(*r.RedisCPU)))
+	}
+	if r.RedisPoolWaitsPerRequest != nil {
+		ev = append(ev, fmt.Sprintf("pool waits per request: Redis %s, database %s", num(*r.RedisPoolWaitsPerRequest), num(*r.DBPoolWaitsPerRequest)))
+	}
+	return ev
+}
+
+// sloBoundMS is the SLO's latency bound in ms (0 when it cannot be read).
+func sloBoundMS(slo string) float64 {
+	s, err := scenarios.ParseSLO(slo)
+	if err != nil {
+		return 0
+	}
+	return ms(s.Max)
+}
+
+func num(x float64) string { return render.Sig(x, 3) }
+
+func pct(x float64) string { return render.Percent(x) }
