@@ -61,6 +61,15 @@ func drawCharts(s *summary.Summary) []chart {
 			{chartNodeKeys, "Keys per Redis node at the end", nodeKeysFigure},
 		}...)
 	}
+	if len(searchModes(s)) > 0 {
+		specs = append(specs, []struct {
+			name, title string
+			build       func(*summary.Summary) (*figure, string)
+		}{
+			{chartKneeLatency, "Latency against offered rate (capacity search)", kneeLatencyFigure},
+			{chartKneeThroughput, "Achieved against offered rate (capacity search)", kneeThroughputFigure},
+		}...)
+	}
 	charts := make([]chart, 0, len(specs))
 	for _, sp := range specs {
 		c := chart{Name: sp.name, Title: sp.title}

@@ -20,6 +20,14 @@ func WriteText(w io.Writer, s *summary.Summary) error {
 	if v.Effect != "" {
 		b.WriteString(wrapText(v.Effect, textWidth, "  "))
 	}
+	for _, l := range capacityLines(s) {
+		b.WriteString(wrapText(l, textWidth, "  "))
+	}
+	for _, f := range searchModes(s) {
+		if bn := f.CapacitySearch.Bottleneck; bn != nil && len(bn.Evidence) > 0 {
+			b.WriteString(wrapText(fmt.Sprintf("Bottleneck (%s): %s — %s", modeLabel(f), bn.Resource, bn.Evidence[0]), textWidth, "  "))
+		}
+	}
 	for _, n := range v.Notes {
 		b.WriteString(wrapText("NOTE: "+n, textWidth, "      "))
 	}

@@ -180,7 +180,7 @@ func (s *searchSampler) figures(out *driver.SearchOutcome) *summary.CapacitySear
 			names = append(names, src.Name)
 		}
 	}
-	cs := &summary.CapacitySearch{SLO: out.SLO, RPSHeld: out.Held, RPSMissed: out.Missed, Stopped: out.Why, Cores: runtime.NumCPU()}
+	cs := &summary.CapacitySearch{SLO: out.SLO, SLOMS: sloBoundMS(out.SLO), RPSHeld: out.Held, RPSMissed: out.Missed, Stopped: out.Why, Cores: runtime.NumCPU()}
 	for _, st := range out.Steps {
 		step := summary.SearchStep{
 			OfferedRPS: st.Offered, AchievedRPS: st.Achieved, Requests: st.Requests, Errors: st.Errors,
@@ -271,7 +271,7 @@ func bottleneck(cs *summary.CapacitySearch) *summary.Bottleneck {
 		}
 		return 0
 	})
-	bound := sloBoundMS(cs.SLO)
+	bound := cs.SLOMS
 	cores := float64(max(cs.Cores, 1))
 	for _, st := range steps {
 		if name, ev := saturatedAt(st, bound, cores); name != "" {

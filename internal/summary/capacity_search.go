@@ -5,6 +5,7 @@ package summary
 // every step it ran, and the resource that saturated first.
 type CapacitySearch struct {
 	SLO       string       `json:"slo"`                  // as the scenario wrote it, e.g. "latency.p99 <= 50ms"
+	SLOMS     float64      `json:"slo_ms"`               // the SLO's latency bound (ms)
 	RPSHeld   float64      `json:"rps_held"`             // the highest offered rate a step held at; 0: none did
 	RPSMissed float64      `json:"rps_missed,omitempty"` // the lowest offered rate a step missed at; 0: none did
 	Stopped   string       `json:"stopped"`              // why the search stopped
