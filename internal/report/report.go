@@ -32,6 +32,11 @@ func Render(dir string, s *summary.Summary) error {
 			files = append(files, render.File{Name: name}) // removes one an earlier render left
 		}
 	}
+	if len(searchModes(s)) == 0 {
+		for _, name := range SearchCharts() {
+			files = append(files, render.File{Name: name})
+		}
+	}
 	v := newView(s, charts)
 	files = append(files,
 		render.File{Name: MarkdownFile, Write: func(w io.Writer) error { return writeMarkdown(w, v) }},

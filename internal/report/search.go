@@ -7,6 +7,7 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg/draw"
 
 	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -235,8 +236,8 @@ func kneeLatencyFigure(s *summary.Summary) (*figure, string) {
 		if i > 0 {
 			p50, p99 = dashed(render.Sky, 1.5), dashed(render.Grey, 1.5)
 		}
-		f.addRuns("p50 "+label, []plotter.XYs{searchPoints(cs, func(st summary.SearchStep) float64 { return st.P50MS })}, p50)
-		f.addRuns("p99 "+label, []plotter.XYs{searchPoints(cs, func(st summary.SearchStep) float64 { return st.P99MS })}, p99)
+		f.steps("p50 "+label, searchPoints(cs, func(st summary.SearchStep) float64 { return st.P50MS }), p50)
+		f.steps("p99 "+label, searchPoints(cs, func(st summary.SearchStep) float64 { return st.P99MS }), p99)
 		for _, st := range cs.Steps {
 			f.xMin, f.xMax = min(f.xMin, st.OfferedRPS), max(f.xMax, st.OfferedRPS)
 		}
@@ -245,7 +246,7 @@ func kneeLatencyFigure(s *summary.Summary) (*figure, string) {
 		return nil, "no step of the capacity search answered"
 	}
 	if bound := modes[0].CapacitySearch.SLOMS; bound > 0 {
-		f.addRuns("SLO "+modes[0].CapacitySearch.SLO, []plotter.XYs{{{X: f.xMin, Y: bound}, {X: f.xMax, Y: bound}}}, dashed(render.Black, 1))
+		f.addRuns("SLO "+modes[0].CapacitySearch.SLO, []plotter.XYs{{{X: 0, Y: bound}, {X: f.xMax * 1.05, Y: bound}}}, dashed(render.Black, 1))
 	}
 	f.plot.X.Min, f.plot.X.Max = 0, f.xMax*1.05
 	f.plot.X.Tick.Marker = plot.TickerFunc(niceTicks)
@@ -268,7 +269,7 @@ func kneeThroughputFigure(s *summary.Summary) (*figure, string) {
 			sty = dashed(render.Grey, 1.5)
 		}
 		xy := searchPoints(m.CapacitySearch, func(st summary.SearchStep) float64 { return st.AchievedRPS })
-		f.addRuns("achieved "+modeLabel(m), []plotter.XYs{xy}, sty)
+		f.steps("achieved "+modeLabel(m), xy, sty)
 		for _, st := range m.CapacitySearch.Steps {
 			top = max(top, st.OfferedRPS)
 		}
@@ -287,4 +288,17 @@ func kneeThroughputFigure(s *summary.Summary) (*figure, string) {
 // capacity search (rate shape search), in report order.
 func SearchCharts() []string {
 	return []string{chartKneeLatency, chartKneeThroughput}
+}
+
+// steps adds a mode's steps as a line through a dot per step (the steps are discrete).
+func (f *figure) steps(label string, xy plotter.XYs, sty draw.LineStyle) {
+	if len(xy) == 0 {
+		return
+	}
+	f.addRuns(label, []plotter.XYs{xy}, sty)
+	if len(xy) > 1 {
+		sc, _ := plotter.NewScatter(xy)
+		sc.GlyphStyle = draw.GlyphStyle{Color: sty.Color, Radius: sty.Width * 1.5, Shape: draw.CircleGlyph{}}
+		f.plot.Add(sc)
+	}
 }
