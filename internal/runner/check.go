@@ -23,6 +23,9 @@ func (e *engine) check(configs []string) error {
 			errs = append(errs, fmt.Errorf("-config %s: %w", c, err))
 		}
 	}
+	if e.Shard.Sharded() && e.Scenario != nil && e.Scenario.Rate.Searching() {
+		errs = append(errs, fmt.Errorf("-shard: scenario %s's rate is a capacity search, whose every step is decided by all of its answers: it cannot be sharded", e.Scenario.Name))
+	}
 	if e.Target != "" {
 		errs = append(errs, checkTarget(e.Target))
 	} else {
