@@ -96,9 +96,8 @@ type search struct {
 	haltWhy string // why it stopped when the state machine did not decide it
 
 	// The consumer's side (one goroutine).
-	cur   int // the segment being measured
-	count uint64
-	acc   stepAcc
+	got   []uint64  // answers in, per segment
+	accs  []stepAcc // the judged answers, per segment
 	steps []SearchStep
 }
 
@@ -256,59 +255,48 @@ func (s *search) Pace(_ time.Duration, hits uint64) (time.Duration, bool) {
 // Rate is the offered rate at elapsed.
 func (s *search) Rate(elapsed time.Duration) float64 { return s.RateAt(elapsed) }
 
-// take takes one result (from the consumer); once the segment's last answer is in, its step
-// is judged and the next one decided.
+// take takes one result (from the consumer), by the segment its hit belongs to (the
+// warm-up's last answers may come after the first step's first ones); once a segment's last
+// answer is in, its step is judged and the next one decided.
 func (s *search) take(rec Record, unexpected bool) {
 	s.mu.Lock()
-	if s.cur >= len(s.segs) {
+	i := s.find(rec.Res.Seq)
+	if i < 0 {
 		s.mu.Unlock()
 		return
 	}
-	g := s.segs[s.cur]
+	g := s.segs[i]
 	s.mu.Unlock()
-	s.count++
-	if g.step >= 0 {
-		if at, _ := s.atNoWait(rec.Res.Seq); at >= g.start+g.judged {
-			a := &s.acc
-			a.lat = append(a.lat, rec.Latency)
-			a.lag = append(a.lag, rec.Sent-rec.Intended)
-			if unexpected {
-				a.errors++
-			}
-			end := rec.End()
-			if !a.haveEnd || end < a.firstEnd {
-				a.firstEnd = end
-			}
-			if !a.haveEnd || end > a.lastEnd {
-				a.lastEnd = end
-			}
-			a.haveEnd = true
-		}
+	for len(s.got) <= i {
+		s.got, s.accs = append(s.got, 0), append(s.accs, stepAcc{})
 	}
-	if s.count < g.hits {
+	s.got[i]++
+	if g.step >= 0 && g.at(rec.Res.Seq) >= g.start+g.judged {
+		a := &s.accs[i]
+		a.lat = append(a.lat, rec.Latency)
+		a.lag = append(a.lag, rec.Sent-rec.Intended)
+		if unexpected {
+			a.errors++
+		}
+		end := rec.End()
+		if !a.haveEnd || end < a.firstEnd {
+			a.firstEnd = end
+		}
+		if !a.haveEnd || end > a.lastEnd {
+			a.lastEnd = end
+		}
+		a.haveEnd = true
+	}
+	if s.got[i] != g.hits || g.step < 0 {
 		return
 	}
-	s.count = 0
-	if g.step >= 0 {
-		s.judge(g)
-	}
-	s.cur++
-}
-
-// atNoWait is At for a hit already sent.
-func (s *search) atNoWait(n uint64) (time.Duration, bool) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if i := s.find(n); i >= 0 {
-		return s.segs[i].at(n), true
-	}
-	return 0, false
+	a := s.accs[i]
+	s.accs[i] = stepAcc{} // its answers are judged: free them
+	s.judge(g, a)
 }
 
 // judge closes segment g's step and decides the next.
-func (s *search) judge(g searchSegment) {
-	a := s.acc
-	s.acc = stepAcc{}
+func (s *search) judge(g searchSegment, a stepAcc) {
 	st := SearchStep{Offered: g.rps, Requests: int64(len(a.lat)), Errors: a.errors}
 	s.mu.Lock()
 	st.WindowStart, st.WindowEnd = s.origin.Add(g.start+g.judged), s.origin.Add(g.start+g.dur)
