@@ -49,7 +49,7 @@ name: search-test
 seed: 5
 warmup: %s
 duration: 60s
-rate: {shape: search, slo: "latency.p99 <= 100ms", from: 40, to: 1000, factor: 2, resolution: 0.1, step_duration: 1500ms, settle: 500ms}
+rate: {shape: search, slo: "latency.p99 <= 150ms", from: 40, to: 1000, factor: 2, resolution: 0.1, step_duration: 1500ms, settle: 500ms}
 population: {users: 50, conversations: 2, messages: 5}
 mix:
   - {req: "GET /api/me/tier", weight: 1}
