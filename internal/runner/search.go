@@ -30,10 +30,10 @@ import (
 // searchEvery is how often the resources are sampled during a capacity search.
 const searchEvery = 250 * time.Millisecond
 
-// resourceSample is one reading of every resource.
+// resourceSample is a reading of some of the resources, at the time it was taken.
 type resourceSample struct {
 	at      time.Time
-	cpu     []time.Duration // per source, CPU time so far
+	cpu     []time.Duration // per source, CPU time so far; nil when not read
 	machine procstat.Machine
 	redis   *witness.RedisCounters // nil when not read
 	pools   *poolCounters          // the servers' summed; nil when not read
@@ -74,56 +74,73 @@ func startSearchSampler(ctx context.Context, st *stack.Stack, bases []string) *s
 		}
 	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		t := time.NewTicker(searchEvery)
-		defer t.Stop()
-		for {
-			s.sample(sctx)
-			select {
-			case <-sctx.Done():
-				return
-			case <-t.C:
+	// Three loops, each stamping its own readings: a slow INFO or /metrics (a busy server)
+	// neither delays the CPU readings nor skews their time.
+	loops := []func(context.Context) *resourceSample{s.readCPU}
+	if s.red != nil {
+		loops = append(loops, s.readRedis)
+	}
+	if len(bases) > 0 {
+		loops = append(loops, s.readPools)
+	}
+	var wg sync.WaitGroup
+	for _, read := range loops {
+		wg.Go(func() {
+			t := time.NewTicker(searchEvery)
+			defer t.Stop()
+			for {
+				if r := read(sctx); r != nil {
+					s.mu.Lock()
+					s.samples = append(s.samples, *r)
+					s.mu.Unlock()
+				}
+				select {
+				case <-sctx.Done():
+					return
+				case <-t.C:
+				}
 			}
-		}
-	}()
+		})
+	}
 	var once sync.Once
-	s.stop = func() { once.Do(func() { cancel(); <-done }) }
+	s.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
 	return s
 }
 
-// sample takes one reading of every resource.
-func (s *searchSampler) sample(ctx context.Context) {
-	r := resourceSample{cpu: make([]time.Duration, len(s.sources))}
+// readCPU reads every process's CPU time and the machine's.
+func (s *searchSampler) readCPU(context.Context) *resourceSample {
+	r := &resourceSample{cpu: make([]time.Duration, len(s.sources))}
 	for i, src := range s.sources {
 		for _, pid := range src.Pids() {
 			r.cpu[i] += procstat.CPU(pid)
 		}
 	}
-	r.machine = procstat.MachineCPU()
-	if s.red != nil {
-		rctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
-		if c, err := s.red.Read(rctx); err == nil {
-			r.redis = &c
-		}
-		cancel()
+	r.machine, r.at = procstat.MachineCPU(), time.Now()
+	return r
+}
+
+// readRedis reads Redis's INFO (its CPU and commands); nil when it does not answer.
+func (s *searchSampler) readRedis(ctx context.Context) *resourceSample {
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	c, err := s.red.Read(rctx)
+	if err != nil {
+		return nil
 	}
+	return &resourceSample{redis: &c, at: time.Now()}
+}
+
+// readPools reads every server's pool counters; nil unless all of them answered.
+func (s *searchSampler) readPools(ctx context.Context) *resourceSample {
 	var pools poolCounters
-	read := 0
 	for _, b := range s.bases {
-		if p, err := scrapePools(ctx, s.client, b); err == nil {
-			pools.add(p)
-			read++
+		p, err := scrapePools(ctx, s.client, b)
+		if err != nil {
+			return nil
 		}
+		pools.add(p)
 	}
-	if read == len(s.bases) && read > 0 {
-		r.pools = &pools
-	}
-	r.at = time.Now()
-	s.mu.Lock()
-	s.samples = append(s.samples, r)
-	s.mu.Unlock()
+	return &resourceSample{pools: &pools, at: time.Now()}
 }
 
 func (p *poolCounters) add(q poolCounters) {
@@ -175,6 +192,7 @@ func (s *searchSampler) figures(out *driver.SearchOutcome) *summary.CapacitySear
 		s.mu.Lock()
 		samples = slices.Clone(s.samples)
 		s.mu.Unlock()
+		slices.SortStableFunc(samples, func(a, b resourceSample) int { return a.at.Compare(b.at) })
 		names = names[:0]
 		for _, src := range s.sources {
 			names = append(names, src.Name)
@@ -198,21 +216,12 @@ func (s *searchSampler) figures(out *driver.SearchOutcome) *summary.CapacitySear
 	return cs
 }
 
-// stepResources is what each resource did between the first and the last sample inside
-// [from, to]; nil with fewer than two samples there. rps is the step's answers per second,
-// for the pools' figures per request.
+// stepResources is what each resource did between the first and the last of its samples
+// inside [from, to] (samples sorted by time); nil with fewer than two CPU readings there. rps
+// is the step's answers per second, for the pools' figures per request.
 func stepResources(samples []resourceSample, names []string, from, to time.Time, rps float64, cores int) *summary.StepResources {
-	i := slices.IndexFunc(samples, func(r resourceSample) bool { return !r.at.Before(from) })
-	j := slices.IndexFunc(samples, func(r resourceSample) bool { return r.at.After(to) }) - 1
-	if j < 0 {
-		j = len(samples) - 1
-	}
-	if i < 0 || j <= i {
-		return nil
-	}
-	a, b := samples[i], samples[j]
-	wall := b.at.Sub(a.at).Seconds()
-	if wall <= 0 {
+	a, b, wall, ok := bracket(samples, from, to, func(r resourceSample) bool { return r.cpu != nil })
+	if !ok {
 		return nil
 	}
 	r := &summary.StepResources{CPU: map[string]float64{}}
@@ -224,12 +233,12 @@ func stepResources(samples []resourceSample, names []string, from, to time.Time,
 	if total := (b.machine.Total - a.machine.Total).Seconds(); total > 0 {
 		r.MachineBusy = round3((b.machine.Busy - a.machine.Busy).Seconds() / total)
 	}
-	if a.redis != nil && b.redis != nil && b.redis.Commands >= a.redis.Commands {
+	if a, b, wall, ok := bracket(samples, from, to, func(r resourceSample) bool { return r.redis != nil }); ok && b.redis.Commands >= a.redis.Commands {
 		cpu := round3((b.redis.CPUSeconds - a.redis.CPUSeconds) / wall)
 		ops := round3(float64(b.redis.Commands-a.redis.Commands) / wall)
 		r.RedisCPU, r.RedisOpsPerS = &cpu, &ops
 	}
-	if a.pools != nil && b.pools != nil && rps > 0 {
+	if a, b, wall, ok := bracket(samples, from, to, func(r resourceSample) bool { return r.pools != nil }); ok && rps > 0 {
 		reqs := rps * wall
 		per := func(x float64) *float64 { v := round3(max(x, 0) / reqs); return &v }
 		r.RedisPoolWaitsPerRequest = per(b.pools.redisWaits - a.pools.redisWaits)
@@ -240,6 +249,23 @@ func stepResources(samples []resourceSample, names []string, from, to time.Time,
 		r.RedisPoolTimeouts = &t
 	}
 	return r
+}
+
+// bracket is the first and the last sample with has inside [from, to], and the seconds
+// between them; false with fewer than two.
+func bracket(samples []resourceSample, from, to time.Time, has func(resourceSample) bool) (a, b resourceSample, wall float64, ok bool) {
+	n := 0
+	for _, r := range samples {
+		if !has(r) || r.at.Before(from) || r.at.After(to) {
+			continue
+		}
+		if n == 0 {
+			a = r
+		}
+		b, n = r, n+1
+	}
+	wall = b.at.Sub(a.at).Seconds()
+	return a, b, wall, n >= 2 && wall > 0
 }
 
 func round3(x float64) float64 { return float64(int64(x*1000+0.5)) / 1000 }
