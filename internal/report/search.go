@@ -136,6 +136,10 @@ func searchStepSection(f *summary.Figures) *section {
 			head, align = append(head, p+" cores"), align+"r"
 		}
 	}
+	pg := slices.ContainsFunc(cs.Steps, func(st summary.SearchStep) bool { return st.Resources != nil && st.Resources.PGCPU != nil })
+	if pg {
+		head, align = append(head, "PostgreSQL cores", "DB ms/query"), align+"rr"
+	}
 	head, align = append(head, "machine busy", "Redis ops/s", "pool waits/req (Redis, DB)", "held"), align+"rrrl"
 	t := &table{Head: head, Align: align}
 	for _, st := range cs.Steps {
@@ -153,6 +157,16 @@ func searchStepSection(f *summary.Figures) *section {
 				}
 			}
 			row = append(row, cell)
+		}
+		if pg {
+			cores, per := dash, dash
+			if r != nil && r.PGCPU != nil {
+				cores = render.Sig(*r.PGCPU, 2)
+			}
+			if r != nil && r.DBMSPerQuery != nil {
+				per = render.Sig(*r.DBMSPerQuery, 2)
+			}
+			row = append(row, cores, per)
 		}
 		machine, ops, waits := dash, dash, dash
 		if r != nil {

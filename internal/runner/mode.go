@@ -177,7 +177,14 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 	p.procs, stopProcs = watchProcesses(ctx, m.st, m.bases, sc.Total())
 	m.onClose(stopProcs)
 	if sc.Rate.Searching() {
-		p.search = startSearchSampler(ctx, m.st, m.bases)
+		dsn, db := e.TargetDB, ""
+		if m.st != nil {
+			dsn, db = "", m.st.DBName
+			if db != "" {
+				dsn = e.DB
+			}
+		}
+		p.search = startSearchSampler(ctx, m.st, m.bases, dsn, db)
 		m.onClose(p.search.stop)
 	}
 	return p

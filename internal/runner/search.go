@@ -37,6 +37,15 @@ type resourceSample struct {
 	machine procstat.Machine
 	redis   *witness.RedisCounters // nil when not read
 	pools   *poolCounters          // the servers' summed; nil when not read
+	pg      *pgReading             // nil when not read
+}
+
+// pgReading is PostgreSQL's side of a sample: its backends' CPU time (those connected to
+// the run's database at the time) and its statement time and transactions so far.
+type pgReading struct {
+	cpu      time.Duration
+	activeMS float64 // -1: not known (before PostgreSQL 14)
+	xacts    int64
 }
 
 // poolCounters are the servers' connection-pool counters (/metrics), summed.
@@ -49,6 +58,7 @@ type poolCounters struct {
 type searchSampler struct {
 	sources []procstat.Source
 	red     *witness.Redis
+	pg      *witness.Postgres // nil unless the run's database is a PostgreSQL on this machine
 	bases   []string
 	client  *http.Client
 	stop    func()
@@ -57,8 +67,9 @@ type searchSampler struct {
 	samples []resourceSample
 }
 
-// startSearchSampler starts sampling; stop (also run on close) ends it.
-func startSearchSampler(ctx context.Context, st *stack.Stack, bases []string) *searchSampler {
+// startSearchSampler starts sampling; stop (also run on close) ends it. pgDSN and pgDB
+// name the run's PostgreSQL database (empty: none).
+func startSearchSampler(ctx context.Context, st *stack.Stack, bases []string, pgDSN, pgDB string) *searchSampler {
 	s := &searchSampler{sources: []procstat.Source{procstat.Self()}, bases: bases, client: &http.Client{Timeout: time.Second}}
 	if st != nil {
 		for _, sv := range st.Servers {
@@ -73,8 +84,15 @@ func startSearchSampler(ctx context.Context, st *stack.Stack, bases []string) *s
 			}
 		}
 	}
+	if pgDSN != "" && witness.Local(pgDSN) {
+		octx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		if pg, err := witness.OpenPostgres(octx, pgDSN, pgDB); err == nil {
+			s.pg = pg
+		}
+		cancel()
+	}
 	sctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	// Three loops, each stamping its own readings: a slow INFO or /metrics (a busy server)
+	// Independent loops, each stamping its own readings: a slow INFO or /metrics (a busy server)
 	// neither delays the CPU readings nor skews their time.
 	loops := []func(context.Context) *resourceSample{s.readCPU}
 	if s.red != nil {
@@ -82,6 +100,9 @@ func startSearchSampler(ctx context.Context, st *stack.Stack, bases []string) *s
 	}
 	if len(bases) > 0 {
 		loops = append(loops, s.readPools)
+	}
+	if s.pg != nil {
+		loops = append(loops, s.readPG)
 	}
 	var wg sync.WaitGroup
 	for _, read := range loops {
@@ -103,7 +124,15 @@ func startSearchSampler(ctx context.Context, st *stack.Stack, bases []string) *s
 		})
 	}
 	var once sync.Once
-	s.stop = func() { once.Do(func() { cancel(); wg.Wait() }) }
+	s.stop = func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+			if s.pg != nil {
+				s.pg.Close()
+			}
+		})
+	}
 	return s
 }
 
@@ -128,6 +157,21 @@ func (s *searchSampler) readRedis(ctx context.Context) *resourceSample {
 		return nil
 	}
 	return &resourceSample{redis: &c, at: time.Now()}
+}
+
+// readPG reads PostgreSQL's backends of the run's database and its statement time.
+func (s *searchSampler) readPG(ctx context.Context) *resourceSample {
+	rctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	a, err := s.pg.Activity(rctx)
+	if err != nil {
+		return nil
+	}
+	r := &pgReading{activeMS: a.ActiveMS, xacts: a.Xacts}
+	for _, pid := range a.Pids {
+		r.cpu += procstat.CPU(pid)
+	}
+	return &resourceSample{pg: r, at: time.Now()}
 }
 
 // readPools reads every server's pool counters; nil unless all of them answered.
@@ -248,6 +292,16 @@ func stepResources(samples []resourceSample, names []string, from, to time.Time,
 		t := int64(max(b.pools.redisTimeouts-a.pools.redisTimeouts, 0))
 		r.RedisPoolTimeouts = &t
 	}
+	if a, b, wall, ok := bracket(samples, from, to, func(r resourceSample) bool { return r.pg != nil }); ok {
+		// A backend that exited between the readings takes its CPU with it: at worst an
+		// underestimate (the server's pool keeps its connections).
+		cpu := round3(max(b.pg.cpu-a.pg.cpu, 0).Seconds() / wall)
+		r.PGCPU = &cpu
+		if x := b.pg.xacts - a.pg.xacts; x > 0 && a.pg.activeMS >= 0 && b.pg.activeMS >= a.pg.activeMS {
+			per := round3((b.pg.activeMS - a.pg.activeMS) / float64(x))
+			r.DBMSPerQuery = &per
+		}
+	}
 	return r
 }
 
@@ -281,6 +335,7 @@ const (
 const BottleneckRule = "the first step (by offered rate) at which a resource reached its mark names it; at that step, in this order: " +
 	"the generator (send lag p99 over a quarter of the SLO's bound, or its CPU at 90% of the cores), " +
 	"Redis (90% of its one core), a connection pool (a tenth of the requests waited: Redis's, then the database's), " +
+	"PostgreSQL (its backends at 90% of the cores, or its time per query over twice the first step's and over 1 ms), " +
 	"a server instance (90% of the cores), the machine (the run's processes together at 90% of the cores)"
 
 // bottleneck applies BottleneckRule to a search's steps. With no resource at its mark in any
@@ -299,8 +354,9 @@ func bottleneck(cs *summary.CapacitySearch) *summary.Bottleneck {
 	})
 	bound := cs.SLOMS
 	cores := float64(max(cs.Cores, 1))
+	base := baseDBMS(steps)
 	for _, st := range steps {
-		if name, ev := saturatedAt(st, bound, cores); name != "" {
+		if name, ev := saturatedAt(st, bound, cores, base); name != "" {
 			return &summary.Bottleneck{Resource: name, AtRPS: st.OfferedRPS, Rule: BottleneckRule, Evidence: append(ev, cpuEvidence(st, cores)...)}
 		}
 	}
@@ -317,7 +373,7 @@ func bottleneck(cs *summary.CapacitySearch) *summary.Bottleneck {
 }
 
 // saturatedAt is the first resource at its mark in step st, in the rule's order.
-func saturatedAt(st summary.SearchStep, boundMS, cores float64) (string, []string) {
+func saturatedAt(st summary.SearchStep, boundMS, cores, baseDBMS float64) (string, []string) {
 	at := fmt.Sprintf(" at %s rps", num(st.OfferedRPS))
 	if boundMS > 0 && st.LagP99MS > lagShareOfSLO*boundMS {
 		return "generator", []string{fmt.Sprintf("the generator sent late: send lag p99 %s ms%s, over a quarter of the SLO's %s ms", num(st.LagP99MS), at, num(boundMS))}
@@ -346,6 +402,12 @@ func saturatedAt(st summary.SearchStep, boundMS, cores float64) (string, []strin
 	if w := r.DBPoolWaitsPerRequest; w != nil && *w >= poolWaitsShare {
 		return "db-pool", []string{fmt.Sprintf("%s of the requests waited for a database connection, %s ms each on average%s", num(*w), num(*r.DBPoolWaitMSPerReq / *w), at)}
 	}
+	if c := r.PGCPU; c != nil && *c >= saturated*cores {
+		return "db", []string{fmt.Sprintf("PostgreSQL's backends used %s of %g cores%s", num(*c), cores, at)}
+	}
+	if d := r.DBMSPerQuery; d != nil && baseDBMS > 0 && *d > 2*baseDBMS && *d >= 1 {
+		return "db", []string{fmt.Sprintf("PostgreSQL spent %s ms per query%s, over twice the %s ms of the first step", num(*d), at, num(baseDBMS))}
+	}
 	names := make([]string, 0, len(r.CPU))
 	for name := range r.CPU {
 		names = append(names, name)
@@ -364,6 +426,17 @@ func saturatedAt(st summary.SearchStep, boundMS, cores float64) (string, []strin
 		return "machine", []string{fmt.Sprintf("the run's processes together used %s of the machine's %g cores%s: they share them", num(ours), cores, at)}
 	}
 	return "", nil
+}
+
+// baseDBMS is PostgreSQL's time per query at the lowest offered rate that measured it; 0 when
+// none did.
+func baseDBMS(steps []summary.SearchStep) float64 {
+	for _, st := range steps {
+		if r := st.Resources; r != nil && r.DBMSPerQuery != nil && *r.DBMSPerQuery > 0 {
+			return *r.DBMSPerQuery
+		}
+	}
+	return 0
 }
 
 // cpuEvidence lists every process's cores at a step, busiest first, and the machine.
@@ -402,6 +475,13 @@ func cpuEvidence(st summary.SearchStep, cores float64) []string {
 	}
 	if r.RedisPoolWaitsPerRequest != nil {
 		ev = append(ev, fmt.Sprintf("pool waits per request: Redis %s, database %s", num(*r.RedisPoolWaitsPerRequest), num(*r.DBPoolWaitsPerRequest)))
+	}
+	if r.PGCPU != nil {
+		e := fmt.Sprintf("PostgreSQL's backends: %s cores", num(*r.PGCPU))
+		if r.DBMSPerQuery != nil {
+			e += fmt.Sprintf(", %s ms per query", num(*r.DBMSPerQuery))
+		}
+		ev = append(ev, e)
 	}
 	return ev
 }

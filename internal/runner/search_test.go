@@ -49,6 +49,15 @@ func TestBottleneckRule(t *testing.T) {
 		{"db pool", []summary.SearchStep{
 			step(100, 1, low, func(r *summary.StepResources) { r.DBPoolWaitsPerRequest, r.DBPoolWaitMSPerReq = f(0.2), f(1) }),
 		}, "db-pool", 100, "0.200 of the requests waited for a database connection"},
+		{"postgres's cpu", []summary.SearchStep{
+			step(100, 1, low, func(r *summary.StepResources) { r.PGCPU = f(1.9) }),
+		}, "db", 100, "PostgreSQL's backends used 1.90 of 2 cores at 100 rps"},
+		// its time per query rising over twice the first step's (and over 1 ms)
+		{"postgres's time per query", []summary.SearchStep{
+			step(100, 1, low, func(r *summary.StepResources) { r.DBMSPerQuery = f(0.8) }),
+			step(200, 1, low, func(r *summary.StepResources) { r.DBMSPerQuery = f(1.5) }),
+			step(400, 1, low, func(r *summary.StepResources) { r.DBMSPerQuery = f(2.4) }),
+		}, "db", 400, "PostgreSQL spent 2.40 ms per query at 400 rps, over twice the 0.800 ms of the first step"},
 		// every process of the run together at 90% of the cores, none alone
 		{"machine", []summary.SearchStep{
 			step(100, 1, map[string]float64{"harness": 0.7, "server-1": 0.7, "server-2": 0.5}, nil),

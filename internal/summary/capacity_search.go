@@ -53,11 +53,16 @@ type StepResources struct {
 	RedisPoolTimeouts        *int64   `json:"redis_pool_timeouts,omitempty"`
 	DBPoolWaitsPerRequest    *float64 `json:"db_pool_waits_per_request,omitempty"`
 	DBPoolWaitMSPerReq       *float64 `json:"db_pool_wait_ms_per_request,omitempty"`
+	// PostgreSQL, when the run's database is one on this machine: the cores its backends
+	// connected to the run's database used (/proc), and its time executing statements per
+	// transaction (pg_stat_database active_time, PostgreSQL 14+).
+	PGCPU        *float64 `json:"pg_cpu,omitempty"`
+	DBMSPerQuery *float64 `json:"db_ms_per_query,omitempty"`
 }
 
 // Bottleneck names the resource that saturated first in a capacity search.
 type Bottleneck struct {
-	// Resource is "generator", "redis", "redis-pool", "db-pool", "server-N", "machine", or
+	// Resource is "generator", "redis", "redis-pool", "db-pool", "db", "server-N", "machine", or
 	// "none" when no resource reached its saturation mark.
 	Resource string  `json:"resource"`
 	AtRPS    float64 `json:"at_rps"` // the offered rate of the step it saturated at

@@ -132,3 +132,58 @@ func (p *Postgres) Read(ctx context.Context) (PGCounters, error) {
 
 // Close closes the connection.
 func (p *Postgres) Close() error { return p.db.Close() }
+
+// PGActivity is what a database's backends are doing: the pids of the backends connected
+// to it (the reader's own left out) and pg_stat_database's time spent executing statements
+// (active_time, PostgreSQL 14+; -1 before) against its transactions so far.
+type PGActivity struct {
+	Pids     []int
+	ActiveMS float64
+	Xacts    int64
+}
+
+// Activity reads the database's backends and its statement time now.
+func (p *Postgres) Activity(ctx context.Context) (PGActivity, error) {
+	a := PGActivity{ActiveMS: -1}
+	rows, err := p.db.QueryContext(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`, p.database)
+	if err != nil {
+		return a, fmt.Errorf("witness: pg_stat_activity: %w", err)
+	}
+	for rows.Next() {
+		var pid int
+		if err := rows.Scan(&pid); err != nil {
+			rows.Close()
+			return a, fmt.Errorf("witness: pg_stat_activity: %w", err)
+		}
+		a.Pids = append(a.Pids, pid)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return a, fmt.Errorf("witness: pg_stat_activity: %w", err)
+	}
+	err = p.db.QueryRowContext(ctx, `SELECT coalesce(sum(active_time),0), coalesce(sum(xact_commit + xact_rollback),0)
+		FROM pg_stat_database WHERE datname = $1`, p.database).Scan(&a.ActiveMS, &a.Xacts)
+	if err != nil { // before PostgreSQL 14: no active_time
+		a.ActiveMS = -1
+		if err := p.db.QueryRowContext(ctx, `SELECT coalesce(sum(xact_commit + xact_rollback),0) FROM pg_stat_database WHERE datname = $1`,
+			p.database).Scan(&a.Xacts); err != nil {
+			return a, fmt.Errorf("witness: pg_stat_database: %w", err)
+		}
+	}
+	return a, nil
+}
+
+// Local reports whether the server dsn names runs on this machine (a loopback address or a
+// Unix socket), where its backends' pids are this machine's processes.
+func Local(dsn string) bool {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return false
+	}
+	switch h := u.Hostname(); h {
+	case "", "localhost", "127.0.0.1", "::1":
+		return true
+	default:
+		return strings.HasPrefix(h, "127.") || strings.HasPrefix(u.Query().Get("host"), "/")
+	}
+}
