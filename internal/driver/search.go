@@ -33,14 +33,17 @@ type SearchStep struct {
 	// WindowStart and WindowEnd are when the judged part was due to start and end (wall
 	// clock), for the figures other witnesses sample over the same window.
 	WindowStart, WindowEnd time.Time
-	Requests               int64         // answers to the judged part's requests
-	Errors                 int64         // transport failures, 5xx, statuses the plan did not expect
-	Achieved               float64       // rps: answers over the span from the first to the last answer
-	P50, P99, Max          time.Duration // latency from the intended send time
-	Quantile               time.Duration // at the SLO's quantile
-	LagP99                 time.Duration // how late the generator sent, p99: its own share of a miss
-	Held                   bool
-	Why                    string // why it missed ("" when it held)
+	Requests               int64 // answers to the judged part's requests
+	Errors                 int64 // transport failures, 5xx, statuses the plan did not expect
+	// Achieved is the step's answers that ended inside the judged window, per second of it:
+	// what the server completed (the settle's late answers balance the window's own that
+	// end after it, so a server that keeps up achieves the offered rate).
+	Achieved      float64
+	P50, P99, Max time.Duration // latency from the intended send time
+	Quantile      time.Duration // at the SLO's quantile
+	LagP99        time.Duration // how late the generator sent, p99: its own share of a miss
+	Held          bool
+	Why           string // why it missed ("" when it held)
 }
 
 // judge decides whether a step held slo: answers at all, none an error, the quantile within
@@ -86,6 +89,7 @@ type search struct {
 	settle time.Duration
 	step   time.Duration
 	limit  time.Duration // the attack may not run past it: warm-up + duration
+	warmup time.Duration // Record times are from the end of the warm-up
 	origin time.Time     // the attack's start, once known
 	now    func() time.Duration
 
@@ -103,10 +107,9 @@ type search struct {
 
 // stepAcc gathers one step's judged answers.
 type stepAcc struct {
-	lat, lag          []time.Duration
-	errors            int64
-	firstEnd, lastEnd time.Duration
-	haveEnd           bool
+	lat, lag  []time.Duration
+	errors    int64
+	completed int64 // answers (of the whole step) that ended inside the judged window
 }
 
 // newSearch plans the warm-up (at the from rate) and the first step.
@@ -117,7 +120,7 @@ func newSearch(sc *scenarios.Scenario) (*search, error) {
 	}
 	eff := sc.Rate.Search.Effective()
 	s := &search{slo: slo, state: scenarios.NewSearchState(sc.Rate), settle: eff.Settle, step: eff.StepDuration,
-		limit: sc.Total(), changed: make(chan struct{})}
+		limit: sc.Total(), warmup: sc.Warmup, changed: make(chan struct{})}
 	s.now = func() time.Duration { return 0 }
 	if sc.Warmup > 0 {
 		s.add(sc.Rate.From, 0, sc.Warmup, -1)
@@ -271,28 +274,23 @@ func (s *search) take(rec Record, unexpected bool) {
 		s.got, s.accs = append(s.got, 0), append(s.accs, stepAcc{})
 	}
 	s.got[i]++
+	a := &s.accs[i]
+	if end := rec.End() + s.warmup; g.step >= 0 && end >= g.start+g.judged && end < g.start+g.dur {
+		a.completed++ // the settle's answers too: what the server completed in the window
+	}
 	if g.step >= 0 && g.at(rec.Res.Seq) >= g.start+g.judged {
-		a := &s.accs[i]
 		a.lat = append(a.lat, rec.Latency)
 		a.lag = append(a.lag, rec.Sent-rec.Intended)
 		if unexpected {
 			a.errors++
 		}
-		end := rec.End()
-		if !a.haveEnd || end < a.firstEnd {
-			a.firstEnd = end
-		}
-		if !a.haveEnd || end > a.lastEnd {
-			a.lastEnd = end
-		}
-		a.haveEnd = true
 	}
 	if s.got[i] != g.hits || g.step < 0 {
 		return
 	}
-	a := s.accs[i]
+	done := *a
 	s.accs[i] = stepAcc{} // its answers are judged: free them
-	s.judge(g, a)
+	s.judge(g, done)
 }
 
 // judge closes segment g's step and decides the next.
@@ -308,8 +306,8 @@ func (s *search) judge(g searchSegment, a stepAcc) {
 		st.Max = a.lat[len(a.lat)-1]
 	}
 	st.LagP99 = max(quantile(a.lag, 0.99), 0)
-	if span := (a.lastEnd - a.firstEnd).Seconds(); len(a.lat) > 1 && span > 0 {
-		st.Achieved = float64(len(a.lat)-1) / span
+	if w := (g.dur - g.judged).Seconds(); w > 0 {
+		st.Achieved = float64(a.completed) / w
 	}
 	st.judge(s.slo)
 	s.steps = append(s.steps, st)

@@ -19,7 +19,7 @@ type CapacitySearch struct {
 // SearchStep is one step of a capacity search, over its judged part (after the settle).
 type SearchStep struct {
 	OfferedRPS  float64 `json:"offered_rps"`
-	AchievedRPS float64 `json:"achieved_rps"` // answers per second, first to last answer
+	AchievedRPS float64 `json:"achieved_rps"` // answers that ended inside the judged window, per second
 	Requests    int64   `json:"requests"`
 	Errors      int64   `json:"errors"`
 	P50MS       float64 `json:"p50_ms"` // latency from the intended send time
