@@ -71,7 +71,7 @@ func TestRenderCapacitySearch(t *testing.T) {
 	if err := WriteText(&text, s); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"held 400 rps within the SLO", "multiplies capacity by 4.00", "Bottleneck (no cache): none"} {
+	for _, want := range []string{"held 400 rps within the SLO", "multiplies capacity by 4.00", "Bottleneck (no cache): none", "The knee: capacity-latency.png and capacity-throughput.png"} {
 		if !strings.Contains(strings.Join(strings.Fields(text.String()), " "), want) {
 			t.Errorf("terminal output lacks %q:\n%s", want, text.String())
 		}

@@ -28,6 +28,9 @@ func WriteText(w io.Writer, s *summary.Summary) error {
 			b.WriteString(wrapText(fmt.Sprintf("Bottleneck (%s): %s — %s", modeLabel(f), bn.Resource, bn.Evidence[0]), textWidth, "  "))
 		}
 	}
+	if len(searchModes(s)) > 0 {
+		b.WriteString(wrapText("The knee: "+strings.Join(SearchCharts(), " and ")+" beside the report, and each step in it.", textWidth, "  "))
+	}
 	for _, n := range v.Notes {
 		b.WriteString(wrapText("NOTE: "+n, textWidth, "      "))
 	}
