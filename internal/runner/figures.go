@@ -50,6 +50,9 @@ type Parts struct {
 	Capacity *summary.Capacity
 	// Restarts are the figures of every graceful stop and restart of an instance.
 	Restarts []summary.Restart
+	// GeneratorHealth is the load generator's health over the window (loadhealth); nil
+	// when it was not sampled.
+	GeneratorHealth *summary.GeneratorHealth
 }
 
 // Compose is the one place a mode's Figures are put together: the recorder's figures with
@@ -105,6 +108,7 @@ func Compose(recorded summary.Figures, p Parts) summary.Figures {
 		}
 	}
 	f.Restarts = p.Restarts
+	f.GeneratorHealth = p.GeneratorHealth
 	f.RestartsTotal = summary.TotalRestarts(p.Restarts)
 	if p.Capacity != nil {
 		c := *p.Capacity
@@ -143,6 +147,10 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 	parts.Restarts, restartNotes = restartFigures(mode, st, p.restarts, out.MeasureStart, m.sc)
 	stepNotes = append(stepNotes, restartNotes...)
 	parts.Processes, parts.GC = p.procs()
+	if h := p.health.Load(); h != nil {
+		gh := h.Stop()
+		parts.GeneratorHealth = &gh
+	}
 	if p.model != nil {
 		ih := p.model.HitRate()
 		parts.Ideal = &ih
