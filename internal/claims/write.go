@@ -67,8 +67,12 @@ func headline(s *Scorecard) string {
 	if s.Quick {
 		mode = "-quick run (seconds-long runs: a smoke test, not the measurement)"
 	}
-	return fmt.Sprintf("%d hold, %d fail, %d not measured — cache config under test: %s; %s",
-		s.Holds, s.Fails, s.NotMeasured, s.Layer, mode)
+	inc := ""
+	if s.Inconclusive > 0 {
+		inc = fmt.Sprintf(", %d INCONCLUSIVE (latency measured on a saturated load generator)", s.Inconclusive)
+	}
+	return fmt.Sprintf("%d hold, %d fail, %d not measured%s — cache config under test: %s; %s",
+		s.Holds, s.Fails, s.NotMeasured, inc, s.Layer, mode)
 }
 
 // WriteText prints the scorecard for a terminal: one line per claim, then where the swept

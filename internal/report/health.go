@@ -6,12 +6,14 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/internal/threshold"
 )
 
 // healthNotes is the generator-health finding a report opens with when the load generator
-// or its machine was saturated: why the latency verdicts are INCONCLUSIVE.
+// or its machine was saturated (why the latency verdicts are INCONCLUSIVE), unless the
+// verdict line, INCONCLUSIVE, already says it.
 func healthNotes(s *summary.Summary) []string {
-	if s.Inconclusive == "" {
+	if s.Inconclusive == "" || !s.Interrupted && s.Aborted == "" && threshold.OnlyInconclusive(s.Thresholds) {
 		return nil
 	}
 	return []string{s.Inconclusive}
