@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/loadhealth"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -123,5 +124,83 @@ func TestStarvedGenerator(t *testing.T) {
 	// bench gate re-judges the run the same way: exit 4.
 	if gout, gerr, code := runBench(t, context.Background(), nil, "gate", dir); code != exitInconclusive {
 		t.Errorf("bench gate: exit %d, want %d\n%s\n%s", code, exitInconclusive, gout, gerr)
+	}
+}
+
+// TestGateHealthConverse judges fixture summaries with bench gate: the generator-health
+// verdict is data in summary.json, so the converse of TestStarvedGenerator — an unsaturated
+// run judges latency as always — is proved here without depending on how busy the machine
+// is. A saturated run's latency thresholds and latency regressions are INCONCLUSIVE (exit 4)
+// unless a count fails (exit 1).
+func TestGateHealthConverse(t *testing.T) {
+	health := func(saturated bool) *summary.GeneratorHealth {
+		p := summary.HealthPoint{T: 1, LagP99MS: 2, PSISome: 0.1}
+		if saturated {
+			p.LagP99MS, p.PSISome = 180, 0.62
+		}
+		h := &summary.GeneratorHealth{EveryS: 1, CPUs: 2, PSI: true, Steal: true, Rule: loadhealth.DefaultRule(),
+			Timeline: []summary.HealthPoint{p, p, p}}
+		h.Aggregates = loadhealth.Aggregate(h.Timeline)
+		loadhealth.Judge(h)
+		if h.Saturated != saturated {
+			t.Fatalf("fixture: saturated %v, want %v", h.Saturated, saturated)
+		}
+		return h
+	}
+	write := func(t *testing.T, saturated bool, p99 float64, errors int64, samples map[string][]float64) string {
+		s := &summary.Summary{Schema: summary.Schema, Scenario: "fixture", Config: "default", Mode: summary.ModeCache,
+			Env: summary.Env{Go: "go1.26", CPUs: 2, RedisBackend: "process", DB: "sqlite"},
+			Figures: summary.Figures{Mode: summary.ModeCache, Requests: 100, Errors: errors, Latency: summary.Latency{P99: p99},
+				GeneratorHealth: health(saturated)},
+			Thresholds: []summary.Threshold{{Expr: "latency.p99 <= 50ms"}, {Expr: "errors == 0"}}, Samples: samples}
+		s.Inconclusive = loadhealth.Finding(s.GeneratorHealth)
+		dir := t.TempDir()
+		if err := summary.Write(dir, s); err != nil {
+			t.Fatal(err)
+		}
+		return dir
+	}
+	for _, tc := range []struct {
+		name      string
+		saturated bool
+		p99       float64
+		errors    int64
+		code      int
+	}{
+		{"unsaturated: latency passes", false, 20, 0, exitOK},
+		{"unsaturated: latency fails", false, 200, 0, exitFail},
+		{"saturated: latency INCONCLUSIVE", true, 200, 0, exitInconclusive},
+		{"saturated: a count still fails", true, 200, 3, exitFail},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := write(t, tc.saturated, tc.p99, tc.errors, nil)
+			stdout, stderr, code := runBench(t, context.Background(), nil, "gate", dir)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
+			}
+			if tc.saturated != strings.Contains(stdout, "INCONCLUSIVE") {
+				t.Errorf("saturated %v, but the table says:\n%s", tc.saturated, stdout)
+			}
+		})
+	}
+	// Regressions: a significant latency regression fails the gate, unless either run's
+	// generator was saturated.
+	six := func(v float64) []float64 { return []float64{v, v * 1.01, v * 0.99, v * 1.02, v * 0.98, v} }
+	base := write(t, false, 20, 0, map[string][]float64{"latency.p99": six(20), "errors": six(0)})
+	for _, tc := range []struct {
+		name      string
+		saturated bool
+		code      int
+	}{
+		{"regression judged", false, exitFail},
+		{"regression INCONCLUSIVE", true, exitInconclusive},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cur := write(t, tc.saturated, 40, 0, map[string][]float64{"latency.p99": six(40), "errors": six(0)})
+			stdout, stderr, code := runBench(t, context.Background(), nil, "gate", "-baseline", filepath.Join(base, summary.FileName), cur)
+			if code != tc.code {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, tc.code, stdout, stderr)
+			}
+		})
 	}
 }
