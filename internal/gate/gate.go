@@ -76,8 +76,9 @@ const (
 	Changed         Verdict = "changed"               // a neutral metric moved significantly
 	TooFewSamples   Verdict = "warn: too few samples" // no test can reach significance with these sample sizes
 	Missing         Verdict = "missing"               // only one of the runs has the metric
-	// Inconclusive is a latency metric (threshold.Path.Latency) when the load generator was
-	// saturated in either run (summary.Summary.Inconclusive): neither a regression nor not.
+	// Inconclusive is a latency metric (threshold.Path.Latency) the gate would judge when
+	// the load generator was saturated in either run (summary.Summary.Inconclusive):
+	// neither a regression nor not.
 	Inconclusive Verdict = "INCONCLUSIVE"
 )
 
@@ -188,7 +189,9 @@ func Compare(baseline, current *summary.Summary, o Options) (*Result, error) {
 			continue
 		}
 		row := judge(m, b, c, opts)
-		if why := saturated(baseline, current); why != "" && row.Verdict != Missing {
+		// A verdict on a latency metric is not one when a generator was saturated; rows the
+		// gate does not judge anyway (missing, too few samples) stay as they are.
+		if why := saturated(baseline, current); why != "" && row.Verdict != Missing && row.Verdict != TooFewSamples {
 			if p, err := threshold.ParsePath(m); err == nil && p.Latency() {
 				row.Verdict, row.Note = Inconclusive, why
 			}
