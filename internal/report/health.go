@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 
+	"gonum.org/v1/plot/plotter"
+
 	"github.com/atlasbench/atlasbench/internal/render"
 	"github.com/atlasbench/atlasbench/internal/summary"
 	"github.com/atlasbench/atlasbench/internal/threshold"
@@ -19,9 +21,9 @@ func healthNotes(s *summary.Summary) []string {
 	return []string{s.Inconclusive}
 }
 
-// healthSection is the generator's health mode by mode: the aggregates, the rule's verdict
-// and a compact timeline (a sample a second, grouped to at most maxHealthRows rows); nil
-// when no mode was sampled.
+// healthSection is the generator's health mode by mode: the aggregates and the rule's
+// verdict, and for a saturated mode a compact timeline (a sample a second, grouped to at
+// most maxHealthRows rows; the chart draws every mode's); nil when no mode was sampled.
 func healthSection(s *summary.Summary) *section {
 	sec := &section{Title: "Generator health"}
 	t := &table{Head: []string{"mode", "from s", "to s", "lag p99", "PSI cpu some", "steal", "load 1m", "harness CPU", "GC pause", "sched p99", "saturated"},
@@ -43,6 +45,9 @@ func healthSection(s *summary.Summary) *section {
 			modeLabel(f), verdict, msText(a.LagP50MS), msText(a.LagP99MS), msText(a.LagMaxMS), shareText(a.PSISomeMean), shareText(a.PSISomeMax),
 			shareText(a.StealMean), render.Sig(a.Load1Mean, 3), h.CPUs, render.Sig(a.Load1Max, 3), render.Sig(a.HarnessCPUMean, 2),
 			msText(a.GCPauseTotalMS), msText(a.SchedP99MS))})
+		if !h.Saturated {
+			continue // the chart has the timeline; the table is for where the rule fired
+		}
 		for _, g := range groupHealth(h.Timeline, maxHealthRows) {
 			sat := ""
 			if g.Saturated {
@@ -62,7 +67,7 @@ func healthSection(s *summary.Summary) *section {
 	if r == nil && s.NoCache != nil {
 		r = s.NoCache.GeneratorHealth
 	}
-	if r != nil && !r.Rule.Off {
+	if r != nil && !r.Rule.Off && sec.Table != nil {
 		sec.Foot = append(sec.Foot, fmt.Sprintf("A second is saturated when the scheduling lag p99 exceeds %s, the harness's Go scheduler latency p99 %s, PSI cpu some %s or steal %s (a limit of 0 is not checked); a window is saturated when more than %s of its seconds are (bench run -saturation). Each row is the worst of its seconds.",
 			msText(r.Rule.LagP99MS), msText(r.Rule.SchedP99MS), shareText(r.Rule.PSISome), shareText(r.Rule.Steal), render.Percent(r.Rule.Share)))
 	}
@@ -113,4 +118,50 @@ func shareText(v float64) string {
 		return dash
 	}
 	return render.Percent(v)
+}
+
+// chartHealth is the generator-health chart's file name.
+const chartHealth = "generator-health.png"
+
+// healthFigure draws, mode by mode, the attack's scheduling lag p99 and the harness's Go
+// scheduler latency p99 a second, and the saturation rule's lag limit: where the generator
+// itself fell behind. The machine's PSI and steal are in the report's table.
+func healthFigure(s *summary.Summary) (*figure, string) {
+	f := newFigure("time since warm-up (s)", "p99 per second (ms)")
+	f.faults(faultMarks(s))
+	var rule *summary.SaturationRule
+	for i, m := range modes(s) {
+		h := m.GeneratorHealth
+		if h == nil {
+			continue
+		}
+		rule = &h.Rule
+		var lag, sched plotter.XYs
+		for _, p := range h.Timeline {
+			// 0 (no request in that second, a closed loop) has no place on a log axis: a gap.
+			if p.LagP99MS > 0 {
+				lag = append(lag, plotter.XY{X: p.T, Y: p.LagP99MS})
+			}
+			if p.SchedP99MS > 0 {
+				sched = append(sched, plotter.XY{X: p.T, Y: p.SchedP99MS})
+			}
+			f.xMin, f.xMax = min(f.xMin, p.T), max(f.xMax, p.T)
+		}
+		colour := render.Blue
+		if i > 0 {
+			colour = render.Grey
+		}
+		f.addRuns(modeLabel(m)+": scheduling lag", splitAtGaps(lag), solid(colour, 1.5))
+		f.addRuns(modeLabel(m)+": harness scheduler latency", splitAtGaps(sched), dashed(colour, 1.2))
+	}
+	if f.points == 0 {
+		return nil, "the summary has no generator-health samples"
+	}
+	if rule != nil && !rule.Off && rule.LagP99MS > 0 {
+		f.addRuns("saturation limit "+msText(rule.LagP99MS), []plotter.XYs{{{X: min(f.xMin, 0), Y: rule.LagP99MS}, {X: f.xMax, Y: rule.LagP99MS}}},
+			dashed(render.Orange, 1))
+	}
+	f.timeAxis()
+	f.valueAxis(true)
+	return f, ""
 }
