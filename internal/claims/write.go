@@ -87,7 +87,7 @@ func WriteText(w io.Writer, s *Scorecard) error {
 	fmt.Fprintln(tw, "VERDICT\tCLAIM\tMEASURED")
 	for _, r := range s.Rows {
 		m := r.Measured
-		if r.Verdict == NotMeasured && r.Reason != "" {
+		if (r.Verdict == NotMeasured || r.Verdict == Inconclusive) && r.Reason != "" {
 			m = r.Reason
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Verdict, oneLine(r.Quote), oneLine(m))
@@ -172,7 +172,7 @@ func WriteMarkdown(w io.Writer, s *Scorecard) error {
 
 var pageTmpl = template.Must(template.New("claims").Funcs(render.Funcs(template.FuncMap{"rel": rel})).Parse(render.HTMLHead + `<title>Does the Atlas write-up hold?</title>
 <style>{{css}}
-.HOLDS { color: #1a7f37; font-weight: 700; } .FAILS { color: #cf222e; font-weight: 700; } .NOT { color: #59636e; font-weight: 700; }
+.HOLDS { color: #1a7f37; font-weight: 700; } .FAILS { color: #cf222e; font-weight: 700; } .NOT { color: #59636e; font-weight: 700; } .INCONCLUSIVE { color: #9a6700; font-weight: 700; }
 td.ev { font-size: .85em; word-break: break-all; }
 </style>
 </head>
