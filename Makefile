@@ -54,9 +54,14 @@ test:
 # The CI gate: smoke in both modes, 4 repeats (the fewest with which the gate's U test can judge
 # latency; about 2 minutes), thresholds + regression vs reports/baseline/smoke.json (4 repeats too).
 # Accept a new baseline with: bin/bench gate -update -baseline reports/baseline/smoke.json reports/latest
+# Exit 4 (INCONCLUSIVE: the load generator was saturated, so latency was not judged; every
+# count was) is accepted with a message: this gate runs on shared machines.
 gate: build
-	./$(BIN) run -scenario smoke -mode both -count 4 -quiet -junit reports/smoke-junit.xml
-	./$(BIN) gate -baseline reports/baseline/smoke.json -tolerance latency=100% reports/latest
+	./$(BIN) run -scenario smoke -mode both -count 4 -quiet -junit reports/smoke-junit.xml || [ $$? -eq 4 ]
+	./$(BIN) gate -baseline reports/baseline/smoke.json -tolerance latency=100% reports/latest; \
+	status=$$?; \
+	if [ $$status -eq 4 ]; then echo "make gate: INCONCLUSIVE latency (saturated load generator) accepted; every count was judged"; status=0; fi; \
+	exit $$status
 
 # Cache configurations side by side on one scenario.
 compare: build

@@ -13,6 +13,7 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/claims"
+	"github.com/atlasbench/atlasbench/internal/loadhealth"
 	"github.com/atlasbench/atlasbench/internal/runner"
 )
 
@@ -38,7 +39,8 @@ Examples:
   bench claims -junit claims-junit.xml
 
 Exit codes: 0 every measured claim holds · 1 a claim fails (or the run was interrupted) ·
-2 bad usage or config · 3 the environment failed (a run could not run: no summary). A figure a run
+2 bad usage or config · 3 the environment failed (a run could not run: no summary) · 4 no claim
+fails but one is INCONCLUSIVE (its latency was measured on a saturated load generator). A figure a run
 measured none of (no answer wholly from the cache) is NOT MEASURED, with that reason, and no exit 3.`
 
 func runClaims(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -52,11 +54,16 @@ func runClaims(ctx context.Context, args []string, getenv func(string) string, s
 	parallel := fs.Int("parallel", 0, "runs at a time (default 1, with -quick 4); more than 1 disturbs latency figures")
 	junit := fs.String("junit", "", "also write the claims' checks as JUnit XML to this file")
 	quiet := fs.Bool("quiet", false, "no live progress")
+	saturationFlag := fs.String("saturation", "auto", "as bench run -saturation: when a run's load generator counts as saturated, making its latency claims INCONCLUSIVE (auto, off, or lag=50ms,sched=50ms,psi=50%,steal=10%,share=20%)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return usagef("claims: unexpected argument %q", fs.Arg(0))
+	}
+	saturation, err := loadhealth.ParseRule(*saturationFlag)
+	if err != nil {
+		return usagef("claims: -saturation %s: %v", *saturationFlag, err)
 	}
 	if *only != "" {
 		o.Only = strings.Split(*only, ",")
@@ -100,7 +107,7 @@ func runClaims(ctx context.Context, args []string, getenv func(string) string, s
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	runOne := func(ctx context.Context, r claims.Run) claims.Result {
 		res, err := runner.Run(ctx, runner.Options{Scenario: r.Scenario, Config: r.Config, Mode: r.Mode,
-			Out: filepath.Join(dir, r.Name), Redis: r.Redis, Count: r.Count, Binary: binary, Log: log})
+			Out: filepath.Join(dir, r.Name), Redis: r.Redis, Count: r.Count, Binary: binary, Log: log, Saturation: saturation})
 		out := claims.Result{Run: r, Err: err}
 		if res != nil {
 			out.Dir, out.Summary = res.Dir, res.Summary
@@ -152,6 +159,8 @@ func runClaims(ctx context.Context, args []string, getenv func(string) string, s
 		return envError{fmt.Errorf("claims: not measured because a run failed: %s (%v)", strings.Join(sc.RunFailed(), ", "), runErr)}
 	case !sc.Pass:
 		return failError{fmt.Sprintf("claims: %d of the write-up's claims fail", sc.Fails)}
+	case sc.Inconclusive > 0:
+		return inconclusiveError{fmt.Sprintf("claims: %d of the write-up's claims INCONCLUSIVE: their latency was measured on a saturated load generator", sc.Inconclusive)}
 	}
 	return nil
 }

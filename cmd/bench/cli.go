@@ -17,6 +17,9 @@ const (
 	exitFail  = 1 // a threshold or the regression gate failed
 	exitUsage = 2 // bad usage, scenario or config
 	exitEnv   = 3 // the environment failed: Redis or DB could not start, target unreachable
+	// exitInconclusive is a run (or gate) in which nothing failed but a latency verdict is
+	// INCONCLUSIVE: the load generator or its machine was saturated.
+	exitInconclusive = 4
 	// exitInterrupted is a run stopped by Ctrl-C or SIGTERM (128 + SIGINT, as shells report
 	// it): no verdict; its report, if it measured anything, holds what was measured.
 	exitInterrupted = 130
@@ -39,6 +42,12 @@ type interruptedError struct{ msg string }
 
 func (e interruptedError) Error() string { return e.msg }
 
+// inconclusiveError is a run or gate in which nothing failed but a latency verdict is
+// INCONCLUSIVE (a saturated generator): exit 4. Its report is printed already.
+type inconclusiveError struct{ msg string }
+
+func (e inconclusiveError) Error() string { return e.msg }
+
 // failError is a run or gate that finished but did not pass: exit 1. Its report is printed already.
 type failError struct{ msg string }
 
@@ -56,9 +65,12 @@ func exitCode(err error, stderr io.Writer) int {
 	var e envError
 	var f failError
 	var i interruptedError
+	var inc inconclusiveError
 	switch {
 	case errors.As(err, &i):
 		return exitInterrupted
+	case errors.As(err, &inc):
+		return exitInconclusive
 	case errors.As(err, &f):
 		return exitFail
 	case errors.As(err, &u):

@@ -30,7 +30,9 @@ Examples:
   bench gate -baseline reports/baseline/smoke.json -tolerance latency=50% reports/latest
   bench gate -update -baseline reports/baseline/smoke.json reports/latest   # accept as the new baseline
 
-Exit codes: 0 pass · 1 a threshold failed or a regression · 2 bad input · 3 no or incompatible baseline.`
+Exit codes: 0 pass · 1 a threshold failed or a regression · 2 bad input · 3 no or incompatible
+baseline · 4 INCONCLUSIVE: nothing failed, but a run's load generator was saturated, so its latency
+thresholds and latency regressions were not judged.`
 
 // toleranceFlags collects repeated -tolerance METRIC=VALUE flags.
 type toleranceFlags map[string]float64
@@ -71,17 +73,25 @@ func runGate(ctx context.Context, args []string, getenv func(string) string, std
 		exprs = append(exprs, t.Expr)
 	}
 	current.Thresholds = threshold.EvalAll(exprs, current)
-	var failed []string
-	if current.Interrupted {
+	var failed, inconclusive []string
+	switch {
+	case current.Interrupted:
 		// An interrupted run has no verdict of its own, and cannot pass a gate either.
 		threshold.NotJudged(current.Thresholds, "the run was interrupted before its end")
 		failed = append(failed, "the run was interrupted: its thresholds are not judged and it cannot pass")
+	case current.Inconclusive != "":
+		// A saturated generator: latency thresholds are neither passed nor failed.
+		threshold.Inconclusive(current.Thresholds, current.Inconclusive)
 	}
 	if len(current.Thresholds) > 0 {
 		fmt.Fprintf(stdout, "thresholds of %s (%s):\n", current.Scenario, fs.Arg(0))
 		threshold.WriteTable(stdout, current.Thresholds)
-		if !threshold.Passed(current.Thresholds) && !current.Interrupted {
+		switch {
+		case current.Interrupted:
+		case threshold.Failed(current.Thresholds) > 0:
 			failed = append(failed, "thresholds failed")
+		case threshold.OnlyInconclusive(current.Thresholds):
+			inconclusive = append(inconclusive, "latency thresholds INCONCLUSIVE ("+current.Inconclusive+")")
 		}
 	}
 	if *junit != "" {
@@ -108,10 +118,15 @@ func runGate(ctx context.Context, args []string, getenv func(string) string, std
 		res.Write(stdout)
 		if res.Regressed() {
 			failed = append(failed, "regression against the baseline")
+		} else if res.Inconclusive() {
+			inconclusive = append(inconclusive, "latency regressions INCONCLUSIVE: the load generator was saturated")
 		}
 	}
 	if len(failed) > 0 {
 		return failError{"gate: " + strings.Join(failed, "; ")}
+	}
+	if len(inconclusive) > 0 {
+		return inconclusiveError{"gate: INCONCLUSIVE: " + strings.Join(inconclusive, "; ")}
 	}
 	fmt.Fprintln(stdout, "gate: PASS")
 	return nil

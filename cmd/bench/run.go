@@ -15,6 +15,7 @@ import (
 
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
+	"github.com/atlasbench/atlasbench/internal/loadhealth"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/runner"
 	"github.com/atlasbench/atlasbench/internal/stack"
@@ -58,8 +59,10 @@ the unsharded run would send it, so the shards' rates add up to the scenario's. 
 shard 1's job only: the others mark the fault times as phase boundaries.
 
 Exit codes: 0 pass · 1 a threshold failed · 2 bad usage, scenario or config · 3 the environment
-failed (Redis or DB could not start or answer its preflight, target unreachable) · 130 interrupted
-(Ctrl-C or SIGTERM: no verdict, thresholds not judged; a report only when something was measured).`
+failed (Redis or DB could not start or answer its preflight, target unreachable) · 4 INCONCLUSIVE:
+nothing failed, but the load generator or its machine was saturated, so the latency thresholds
+were not judged (-saturation) · 130 interrupted (Ctrl-C or SIGTERM: no verdict, thresholds not
+judged; a report only when something was measured).`
 
 func runRun(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("run", runUsage, stdout)
@@ -84,6 +87,7 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	fs.IntVar(&o.Count, "count", 1, "repeat the measured window N times (modes interleaved) and keep every sample")
 	shard := fs.String("shard", "", "run only shard `i/N` of the scenario's users (each user's requests at the unsharded run's times); merge the shards with bench merge")
 	startAt := fs.String("start-at", "", "start the measured window at this RFC 3339 `time` (the same for every shard; warm-up runs before it)")
+	saturation := fs.String("saturation", "auto", "when the load generator counts as saturated, making latency verdicts INCONCLUSIVE (exit 4): auto, off, or auto with limits changed: lag=50ms,sched=50ms,psi=50%,steal=10%,share=20%")
 	fs.DurationVar(&o.MaxLag, "max-lag", driver.DefaultMaxLag, "cut a scheduled run off once it sends this far behind its schedule (the rest counts as dropped; 0 or negative: never, send everything late like vegeta)")
 	quiet := fs.Bool("quiet", false, "no live progress: one line per mode")
 	junit := fs.String("junit", "", "also write the thresholds as JUnit XML to this file (for CI systems)")
@@ -93,12 +97,16 @@ func runRun(ctx context.Context, args []string, getenv func(string) string, stdo
 	if fs.NArg() > 0 {
 		return usagef("run: unexpected argument %q", fs.Arg(0))
 	}
+	var err error
 	o.Mode = summary.Mode(*mode)
 	if o.Count < 1 {
 		return usagef("run: -count %d: want 1 or more", o.Count)
 	}
 	if o.MaxLag <= 0 {
 		o.MaxLag = -1 // never
+	}
+	if o.Saturation, err = loadhealth.ParseRule(*saturation); err != nil {
+		return usagef("run: -saturation %s: %v", *saturation, err)
 	}
 	sc, err := loadScenario(o.Target != "")
 	if err != nil {
@@ -323,6 +331,8 @@ func runExit(ctx context.Context, err error, res *runner.Result) error {
 		return err
 	case res.Summary.Interrupted:
 		return interruptedError{"run interrupted: no verdict; the report holds what was measured"}
+	case !res.Summary.Pass && res.Summary.Aborted == "" && threshold.OnlyInconclusive(res.Summary.Thresholds):
+		return inconclusiveError{"INCONCLUSIVE: " + res.Summary.Inconclusive}
 	case !res.Summary.Pass:
 		return failError{"thresholds failed"}
 	}

@@ -160,6 +160,8 @@ func TestRunExitCodes(t *testing.T) {
 		{"run: duration shorter than the faults", []string{"run", "-scenario", "mixed", "-duration", "10s"}, exitUsage, "-duration 10s: scenario mixed injects faults until 30s"},
 		{"run: negative duration", []string{"run", "-scenario", "smoke", "-duration", "-1s"}, exitUsage, "-duration -1s: want a duration > 0"},
 		{"run: zero count", []string{"run", "-scenario", "smoke", "-count", "0"}, exitUsage, "-count 0"},
+		{"run: bad saturation rule names the key", []string{"run", "-scenario", "smoke", "-saturation", "psi=200%"}, exitUsage, "-saturation psi=200%: psi=200%: want a share"},
+		{"claims: bad saturation rule", []string{"claims", "-saturation", "often"}, exitUsage, `-saturation often: "often": want key=value`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out := t.TempDir()

@@ -7,7 +7,9 @@
 // passes, FAILS when one does not (even if another could not be measured), NOT MEASURED (with the reason) when the claim has no check
 // yet, a run it needs failed (no summary: Scorecard.RunFailed, the environment's fault), or
 // the run ran but measured none of the figure (no answer served wholly from the cache: a
-// verdict about the measurement, not a failed run). A claim turns measured by adding its run
+// verdict about the measurement, not a failed run), INCONCLUSIVE when nothing failed but a
+// latency check's run had a saturated load generator (summary.Summary.Inconclusive). A
+// claim turns measured by adding its run
 // to Plan and its checks to Table.
 //
 // The hit-rate and DB-reduction claims are also swept over requests per user per TTL (users

@@ -26,6 +26,10 @@ const (
 	Holds       Verdict = "HOLDS"
 	Fails       Verdict = "FAILS"
 	NotMeasured Verdict = "NOT MEASURED"
+	// Inconclusive is a claim whose only failing or passing figures are latency measured
+	// while a run's load generator was saturated (summary.Summary.Inconclusive), and none
+	// of its other checks failed.
+	Inconclusive Verdict = "INCONCLUSIVE"
 )
 
 // Result is one run as the caller ran it: its directory and summary, or the error that kept
@@ -50,6 +54,8 @@ type Scorecard struct {
 	Holds       int          `json:"holds"`
 	Fails       int          `json:"fails"`
 	NotMeasured int          `json:"not_measured"`
+	// Inconclusive counts the claims whose latency was measured on a saturated generator.
+	Inconclusive int `json:"inconclusive,omitempty"`
 	// Pass is true when every measured claim holds.
 	Pass bool `json:"pass"`
 }
@@ -77,6 +83,9 @@ type CheckResult struct {
 	Interval string  `json:"interval,omitempty"` // over the run's repeats, when it had several
 	Pass     bool    `json:"pass"`
 	Error    string  `json:"error,omitempty"`
+	// Inconclusive says why a latency check (threshold.Path.Latency) is not judged: its
+	// run's load generator was saturated.
+	Inconclusive string `json:"inconclusive,omitempty"`
 }
 
 // Shown is a figure printed beside a verdict.
@@ -138,6 +147,8 @@ func Evaluate(o Options, results []Result) (*Scorecard, error) {
 			sc.Holds++
 		case Fails:
 			sc.Fails++
+		case Inconclusive:
+			sc.Inconclusive++
 		default:
 			sc.NotMeasured++
 		}
@@ -170,11 +181,13 @@ func evaluate(c Claim, runs map[string]*Result, o Options) Row {
 			row.Evidence = append(row.Evidence, Evidence{Run: name, Describe: r.Run.Describe, Dir: r.Dir, Summary: summaryPath(r.Dir)})
 		}
 	}
-	var missing, failed []string
+	var missing, failed, inconclusive []string
 	for _, ch := range c.Checks {
 		cr := check(ch, runs)
 		row.Checks = append(row.Checks, cr)
 		switch {
+		case cr.Inconclusive != "":
+			inconclusive = append(inconclusive, fmt.Sprintf("%s: %s measured %s: %s", ch.Run, cr.Expr, cr.Display, cr.Inconclusive))
 		case cr.Error != "":
 			missing = append(missing, cr.Error)
 		case !cr.Pass:
@@ -196,6 +209,8 @@ func evaluate(c Claim, runs map[string]*Result, o Options) Row {
 		row.Verdict, row.Reason = Fails, strings.Join(append(failed, missing...), "; ")
 	case len(missing) > 0:
 		row.Verdict, row.Reason = NotMeasured, strings.Join(missing, "; ")
+	case len(inconclusive) > 0:
+		row.Verdict, row.Reason = Inconclusive, strings.Join(inconclusive, "; ")
 	default:
 		row.Verdict = Holds
 	}
@@ -249,6 +264,9 @@ func check(ch Check, runs map[string]*Result) CheckResult {
 	}
 	cr.Value, cr.Pass, cr.Display = v, pass, e.Path.Format(v)
 	cr.Interval = interval(r.Summary, e.Path)
+	if why := r.Summary.Inconclusive; why != "" && e.Path.Latency() {
+		cr.Pass, cr.Inconclusive = false, why
+	}
 	return cr
 }
 
@@ -549,8 +567,11 @@ func (s *Scorecard) Thresholds() []summary.Threshold {
 		}
 		for _, cr := range r.Checks {
 			t := summary.Threshold{Expr: cr.Expr, Value: cr.Value, Pass: cr.Pass}
-			if cr.Error != "" {
+			switch {
+			case cr.Error != "":
 				t.Pass, t.NotApplicable = true, cr.Error
+			case cr.Inconclusive != "":
+				t.Inconclusive = cr.Inconclusive
 			}
 			out = append(out, t)
 		}

@@ -101,6 +101,16 @@ func TestVerdicts(t *testing.T) {
 		{"fallback holds", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
 			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow", Latency: summary.Latency{P99: 120, Max: 180}}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 1900}}}
 		}))}, Holds, ""},
+		// On a saturated load generator a latency check is INCONCLUSIVE, not FAILS …
+		{"fallback stalls on a saturated generator", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.Inconclusive = "generator health: the machine was saturated (PSI cpu some avg 62%): latency verdicts are INCONCLUSIVE"
+			s.Phases = []summary.Phase{{Name: "redis-down"}, {Name: "redis-slow", Latency: summary.Latency{Max: 180}}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 3100}}}
+		}))}, Inconclusive, "saturated"},
+		// … while its counts are judged as always.
+		{"fallback errors on a saturated generator", "fallback", []Result{result(RunFaults, sum(summary.ModeCache, func(s *summary.Summary) {
+			s.Inconclusive = "generator health: the machine was saturated (PSI cpu some avg 62%): latency verdicts are INCONCLUSIVE"
+			s.Phases = []summary.Phase{{Name: "redis-down", Errors: 2}, {Name: "redis-slow", Latency: summary.Latency{Max: 180}}, {Name: "redis-partition", Latency: summary.Latency{P99: 80, Max: 3100}}}
+		}))}, Fails, "errors"},
 		// Connection pooling reads Redis's own counters.
 		{"pool churns", "pooling", []Result{result(RunWorld, sum(summary.ModeBoth, func(s *summary.Summary) {
 			s.RedisStats = map[string]summary.RedisStats{"window": {ConnectionsPer1kRequests: 250}}

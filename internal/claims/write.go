@@ -67,8 +67,12 @@ func headline(s *Scorecard) string {
 	if s.Quick {
 		mode = "-quick run (seconds-long runs: a smoke test, not the measurement)"
 	}
-	return fmt.Sprintf("%d hold, %d fail, %d not measured — cache config under test: %s; %s",
-		s.Holds, s.Fails, s.NotMeasured, s.Layer, mode)
+	inc := ""
+	if s.Inconclusive > 0 {
+		inc = fmt.Sprintf(", %d INCONCLUSIVE (latency measured on a saturated load generator)", s.Inconclusive)
+	}
+	return fmt.Sprintf("%d hold, %d fail, %d not measured%s — cache config under test: %s; %s",
+		s.Holds, s.Fails, s.NotMeasured, inc, s.Layer, mode)
 }
 
 // WriteText prints the scorecard for a terminal: one line per claim, then where the swept
@@ -83,7 +87,7 @@ func WriteText(w io.Writer, s *Scorecard) error {
 	fmt.Fprintln(tw, "VERDICT\tCLAIM\tMEASURED")
 	for _, r := range s.Rows {
 		m := r.Measured
-		if r.Verdict == NotMeasured && r.Reason != "" {
+		if (r.Verdict == NotMeasured || r.Verdict == Inconclusive) && r.Reason != "" {
 			m = r.Reason
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\n", r.Verdict, oneLine(r.Quote), oneLine(m))
@@ -168,7 +172,7 @@ func WriteMarkdown(w io.Writer, s *Scorecard) error {
 
 var pageTmpl = template.Must(template.New("claims").Funcs(render.Funcs(template.FuncMap{"rel": rel})).Parse(render.HTMLHead + `<title>Does the Atlas write-up hold?</title>
 <style>{{css}}
-.HOLDS { color: #1a7f37; font-weight: 700; } .FAILS { color: #cf222e; font-weight: 700; } .NOT { color: #59636e; font-weight: 700; }
+.HOLDS { color: #1a7f37; font-weight: 700; } .FAILS { color: #cf222e; font-weight: 700; } .NOT { color: #59636e; font-weight: 700; } .INCONCLUSIVE { color: #9a6700; font-weight: 700; }
 td.ev { font-size: .85em; word-break: break-all; }
 </style>
 </head>

@@ -76,6 +76,10 @@ const (
 	Changed         Verdict = "changed"               // a neutral metric moved significantly
 	TooFewSamples   Verdict = "warn: too few samples" // no test can reach significance with these sample sizes
 	Missing         Verdict = "missing"               // only one of the runs has the metric
+	// Inconclusive is a latency metric (threshold.Path.Latency) the gate would judge when
+	// the load generator was saturated in either run (summary.Summary.Inconclusive):
+	// neither a regression nor not.
+	Inconclusive Verdict = "INCONCLUSIVE"
 )
 
 // Row is the comparison of one metric.
@@ -120,6 +124,17 @@ type RunInfo struct {
 func (r *Result) Regressed() bool {
 	for _, row := range r.Rows {
 		if row.Verdict == Regression {
+			return true
+		}
+	}
+	return false
+}
+
+// Inconclusive reports whether a latency metric went unjudged because a run's generator
+// was saturated.
+func (r *Result) Inconclusive() bool {
+	for _, row := range r.Rows {
+		if row.Verdict == Inconclusive {
 			return true
 		}
 	}
@@ -173,10 +188,31 @@ func Compare(baseline, current *summary.Summary, o Options) (*Result, error) {
 		if len(b) == 0 && len(c) == 0 {
 			continue
 		}
-		res.Rows = append(res.Rows, judge(m, b, c, opts))
+		row := judge(m, b, c, opts)
+		// A verdict on a latency metric is not one when a generator was saturated; rows the
+		// gate does not judge anyway (missing, too few samples) stay as they are.
+		if why := saturated(baseline, current); why != "" && row.Verdict != Missing && row.Verdict != TooFewSamples {
+			if p, err := threshold.ParsePath(m); err == nil && p.Latency() {
+				row.Verdict, row.Note = Inconclusive, why
+			}
+		}
+		res.Rows = append(res.Rows, row)
 	}
 	res.Notes = notes(baseline, current, res)
 	return res, nil
+}
+
+// saturated names the run(s) whose load generator was saturated; "" when neither was.
+func saturated(base, cur *summary.Summary) string {
+	switch {
+	case base.Inconclusive != "" && cur.Inconclusive != "":
+		return "generator saturated in both runs"
+	case base.Inconclusive != "":
+		return "generator saturated in the baseline"
+	case cur.Inconclusive != "":
+		return "generator saturated in this run"
+	}
+	return ""
 }
 
 // judge compares one metric's samples.
@@ -290,6 +326,12 @@ func notes(base, cur *summary.Summary, res *Result) []string {
 	}
 	if cur.Interrupted {
 		out = append(out, "this run: the run was interrupted; its figures cover only part of the scenario")
+	}
+	if base.Inconclusive != "" {
+		out = append(out, "baseline: "+base.Inconclusive)
+	}
+	if cur.Inconclusive != "" {
+		out = append(out, "this run: "+cur.Inconclusive)
 	}
 	var few []string
 	for _, r := range res.Rows {

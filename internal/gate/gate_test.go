@@ -428,3 +428,51 @@ func TestWriteGolden(t *testing.T) {
 		t.Errorf("Write output differs from %s (go test -update rewrites it):\n%s", golden, b.String())
 	}
 }
+
+// TestSaturatedLatencyInconclusive: a latency regression is INCONCLUSIVE when either run's
+// load generator was saturated; a count regression still fails; too few samples stay a
+// warning.
+func TestSaturatedLatencyInconclusive(t *testing.T) {
+	six := func(v float64) []float64 { return []float64{v, v * 1.01, v * 0.99, v * 1.02, v * 0.98, v} }
+	mk := func(p99 float64, errs float64, why string) *summary.Summary {
+		return &summary.Summary{Scenario: "s", Config: "default", Mode: summary.ModeCache, Inconclusive: why,
+			Figures: summary.Figures{Mode: summary.ModeCache}, Count: 6,
+			Samples: map[string][]float64{"latency.p99": six(p99), "errors": six(errs), "service_time.p50": {1}}}
+	}
+	verdicts := func(r *Result) map[string]Verdict {
+		out := map[string]Verdict{}
+		for _, row := range r.Rows {
+			out[row.Metric] = row.Verdict
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name       string
+		base, cur  *summary.Summary
+		latency    Verdict
+		regressed  bool
+		incomplete bool
+	}{
+		{"calm: judged", mk(10, 0, ""), mk(20, 0, ""), Regression, true, false},
+		{"saturated run", mk(10, 0, ""), mk(20, 0, "saturated"), Inconclusive, false, true},
+		{"saturated baseline", mk(10, 0, "saturated"), mk(20, 0, ""), Inconclusive, false, true},
+		{"a count still fails", mk(10, 0, ""), mk(20, 2, "saturated"), Inconclusive, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Compare(tc.base, tc.cur, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			v := verdicts(r)
+			if v["latency.p99"] != tc.latency || r.Regressed() != tc.regressed || r.Inconclusive() != tc.incomplete {
+				t.Fatalf("latency %s, regressed %v, inconclusive %v; rows %v", v["latency.p99"], r.Regressed(), r.Inconclusive(), v)
+			}
+			if v["service_time.p50"] != Missing && v["service_time.p50"] != TooFewSamples {
+				t.Errorf("service_time.p50: %s, want it left unjudged", v["service_time.p50"])
+			}
+			if tc.incomplete && !tc.regressed && !strings.HasPrefix(r.Conclusion(), "INCONCLUSIVE: ") {
+				t.Errorf("conclusion %q", r.Conclusion())
+			}
+		})
+	}
+}

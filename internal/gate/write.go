@@ -51,7 +51,9 @@ func (r *Result) Write(w io.Writer) error {
 }
 
 // Conclusion is the one-line verdict: "FAIL: …" naming every regression with its change,
-// p-value and tolerance, or "PASS: …" with how many metrics were compared and how they came out.
+// p-value and tolerance, "INCONCLUSIVE: …" when none regressed but latency metrics went
+// unjudged (a saturated generator), or "PASS: …" with how many metrics were compared and
+// how they came out.
 func (r *Result) Conclusion() string {
 	var fails []string
 	counts := map[Verdict]int{}
@@ -80,10 +82,14 @@ func (r *Result) Conclusion() string {
 		return fmt.Sprintf("FAIL: %d %s: %s", len(fails), noun, strings.Join(fails, "; "))
 	}
 	var parts []string
-	for _, v := range []Verdict{Improved, NotSignificant, WithinTolerance, Changed, TooFewSamples, Missing} {
+	for _, v := range []Verdict{Improved, NotSignificant, WithinTolerance, Changed, TooFewSamples, Missing, Inconclusive} {
 		if n := counts[v]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, v))
 		}
+	}
+	if n := counts[Inconclusive]; n > 0 {
+		return fmt.Sprintf("INCONCLUSIVE: no metric regressed, but %d latency metrics were not judged: the load generator was saturated (%d compared: %s)",
+			n, len(r.Rows), strings.Join(parts, ", "))
 	}
 	return fmt.Sprintf("PASS: no metric regressed beyond its tolerance (%d compared: %s)", len(r.Rows), strings.Join(parts, ", "))
 }

@@ -34,7 +34,7 @@ var serverDeps = []string{
 func TestHarnessDoesNotLinkTheServersDependencies(t *testing.T) {
 	for _, pkg := range []string{"internal/atlas", "internal/summary", "scenarios", "internal/driver",
 		"internal/check", "internal/metrics", "internal/report", "internal/compare", "internal/gate",
-		"internal/threshold", "internal/render", "internal/stats", "internal/strictyaml", "internal/claims"} {
+		"internal/threshold", "internal/render", "internal/stats", "internal/strictyaml", "internal/claims", "internal/loadhealth"} {
 		for _, d := range deps(t, pkg) {
 			for _, bad := range serverDeps {
 				if strings.HasPrefix(d, bad) {
@@ -57,6 +57,7 @@ func TestLayers(t *testing.T) {
 		"internal/stats":      {},
 		"internal/strictyaml": {},
 		"internal/summary":    {"internal/atlas", "internal/atomicfile"},
+		"internal/loadhealth": {"internal/procstat", "internal/summary", "internal/render", "internal/atlas", "internal/atomicfile"},
 		"internal/render":     {"internal/atomicfile"},
 		"scenarios":           {"internal/atlas", "internal/strictyaml"},
 		"refserver/store":     {"internal/atlas"},

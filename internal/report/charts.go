@@ -28,7 +28,7 @@ const (
 // Charts returns the file names of the PNG charts Render draws for every run, in report
 // order; a run on a Redis Cluster also gets ClusterCharts.
 func Charts() []string {
-	return []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS, chartRedisMemory}
+	return []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS, chartRedisMemory, chartHealth}
 }
 
 // chart is one PNG the report embeds: either drawn, or skipped with the reason.
@@ -51,6 +51,7 @@ func drawCharts(s *summary.Summary) []chart {
 		{chartHitRate, "Hit rate per class over time", hitRateFigure},
 		{chartDBQPS, "DB queries per second", dbQPSFigure},
 		{chartRedisMemory, "Redis used memory over time", redisMemoryFigure},
+		{chartHealth, "Generator health: scheduling lag and the harness's scheduler latency over time", healthFigure},
 	}
 	if isCluster(s) {
 		specs = append(specs, []struct {

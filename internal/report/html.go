@@ -17,6 +17,7 @@ details > summary { cursor: pointer; color: #59636e; margin: .4em 0; }
 .pass { background: #dafbe1; border: 2px solid #1a7f37; color: #116329; }
 .fail { background: #ffebe9; border: 2px solid #cf222e; color: #a40e26; }
 .interrupted { background: #f6f8fa; border: 2px solid #59636e; color: #1f2328; }
+.inconclusive { background: #fff8c5; border: 2px solid #9a6700; color: #7d4e00; }
 .effect { font-weight: 600; }
 .loud { color: #a40e26; font-weight: 700; }
 td.c { text-align: center; }
@@ -24,6 +25,7 @@ td.pass, td.fail, td.na { text-align: center; font-weight: 700; border: 1px soli
 td.pass { color: #116329; }
 td.fail { color: #a40e26; }
 td.na { color: #59636e; font-weight: 400; }
+td.inconclusive { text-align: center; font-weight: 700; border: 1px solid #d0d7de; background: none; color: #7d4e00; }
 td.m { font-family: ui-monospace, SFMono-Regular, Menlo, Consolas, monospace; font-size: .9em; word-break: break-all; }
 </style>
 </head>
@@ -83,6 +85,8 @@ func htmlAlign(align string, i int, cell string) string {
 		return "fail"
 	case verdictNA, verdictNotJudged:
 		return "na"
+	case verdictInconclusive:
+		return "inconclusive"
 	}
 	if i < len(align) {
 		return string(align[i])

@@ -128,23 +128,25 @@ func sampleSummary() *summary.Summary {
 				Got:      "newest m90007 | served from cache",
 				AtS:      31.4,
 			}},
-			Series:      cache,
-			Percentiles: curve(1.2, 0.55, 70.3),
-			RedisMemory: memory(),
+			Series:          cache,
+			Percentiles:     curve(1.2, 0.55, 70.3),
+			RedisMemory:     memory(),
+			GeneratorHealth: generatorHealth(n, false),
 		},
 		DBQueryReduction: ptr(0.5872),
 		Speedup:          &summary.Speedup{P50: 9.42, Mean: 3.87, P99: 0.895},
 		NoCache: &summary.Figures{
-			Mode:         "nocache",
-			Requests:     18000,
-			Rate:         summary.Rate{Target: 300, Achieved: 299.91, Kept: true},
-			SuccessRatio: 1,
-			Latency:      summary.Latency{Mean: 12.07, P50: 11.4, P90: 19.8, P95: 21.9, P99: 24.6, P999: 33.1, Max: 52.8},
-			ServiceTime:  summary.Latency{Mean: 11.9, P50: 11.3, P90: 19.5, P95: 21.6, P99: 24.3, P999: 32.8, Max: 52.5},
-			ByEndpoint:   noCacheEndpoints,
-			DBQueries:    summary.DBQueries{Total: 30960, PerRequest: 1.72},
-			Series:       noCache,
-			Percentiles:  curve(11.4, 0.12, 52.8),
+			Mode:            "nocache",
+			Requests:        18000,
+			Rate:            summary.Rate{Target: 300, Achieved: 299.91, Kept: true},
+			SuccessRatio:    1,
+			Latency:         summary.Latency{Mean: 12.07, P50: 11.4, P90: 19.8, P95: 21.9, P99: 24.6, P999: 33.1, Max: 52.8},
+			ServiceTime:     summary.Latency{Mean: 11.9, P50: 11.3, P90: 19.5, P95: 21.6, P99: 24.3, P999: 32.8, Max: 52.5},
+			ByEndpoint:      noCacheEndpoints,
+			DBQueries:       summary.DBQueries{Total: 30960, PerRequest: 1.72},
+			Series:          noCache,
+			Percentiles:     curve(11.4, 0.12, 52.8),
+			GeneratorHealth: generatorHealth(n, false),
 		},
 		Thresholds: []summary.Threshold{
 			{Expr: "hit_rate.tier >= 0.80", Value: 0.8123, Pass: true},
@@ -418,7 +420,7 @@ func TestRenderVariants(t *testing.T) {
 		{"nocache only", func(s *summary.Summary) {
 			nc := *s.NoCache
 			s.Figures, s.NoCache, s.Speedup, s.DBQueryReduction, s.Mode = nc, nil, nil, nil, "nocache"
-		}, []string{chartLatency, chartPercentiles, chartDBQPS}, []string{"a no-cache run does no cache lookups", "| figure | no cache |"}},
+		}, []string{chartLatency, chartPercentiles, chartDBQPS, chartHealth}, []string{"a no-cache run does no cache lookups", "| figure | no cache |"}},
 		// redis-flap: many short windows, whose labels must not pile up.
 		{"flapping", func(s *summary.Summary) {
 			s.Series.Faults = nil
@@ -448,14 +450,25 @@ func TestRenderVariants(t *testing.T) {
 			for k, v := range s.Series.HitRate {
 				s.Series.HitRate[k] = slices.Repeat([]float64{-1}, len(v))
 			}
-		}, []string{chartLatency, chartPercentiles, chartDBQPS, chartRedisMemory}, []string{"no second of the run had a cache lookup"}},
+		}, []string{chartLatency, chartPercentiles, chartDBQPS, chartRedisMemory, chartHealth}, []string{"no second of the run had a cache lookup"}},
 		// Series present but empty, and zero latencies (seconds without requests).
 		{"empty series", func(s *summary.Summary) {
 			s.Series = &summary.Series{LatencyP50: make([]float64, 10)}
 			s.NoCache.Series = nil
-		}, []string{chartPercentiles, chartRedisMemory}, []string{"no per-second latency series"}},
+		}, []string{chartPercentiles, chartRedisMemory, chartHealth}, []string{"no per-second latency series"}},
 		// No Redis of its own (a -target run): no memory chart, and the report says why.
-		{"no redis memory", func(s *summary.Summary) { s.RedisMemory = nil }, []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS}, []string{"no Redis memory samples"}},
+		{"no redis memory", func(s *summary.Summary) { s.RedisMemory = nil }, []string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS, chartHealth}, []string{"no Redis memory samples"}},
+		// A merged run has no generator health: no chart, no section.
+		{"no generator health", func(s *summary.Summary) { s.GeneratorHealth, s.NoCache.GeneratorHealth = nil, nil },
+			[]string{chartLatency, chartPercentiles, chartHitRate, chartDBQPS, chartRedisMemory}, []string{"no generator-health samples"}},
+		// A saturated generator: the report opens with the finding, the latency threshold is
+		// INCONCLUSIVE, the counts keep their verdicts, and the section says why.
+		{"saturated generator", func(s *summary.Summary) {
+			s.GeneratorHealth = generatorHealth(60, true)
+			s.Inconclusive = "generator health: the machine was saturated (PSI cpu some avg 52.5%, scheduling lag p99 180 ms): latency verdicts are INCONCLUSIVE"
+			s.Thresholds = []summary.Threshold{{Expr: "latency.p99 <= 50ms", Value: 27.5, Inconclusive: s.Inconclusive}, {Expr: "errors == 0", Value: 0, Pass: true}}
+		}, all, []string{"## INCONCLUSIVE: generator health: the machine was saturated (PSI cpu some avg 52.5%, scheduling lag p99 180 ms): latency verdicts are INCONCLUSIVE; 1 of 2 thresholds passed; 1 INCONCLUSIVE: latency.p99",
+			"| `latency.p99 <= 50ms` | 27.5 ms \\[1\\] | INCONCLUSIVE |", "## Generator health", "cache: SATURATED: PSI cpu some avg 52.5%", "no cache: not saturated."}},
 		// Redis near its maxmemory: the limit is drawn as a line.
 		{"near maxmemory", func(s *summary.Summary) { s.RedisMemory.MaxMemoryBytes = 16 << 20 }, all, nil},
 		// Cut off for lagging: said in the notes and in the rate row; the gap in the latency
@@ -542,10 +555,33 @@ func TestRenderErrors(t *testing.T) {
 	}
 }
 
+// generatorHealth is n seconds of the generator's health: calm, or saturated (lag, PSI)
+// from the middle on.
+func generatorHealth(n int, saturated bool) *summary.GeneratorHealth {
+	h := &summary.GeneratorHealth{EveryS: 1, CPUs: 2, PSI: true, Steal: true,
+		Rule: summary.SaturationRule{LagP99MS: 50, SchedP99MS: 50, PSISome: 0.5, Steal: 0.1, Share: 0.2}}
+	for i := range n {
+		p := summary.HealthPoint{T: float64(i + 1), LagP99MS: 1.5 + wiggle(i, 9), LagMaxMS: 3, PSISome: 0.1, Load1: 1.2, HarnessCPU: 0.3, SchedP99MS: 0.05}
+		if i%17 == 3 {
+			p.LagP99MS, p.SchedP99MS = 0, 0 // a second without a request: a gap on the log axis
+		}
+		if saturated && i >= n/2 {
+			p.LagP99MS, p.PSISome, p.Saturated = 180+20*wiggle(i, 10), 0.95, true
+		}
+		h.Timeline = append(h.Timeline, p)
+	}
+	h.Aggregates = summary.HealthAggregates{LagP50MS: 1.5, LagP99MS: 2.5, LagMaxMS: 3, PSISomeMean: 0.1, PSISomeMax: 0.1, Load1Mean: 1.2, Load1Max: 1.2, HarnessCPUMean: 0.3, HarnessCPUMax: 0.3}
+	if saturated {
+		h.Saturated, h.Reasons = true, []string{"PSI cpu some avg 52.5% (above 50.0% in 30 of 60 samples)", "scheduling lag p99 180 ms (above 50.0 ms in 30 of 60 samples)"}
+		h.Aggregates.PSISomeMean, h.Aggregates.LagP99MS, h.Aggregates.SaturatedShare = 0.525, 180, 0.5
+	}
+	return h
+}
+
 func TestCharts(t *testing.T) {
 	names := Charts()
-	if len(names) != 5 {
-		t.Fatalf("Charts() = %v, want 5 charts", names)
+	if len(names) != 6 {
+		t.Fatalf("Charts() = %v, want 6 charts", names)
 	}
 	for _, n := range names {
 		if !strings.HasSuffix(n, ".png") || strings.ContainsAny(n, `/\`) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/internal/threshold"
 )
 
 // view is the report's content, built once and written both as Markdown and as HTML.
@@ -18,8 +19,10 @@ type view struct {
 	Subtitle string
 	Notes    []string // loud caveats, shown first
 	Pass     bool
-	Verdict  string // "PASS", "FAIL" or "INTERRUPTED" (no verdict: the run was stopped)
-	Class    string // the verdict's CSS class: pass, fail or interrupted
+	// Verdict is "PASS", "FAIL", "INCONCLUSIVE" (nothing failed, but the latency verdicts
+	// were not judged: a saturated generator) or "INTERRUPTED" (no verdict: the run was stopped).
+	Verdict  string
+	Class    string // the verdict's CSS class: pass, fail, inconclusive or interrupted
 	Detail   string // "4 of 6 thresholds passed; failed: errors == 0, …"
 	Effect   string // what the cache did against no cache, in one line; empty with one mode
 	Sections []section
@@ -59,7 +62,7 @@ func newView(s *summary.Summary, charts []chart) *view {
 	v := &view{
 		Title:    "atlasbench: " + s.Scenario,
 		Subtitle: subtitle(s),
-		Notes:    append(crossCheckNotes(s), notes(s)...),
+		Notes:    slices.Concat(healthNotes(s), crossCheckNotes(s), notes(s)),
 		Pass:     s.Pass,
 		Verdict:  "FAIL",
 		Detail:   verdictDetail(s.Thresholds),
@@ -71,6 +74,8 @@ func newView(s *summary.Summary, charts []chart) *view {
 	switch {
 	case s.Interrupted:
 		v.Verdict, v.Class, v.Detail = verdictInterrupted, "interrupted", interruptedDetail(s)
+	case s.Aborted == "" && threshold.OnlyInconclusive(s.Thresholds):
+		v.Verdict, v.Class, v.Detail = verdictInconclusive, "inconclusive", s.Inconclusive+"; "+v.Detail
 	case s.Pass:
 		v.Verdict, v.Class = "PASS", "pass"
 	}
@@ -84,7 +89,7 @@ func newView(s *summary.Summary, charts []chart) *view {
 				"responses counts (no coordinated omission); service time is from the actual send.",
 		)},
 	)
-	for _, sec := range append(searchSections(s), crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), restartSection(&s.Figures), capacitySection(s, &s.Figures), clientCacheSection(s), checkSection(s), processSection(s)) {
+	for _, sec := range append(searchSections(s), crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), restartSection(&s.Figures), capacitySection(s, &s.Figures), clientCacheSection(s), checkSection(s), healthSection(s), processSection(s)) {
 		if sec != nil {
 			v.Sections = append(v.Sections, *sec)
 		}
@@ -178,12 +183,14 @@ func verdictDetail(ts []summary.Threshold) string {
 	if len(ts) == 0 {
 		return "no thresholds were set"
 	}
-	var failed []string
+	var failed, inconclusive []string
 	na := 0
 	for _, t := range ts {
 		switch {
 		case t.NotApplicable != "":
 			na++
+		case t.Inconclusive != "":
+			inconclusive = append(inconclusive, t.Expr)
 		case !t.Pass:
 			failed = append(failed, t.Expr)
 		}
@@ -192,10 +199,14 @@ func verdictDetail(ts []summary.Threshold) string {
 	if na > 0 {
 		tail = fmt.Sprintf(" (%d not applicable to this mode)", na)
 	}
-	if len(failed) == 0 {
-		return fmt.Sprintf("%d of %d thresholds passed%s", len(ts)-na, len(ts)-na, tail)
+	inc := ""
+	if len(inconclusive) > 0 {
+		inc = fmt.Sprintf("; %d INCONCLUSIVE: %s", len(inconclusive), strings.Join(inconclusive, ", "))
 	}
-	return fmt.Sprintf("%d of %d thresholds failed%s: %s", len(failed), len(ts)-na, tail, strings.Join(failed, ", "))
+	if len(failed) == 0 {
+		return fmt.Sprintf("%d of %d thresholds passed%s%s", len(ts)-na-len(inconclusive), len(ts)-na, tail, inc)
+	}
+	return fmt.Sprintf("%d of %d thresholds failed%s: %s%s", len(failed), len(ts)-na, tail, strings.Join(failed, ", "), inc)
 }
 
 // effect is the one line a PR reader wants: what the cache changed against no cache.
@@ -265,6 +276,8 @@ func thresholdSection(ts []summary.Threshold) section {
 	for _, th := range ts {
 		value, verdict := thresholdValue(th.Expr, th.Value), verdictPass
 		switch {
+		case th.Inconclusive != "":
+			value, verdict = value+" "+note("INCONCLUSIVE: "+th.Inconclusive), verdictInconclusive
 		case th.NotJudged != "":
 			value, verdict = value+" "+note("not judged: "+th.NotJudged), verdictNotJudged
 		case th.NotApplicable != "":
@@ -287,6 +300,9 @@ const (
 	verdictNA   = "n/a"
 	// verdictNotJudged is a threshold of an interrupted run: measured, neither passed nor failed.
 	verdictNotJudged = "not judged"
+	// verdictInconclusive is a latency threshold of a run whose load generator was
+	// saturated, and heads the report when nothing else failed.
+	verdictInconclusive = "INCONCLUSIVE"
 	// verdictInterrupted heads the report of an interrupted run in place of PASS or FAIL.
 	verdictInterrupted = "INTERRUPTED"
 )

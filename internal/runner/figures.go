@@ -52,6 +52,9 @@ type Parts struct {
 	Restarts []summary.Restart
 	// CapacitySearch is what a capacity search found, with its resources per step.
 	CapacitySearch *summary.CapacitySearch
+	// GeneratorHealth is the load generator's health over the window (loadhealth); nil
+	// when it was not sampled.
+	GeneratorHealth *summary.GeneratorHealth
 }
 
 // Compose is the one place a mode's Figures are put together: the recorder's figures with
@@ -108,6 +111,7 @@ func Compose(recorded summary.Figures, p Parts) summary.Figures {
 	}
 	f.Restarts = p.Restarts
 	f.CapacitySearch = p.CapacitySearch
+	f.GeneratorHealth = p.GeneratorHealth
 	f.RestartsTotal = summary.TotalRestarts(p.Restarts)
 	if p.Capacity != nil {
 		c := *p.Capacity
@@ -148,6 +152,10 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 	parts.Processes, parts.GC = p.procs()
 	if out.Search != nil {
 		parts.CapacitySearch = p.search.figures(out.Search)
+	}
+	if h := p.health.Load(); h != nil {
+		gh := h.Stop()
+		parts.GeneratorHealth = &gh
 	}
 	if p.model != nil {
 		ih := p.model.HitRate()

@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/check"
 	"github.com/atlasbench/atlasbench/internal/driver"
 	"github.com/atlasbench/atlasbench/internal/ideal"
+	"github.com/atlasbench/atlasbench/internal/loadhealth"
 	"github.com/atlasbench/atlasbench/internal/metrics"
 	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -115,6 +117,9 @@ type pipeline struct {
 	procs    func() ([]summary.ProcessRSS, []summary.GCPauses)
 	restarts *metrics.Restarts // nil unless the scenario restarts instances
 	search   *searchSampler    // nil unless the rate is a capacity search
+	// health samples the generator's health over the measured window: started at the end
+	// of warm-up (nil before it, and when the attack never got there).
+	health atomic.Pointer[loadhealth.Sampler]
 	// attackCtx is what the driver runs under: the mode's, also stopped (with errAborted as
 	// its cause) by abort once an aborting threshold is lost.
 	attackCtx context.Context
@@ -157,6 +162,13 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 	if e.live != nil {
 		inner, mode := next, string(m.mode)
 		next = func(v check.Verdict) { inner(v); e.live.Observe(mode, v) }
+	}
+	inner := next
+	next = func(v check.Verdict) {
+		if h := p.health.Load(); h != nil && !v.Record.Warmup {
+			h.Lag(v.Record.Sent - v.Record.Intended)
+		}
+		inner(v)
 	}
 	p.chk = check.New(check.Options{Next: next, Owner: e.Owner})
 	p.poll = metrics.NewPoller(m.bases[0], metrics.PollerOptions{More: m.bases[1:]})
@@ -235,6 +247,9 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 		MaxLag:      e.MaxLag,
 		Sink:        p.chk.Add,
 		OnEvent: func(ev driver.EventRecord) {
+			if ev.Name == driver.EventWarmupEnd {
+				p.health.Store(loadhealth.Start(ctx, loadhealth.Options{Rule: e.Saturation}))
+			}
 			e.live.Phase(string(mode), livePhase(ev.Name))
 			p.rec.Event(ev)
 			p.wit.Mark(context.WithoutCancel(ctx), ev.Name, ev.Offset, func(context.Context) *metrics.Snapshot {
@@ -261,6 +276,9 @@ func (m *modeRun) attack(ctx context.Context, p *pipeline) (*driver.Outcome, err
 	})
 	p.stopPoll()
 	p.chk.Close()
+	if h := p.health.Load(); h != nil {
+		h.Stop()
+	}
 	p.abort.close()
 	if cause := context.Cause(p.attackCtx); errors.Is(cause, errAborted) && ctx.Err() == nil {
 		m.aborted = strings.TrimPrefix(cause.Error(), errAborted.Error()+": ")

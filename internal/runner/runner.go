@@ -45,6 +45,11 @@ type Options struct {
 	// MaxLag is driver.Config.MaxLag: how far behind its schedule a scheduled run may send
 	// before it is cut off; zero: driver.DefaultMaxLag, negative: never.
 	MaxLag time.Duration
+	// Saturation is the rule that judges whether the load generator was saturated in a
+	// mode's window (bench run -saturation; loadhealth.ParseRule); zero:
+	// loadhealth.DefaultRule, Off: never. A saturated run's latency thresholds are
+	// INCONCLUSIVE.
+	Saturation summary.SaturationRule
 	// DB is sqlite (default) or a postgres:// server URL.
 	DB string
 	// Target drives an already running server instead of starting a stack.

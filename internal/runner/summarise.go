@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/cache"
+	"github.com/atlasbench/atlasbench/internal/loadhealth"
 	"github.com/atlasbench/atlasbench/internal/report"
 	"github.com/atlasbench/atlasbench/internal/stack"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -109,10 +110,37 @@ func Summarise(s *summary.Summary, figs map[summary.Mode][]summary.Figures, expr
 	Assemble(s, figs)
 	s.CrossChecks = gatherCrossChecks(s, figs)
 	s.Thresholds = threshold.EvalAll(exprs, s)
+	s.Inconclusive = saturation(figs)
 	if s.Interrupted {
 		threshold.NotJudged(s.Thresholds, "the run was interrupted before its end")
+	} else if s.Inconclusive != "" {
+		threshold.Inconclusive(s.Thresholds, s.Inconclusive)
 	}
 	s.Pass = threshold.Passed(s.Thresholds) && !s.Interrupted && s.Aborted == ""
+}
+
+// saturation says why the run's latency verdicts are INCONCLUSIVE: the generator-health
+// finding of the first mode and repeat whose generator was saturated (with which, when the
+// run had several); "" when none was.
+func saturation(figs map[summary.Mode][]summary.Figures) string {
+	many := len(figs[summary.ModeNoCache])+len(figs[summary.ModeCache]) > 1
+	for _, mode := range []summary.Mode{summary.ModeNoCache, summary.ModeCache} {
+		for i, f := range figs[mode] {
+			why := loadhealth.Finding(f.GeneratorHealth)
+			if why == "" {
+				continue
+			}
+			if many {
+				which := string(f.Mode)
+				if len(figs[mode]) > 1 {
+					which += fmt.Sprintf(" repeat %d", i+1)
+				}
+				why = strings.Replace(why, "the machine was saturated", "the machine was saturated in "+which, 1)
+			}
+			return why
+		}
+	}
+	return ""
 }
 
 // Write stores a finished summary in dir with its report.

@@ -47,6 +47,10 @@ type Summary struct {
 	// Aborted says why a threshold with abort: true stopped the run once it was lost for good;
 	// the figures cover what was measured until then, and the run failed.
 	Aborted string `json:"aborted,omitempty"`
+	// Inconclusive says why the run's latency verdicts are INCONCLUSIVE: the load generator
+	// or its machine was saturated in a mode or repeat (GeneratorHealth), so its latency
+	// thresholds are neither passed nor failed; counts are judged as always.
+	Inconclusive string `json:"inconclusive,omitempty"`
 
 	Figures // the cache mode's figures (or the only mode's)
 
@@ -214,6 +218,9 @@ type Figures struct {
 	// cache's over the same seconds. In a fault scenario the whole window's efficiency mostly
 	// measures the fault (the ideal cache has none); this one measures the cache.
 	CacheEfficiencySteady *HitRate `json:"cache_efficiency_steady,omitempty"`
+	// GeneratorHealth is how healthy the load generator and its machine were over the
+	// window; nil when not sampled (a merged run's).
+	GeneratorHealth *GeneratorHealth `json:"generator_health,omitempty"`
 }
 
 // RedisMemory is the memory of the run's Redis: sampled every few seconds, with the
@@ -460,6 +467,10 @@ type Threshold struct {
 	// NotJudged, when set, says why the threshold was not judged: the run was interrupted, so
 	// Value is what was measured until then and Pass is false without the run having failed.
 	NotJudged string `json:"not_judged,omitempty"`
+	// Inconclusive, when set, says why a latency threshold was not judged: the generator
+	// was saturated (Summary.Inconclusive). Value is what was measured; Pass is false
+	// without the run having failed (bench run exits 4 when nothing else failed).
+	Inconclusive string `json:"inconclusive,omitempty"`
 }
 
 // Write stores s as dir/summary.json (indented, atomically).

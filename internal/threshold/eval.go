@@ -109,14 +109,17 @@ func formatMeasured(t summary.Threshold) string {
 	return FormatValue(UnitNone, t.Value)
 }
 
-// WriteTable prints the verdicts for a terminal, one line each (ok, FAIL, ERROR or n/a, the
+// WriteTable prints the verdicts for a terminal, one line each (ok, FAIL, ERROR, INCONCLUSIVE or n/a, the
 // expression, the measured value, the error or why it does not apply), then a count.
 func WriteTable(w io.Writer, ts []summary.Threshold) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	failed, na, unjudged := 0, 0, 0
+	failed, na, unjudged, inconclusive := 0, 0, 0, 0
 	for _, t := range ts {
 		verdict, value := "ok", formatMeasured(t)
 		switch {
+		case t.Inconclusive != "":
+			verdict, value = "INCONCLUSIVE", value+" (inconclusive: "+t.Inconclusive+")"
+			inconclusive++
 		case t.NotJudged != "":
 			verdict, value = "not judged", value+" (not judged: "+t.NotJudged+")"
 			unjudged++
@@ -141,8 +144,12 @@ func WriteTable(w io.Writer, ts []summary.Threshold) error {
 		_, err = fmt.Fprintln(w, "no thresholds")
 	case unjudged > 0:
 		_, err = fmt.Fprintf(w, "%d of %d thresholds not judged: the run was interrupted\n", unjudged, len(ts)-na)
+	case failed == 0 && inconclusive > 0:
+		_, err = fmt.Fprintf(w, "%d of %d thresholds passed, %d INCONCLUSIVE: the load generator was saturated%s\n", len(ts)-na-inconclusive, len(ts)-na, inconclusive, notApplicableNote(na))
 	case failed == 0:
 		_, err = fmt.Fprintf(w, "%d of %d thresholds passed%s\n", len(ts)-na, len(ts)-na, notApplicableNote(na))
+	case inconclusive > 0:
+		_, err = fmt.Fprintf(w, "%d of %d thresholds failed, %d INCONCLUSIVE%s\n", failed, len(ts)-na, inconclusive, notApplicableNote(na))
 	default:
 		_, err = fmt.Fprintf(w, "%d of %d thresholds failed%s\n", failed, len(ts)-na, notApplicableNote(na))
 	}

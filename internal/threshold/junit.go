@@ -10,8 +10,8 @@ import (
 
 // JUnit XML as Jenkins, GitLab, Azure Pipelines and most CI systems read it: one testsuite,
 // one testcase per threshold; a threshold that failed has a <failure>, one that could not be
-// evaluated (bad expression, missing figure) an <error>, one the run's mode cannot produce
-// a <skipped>.
+// evaluated (bad expression, missing figure) an <error>, one the run's mode cannot produce,
+// one not judged (an interrupt) or INCONCLUSIVE (a saturated generator) a <skipped>.
 type junitSuites struct {
 	XMLName  xml.Name     `xml:"testsuites"`
 	Name     string       `xml:"name,attr"`
@@ -58,6 +58,9 @@ func JUnit(w io.Writer, suite string, ts []summary.Threshold) error {
 	for _, t := range ts {
 		c := junitCase{Name: t.Expr, Classname: "atlasbench." + suite, Time: "0"}
 		switch {
+		case t.Inconclusive != "":
+			s.Skipped++
+			c.Skipped = &junitSkipped{Message: "INCONCLUSIVE: measured " + formatMeasured(t) + ": " + t.Inconclusive}
 		case t.NotJudged != "":
 			s.Skipped++
 			c.Skipped = &junitSkipped{Message: "not judged: " + t.NotJudged}
