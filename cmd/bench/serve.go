@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
@@ -199,7 +200,15 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		log.Info("redis", "backend", rds.Backend, "url", rds.URL)
 	}
 	fences, _ := st.(atlas.FenceLog) // nil when the store keeps none
-	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, 1000), Fences: fences})
+	// stdout is written by warming's goroutine too.
+	stdout = stack.SerialWriter(stdout)
+	// The active population warming asks for: at most one user per key of its budget.
+	warmAsk := cfg.Warming.MaxKeys
+	if m := cfg.Warming.MaxUsers; m > 0 {
+		warmAsk = min(m, warmAsk)
+	}
+	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, warmAsk), Fences: fences,
+		WarmProgress: warmProgress(log, time.Now)})
 	defer c.Close()
 	// Start first: it reads the fence log (other instances' failed invalidations), which
 	// warming must know to skip those users.
@@ -207,9 +216,14 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	defer func() { stopBG(); c.Wait() }() // before the client and the database close
 	c.Start(bg)
 	if c.Enabled() && cfg.Warm {
-		if err := c.WarmStart(ctx); err != nil {
-			log.Warn("warming at start failed; serving cold", "err", err)
-		}
+		// Warming runs while the server serves, at its bounded pace.
+		c.WarmInBackground(bg, func(r cache.WarmReport, err error) {
+			if err != nil {
+				log.Warn("warming at start failed; serving what it warmed", "err", err)
+			}
+			// The harness reads this line (stack.ParseWarmed) for the summary's warming figures.
+			fmt.Fprintln(stdout, stack.WarmedLine(r))
+		})
 	}
 
 	srv := refserver.New(refserver.Config{JWTSecret: secret, Log: log}, st, c)
@@ -223,6 +237,31 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		return err
 	})
 }
+
+// warmProgress logs a warming run's progress at most every progressEvery (and its first
+// batch): users of the active population warmed, entries, estimated MiB, pace and ETA.
+func warmProgress(log *slog.Logger, now func() time.Time) func(cache.WarmReport) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(r cache.WarmReport) {
+		mu.Lock()
+		defer mu.Unlock()
+		t := now()
+		if !last.IsZero() && t.Sub(last) < progressEvery {
+			return
+		}
+		last = t
+		eta := "-"
+		if r.Users > 0 && r.Active > r.Users {
+			eta = (time.Duration(float64(r.Took) / float64(r.Users) * float64(r.Active-r.Users))).Round(time.Second).String()
+		}
+		log.Info("cache: warming", "users", r.Users, "of", r.Active, "entries", r.Keys,
+			"mib", fmt.Sprintf("%.1f", float64(r.Bytes)/(1<<20)), "ops_per_s", fmt.Sprintf("%.0f", float64(r.Ops)/max(r.Took.Seconds(), 1e-3)), "eta", eta)
+	}
+}
+
+// progressEvery is the period of seeding's and warming's progress lines.
+const progressEvery = 2 * time.Second
 
 // logShutdown says what a shutdown drained and how long it took: in the log, and on stdout
 // as the line the harness reads ("atlas: drained …").

@@ -34,10 +34,15 @@ type Options struct {
 	// fill, under a context detached from any one caller; default 5s.
 	FillTimeout time.Duration
 	// Warmer loads tier and profile of users for warming. nil userIDs asks for
-	// the most active users (at most WarmLimit are used); nil Warmer disables warming.
+	// the active population, most recently active first (at most WarmLimit are used);
+	// nil Warmer disables warming.
 	Warmer func(ctx context.Context, userIDs []string) ([]WarmEntry, error)
-	// WarmLimit is the number of users WarmStart warms; default 1000.
+	// WarmLimit caps the users WarmStart warms; default 0: the config's warming.maxUsers
+	// (itself 0 by default: the budgets of the warming section bound it).
 	WarmLimit int
+	// WarmProgress, when set, hears the running totals of a warming run after every
+	// batch (from the batches' goroutines, one at a time per batch).
+	WarmProgress func(WarmReport)
 	// RecentUsers is how many recently seen users recovery warming remembers; default 10000.
 	RecentUsers int
 	// GenTTL is the lifetime of a user's generation counters, renewed by every
@@ -78,7 +83,6 @@ const (
 	DefaultNegativeTTL       = 5 * time.Second
 	DefaultInvalidateTimeout = 250 * time.Millisecond
 	DefaultFillTimeout       = 5 * time.Second
-	DefaultWarmLimit         = 1000
 	DefaultRecentUsers       = 10000
 	DefaultGenTTL            = 24 * time.Hour
 
@@ -102,8 +106,10 @@ type Cache struct {
 	genTTL      time.Duration
 	warmer      func(ctx context.Context, userIDs []string) ([]WarmEntry, error)
 	warmLimit   int
-	rand        func() float64
-	hooks       Hooks
+	// warmProgress is Options.WarmProgress.
+	warmProgress func(WarmReport)
+	rand         func() float64
+	hooks        Hooks
 
 	breaker *gobreaker.CircuitBreaker[struct{}] // the only breaker of a single Redis
 	nodes   *nodeBreakers                       // a cluster's breakers, one per node; nil for a single Redis
@@ -131,20 +137,21 @@ type classCounters struct {
 func New(client redis.UniversalClient, opts Options) *Cache {
 	cfg := opts.Config.withDefaults()
 	c := &Cache{
-		client:      client,
-		cfg:         cfg,
-		enabled:     client != nil && cfg.Enabled(),
-		log:         opts.Log,
-		negTTL:      opts.NegativeTTL,
-		opTimeout:   opts.OpTimeout,
-		invTimeout:  opts.InvalidateTimeout,
-		fillTimeout: opts.FillTimeout,
-		genTTL:      opts.GenTTL,
-		warmer:      opts.Warmer,
-		warmLimit:   opts.WarmLimit,
-		rand:        opts.Rand,
-		hooks:       opts.Hooks,
-		recovered:   make(chan struct{}, 1),
+		client:       client,
+		cfg:          cfg,
+		enabled:      client != nil && cfg.Enabled(),
+		log:          opts.Log,
+		negTTL:       opts.NegativeTTL,
+		opTimeout:    opts.OpTimeout,
+		invTimeout:   opts.InvalidateTimeout,
+		fillTimeout:  opts.FillTimeout,
+		genTTL:       opts.GenTTL,
+		warmer:       opts.Warmer,
+		warmLimit:    opts.WarmLimit,
+		warmProgress: opts.WarmProgress,
+		rand:         opts.Rand,
+		hooks:        opts.Hooks,
+		recovered:    make(chan struct{}, 1),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -163,9 +170,6 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 	}
 	if c.genTTL <= 0 {
 		c.genTTL = DefaultGenTTL
-	}
-	if c.warmLimit <= 0 {
-		c.warmLimit = DefaultWarmLimit
 	}
 	if c.rand == nil {
 		c.rand = rand.Float64

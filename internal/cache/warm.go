@@ -2,37 +2,73 @@ package cache
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 	"github.com/sony/gobreaker/v2"
 	"golang.org/x/sync/errgroup"
+	"golang.org/x/time/rate"
 )
 
-// WarmStart preloads tier and profile of the most active users (Warmer(ctx, nil),
-// at most WarmLimit of them). It does nothing when the cache or warming is off
-// or there is no Warmer.
+// WarmReport is what one warming run did. Keys and Bytes count the entries written
+// (SET NX that took); Bytes is the estimate the budget uses (key + value +
+// WarmEntryOverhead per entry, and the same for the user's generation counter).
+type WarmReport struct {
+	// Active is how many users the active population held (after MaxUsers / WarmLimit).
+	Active int `json:"active"`
+	// Users is how many of them had their entries sent (the rest: budget or deadline).
+	Users int   `json:"users"`
+	Keys  int   `json:"keys"`
+	Bytes int64 `json:"bytes"`
+	// Ops is the Redis commands warming sent (generation reads and creations, SET NX).
+	Ops int `json:"ops"`
+	// OpsPerSec is the pace warming was held to (the config's warming.opsPerSec).
+	OpsPerSec int           `json:"ops_per_sec"`
+	Took      time.Duration `json:"took"`
+	// Stopped says why warming ended: WarmDone, WarmBudget or WarmDeadline.
+	Stopped string `json:"stopped"`
+}
+
+// Why a warming run ended (WarmReport.Stopped).
+const (
+	WarmDone     = "done"     // every active user was warmed
+	WarmBudget   = "budget"   // maxKeys or maxMiB was reached
+	WarmDeadline = "deadline" // the deadline passed first
+)
+
+// WarmStart preloads tier and profile of the active population: the users the Warmer
+// returns for nil (most recently active first), at most WarmLimit of them, until the
+// config's warming budget (maxKeys, maxMiB) is spent or its deadline passes, at most
+// warming.opsPerSec Redis commands per second. It does nothing (a zero report) when the
+// cache or warming is off or there is no Warmer. Options.WarmProgress hears every batch.
 //
 // Entries are written with SET NX at the generation read before the data, so
 // warming never overwrites a fresher entry and a write that lands meanwhile
 // leaves the warmed entry unreachable. Users with a pending invalidation are
 // skipped. To read the generations first, the Warmer is asked twice: once (nil)
 // for the user IDs, once for their current data.
-func (c *Cache) WarmStart(ctx context.Context) error {
+func (c *Cache) WarmStart(ctx context.Context) (WarmReport, error) {
 	if !c.enabled || !c.cfg.Warm || c.warmer == nil {
-		return nil
+		return WarmReport{}, nil
 	}
-	start := time.Now()
-	active, err := c.warmer(ctx, nil)
+	b := c.newWarmBudget(time.Now())
+	dctx, cancel := context.WithTimeout(ctx, c.cfg.Warming.Deadline)
+	defer cancel()
+	active, err := c.warmer(dctx, nil)
 	if err != nil {
-		return fmt.Errorf("cache: warm: active users: %w", err)
+		return b.report(), fmt.Errorf("cache: warm: active users: %w", err)
+	}
+	limit := c.warmLimit
+	if limit <= 0 {
+		limit = c.cfg.Warming.MaxUsers
 	}
 	seen := make(map[string]bool, len(active))
 	var users []string
 	for _, e := range active {
-		if len(users) == c.warmLimit {
+		if limit > 0 && len(users) == limit {
 			break
 		}
 		if !seen[e.UserID] {
@@ -40,41 +76,163 @@ func (c *Cache) WarmStart(ctx context.Context) error {
 			users = append(users, e.UserID)
 		}
 	}
-	n, err := c.warm(ctx, users)
-	if err != nil {
-		return fmt.Errorf("cache: warm: %d of %d users warmed: %w", n, len(users), err)
+	b.active = len(users)
+	err = c.warm(dctx, users, b)
+	if errors.Is(dctx.Err(), context.DeadlineExceeded) && ctx.Err() == nil {
+		b.mu.Lock()
+		b.deadline = true
+		b.mu.Unlock()
 	}
-	c.log.Info("cache: warmed", "users", len(users), "entries", n, "took", time.Since(start).Round(time.Millisecond))
+	r := b.report()
+	if err != nil && r.Stopped != WarmDeadline {
+		return r, fmt.Errorf("cache: warm: %d of %d users warmed: %w", r.Users, len(users), err)
+	}
+	c.log.Info("cache: warmed", "active", r.Active, "users", r.Users, "entries", r.Keys, "bytes", r.Bytes,
+		"ops", r.Ops, "stopped", r.Stopped, "took", r.Took.Round(time.Millisecond))
+	return r, nil
+}
+
+// warmBudget is one warming run's budget, pace and tally; safe for concurrent batches.
+type warmBudget struct {
+	limiter *rate.Limiter
+	start   time.Time
+	opsRate int
+
+	mu                    sync.Mutex
+	keysLeft              int
+	bytesLeft             int64
+	active, users, keys   int
+	ops                   int
+	bytes                 int64
+	full, deadline, ended bool
+	took                  time.Duration
+}
+
+// newWarmBudget is a fresh budget of the config's warming section. The limiter's burst
+// is one batch's largest pipeline, so a batch waits for its own commands only.
+func (c *Cache) newWarmBudget(start time.Time) *warmBudget {
+	w := c.cfg.Warming
+	return &warmBudget{
+		limiter:   rate.NewLimiter(rate.Limit(w.OpsPerSec), 2*warmBatch),
+		start:     start,
+		opsRate:   w.OpsPerSec,
+		keysLeft:  w.MaxKeys,
+		bytesLeft: int64(w.MaxMiB) << 20,
+	}
+}
+
+// errWarmDeadline: the deadline would pass before the limiter lets the next commands go.
+var errWarmDeadline = errors.New("cache: warm: deadline")
+
+// pace waits until n more commands may go, and counts them.
+func (b *warmBudget) pace(ctx context.Context, n int) error {
+	if n == 0 {
+		return nil
+	}
+	if err := b.limiter.WaitN(ctx, n); err != nil {
+		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			b.mu.Lock()
+			b.deadline = true
+			b.mu.Unlock()
+			return errWarmDeadline
+		}
+		return err
+	}
+	b.mu.Lock()
+	b.ops += n
+	b.mu.Unlock()
 	return nil
 }
 
+// take reserves keys entries of bytes for one user; false (and the budget full) when
+// they do not fit.
+func (b *warmBudget) take(keys int, bytes int64) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.full || keys > b.keysLeft || bytes > b.bytesLeft {
+		b.full = true
+		return false
+	}
+	b.keysLeft -= keys
+	b.bytesLeft -= bytes
+	return true
+}
+
+// isFull reports whether the budget refused a user.
+func (b *warmBudget) isFull() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.full
+}
+
+// written counts what a batch wrote.
+func (b *warmBudget) written(users, keys int, bytes int64) {
+	b.mu.Lock()
+	b.users += users
+	b.keys += keys
+	b.bytes += bytes
+	b.mu.Unlock()
+}
+
+func (b *warmBudget) report() WarmReport {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := WarmReport{Active: b.active, Users: b.users, Keys: b.keys, Bytes: b.bytes, Ops: b.ops, OpsPerSec: b.opsRate,
+		Took: time.Since(b.start), Stopped: WarmDone}
+	switch {
+	case b.full:
+		r.Stopped = WarmBudget
+	case b.deadline:
+		r.Stopped = WarmDeadline
+	}
+	return r
+}
+
 // warm writes tier and profile entries of users with SET NX, in batches of
-// warmBatch users (one Warmer call and two pipelines each), warmConcurrency
-// batches at a time. On a Redis Cluster a batch holds the users of one master
-// only, and the users of a master whose breaker is not closed (it failed and has
-// not answered since) are skipped: warming never dials a node known to be down,
-// and a node that fails during warming costs only its own users' entries. It
-// returns how many entries were written; err is the first batch's failure.
-func (c *Cache) warm(ctx context.Context, users []string) (int, error) {
+// warmBatch users (one Warmer call and two or three pipelines each), warmConcurrency
+// batches at a time, within budget b. On a Redis Cluster a batch holds the users of one
+// master only (so each pipeline goes to one node), and the users of a master whose
+// breaker is not closed (it failed and has not answered since) are skipped: warming
+// never dials a node known to be down, and a node that fails during warming costs only
+// its own users' entries. err is the first batch's failure.
+func (c *Cache) warm(ctx context.Context, users []string, b *warmBudget) error {
 	groups, skipped := c.warmGroups(ctx, users)
 	if skipped > 0 {
 		c.log.Info("cache: warming skips the users of unreachable nodes", "users", skipped)
 	}
-	var written atomic.Int64
 	var g errgroup.Group // a failed batch does not cancel the others
 	g.SetLimit(warmConcurrency)
-	for _, group := range groups {
-		for start := 0; start < len(group); start += warmBatch {
-			batch := group[start:min(start+warmBatch, len(group))]
-			g.Go(func() error {
-				n, err := c.warmBatch(ctx, batch)
-				written.Add(int64(n))
-				return err
-			})
+	for _, batch := range warmBatches(groups) {
+		if b.isFull() || ctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			err := c.warmBatch(ctx, batch, b)
+			if c.warmProgress != nil {
+				c.warmProgress(b.report())
+			}
+			return err
+		})
+	}
+	return g.Wait()
+}
+
+// warmBatches cuts every group into batches of at most warmBatch users, round-robin over
+// the groups (on a cluster: one batch per master in turn, so the masters share the load).
+func warmBatches(groups [][]string) [][]string {
+	var out [][]string
+	for start := 0; ; start += warmBatch {
+		added := false
+		for _, group := range groups {
+			if start < len(group) {
+				out = append(out, group[start:min(start+warmBatch, len(group))])
+				added = true
+			}
+		}
+		if !added {
+			return out
 		}
 	}
-	err := g.Wait()
-	return int(written.Load()), err
 }
 
 // warmGroups splits users by the Redis Cluster master that serves their keys (its
@@ -108,14 +266,27 @@ func (c *Cache) warmGroups(ctx context.Context, users []string) (groups [][]stri
 	return groups, skipped
 }
 
-func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {
+// warmSet is one SET NX warming sends.
+type warmSet struct {
+	key string
+	val []byte
+	ttl time.Duration
+}
+
+// warmCost is the estimated Redis memory of one entry.
+func warmCost(key string, val int) int64 { return int64(len(key) + val + WarmEntryOverhead) }
+
+func (c *Cache) warmBatch(ctx context.Context, users []string, b *warmBudget) error {
 	users = c.notPending(users)
-	if len(users) == 0 {
-		return 0, nil
+	if len(users) == 0 || b.isFull() {
+		return nil
 	}
-	gs, err := c.idGens(ctx, users)
+	if err := b.pace(ctx, len(users)); err != nil {
+		return err
+	}
+	gs, err := c.idGens(ctx, users, b)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	genOf := make(map[string]tag, len(users))
 	for i, u := range users {
@@ -123,24 +294,48 @@ func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {
 	}
 	entries, err := c.warmer(ctx, users)
 	if err != nil {
-		return 0, fmt.Errorf("warmer: %w", err)
+		return fmt.Errorf("warmer: %w", err)
 	}
-	var cmds []*redis.BoolCmd
+	var sets []warmSet
+	nUsers := 0
+	var bytes int64
+	for _, e := range entries {
+		g, asked := genOf[e.UserID]
+		if !asked || !validTier(e.Tier) || c.pending.has(e.UserID) {
+			continue
+		}
+		var mine []warmSet
+		if base := c.cfg.TTL(e.Tier, ClassTier); base > 0 {
+			mine = append(mine, warmSet{Key{User: e.UserID, Class: ClassTier}.String(), encode(g, []byte(e.Tier), false), c.jittered(base)})
+		}
+		if base := c.cfg.TTL(e.Tier, ClassUserProfile); base > 0 && e.Profile != nil {
+			mine = append(mine, warmSet{Key{User: e.UserID, Tier: e.Tier, Class: ClassUserProfile}.String(), encode(g, e.Profile, false), c.jittered(base)})
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		cost := warmCost(IDGenKey(e.UserID), 20) // the generation counter it needs
+		for _, s := range mine {
+			cost += warmCost(s.key, len(s.val))
+		}
+		if !b.take(len(mine), cost) {
+			break
+		}
+		sets = append(sets, mine...)
+		nUsers++
+		bytes += cost
+	}
+	if len(sets) == 0 {
+		return nil
+	}
+	if err := b.pace(ctx, len(sets)); err != nil {
+		return err
+	}
+	cmds := make([]*redis.BoolCmd, 0, len(sets))
 	err = c.call(ctx, c.invTimeout, func(ctx context.Context) error {
 		_, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
-			for _, e := range entries {
-				g, asked := genOf[e.UserID]
-				if !asked || !validTier(e.Tier) || c.pending.has(e.UserID) {
-					continue
-				}
-				if base := c.cfg.TTL(e.Tier, ClassTier); base > 0 {
-					k := Key{User: e.UserID, Class: ClassTier}.String()
-					cmds = append(cmds, p.SetNX(ctx, k, encode(g, []byte(e.Tier), false), c.jittered(base)))
-				}
-				if base := c.cfg.TTL(e.Tier, ClassUserProfile); base > 0 && e.Profile != nil {
-					k := Key{User: e.UserID, Tier: e.Tier, Class: ClassUserProfile}.String()
-					cmds = append(cmds, p.SetNX(ctx, k, encode(g, e.Profile, false), c.jittered(base)))
-				}
+			for _, s := range sets {
+				cmds = append(cmds, p.SetNX(ctx, s.key, s.val, s.ttl))
 			}
 			return nil
 		})
@@ -152,12 +347,13 @@ func (c *Cache) warmBatch(ctx context.Context, users []string) (int, error) {
 			n++
 		}
 	}
-	return n, err
+	b.written(nUsers, n, bytes)
+	return err
 }
 
 // idGens reads the identity counters of many users in one pipeline, creating
-// the missing ones in a second.
-func (c *Cache) idGens(ctx context.Context, users []string) ([]tag, error) {
+// the missing ones in a second (paced by b when it is not nil).
+func (c *Cache) idGens(ctx context.Context, users []string, b *warmBudget) ([]tag, error) {
 	cmds := make([]*redis.SliceCmd, len(users))
 	err := c.call(ctx, c.invTimeout, func(ctx context.Context) error {
 		_, err := c.client.Pipelined(ctx, func(p redis.Pipeliner) error {
@@ -184,6 +380,11 @@ func (c *Cache) idGens(ctx context.Context, users []string) ([]tag, error) {
 		out[i] = t
 	}
 	if len(missing) > 0 {
+		if b != nil {
+			if err := b.pace(ctx, len(missing)); err != nil {
+				return nil, err
+			}
+		}
 		created, err := c.initGens(ctx, missing, c.invTimeout)
 		if err != nil {
 			return nil, err
@@ -206,4 +407,16 @@ func (c *Cache) notPending(users []string) []string {
 		}
 	}
 	return out
+}
+
+// WarmInBackground runs WarmStart on its own goroutine, counted for Wait, and hands
+// its outcome to done (nil: nothing). Requests are served meanwhile: warming's pace
+// (warming.opsPerSec) is what keeps their latency from suffering.
+func (c *Cache) WarmInBackground(ctx context.Context, done func(WarmReport, error)) {
+	c.loop(func() {
+		r, err := c.WarmStart(ctx)
+		if done != nil {
+			done(r, err)
+		}
+	})
 }

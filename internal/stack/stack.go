@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/faultproxy"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for creating run databases
 )
@@ -105,6 +106,10 @@ type Server struct {
 	done    chan struct{}
 	peakRSS int64  // bytes, the highest VmHWM read from a process of this instance
 	drain   *Drain // what the running process said it drained, once it did
+	// warmed is what the process's warming at start did (its "atlas: warmed" line), warmedAt
+	// when the line arrived; nil until then.
+	warmed   *cache.WarmReport
+	warmedAt time.Time
 }
 
 // Up starts Redis (cache mode), prepares the database and runs Options.Servers `bench serve`
@@ -270,6 +275,11 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 			if d, ok := parseDrain(line); ok {
 				s.mu.Lock()
 				s.drain = &d
+				s.mu.Unlock()
+			}
+			if r, ok := ParseWarmed(line); ok {
+				s.mu.Lock()
+				s.warmed, s.warmedAt = &r, time.Now()
 				s.mu.Unlock()
 			}
 			if _, after, ok := strings.Cut(line, " in "); ok && strings.HasPrefix(line, "atlas: seeded ") {

@@ -1,0 +1,74 @@
+package stack
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/atlasbench/atlasbench/internal/cache"
+)
+
+// warmedPrefix starts the line `bench serve` prints when warming at start ended.
+const warmedPrefix = "atlas: warmed "
+
+// WarmedLine is the stdout line of a server whose warming at start ended (ParseWarmed
+// reads it back).
+func WarmedLine(r cache.WarmReport) string {
+	return fmt.Sprintf("%sactive=%d users=%d keys=%d bytes=%d ops=%d ops_per_sec=%d took=%s stopped=%s",
+		warmedPrefix, r.Active, r.Users, r.Keys, r.Bytes, r.Ops, r.OpsPerSec, r.Took.Round(time.Millisecond), r.Stopped)
+}
+
+// ParseWarmed reads a WarmedLine; false when line is not one.
+func ParseWarmed(line string) (cache.WarmReport, bool) {
+	rest, ok := strings.CutPrefix(line, warmedPrefix)
+	if !ok {
+		return cache.WarmReport{}, false
+	}
+	var r cache.WarmReport
+	for _, f := range strings.Fields(rest) {
+		k, v, _ := strings.Cut(f, "=")
+		n, _ := strconv.ParseInt(v, 10, 64)
+		switch k {
+		case "active":
+			r.Active = int(n)
+		case "users":
+			r.Users = int(n)
+		case "keys":
+			r.Keys = int(n)
+		case "bytes":
+			r.Bytes = n
+		case "ops":
+			r.Ops = int(n)
+		case "ops_per_sec":
+			r.OpsPerSec = int(n)
+		case "took":
+			r.Took, _ = time.ParseDuration(v)
+		case "stopped":
+			r.Stopped = v
+		}
+	}
+	return r, true
+}
+
+// Warmed returns what this instance's warming at start did and when its line arrived;
+// false while it has not ended (or the instance does not warm).
+func (s *Server) Warmed() (cache.WarmReport, time.Time, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.warmed == nil {
+		return cache.WarmReport{}, time.Time{}, false
+	}
+	return *s.warmed, s.warmedAt, true
+}
+
+// Warmed is every instance's warming at start that ended, in instance order.
+func (st *Stack) Warmed() []cache.WarmReport {
+	var out []cache.WarmReport
+	for _, s := range st.Servers {
+		if r, _, ok := s.Warmed(); ok {
+			out = append(out, r)
+		}
+	}
+	return out
+}
