@@ -202,12 +202,21 @@ func (c *Cache) warm(ctx context.Context, users []string, b *warmBudget) error {
 	}
 	var g errgroup.Group // a failed batch does not cancel the others
 	g.SetLimit(warmConcurrency)
+	// Batches take from the budget in order (each after the one before it took), so a
+	// budget that runs out keeps the most active users, whichever batch loads first.
+	prev := make(chan struct{})
+	close(prev)
 	for _, batch := range warmBatches(groups) {
 		if b.isFull() || ctx.Err() != nil {
 			break
 		}
+		turn, mine := prev, make(chan struct{})
+		prev = mine
 		g.Go(func() error {
-			err := c.warmBatch(ctx, batch, b)
+			var once sync.Once
+			taken := func() { once.Do(func() { close(mine) }) }
+			defer taken()
+			err := c.warmBatch(ctx, batch, b, func() { <-turn }, taken)
 			if c.warmProgress != nil {
 				c.warmProgress(b.report())
 			}
@@ -268,7 +277,7 @@ func (c *Cache) warmGroups(ctx context.Context, users []string) (groups [][]stri
 
 // warmSet is one SET NX warming sends.
 type warmSet struct {
-	key string
+	user, key string
 	val []byte
 	ttl time.Duration
 }
@@ -276,7 +285,8 @@ type warmSet struct {
 // warmCost is the estimated Redis memory of one entry.
 func warmCost(key string, val int) int64 { return int64(len(key) + val + WarmEntryOverhead) }
 
-func (c *Cache) warmBatch(ctx context.Context, users []string, b *warmBudget) error {
+// warmBatch warms one batch; it takes from the budget between waitTurn and taken.
+func (c *Cache) warmBatch(ctx context.Context, users []string, b *warmBudget, waitTurn, taken func()) error {
 	users = c.notPending(users)
 	if len(users) == 0 || b.isFull() {
 		return nil
@@ -296,9 +306,10 @@ func (c *Cache) warmBatch(ctx context.Context, users []string, b *warmBudget) er
 	if err != nil {
 		return fmt.Errorf("warmer: %w", err)
 	}
+	waitTurn()
 	var sets []warmSet
+	var owner []int // sets[i] belongs to the owner[i]-th user taken
 	nUsers := 0
-	var bytes int64
 	for _, e := range entries {
 		g, asked := genOf[e.UserID]
 		if !asked || !validTier(e.Tier) || c.pending.has(e.UserID) {
@@ -306,25 +317,28 @@ func (c *Cache) warmBatch(ctx context.Context, users []string, b *warmBudget) er
 		}
 		var mine []warmSet
 		if base := c.cfg.TTL(e.Tier, ClassTier); base > 0 {
-			mine = append(mine, warmSet{Key{User: e.UserID, Class: ClassTier}.String(), encode(g, []byte(e.Tier), false), c.jittered(base)})
+			mine = append(mine, warmSet{e.UserID, Key{User: e.UserID, Class: ClassTier}.String(), encode(g, []byte(e.Tier), false), c.jittered(base)})
 		}
 		if base := c.cfg.TTL(e.Tier, ClassUserProfile); base > 0 && e.Profile != nil {
-			mine = append(mine, warmSet{Key{User: e.UserID, Tier: e.Tier, Class: ClassUserProfile}.String(), encode(g, e.Profile, false), c.jittered(base)})
+			mine = append(mine, warmSet{e.UserID, Key{User: e.UserID, Tier: e.Tier, Class: ClassUserProfile}.String(), encode(g, e.Profile, false), c.jittered(base)})
 		}
 		if len(mine) == 0 {
 			continue
 		}
-		cost := warmCost(IDGenKey(e.UserID), 20) // the generation counter it needs
+		cost := warmCost(IDGenKey(e.UserID), warmGenBytes)
 		for _, s := range mine {
 			cost += warmCost(s.key, len(s.val))
 		}
 		if !b.take(len(mine), cost) {
 			break
 		}
+		for range mine {
+			owner = append(owner, nUsers)
+		}
 		sets = append(sets, mine...)
 		nUsers++
-		bytes += cost
 	}
+	taken()
 	if len(sets) == 0 {
 		return nil
 	}
@@ -341,15 +355,25 @@ func (c *Cache) warmBatch(ctx context.Context, users []string, b *warmBudget) er
 		})
 		return err
 	})
-	n := 0
-	for _, cmd := range cmds {
-		if cmd.Val() {
-			n++
+	// Keys and bytes count what was written: SET NX that took (and a user's counter once).
+	n, bytes, lastOwner := 0, int64(0), -1
+	for i, cmd := range cmds {
+		if !cmd.Val() {
+			continue
+		}
+		n++
+		bytes += warmCost(sets[i].key, len(sets[i].val))
+		if owner[i] != lastOwner {
+			lastOwner = owner[i]
+			bytes += warmCost(IDGenKey(sets[i].user), warmGenBytes)
 		}
 	}
 	b.written(nUsers, n, bytes)
 	return err
 }
+
+// warmGenBytes is the value size a generation counter is estimated at.
+const warmGenBytes = 20
 
 // idGens reads the identity counters of many users in one pipeline, creating
 // the missing ones in a second (paced by b when it is not nil).
