@@ -169,7 +169,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	if o.seedUsers > 0 {
 		start := time.Now()
 		err := st.Seed(ctx, store.SeedConfig{Seed: o.seed, Users: o.seedUsers, Conversations: o.seedConversations, Messages: o.seedMessages, Tiers: mix,
-			UserPrefix: o.seedUserPrefix, IDOffset: o.seedIDOffset})
+			UserPrefix: o.seedUserPrefix, IDOffset: o.seedIDOffset, Progress: seedProgress(stdout, start, time.Now)})
 		switch {
 		case errors.Is(err, store.ErrNotEmpty):
 			log.Info("database already seeded; keeping its data")
@@ -236,6 +236,23 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		logShutdown(log, stdout, rep, so)
 		return err
 	})
+}
+
+// seedProgress prints how far seeding is at most every progressEvery, as the line the
+// harness shows ("atlas: seeding N of M users (rows, rate, ETA)").
+func seedProgress(stdout io.Writer, start time.Time, now func() time.Time) func(store.SeedProgress) {
+	var last time.Time
+	return func(p store.SeedProgress) {
+		t := now()
+		if p.Rows == p.TotalRows || (!last.IsZero() && t.Sub(last) < progressEvery) || t.Sub(start) < progressEvery {
+			return
+		}
+		last = t
+		took := t.Sub(start)
+		rate := float64(p.Rows) / max(took.Seconds(), 1e-3)
+		eta := time.Duration(float64(p.TotalRows-p.Rows) / max(rate, 1) * float64(time.Second)).Round(time.Second)
+		fmt.Fprintf(stdout, "atlas: seeding %d of %d users (%d of %d rows, %.0f rows/s, ETA %s)\n", p.Users, p.Of, p.Rows, p.TotalRows, rate, eta)
+	}
 }
 
 // warmProgress logs a warming run's progress at most every progressEvery (and its first

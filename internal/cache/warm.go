@@ -278,8 +278,8 @@ func (c *Cache) warmGroups(ctx context.Context, users []string) (groups [][]stri
 // warmSet is one SET NX warming sends.
 type warmSet struct {
 	user, key string
-	val []byte
-	ttl time.Duration
+	val       []byte
+	ttl       time.Duration
 }
 
 // warmCost is the estimated Redis memory of one entry.

@@ -58,8 +58,12 @@ type Options struct {
 	ServerLog io.Writer
 	// Log receives the stack's own progress.
 	Log *slog.Logger
-	// StartTimeout bounds seeding plus the server's start; default 3 minutes.
+	// StartTimeout bounds seeding plus the server's start; default 3 minutes plus one per
+	// 100,000 users seeded.
 	StartTimeout time.Duration
+	// SeedProgress, when set, hears the first instance's seeding progress lines
+	// ("atlas: seeding N of M users …").
+	SeedProgress func(line string)
 	// ShutdownDelay and DrainTimeout are every instance's -shutdown-delay and -drain-timeout
 	// (how it stops on SIGTERM); zero: bench serve's defaults.
 	ShutdownDelay, DrainTimeout time.Duration
@@ -125,7 +129,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 	}
 	o.ServerLog = SerialWriter(o.ServerLog) // shared by every instance
 	if o.StartTimeout == 0 {
-		o.StartTimeout = 3 * time.Minute
+		o.StartTimeout = 3*time.Minute + time.Duration(o.Users/100_000)*time.Minute
 	}
 	if o.Binary == "" {
 		if o.Binary, err = os.Executable(); err != nil {
@@ -276,6 +280,9 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 				s.mu.Lock()
 				s.drain = &d
 				s.mu.Unlock()
+			}
+			if strings.HasPrefix(line, "atlas: seeding ") && o.SeedProgress != nil {
+				o.SeedProgress(line)
 			}
 			if r, ok := ParseWarmed(line); ok {
 				s.mu.Lock()
