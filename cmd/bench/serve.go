@@ -208,7 +208,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		warmAsk = min(m, warmAsk)
 	}
 	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, warmAsk), Fences: fences,
-		WarmProgress: warmProgress(log, time.Now)})
+		WarmProgress: warmProgress(log, stdout, time.Now)})
 	defer c.Close()
 	// Start first: it reads the fence log (other instances' failed invalidations), which
 	// warming must know to skip those users.
@@ -255,14 +255,17 @@ func seedProgress(stdout io.Writer, start time.Time, now func() time.Time) func(
 	}
 }
 
-// warmProgress logs a warming run's progress at most every progressEvery (and its first
-// batch): users of the active population warmed, entries, estimated MiB, pace and ETA.
-func warmProgress(log *slog.Logger, now func() time.Time) func(cache.WarmReport) {
+// warmProgress hears a warming run after every batch: it prints the users warmed so far
+// on stdout (the harness reads it, stack.ParseWarming: the ideal cache preloads what
+// warming loaded) and logs the run's progress at most every progressEvery: users of the
+// active population warmed, entries, estimated MiB, pace and ETA.
+func warmProgress(log *slog.Logger, stdout io.Writer, now func() time.Time) func(cache.WarmReport) {
 	var mu sync.Mutex
 	var last time.Time
 	return func(r cache.WarmReport) {
 		mu.Lock()
 		defer mu.Unlock()
+		fmt.Fprintln(stdout, stack.WarmingLine(r))
 		t := now()
 		if !last.IsZero() && t.Sub(last) < progressEvery {
 			return

@@ -50,6 +50,8 @@ type Parts struct {
 	Capacity *summary.Capacity
 	// Restarts are the figures of every graceful stop and restart of an instance.
 	Restarts []summary.Restart
+	// Warming is what the instances' warming at start did, before and after it ended.
+	Warming *summary.Warming
 }
 
 // Compose is the one place a mode's Figures are put together: the recorder's figures with
@@ -105,6 +107,7 @@ func Compose(recorded summary.Figures, p Parts) summary.Figures {
 		}
 	}
 	f.Restarts = p.Restarts
+	f.Warming = p.Warming
 	f.RestartsTotal = summary.TotalRestarts(p.Restarts)
 	if p.Capacity != nil {
 		c := *p.Capacity
@@ -155,6 +158,7 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 		for _, sv := range st.Servers {
 			parts.ServerRSSMiB = append(parts.ServerRSSMiB, float64(sv.PeakRSS())/(1<<20))
 		}
+		parts.Warming = warmingFigures(st, recorded, p.model, input.Snapshots, out.MeasureStart, out.Ran.Seconds())
 		if st.Redis != nil {
 			parts.Redis = redisFigures(ctx, st.Redis)
 			if p.slots != nil && parts.Redis != nil {

@@ -114,6 +114,8 @@ type Server struct {
 	// when the line arrived; nil until then.
 	warmed   *cache.WarmReport
 	warmedAt time.Time
+	// warming is the users its warming has warmed so far; -1 before its first line.
+	warming int
 }
 
 // Up starts Redis (cache mode), prepares the database and runs Options.Servers `bench serve`
@@ -184,7 +186,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 		st.cleanup = append(st.cleanup, st.Redis.Close)
 	}
 	for i := 1; i <= o.Servers; i++ {
-		srv := &Server{Index: i, o: o}
+		srv := &Server{Index: i, o: o, warming: -1}
 		redisURL := ""
 		if st.Redis != nil {
 			redisURL = st.Redis.URL
@@ -284,9 +286,14 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 			if strings.HasPrefix(line, "atlas: seeding ") && o.SeedProgress != nil {
 				o.SeedProgress(line)
 			}
+			if n, ok := ParseWarming(line); ok {
+				s.mu.Lock()
+				s.warming = n
+				s.mu.Unlock()
+			}
 			if r, ok := ParseWarmed(line); ok {
 				s.mu.Lock()
-				s.warmed, s.warmedAt = &r, time.Now()
+				s.warmed, s.warmedAt, s.warming = &r, time.Now(), r.Users
 				s.mu.Unlock()
 			}
 			if _, after, ok := strings.Cut(line, " in "); ok && strings.HasPrefix(line, "atlas: seeded ") {

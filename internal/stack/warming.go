@@ -19,6 +19,25 @@ func WarmedLine(r cache.WarmReport) string {
 		warmedPrefix, r.Active, r.Users, r.Keys, r.Bytes, r.Ops, r.OpsPerSec, r.Took.Round(time.Millisecond), r.Stopped)
 }
 
+// warmingPrefix starts the line `bench serve` prints after every batch of warming at start.
+const warmingPrefix = "atlas: warming users="
+
+// WarmingLine is the stdout line of a server whose warming at start has warmed r.Users so
+// far (ParseWarming reads it back).
+func WarmingLine(r cache.WarmReport) string {
+	return fmt.Sprintf("%s%d of %d", warmingPrefix, r.Users, r.Active)
+}
+
+// ParseWarming reads a WarmingLine: the users warmed so far; false when line is not one.
+func ParseWarming(line string) (int, bool) {
+	rest, ok := strings.CutPrefix(line, warmingPrefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.Atoi(strings.Fields(rest + " ")[0])
+	return n, err == nil
+}
+
 // ParseWarmed reads a WarmedLine; false when line is not one.
 func ParseWarmed(line string) (cache.WarmReport, bool) {
 	rest, ok := strings.CutPrefix(line, warmedPrefix)
@@ -60,6 +79,20 @@ func (s *Server) Warmed() (cache.WarmReport, time.Time, bool) {
 		return cache.WarmReport{}, time.Time{}, false
 	}
 	return *s.warmed, s.warmedAt, true
+}
+
+// WarmedUsers is the most users an instance's warming at start has warmed so far (its
+// last progress or final line); false while no instance has said.
+func (st *Stack) WarmedUsers() (int, bool) {
+	n, any := 0, false
+	for _, s := range st.Servers {
+		s.mu.Lock()
+		if s.warming >= 0 {
+			n, any = max(n, s.warming), true
+		}
+		s.mu.Unlock()
+	}
+	return n, any
 }
 
 // Warmed is every instance's warming at start that ended, in instance order.
