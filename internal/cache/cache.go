@@ -325,6 +325,9 @@ func excludedFromBreaker(err error) bool {
 // that node's client hook, and a refusal comes back from fn as errBreakerOpen wrapped
 // with the node's address. redis.Nil comes back unchanged.
 func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	if warming(ctx) {
+		return c.warmCall(ctx, timeout, fn)
+	}
 	if c.nodes != nil {
 		return runWithin(ctx, timeout, fn)
 	}
@@ -337,6 +340,27 @@ func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx con
 		return errBreakerOpen
 	}
 	return err
+}
+
+// warmingCtx marks a context as warming's (withWarming).
+type warmingCtx struct{}
+
+// withWarming marks ctx's Redis calls as warming's: they are refused while a breaker is
+// not closed, but do not count for it (a bulk pipeline that times out on a busy Redis says
+// nothing about the live requests' calls, and opening the breaker would bypass them all).
+func withWarming(ctx context.Context) context.Context { return context.WithValue(ctx, warmingCtx{}, true) }
+
+func warming(ctx context.Context) bool { return ctx.Value(warmingCtx{}) != nil }
+
+// warmTimeout is the least time one of warming's pipelines (up to 1,000 commands) gets.
+const warmTimeout = time.Second
+
+// warmCall is call for warming: outside the breaker's counts, refused while it is not closed.
+func (c *Cache) warmCall(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	if c.nodes == nil && c.breaker.State() != gobreaker.StateClosed {
+		return errBreakerOpen
+	}
+	return runWithin(ctx, max(timeout, warmTimeout), fn) // on a cluster the node hooks refuse
 }
 
 // runWithin runs fn under ctx with timeout; a failure while ctx itself has ended (the

@@ -23,7 +23,8 @@ type WarmReport struct {
 	Users int   `json:"users"`
 	Keys  int   `json:"keys"`
 	Bytes int64 `json:"bytes"`
-	// Ops is the Redis commands warming sent (generation reads and creations, SET NX).
+	// Ops is the Redis commands warming sent (generation reads, SET NX and MGET of a
+	// missing generation, SET NX of the entries).
 	Ops int `json:"ops"`
 	// OpsPerSec is the pace warming was held to (the config's warming.opsPerSec).
 	OpsPerSec int           `json:"ops_per_sec"`
@@ -55,7 +56,7 @@ func (c *Cache) WarmStart(ctx context.Context) (WarmReport, error) {
 		return WarmReport{}, nil
 	}
 	b := c.newWarmBudget(time.Now())
-	dctx, cancel := context.WithTimeout(ctx, c.cfg.Warming.Deadline)
+	dctx, cancel := context.WithTimeout(withWarming(ctx), c.cfg.Warming.Deadline)
 	defer cancel()
 	active, err := c.warmer(dctx, nil)
 	if err != nil {
@@ -196,6 +197,7 @@ func (b *warmBudget) report() WarmReport {
 // never dials a node known to be down, and a node that fails during warming costs only
 // its own users' entries. err is the first batch's failure.
 func (c *Cache) warm(ctx context.Context, users []string, b *warmBudget) error {
+	ctx = withWarming(ctx)
 	groups, skipped := c.warmGroups(ctx, users)
 	if skipped > 0 {
 		c.log.Info("cache: warming skips the users of unreachable nodes", "users", skipped)
@@ -404,8 +406,8 @@ func (c *Cache) idGens(ctx context.Context, users []string, b *warmBudget) ([]ta
 		out[i] = t
 	}
 	if len(missing) > 0 {
-		if b != nil {
-			if err := b.pace(ctx, len(missing)); err != nil {
+		if b != nil { // SET NX and MGET per counter
+			if err := b.pace(ctx, 2*len(missing)); err != nil {
 				return nil, err
 			}
 		}

@@ -1,8 +1,12 @@
 package cache
 
 import (
+	"errors"
+	"io"
+
 	"context"
 	"fmt"
+	"github.com/sony/gobreaker/v2"
 	"strings"
 	"sync"
 	"testing"
@@ -82,9 +86,9 @@ func TestWarmCoversActivePopulation(t *testing.T) {
 	if r.Active != n || r.Users != n || r.Keys != 2*n || r.Stopped != WarmDone {
 		t.Errorf("report %+v, want %d active and warmed users, %d keys, stopped %q", r, n, 2*n, WarmDone)
 	}
-	// Fresh users: a generation read, a creation and two SET NX each.
-	if r.Ops != 4*n || r.OpsPerSec != cfg.Warming.OpsPerSec {
-		t.Errorf("ops %d at %d/s, want %d at %d/s", r.Ops, r.OpsPerSec, 4*n, cfg.Warming.OpsPerSec)
+	// Fresh users: a generation read, a creation (SET NX, MGET) and two SET NX each.
+	if r.Ops != 5*n || r.OpsPerSec != cfg.Warming.OpsPerSec {
+		t.Errorf("ops %d at %d/s, want %d at %d/s", r.Ops, r.OpsPerSec, 5*n, cfg.Warming.OpsPerSec)
 	}
 	if tiers, profiles := warmedUsers(t, client, n); tiers != n || profiles != n {
 		t.Errorf("in Redis: %d tier and %d profile entries, want %d each", tiers, profiles, n)
@@ -236,5 +240,32 @@ func TestWarmBatchesPerMaster(t *testing.T) {
 	}
 	if tiers, profiles := warmedUsers(t, client, n); tiers != n || profiles != n {
 		t.Errorf("in the cluster: %d tier and %d profile entries, want %d each", tiers, profiles, n)
+	}
+}
+
+// TestWarmingCallsDoNotTripBreaker: warming's failed pipelines do not count for the
+// breaker (live requests keep the cache), and while the breaker is open warming's calls
+// are refused without reaching Redis.
+func TestWarmingCallsDoNotTripBreaker(t *testing.T) {
+	srv := testutil.Redis(t)
+	c, _ := newTestCache(t, srv.URL(), Options{Config: tight()})
+	ctx := withWarming(context.Background())
+	for range 3 * c.cfg.Breaker.Failures {
+		if err := c.call(ctx, time.Second, func(context.Context) error { return io.EOF }); err != io.EOF {
+			t.Fatalf("warming call: %v, want io.EOF", err)
+		}
+	}
+	if st := c.breaker.State(); st != gobreaker.StateClosed {
+		t.Fatalf("breaker %s after failed warming calls, want closed", st)
+	}
+	for range c.cfg.Breaker.Failures { // live calls do count
+		c.call(context.Background(), time.Second, func(context.Context) error { return io.EOF })
+	}
+	if st := c.breaker.State(); st != gobreaker.StateOpen {
+		t.Fatalf("breaker %s after failed live calls, want open", st)
+	}
+	ran := false
+	if err := c.call(ctx, time.Second, func(context.Context) error { ran = true; return nil }); !errors.Is(err, errBreakerOpen) || ran {
+		t.Errorf("warming call with the breaker open: %v (ran %v), want errBreakerOpen without running", err, ran)
 	}
 }
