@@ -1,12 +1,10 @@
 package cache
 
 import (
-	"errors"
-	"io"
-
 	"context"
+	"errors"
 	"fmt"
-	"github.com/sony/gobreaker/v2"
+	"io"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +13,7 @@ import (
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
 )
 
 // populationWarmer serves a seeded population u1…uN (most active first) with profiles
