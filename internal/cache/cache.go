@@ -348,7 +348,9 @@ type warmingCtx struct{}
 // withWarming marks ctx's Redis calls as warming's: they are refused while a breaker is
 // not closed, but do not count for it (a bulk pipeline that times out on a busy Redis says
 // nothing about the live requests' calls, and opening the breaker would bypass them all).
-func withWarming(ctx context.Context) context.Context { return context.WithValue(ctx, warmingCtx{}, true) }
+func withWarming(ctx context.Context) context.Context {
+	return context.WithValue(ctx, warmingCtx{}, true)
+}
 
 func warming(ctx context.Context) bool { return ctx.Value(warmingCtx{}) != nil }
 
