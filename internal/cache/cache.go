@@ -34,8 +34,8 @@ type Options struct {
 	// fill, under a context detached from any one caller; default 5s.
 	FillTimeout time.Duration
 	// Warmer loads tier and profile of users for warming. nil userIDs asks for
-	// the active population, most recently active first (at most WarmLimit are used);
-	// nil Warmer disables warming.
+	// the active population, most recently active first (at most WarmLimit are used; only
+	// their UserID is read); nil Warmer disables warming.
 	Warmer func(ctx context.Context, userIDs []string) ([]WarmEntry, error)
 	// WarmLimit caps the users WarmStart warms; default 0: the config's warming.maxUsers
 	// (itself 0 by default: the budgets of the warming section bound it).

@@ -80,7 +80,7 @@ func warmingSection(f *summary.Figures) *section {
 		return nil
 	}
 	sec := &section{Title: "Warming at start (" + modeLabel(f) + ")"}
-	when := "had not ended by the end of the window"
+	when := "was still running at the end of the window"
 	if w.DoneS != nil {
 		when = fmt.Sprintf("ended %.1f s into the measured window", *w.DoneS)
 		if *w.DoneS < 0 {

@@ -27,7 +27,7 @@ func warmedUsers(st *stack.Stack, seeded bool) func(string) bool {
 		if !ok {
 			return false
 		}
-		n, _ := st.WarmedUsers()
+		n, _, _ := st.WarmedUsers()
 		return i <= n
 	}
 }
@@ -43,7 +43,9 @@ func seededRank(u string) (int, bool) {
 }
 
 // warmingFigures are what the instances' warming at start did and the measured window's
-// figures before and after it ended; nil when no instance said its warming ended.
+// figures before and after it ended; nil when no instance said anything of its warming.
+// While an instance's warming still runs, Users is the most users one has warmed so far
+// and Stopped is summary.WarmRunning (the keys, bytes and ops are the ended instances').
 func warmingFigures(st *stack.Stack, recorded summary.Figures, model *ideal.Model, snaps []metrics.Snapshot, measureStart time.Time, ran float64) *summary.Warming {
 	if st == nil {
 		return nil
@@ -67,8 +69,12 @@ func warmingFigures(st *stack.Stack, recorded summary.Figures, model *ideal.Mode
 			last, w.Stopped = at, r.Stopped
 		}
 	}
-	if w.Instances == 0 {
-		return nil
+	if w.Instances < len(st.Servers) { // warming still running on some: what they said so far
+		n, active, said := st.WarmedUsers()
+		if !said && w.Instances == 0 {
+			return nil
+		}
+		w.Users, w.Active, w.Stopped = max(w.Users, n), max(w.Active, active), summary.WarmRunning
 	}
 	w.TookS = math.Round(w.TookS*1000) / 1000
 	if w.TookS > 0 {

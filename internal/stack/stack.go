@@ -114,8 +114,9 @@ type Server struct {
 	// when the line arrived; nil until then.
 	warmed   *cache.WarmReport
 	warmedAt time.Time
-	// warming is the users its warming has warmed so far; -1 before its first line.
-	warming int
+	// warming is the users its warming has warmed so far (-1 before its first line) of
+	// warmingOf, the active population.
+	warming, warmingOf int
 }
 
 // Up starts Redis (cache mode), prepares the database and runs Options.Servers `bench serve`
@@ -286,14 +287,14 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 			if strings.HasPrefix(line, "atlas: seeding ") && o.SeedProgress != nil {
 				o.SeedProgress(line)
 			}
-			if n, ok := ParseWarming(line); ok {
+			if n, of, ok := ParseWarming(line); ok {
 				s.mu.Lock()
-				s.warming = n
+				s.warming, s.warmingOf = n, of
 				s.mu.Unlock()
 			}
 			if r, ok := ParseWarmed(line); ok {
 				s.mu.Lock()
-				s.warmed, s.warmedAt, s.warming = &r, time.Now(), r.Users
+				s.warmed, s.warmedAt, s.warming, s.warmingOf = &r, time.Now(), r.Users, r.Active
 				s.mu.Unlock()
 			}
 			if _, after, ok := strings.Cut(line, " in "); ok && strings.HasPrefix(line, "atlas: seeded ") {

@@ -28,14 +28,20 @@ func WarmingLine(r cache.WarmReport) string {
 	return fmt.Sprintf("%s%d of %d", warmingPrefix, r.Users, r.Active)
 }
 
-// ParseWarming reads a WarmingLine: the users warmed so far; false when line is not one.
-func ParseWarming(line string) (int, bool) {
+// ParseWarming reads a WarmingLine: the users warmed so far of the active population;
+// false when line is not one.
+func ParseWarming(line string) (users, active int, ok bool) {
 	rest, ok := strings.CutPrefix(line, warmingPrefix)
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
-	n, err := strconv.Atoi(strings.Fields(rest + " ")[0])
-	return n, err == nil
+	f := strings.Fields(rest)
+	if len(f) != 3 || f[1] != "of" {
+		return 0, 0, false
+	}
+	u, err1 := strconv.Atoi(f[0])
+	a, err2 := strconv.Atoi(f[2])
+	return u, a, err1 == nil && err2 == nil
 }
 
 // ParseWarmed reads a WarmedLine; false when line is not one.
@@ -82,17 +88,17 @@ func (s *Server) Warmed() (cache.WarmReport, time.Time, bool) {
 }
 
 // WarmedUsers is the most users an instance's warming at start has warmed so far (its
-// last progress or final line); false while no instance has said.
-func (st *Stack) WarmedUsers() (int, bool) {
-	n, any := 0, false
+// last progress or final line) and the largest active population one said; false while no
+// instance has said.
+func (st *Stack) WarmedUsers() (users, active int, ok bool) {
 	for _, s := range st.Servers {
 		s.mu.Lock()
 		if s.warming >= 0 {
-			n, any = max(n, s.warming), true
+			users, active, ok = max(users, s.warming), max(active, s.warmingOf), true
 		}
 		s.mu.Unlock()
 	}
-	return n, any
+	return users, active, ok
 }
 
 // Warmed is every instance's warming at start that ended, in instance order.

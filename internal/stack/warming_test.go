@@ -16,15 +16,15 @@ func TestWarmedLineRoundTrip(t *testing.T) {
 	if !ok || got != r {
 		t.Errorf("ParseWarmed(WarmedLine(%+v)) = %+v, %v", r, got, ok)
 	}
-	if n, ok := ParseWarming(WarmingLine(r)); !ok || n != r.Users {
-		t.Errorf("ParseWarming(WarmingLine) = %d, %v; want %d", n, ok, r.Users)
+	if n, of, ok := ParseWarming(WarmingLine(r)); !ok || n != r.Users || of != r.Active {
+		t.Errorf("ParseWarming(WarmingLine) = %d of %d, %v; want %d of %d", n, of, ok, r.Users, r.Active)
 	}
 	for _, line := range []string{"atlas: seeded 5 users in 1s", "atlas: warming users=x of 3", "atlas: drained in_flight=0", WarmingLine(r)} {
 		if _, ok := ParseWarmed(line); ok {
 			t.Errorf("ParseWarmed(%q) took it for a warmed line", line)
 		}
 	}
-	if _, ok := ParseWarming("atlas: warming users=x of 3"); ok {
+	if _, _, ok := ParseWarming("atlas: warming users=x of 3"); ok {
 		t.Error("ParseWarming took a line without a number")
 	}
 }

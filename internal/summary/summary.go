@@ -276,7 +276,8 @@ type Warming struct {
 	TookS        float64 `json:"took_s"`
 	OpsPerS      float64 `json:"ops_per_s"`
 	OpsPerSLimit int     `json:"ops_per_s_limit"`
-	// Stopped is why the last instance's warming ended: done, budget or deadline.
+	// Stopped is why the last instance's warming ended: done, budget or deadline; or
+	// WarmRunning when an instance's had not ended by the end of the window.
 	Stopped string `json:"stopped"`
 	// DoneS is when the last instance's warming ended, in seconds from the start of the
 	// measured window (negative: during the warm-up); nil when it had not by the end.
@@ -286,6 +287,9 @@ type Warming struct {
 	During *WarmingWindow `json:"during,omitempty"`
 	After  *WarmingWindow `json:"after,omitempty"`
 }
+
+// WarmRunning is Warming.Stopped when an instance was still warming at the end of the window.
+const WarmRunning = "running"
 
 // WarmingWindow is the figures of part of the measured window, before or after warming ended.
 type WarmingWindow struct {
