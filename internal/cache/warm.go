@@ -217,7 +217,7 @@ func (c *Cache) warm(ctx context.Context, users []string, b *warmBudget) error {
 		g.Go(func() error {
 			var once sync.Once
 			taken := func() { once.Do(func() { close(mine) }) }
-			defer taken()
+			defer func() { <-turn; taken() }() // a batch that took nothing still keeps its turn
 			err := c.warmBatch(ctx, batch, b, func() { <-turn }, taken)
 			if c.warmProgress != nil {
 				c.warmProgress(b.report())
