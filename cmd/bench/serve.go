@@ -255,8 +255,8 @@ func seedProgress(stdout io.Writer, start time.Time, now func() time.Time) func(
 	}
 }
 
-// warmProgress hears a warming run after every batch: it prints the users warmed so far
-// on stdout (the harness reads it, stack.ParseWarming: the ideal cache preloads what
+// warmProgress hears a warming run after every batch: it prints the running totals on
+// stdout (the harness reads them, stack.ParseWarming: the ideal cache preloads what
 // warming loaded) and logs the run's progress at most every progressEvery: users of the
 // active population warmed, entries, estimated MiB, pace and ETA.
 func warmProgress(log *slog.Logger, stdout io.Writer, now func() time.Time) func(cache.WarmReport) {

@@ -27,8 +27,7 @@ func warmedUsers(st *stack.Stack, seeded bool) func(string) bool {
 		if !ok {
 			return false
 		}
-		n, _, _ := st.WarmedUsers()
-		return i <= n
+		return i <= st.WarmedUsers()
 	}
 }
 
@@ -44,37 +43,40 @@ func seededRank(u string) (int, bool) {
 
 // warmingFigures are what the instances' warming at start did and the measured window's
 // figures before and after it ended; nil when no instance said anything of its warming.
-// While an instance's warming still runs, Users is the most users one has warmed so far
-// and Stopped is summary.WarmRunning (the keys, bytes and ops are the ended instances').
+// An instance still warming at the end of the window counts with its last running totals,
+// and Stopped is then summary.WarmRunning.
 func warmingFigures(st *stack.Stack, recorded summary.Figures, model *ideal.Model, snaps []metrics.Snapshot, measureStart time.Time, ran float64) *summary.Warming {
 	if st == nil {
 		return nil
 	}
 	w := &summary.Warming{}
 	var last time.Time
-	var ops int
+	var ops, said int
 	for _, s := range st.Servers {
-		r, at, ok := s.Warmed()
+		r, at, ended, ok := s.Warming()
 		if !ok {
 			continue
 		}
-		w.Instances++
+		said++
 		w.Active, w.Users = max(w.Active, r.Active), max(w.Users, r.Users)
 		w.Keys += r.Keys
 		w.Bytes += r.Bytes
 		w.TookS = max(w.TookS, r.Took.Seconds())
 		w.OpsPerSLimit = r.OpsPerSec
 		ops += r.Ops
+		if !ended {
+			continue
+		}
+		w.Instances++
 		if at.After(last) {
 			last, w.Stopped = at, r.Stopped
 		}
 	}
-	if w.Instances < len(st.Servers) { // warming still running on some: what they said so far
-		n, active, said := st.WarmedUsers()
-		if !said && w.Instances == 0 {
-			return nil
-		}
-		w.Users, w.Active, w.Stopped = max(w.Users, n), max(w.Active, active), summary.WarmRunning
+	if said == 0 {
+		return nil
+	}
+	if w.Instances < len(st.Servers) {
+		w.Stopped = summary.WarmRunning
 	}
 	w.TookS = math.Round(w.TookS*1000) / 1000
 	if w.TookS > 0 {

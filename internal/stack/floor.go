@@ -68,7 +68,7 @@ func StartFloor(ctx context.Context, o Options, redisURL string) (*Server, error
 			return nil, fmt.Errorf("stack: own executable: %w", err)
 		}
 	}
-	s := &Server{Index: 1, o: o, warming: -1, args: []string{"serve", "-floor", "-listen", "127.0.0.1:0", "-redis", redisURL, "-log-level", "warn"}}
+	s := &Server{Index: 1, o: o, args: []string{"serve", "-floor", "-listen", "127.0.0.1:0", "-redis", redisURL, "-log-level", "warn"}}
 	if _, err := s.start(ctx); err != nil {
 		s.stop()
 		return nil, fmt.Errorf("stack: floor server: %w", err)

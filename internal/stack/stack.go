@@ -110,13 +110,11 @@ type Server struct {
 	done    chan struct{}
 	peakRSS int64  // bytes, the highest VmHWM read from a process of this instance
 	drain   *Drain // what the running process said it drained, once it did
-	// warmed is what the process's warming at start did (its "atlas: warmed" line), warmedAt
-	// when the line arrived; nil until then.
-	warmed   *cache.WarmReport
-	warmedAt time.Time
-	// warming is the users its warming has warmed so far (-1 before its first line) of
-	// warmingOf, the active population.
-	warming, warmingOf int
+	// warm is what the process's warming at start said last (a progress or the final
+	// line, warmEnded), warmAt when; nil before its first line.
+	warm      *cache.WarmReport
+	warmAt    time.Time
+	warmEnded bool
 }
 
 // Up starts Redis (cache mode), prepares the database and runs Options.Servers `bench serve`
@@ -187,7 +185,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 		st.cleanup = append(st.cleanup, st.Redis.Close)
 	}
 	for i := 1; i <= o.Servers; i++ {
-		srv := &Server{Index: i, o: o, warming: -1}
+		srv := &Server{Index: i, o: o}
 		redisURL := ""
 		if st.Redis != nil {
 			redisURL = st.Redis.URL
@@ -287,14 +285,14 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 			if strings.HasPrefix(line, "atlas: seeding ") && o.SeedProgress != nil {
 				o.SeedProgress(line)
 			}
-			if n, of, ok := ParseWarming(line); ok {
+			if r, ok := ParseWarming(line); ok {
 				s.mu.Lock()
-				s.warming, s.warmingOf = n, of
+				s.warm, s.warmAt, s.warmEnded = &r, time.Now(), false
 				s.mu.Unlock()
 			}
 			if r, ok := ParseWarmed(line); ok {
 				s.mu.Lock()
-				s.warmed, s.warmedAt, s.warming, s.warmingOf = &r, time.Now(), r.Users, r.Active
+				s.warm, s.warmAt, s.warmEnded = &r, time.Now(), true
 				s.mu.Unlock()
 			}
 			if _, after, ok := strings.Cut(line, " in "); ok && strings.HasPrefix(line, "atlas: seeded ") {

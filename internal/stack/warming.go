@@ -9,56 +9,52 @@ import (
 	"github.com/atlasbench/atlasbench/internal/cache"
 )
 
-// warmedPrefix starts the line `bench serve` prints when warming at start ended.
-const warmedPrefix = "atlas: warmed "
+// The stdout lines of `bench serve`'s warming at start: after every batch, and when it ended.
+const (
+	warmingPrefix = "atlas: warming "
+	warmedPrefix  = "atlas: warmed "
+)
+
+// WarmingLine is the stdout line of a server after a batch of its warming at start: its
+// running totals (ParseWarming reads it back).
+func WarmingLine(r cache.WarmReport) string {
+	return warmingPrefix + warmFields(r)
+}
 
 // WarmedLine is the stdout line of a server whose warming at start ended (ParseWarmed
 // reads it back).
 func WarmedLine(r cache.WarmReport) string {
-	return fmt.Sprintf("%sactive=%d users=%d keys=%d bytes=%d ops=%d ops_per_sec=%d took=%s stopped=%s",
-		warmedPrefix, r.Active, r.Users, r.Keys, r.Bytes, r.Ops, r.OpsPerSec, r.Took.Round(time.Millisecond), r.Stopped)
+	return warmedPrefix + warmFields(r) + " stopped=" + r.Stopped
 }
 
-// warmingPrefix starts the line `bench serve` prints after every batch of warming at start.
-const warmingPrefix = "atlas: warming users="
-
-// WarmingLine is the stdout line of a server whose warming at start has warmed r.Users so
-// far (ParseWarming reads it back).
-func WarmingLine(r cache.WarmReport) string {
-	return fmt.Sprintf("%s%d of %d", warmingPrefix, r.Users, r.Active)
+func warmFields(r cache.WarmReport) string {
+	return fmt.Sprintf("active=%d users=%d keys=%d bytes=%d ops=%d ops_per_sec=%d took=%s",
+		r.Active, r.Users, r.Keys, r.Bytes, r.Ops, r.OpsPerSec, r.Took.Round(time.Millisecond))
 }
 
-// ParseWarming reads a WarmingLine: the users warmed so far of the active population;
-// false when line is not one.
-func ParseWarming(line string) (users, active int, ok bool) {
-	rest, ok := strings.CutPrefix(line, warmingPrefix)
-	if !ok {
-		return 0, 0, false
-	}
-	f := strings.Fields(rest)
-	if len(f) != 3 || f[1] != "of" {
-		return 0, 0, false
-	}
-	u, err1 := strconv.Atoi(f[0])
-	a, err2 := strconv.Atoi(f[2])
-	return u, a, err1 == nil && err2 == nil
-}
+// ParseWarming reads a WarmingLine; false when line is not one.
+func ParseWarming(line string) (cache.WarmReport, bool) { return parseWarm(line, warmingPrefix) }
 
 // ParseWarmed reads a WarmedLine; false when line is not one.
-func ParseWarmed(line string) (cache.WarmReport, bool) {
-	rest, ok := strings.CutPrefix(line, warmedPrefix)
+func ParseWarmed(line string) (cache.WarmReport, bool) { return parseWarm(line, warmedPrefix) }
+
+// parseWarm reads the key=value fields after prefix; false without the prefix or a
+// numeric users field.
+func parseWarm(line, prefix string) (cache.WarmReport, bool) {
+	rest, ok := strings.CutPrefix(line, prefix)
 	if !ok {
 		return cache.WarmReport{}, false
 	}
 	var r cache.WarmReport
+	users := false
 	for _, f := range strings.Fields(rest) {
 		k, v, _ := strings.Cut(f, "=")
-		n, _ := strconv.ParseInt(v, 10, 64)
+		n, err := strconv.ParseInt(v, 10, 64)
 		switch k {
 		case "active":
 			r.Active = int(n)
 		case "users":
-			r.Users = int(n)
+			r.Users, users = int(n), err == nil
 		case "keys":
 			r.Keys = int(n)
 		case "bytes":
@@ -73,41 +69,29 @@ func ParseWarmed(line string) (cache.WarmReport, bool) {
 			r.Stopped = v
 		}
 	}
-	return r, true
+	return r, users
 }
 
-// Warmed returns what this instance's warming at start did and when its line arrived;
-// false while it has not ended (or the instance does not warm).
-func (s *Server) Warmed() (cache.WarmReport, time.Time, bool) {
+// Warming returns this instance's warming at start: its final report and when the line
+// arrived when it ended (ended true), else its last running totals; ok false while it has
+// said nothing (or does not warm).
+func (s *Server) Warming() (r cache.WarmReport, at time.Time, ended, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.warmed == nil {
-		return cache.WarmReport{}, time.Time{}, false
+	if s.warm == nil {
+		return cache.WarmReport{}, time.Time{}, false, false
 	}
-	return *s.warmed, s.warmedAt, true
+	return *s.warm, s.warmAt, s.warmEnded, true
 }
 
-// WarmedUsers is the most users an instance's warming at start has warmed so far (its
-// last progress or final line) and the largest active population one said; false while no
-// instance has said.
-func (st *Stack) WarmedUsers() (users, active int, ok bool) {
+// WarmedUsers is the most users an instance's warming at start has warmed so far (its last
+// progress or final line); 0 while none has said.
+func (st *Stack) WarmedUsers() int {
+	n := 0
 	for _, s := range st.Servers {
-		s.mu.Lock()
-		if s.warming >= 0 {
-			users, active, ok = max(users, s.warming), max(active, s.warmingOf), true
-		}
-		s.mu.Unlock()
-	}
-	return users, active, ok
-}
-
-// Warmed is every instance's warming at start that ended, in instance order.
-func (st *Stack) Warmed() []cache.WarmReport {
-	var out []cache.WarmReport
-	for _, s := range st.Servers {
-		if r, _, ok := s.Warmed(); ok {
-			out = append(out, r)
+		if r, _, _, ok := s.Warming(); ok {
+			n = max(n, r.Users)
 		}
 	}
-	return out
+	return n
 }

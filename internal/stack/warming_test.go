@@ -16,15 +16,17 @@ func TestWarmedLineRoundTrip(t *testing.T) {
 	if !ok || got != r {
 		t.Errorf("ParseWarmed(WarmedLine(%+v)) = %+v, %v", r, got, ok)
 	}
-	if n, of, ok := ParseWarming(WarmingLine(r)); !ok || n != r.Users || of != r.Active {
-		t.Errorf("ParseWarming(WarmingLine) = %d of %d, %v; want %d of %d", n, of, ok, r.Users, r.Active)
+	running := r
+	running.Stopped = ""
+	if got, ok := ParseWarming(WarmingLine(r)); !ok || got != running {
+		t.Errorf("ParseWarming(WarmingLine(%+v)) = %+v, %v", r, got, ok)
 	}
-	for _, line := range []string{"atlas: seeded 5 users in 1s", "atlas: warming users=x of 3", "atlas: drained in_flight=0", WarmingLine(r)} {
+	for _, line := range []string{"atlas: seeded 5 users in 1s", "atlas: warmed users=x", "atlas: drained in_flight=0", WarmingLine(r)} {
 		if _, ok := ParseWarmed(line); ok {
 			t.Errorf("ParseWarmed(%q) took it for a warmed line", line)
 		}
 	}
-	if _, _, ok := ParseWarming("atlas: warming users=x of 3"); ok {
+	if _, ok := ParseWarming("atlas: warming users=x keys=3"); ok {
 		t.Error("ParseWarming took a line without a number")
 	}
 }
