@@ -89,6 +89,10 @@ const (
 	retryEvery      = 100 * time.Millisecond // pending-invalidation retrier period
 	warmBatch       = 500                    // users per Warmer call and per pipeline
 	warmConcurrency = 2                      // concurrent warm batches (DB queries)
+
+	// WarmInFlight is how many users warming may be writing beyond what its last
+	// WarmProgress said (the batches in flight).
+	WarmInFlight = warmBatch * warmConcurrency
 )
 
 // Cache is the tier-isolated Redis cache of the reference server. It is safe

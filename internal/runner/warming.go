@@ -13,10 +13,10 @@ import (
 )
 
 // warmedUsers is the set of users the ideal cache preloads (ideal.Model.WarmAtStart): the
-// seeded users warming has loaded by the time the user's first request completes. Warming
-// takes the active population most recent first, which for a seeded database is u1, u2, …
-// (seeding's last_active_at falls with the user number), so it is a prefix, as long as the
-// servers' progress lines say. nil (every user) without a stack of the harness's or for a
+// seeded users warming may have loaded by the time the user's first request completes.
+// Warming takes the active population most recent first, which for a seeded database is
+// u1, u2, … (seeding's last_active_at falls with the user number), so it is a prefix: as
+// long as the servers' progress lines say, plus the batches in flight (stack.WarmedUsers). nil (every user) without a stack of the harness's or for a
 // users file's population, whose warming the harness cannot follow.
 func warmedUsers(st *stack.Stack, seeded bool) func(string) bool {
 	if st == nil || !seeded {

@@ -84,13 +84,22 @@ func (s *Server) Warming() (r cache.WarmReport, at time.Time, ended, ok bool) {
 	return *s.warm, s.warmAt, s.warmEnded, true
 }
 
-// WarmedUsers is the most users an instance's warming at start has warmed so far (its last
-// progress or final line); 0 while none has said.
+// WarmedUsers is how many users, most active first, an instance's warming at start may
+// have written by now: the most an instance says it warmed, plus the batches it may have
+// in flight (cache.WarmInFlight) while it has not ended, and those batches' users while an
+// instance has said nothing yet. An upper bound, so the ideal cache preloading them stays
+// an upper bound of the real one.
 func (st *Stack) WarmedUsers() int {
 	n := 0
 	for _, s := range st.Servers {
-		if r, _, _, ok := s.Warming(); ok {
+		r, _, ended, ok := s.Warming()
+		switch {
+		case !ok:
+			n = max(n, cache.WarmInFlight)
+		case ended:
 			n = max(n, r.Users)
+		default:
+			n = max(n, min(r.Users+cache.WarmInFlight, r.Active))
 		}
 	}
 	return n
