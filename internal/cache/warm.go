@@ -56,6 +56,7 @@ func (c *Cache) WarmStart(ctx context.Context) (WarmReport, error) {
 		return WarmReport{}, nil
 	}
 	b := c.newWarmBudget(time.Now())
+	b.progress = c.warmProgress // recovery warming's budgets report none
 	dctx, cancel := context.WithTimeout(withWarming(ctx), c.cfg.Warming.Deadline)
 	defer cancel()
 	active, err := c.warmer(dctx, nil)
@@ -98,6 +99,8 @@ type warmBudget struct {
 	limiter *rate.Limiter
 	start   time.Time
 	opsRate int
+	// progress hears the running totals after every batch (WarmStart's: Options.WarmProgress).
+	progress func(WarmReport)
 
 	mu                    sync.Mutex
 	keysLeft              int
@@ -219,8 +222,8 @@ func (c *Cache) warm(ctx context.Context, users []string, b *warmBudget) error {
 			taken := func() { once.Do(func() { close(mine) }) }
 			defer func() { <-turn; taken() }() // a batch that took nothing still keeps its turn
 			err := c.warmBatch(ctx, batch, b, func() { <-turn }, taken)
-			if c.warmProgress != nil {
-				c.warmProgress(b.report())
+			if b.progress != nil {
+				b.progress(b.report())
 			}
 			return err
 		})

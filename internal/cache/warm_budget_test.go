@@ -268,3 +268,29 @@ func TestWarmingCallsDoNotTripBreaker(t *testing.T) {
 		t.Errorf("warming call with the breaker open: %v (ran %v), want errBreakerOpen without running", err, ran)
 	}
 }
+
+// TestRecoveryWarmingReportsNoProgress: WarmProgress hears warming at start only; a
+// recovery warming run (the recently seen users, after Redis came back) is not mistaken
+// for it.
+func TestRecoveryWarmingReportsNoProgress(t *testing.T) {
+	srv := testutil.Redis(t)
+	pw := &populationWarmer{n: 600, profileBytes: 10}
+	calls := 0
+	c, _ := newTestCache(t, srv.URL(), Options{Config: relaxed(), Warmer: pw.warm, WarmProgress: func(WarmReport) { calls++ }})
+	var users []string
+	for i := 1; i <= 600; i++ {
+		users = append(users, fmt.Sprintf("u%d", i))
+	}
+	if err := c.warm(context.Background(), users, c.newWarmBudget(time.Now())); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 0 {
+		t.Errorf("recovery warming reported progress %d times, want 0", calls)
+	}
+	if _, err := c.WarmStart(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 2 { // 600 users: two batches
+		t.Errorf("warming at start reported progress %d times, want 2", calls)
+	}
+}
