@@ -6,7 +6,7 @@ BIN       := bin/bench
 PKGS      := ./...
 FUZZTIME  ?= 30s
 
-.PHONY: all build bench claims bench-go bench-floor bench-scale bench-soak bench-distributed test lint fuzz gate compare clean
+.PHONY: all build bench claims bench-go bench-floor bench-scale bench-scale-1m bench-soak bench-distributed test lint fuzz gate compare clean
 
 all: build
 
@@ -24,6 +24,10 @@ claims: build
 # 100,000 users over 2 instances: seeding time, RSS, hit rates and Redis bytes per user (a few minutes).
 bench-scale: build
 	./$(BIN) run -scenario scale
+
+# 1,000,000 users over 2 instances: bulk seeding with progress, warming within its budget (several minutes).
+bench-scale-1m: build
+	./$(BIN) run -scenario scale-1m
 
 # The soak: core mix at 1000 rps for 30 minutes, Redis killed at 15 min; RSS and GC of every process.
 bench-soak: build

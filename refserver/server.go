@@ -89,7 +89,8 @@ func (s *Server) Mode() string {
 }
 
 // Warmer loads what cache warming needs: tier and rendered profile of the given users,
-// or of the most active ones when ids is nil. Pass it as cache.Options.Warmer.
+// or the IDs and tiers (no profile) of the most active ones, at most limit, when ids is
+// nil. Pass it as cache.Options.Warmer.
 func Warmer(st store.Store, limit int) func(ctx context.Context, ids []string) ([]cache.WarmEntry, error) {
 	return func(ctx context.Context, ids []string) ([]cache.WarmEntry, error) {
 		var users []store.User
@@ -104,7 +105,11 @@ func Warmer(st store.Store, limit int) func(ctx context.Context, ids []string) (
 		}
 		out := make([]cache.WarmEntry, 0, len(users))
 		for _, u := range users {
-			out = append(out, cache.WarmEntry{UserID: u.ID, Tier: string(u.Tier), Profile: renderProfile(u)})
+			e := cache.WarmEntry{UserID: u.ID, Tier: string(u.Tier)}
+			if ids != nil { // the active population's ask uses the IDs only: no profile for a million users
+				e.Profile = renderProfile(u)
+			}
+			out = append(out, e)
 		}
 		return out, nil
 	}

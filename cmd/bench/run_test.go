@@ -51,6 +51,10 @@ func TestRunEndToEnd(t *testing.T) {
 	if *s.DBQueryReduction <= 0 {
 		t.Errorf("db_query_reduction = %v, want > 0", *s.DBQueryReduction)
 	}
+	// The default config warms the whole active population (60 users), while the server serves.
+	if w := s.Warming; w == nil || w.Active != 60 || w.Users != 60 || w.Keys != 120 || w.Stopped != "done" || w.DoneS == nil || w.Instances != 1 {
+		t.Errorf("warming = %+v, want 60 of 60 users, 120 keys, done, by one instance", w)
+	}
 	for _, f := range []*summary.Figures{&s.Figures, s.NoCache} {
 		if f.Errors != 0 || f.IsolationViolations != 0 || f.StaleReads != 0 {
 			t.Errorf("%s: errors %d %v, isolation %d, stale %d; examples %+v", f.Mode, f.Errors, f.ErrorsByKind, f.IsolationViolations, f.StaleReads, f.Examples)

@@ -10,6 +10,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
@@ -168,7 +169,7 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	if o.seedUsers > 0 {
 		start := time.Now()
 		err := st.Seed(ctx, store.SeedConfig{Seed: o.seed, Users: o.seedUsers, Conversations: o.seedConversations, Messages: o.seedMessages, Tiers: mix,
-			UserPrefix: o.seedUserPrefix, IDOffset: o.seedIDOffset})
+			UserPrefix: o.seedUserPrefix, IDOffset: o.seedIDOffset, Progress: seedProgress(stdout, start, time.Now)})
 		switch {
 		case errors.Is(err, store.ErrNotEmpty):
 			log.Info("database already seeded; keeping its data")
@@ -199,7 +200,15 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		log.Info("redis", "backend", rds.Backend, "url", rds.URL)
 	}
 	fences, _ := st.(atlas.FenceLog) // nil when the store keeps none
-	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, 1000), Fences: fences})
+	// stdout is written by warming's goroutine too.
+	stdout = stack.SerialWriter(stdout)
+	// The active population warming asks for: at most one user per key of its budget.
+	warmAsk := cfg.Warming.MaxKeys
+	if m := cfg.Warming.MaxUsers; m > 0 {
+		warmAsk = min(m, warmAsk)
+	}
+	c := cache.New(client, cache.Options{Config: cfg, Log: log, Warmer: refserver.Warmer(st, warmAsk), Fences: fences,
+		WarmProgress: warmProgress(log, stdout, time.Now)})
 	defer c.Close()
 	// Start first: it reads the fence log (other instances' failed invalidations), which
 	// warming must know to skip those users.
@@ -207,9 +216,14 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 	defer func() { stopBG(); c.Wait() }() // before the client and the database close
 	c.Start(bg)
 	if c.Enabled() && cfg.Warm {
-		if err := c.WarmStart(ctx); err != nil {
-			log.Warn("warming at start failed; serving cold", "err", err)
-		}
+		// Warming runs while the server serves, at its bounded pace.
+		c.WarmInBackground(bg, func(r cache.WarmReport, err error) {
+			if err != nil {
+				log.Warn("warming at start failed; serving what it warmed", "err", err)
+			}
+			// The harness reads this line (stack.ParseWarmed) for the summary's warming figures.
+			fmt.Fprintln(stdout, stack.WarmedLine(r))
+		})
 	}
 
 	srv := refserver.New(refserver.Config{JWTSecret: secret, Log: log}, st, c)
@@ -223,6 +237,51 @@ func serve(ctx context.Context, o serveOptions, getenv func(string) string, stdo
 		return err
 	})
 }
+
+// seedProgress prints how far seeding is at most every progressEvery, as the line the
+// harness shows ("atlas: seeding N of M users (rows, rate, ETA)").
+func seedProgress(stdout io.Writer, start time.Time, now func() time.Time) func(store.SeedProgress) {
+	var last time.Time
+	return func(p store.SeedProgress) {
+		t := now()
+		if p.Rows == p.TotalRows || (!last.IsZero() && t.Sub(last) < progressEvery) || t.Sub(start) < progressEvery {
+			return
+		}
+		last = t
+		took := t.Sub(start)
+		rate := float64(p.Rows) / max(took.Seconds(), 1e-3)
+		eta := time.Duration(float64(p.TotalRows-p.Rows) / max(rate, 1) * float64(time.Second)).Round(time.Second)
+		fmt.Fprintf(stdout, "atlas: seeding %d of %d users (%d of %d rows, %.0f rows/s, ETA %s)\n", p.Users, p.Of, p.Rows, p.TotalRows, rate, eta)
+	}
+}
+
+// warmProgress hears a warming run after every batch: it prints the running totals on
+// stdout (the harness reads them, stack.ParseWarming: the ideal cache preloads what
+// warming loaded) and logs the run's progress at most every progressEvery: users of the
+// active population warmed, entries, estimated MiB, pace and ETA.
+func warmProgress(log *slog.Logger, stdout io.Writer, now func() time.Time) func(cache.WarmReport) {
+	var mu sync.Mutex
+	var last time.Time
+	return func(r cache.WarmReport) {
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintln(stdout, stack.WarmingLine(r))
+		t := now()
+		if !last.IsZero() && t.Sub(last) < progressEvery {
+			return
+		}
+		last = t
+		eta := "-"
+		if r.Users > 0 && r.Active > r.Users {
+			eta = (time.Duration(float64(r.Took) / float64(r.Users) * float64(r.Active-r.Users))).Round(time.Second).String()
+		}
+		log.Info("cache: warming", "users", r.Users, "of", r.Active, "entries", r.Keys,
+			"mib", fmt.Sprintf("%.1f", float64(r.Bytes)/(1<<20)), "ops_per_s", fmt.Sprintf("%.0f", float64(r.Ops)/max(r.Took.Seconds(), 1e-3)), "eta", eta)
+	}
+}
+
+// progressEvery is the period of seeding's and warming's progress lines.
+const progressEvery = 2 * time.Second
 
 // logShutdown says what a shutdown drained and how long it took: in the log, and on stdout
 // as the line the harness reads ("atlas: drained …").

@@ -34,10 +34,15 @@ type Options struct {
 	// fill, under a context detached from any one caller; default 5s.
 	FillTimeout time.Duration
 	// Warmer loads tier and profile of users for warming. nil userIDs asks for
-	// the most active users (at most WarmLimit are used); nil Warmer disables warming.
+	// the active population, most recently active first (at most WarmLimit are used; only
+	// their UserID is read); nil Warmer disables warming.
 	Warmer func(ctx context.Context, userIDs []string) ([]WarmEntry, error)
-	// WarmLimit is the number of users WarmStart warms; default 1000.
+	// WarmLimit caps the users WarmStart warms; default 0: the config's warming.maxUsers
+	// (itself 0 by default: the budgets of the warming section bound it).
 	WarmLimit int
+	// WarmProgress, when set, hears the running totals of a warming run after every
+	// batch (from the batches' goroutines, one at a time per batch).
+	WarmProgress func(WarmReport)
 	// RecentUsers is how many recently seen users recovery warming remembers; default 10000.
 	RecentUsers int
 	// GenTTL is the lifetime of a user's generation counters, renewed by every
@@ -78,13 +83,16 @@ const (
 	DefaultNegativeTTL       = 5 * time.Second
 	DefaultInvalidateTimeout = 250 * time.Millisecond
 	DefaultFillTimeout       = 5 * time.Second
-	DefaultWarmLimit         = 1000
 	DefaultRecentUsers       = 10000
 	DefaultGenTTL            = 24 * time.Hour
 
 	retryEvery      = 100 * time.Millisecond // pending-invalidation retrier period
 	warmBatch       = 500                    // users per Warmer call and per pipeline
 	warmConcurrency = 2                      // concurrent warm batches (DB queries)
+
+	// WarmInFlight is how many users warming may be writing beyond what its last
+	// WarmProgress said (the batches in flight).
+	WarmInFlight = warmBatch * warmConcurrency
 )
 
 // Cache is the tier-isolated Redis cache of the reference server. It is safe
@@ -102,8 +110,10 @@ type Cache struct {
 	genTTL      time.Duration
 	warmer      func(ctx context.Context, userIDs []string) ([]WarmEntry, error)
 	warmLimit   int
-	rand        func() float64
-	hooks       Hooks
+	// warmProgress is Options.WarmProgress.
+	warmProgress func(WarmReport)
+	rand         func() float64
+	hooks        Hooks
 
 	breaker *gobreaker.CircuitBreaker[struct{}] // the only breaker of a single Redis
 	nodes   *nodeBreakers                       // a cluster's breakers, one per node; nil for a single Redis
@@ -131,20 +141,21 @@ type classCounters struct {
 func New(client redis.UniversalClient, opts Options) *Cache {
 	cfg := opts.Config.withDefaults()
 	c := &Cache{
-		client:      client,
-		cfg:         cfg,
-		enabled:     client != nil && cfg.Enabled(),
-		log:         opts.Log,
-		negTTL:      opts.NegativeTTL,
-		opTimeout:   opts.OpTimeout,
-		invTimeout:  opts.InvalidateTimeout,
-		fillTimeout: opts.FillTimeout,
-		genTTL:      opts.GenTTL,
-		warmer:      opts.Warmer,
-		warmLimit:   opts.WarmLimit,
-		rand:        opts.Rand,
-		hooks:       opts.Hooks,
-		recovered:   make(chan struct{}, 1),
+		client:       client,
+		cfg:          cfg,
+		enabled:      client != nil && cfg.Enabled(),
+		log:          opts.Log,
+		negTTL:       opts.NegativeTTL,
+		opTimeout:    opts.OpTimeout,
+		invTimeout:   opts.InvalidateTimeout,
+		fillTimeout:  opts.FillTimeout,
+		genTTL:       opts.GenTTL,
+		warmer:       opts.Warmer,
+		warmLimit:    opts.WarmLimit,
+		warmProgress: opts.WarmProgress,
+		rand:         opts.Rand,
+		hooks:        opts.Hooks,
+		recovered:    make(chan struct{}, 1),
 	}
 	if c.log == nil {
 		c.log = slog.New(slog.DiscardHandler)
@@ -163,9 +174,6 @@ func New(client redis.UniversalClient, opts Options) *Cache {
 	}
 	if c.genTTL <= 0 {
 		c.genTTL = DefaultGenTTL
-	}
-	if c.warmLimit <= 0 {
-		c.warmLimit = DefaultWarmLimit
 	}
 	if c.rand == nil {
 		c.rand = rand.Float64
@@ -321,6 +329,9 @@ func excludedFromBreaker(err error) bool {
 // that node's client hook, and a refusal comes back from fn as errBreakerOpen wrapped
 // with the node's address. redis.Nil comes back unchanged.
 func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	if warming(ctx) {
+		return c.warmCall(ctx, timeout, fn)
+	}
 	if c.nodes != nil {
 		return runWithin(ctx, timeout, fn)
 	}
@@ -333,6 +344,29 @@ func (c *Cache) call(ctx context.Context, timeout time.Duration, fn func(ctx con
 		return errBreakerOpen
 	}
 	return err
+}
+
+// warmingCtx marks a context as warming's (withWarming).
+type warmingCtx struct{}
+
+// withWarming marks ctx's Redis calls as warming's: they are refused while a breaker is
+// not closed, but do not count for it (a bulk pipeline that times out on a busy Redis says
+// nothing about the live requests' calls, and opening the breaker would bypass them all).
+func withWarming(ctx context.Context) context.Context {
+	return context.WithValue(ctx, warmingCtx{}, true)
+}
+
+func warming(ctx context.Context) bool { return ctx.Value(warmingCtx{}) != nil }
+
+// warmTimeout is the least time one of warming's pipelines (up to 1,000 commands) gets.
+const warmTimeout = time.Second
+
+// warmCall is call for warming: outside the breaker's counts, refused while it is not closed.
+func (c *Cache) warmCall(ctx context.Context, timeout time.Duration, fn func(ctx context.Context) error) error {
+	if c.nodes == nil && c.breaker.State() != gobreaker.StateClosed {
+		return errBreakerOpen
+	}
+	return runWithin(ctx, max(timeout, warmTimeout), fn) // on a cluster the node hooks refuse
 }
 
 // runWithin runs fn under ctx with timeout; a failure while ctx itself has ended (the

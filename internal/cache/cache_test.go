@@ -579,7 +579,7 @@ func TestDisabled(t *testing.T) {
 		if err := c.Invalidate(context.Background(), "u1", ScopeAll); err != nil {
 			t.Error(err)
 		}
-		if err := c.WarmStart(context.Background()); err != nil {
+		if _, err := c.WarmStart(context.Background()); err != nil {
 			t.Error(err)
 		}
 		if s := c.Stats()[ClassConversations]; s != (atlas.ClassStats{Bypasses: 2}) {
@@ -815,7 +815,7 @@ func TestWarmStart(t *testing.T) {
 	expect(t, c, "w2", ClassUserProfile, "studio", "", db.loader("fresh"), "fresh-w2", Miss)
 	c.pending.add("w3", ScopeData)
 
-	if err := c.WarmStart(ctx); err != nil {
+	if _, err := c.WarmStart(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(asked) != 2 || asked[0] != nil || len(asked[1]) != 3 {
@@ -843,7 +843,7 @@ func TestWarmStart(t *testing.T) {
 	// WarmLimit caps the users.
 	asked = nil
 	c2, _ := newTestCache(t, srv.URL(), Options{Warmer: warmer, WarmLimit: 2})
-	if err := c2.WarmStart(ctx); err != nil {
+	if _, err := c2.WarmStart(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if len(asked) != 2 || len(asked[1]) != 2 {
@@ -979,7 +979,7 @@ func TestCluster(t *testing.T) {
 	if _, ok := client.(*redis.ClusterClient); !ok {
 		t.Fatalf("client %T, want a cluster client", client)
 	}
-	if err := c.WarmStart(ctx); err != nil {
+	if _, err := c.WarmStart(ctx); err != nil {
 		t.Fatal(err)
 	}
 	db := newFakeDB()

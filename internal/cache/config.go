@@ -49,6 +49,9 @@ type Config struct {
 	Jitter float64 `json:"jitter"`
 	// Warm preloads tier and profile of active users at start and after Redis recovers.
 	Warm bool `json:"warm"`
+	// Warming bounds what warming loads and how fast (docs/CACHE-CONFIG.md); its zero
+	// fields take their defaults.
+	Warming WarmingConfig `json:"warming"`
 	// Redis holds the client's fail-fast settings.
 	Redis RedisConfig `json:"redis"`
 	// Breaker configures the circuit breaker around every Redis call.
@@ -111,6 +114,37 @@ type RedisConfig struct {
 	ReadFromReplicas bool `json:"readFromReplicas,omitempty"`
 }
 
+// WarmingConfig bounds warming: the active population (users by last activity, most
+// recent first) is warmed until one of the budgets is spent, at a bounded rate of Redis
+// commands, within a deadline.
+type WarmingConfig struct {
+	// MaxUsers is the most users warming loads; default 0: no cap of its own (the key and
+	// byte budgets bound it).
+	MaxUsers int `json:"maxUsers"`
+	// MaxKeys is the most entries (tier and profile) warming writes; default DefaultWarmMaxKeys.
+	MaxKeys int `json:"maxKeys"`
+	// MaxMiB is the most memory warming's entries may take in Redis, estimated per entry as
+	// key + value + WarmEntryOverhead bytes; default DefaultWarmMaxMiB.
+	MaxMiB int `json:"maxMiB"`
+	// OpsPerSec is the most Redis commands per second warming sends (generation reads,
+	// SET NX), so it takes a bounded share of Redis while requests are served; its DB
+	// queries (one per 500 users) follow the same pace. Default DefaultWarmOpsPerSec.
+	OpsPerSec int `json:"opsPerSec"`
+	// Deadline stops warming that has not finished by then; default DefaultWarmDeadline.
+	Deadline time.Duration `json:"deadline"`
+}
+
+// Defaults of the warming section.
+const (
+	DefaultWarmMaxKeys   = 2_000_000
+	DefaultWarmMaxMiB    = 256
+	DefaultWarmOpsPerSec = 10_000
+	DefaultWarmDeadline  = 5 * time.Minute
+	// WarmEntryOverhead is Redis's own memory per key beyond the key and value bytes
+	// (dict entry, object headers, expiry), as used by the MaxMiB estimate.
+	WarmEntryOverhead = 64
+)
+
 // BreakerConfig configures the circuit breaker.
 type BreakerConfig struct {
 	// Failures is the number of consecutive failed Redis calls that opens the breaker; default 5.
@@ -152,7 +186,7 @@ func (c Config) TTL(tier string, class Class) time.Duration {
 	return c.TTLs[tier][class]
 }
 
-// withDefaults fills the zero fields of the redis and breaker sections.
+// withDefaults fills the zero fields of the redis, breaker and warming sections.
 func (c Config) withDefaults() Config {
 	if c.Redis.DialTimeout <= 0 {
 		c.Redis.DialTimeout = DefaultDialTimeout
@@ -168,6 +202,19 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Breaker.OpenFor <= 0 {
 		c.Breaker.OpenFor = DefaultBreakerOpenFor
+	}
+	w := &c.Warming
+	if w.MaxKeys <= 0 {
+		w.MaxKeys = DefaultWarmMaxKeys
+	}
+	if w.MaxMiB <= 0 {
+		w.MaxMiB = DefaultWarmMaxMiB
+	}
+	if w.OpsPerSec <= 0 {
+		w.OpsPerSec = DefaultWarmOpsPerSec
+	}
+	if w.Deadline <= 0 {
+		w.Deadline = DefaultWarmDeadline
 	}
 	return c
 }
@@ -295,6 +342,7 @@ func (p *configParser) configFields(cfg *Config, ttlKey, ttlVal **yaml.Node) []f
 		{"ttl", func(k, v *yaml.Node, _ string) { *ttlKey, *ttlVal = k, v }},
 		{"jitter", func(_, v *yaml.Node, _ string) { cfg.Jitter = p.jitter(v) }},
 		{"warm", func(_, v *yaml.Node, at string) { cfg.Warm = p.boolean(v, at) }},
+		{"warming", func(_, v *yaml.Node, _ string) { cfg.Warming = p.warming(v) }},
 		{"redis", func(_, v *yaml.Node, _ string) { cfg.Redis = p.redis(v) }},
 		{"breaker", func(_, v *yaml.Node, _ string) { cfg.Breaker = p.breaker(v) }},
 		{"unsafe", func(_, v *yaml.Node, _ string) { cfg.Unsafe = p.unsafe(v) }},
@@ -388,6 +436,37 @@ func (p *configParser) unsafeFields(u *UnsafeConfig) []field {
 		{"skipReplicaWait", flag(&u.SkipReplicaWait)},
 		{"validatorIgnoresTier", flag(&u.ValidatorIgnoresTier)},
 		{"abruptShutdown", flag(&u.AbruptShutdown)},
+	}
+}
+
+func (p *configParser) warming(n *yaml.Node) WarmingConfig {
+	var w WarmingConfig
+	p.section(n, "warming", p.warmingFields(&w))
+	return w
+}
+
+// warmingFields are the fields of the warming section, read into w.
+func (p *configParser) warmingFields(w *WarmingConfig) []field {
+	count := func(dst *int, least int, zero string) func(_, v *yaml.Node, at string) {
+		return func(_, v *yaml.Node, at string) {
+			var ok bool
+			if *dst, ok = p.integer(v, at); ok && *dst < least {
+				p.fail(v, at, "must be >= %d%s, got %d", least, zero, *dst)
+			}
+		}
+	}
+	return []field{
+		{"maxUsers", count(&w.MaxUsers, 0, " (0 = no cap of its own)")},
+		{"maxKeys", count(&w.MaxKeys, 1, "")},
+		{"maxMiB", count(&w.MaxMiB, 1, "")},
+		{"opsPerSec", count(&w.OpsPerSec, 1, "")},
+		{"deadline", func(_, v *yaml.Node, at string) {
+			if d, ok := p.duration(v, at); ok && d <= 0 {
+				p.fail(v, at, "must be > 0, got %s", v.Value)
+			} else {
+				w.Deadline = d
+			}
+		}},
 	}
 }
 

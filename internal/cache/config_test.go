@@ -202,6 +202,18 @@ func TestParseConfigErrors(t *testing.T) {
 			},
 		},
 		{
+			name: "warming budgets out of range and unknown fields name the field",
+			yaml: minimalTTL + "warming: {maxUsers: -1, maxKeys: 0, maxMiB: 0, opsPerSec: -5, deadline: 0s, users: 3}\n",
+			want: []string{
+				`configs/x.yaml:5: warming.maxUsers: must be >= 0 (0 = no cap of its own), got -1`,
+				`configs/x.yaml:5: warming.maxKeys: must be >= 1, got 0`,
+				`configs/x.yaml:5: warming.maxMiB: must be >= 1, got 0`,
+				`configs/x.yaml:5: warming.opsPerSec: must be >= 1, got -5`,
+				`configs/x.yaml:5: warming.deadline: must be > 0, got 0s`,
+				`configs/x.yaml:5: warming: unknown field "users"`,
+			},
+		},
+		{
 			name: "a second document",
 			yaml: minimalTTL + "---\nname: y\n",
 			want: []string{`configs/x.yaml:5: only one YAML document is allowed`},
@@ -209,7 +221,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{
 			name: "not a mapping",
 			yaml: "- a\n- b\n",
-			want: []string{`configs/x.yaml:1: want a mapping of cache config fields (name, disabled, ttl, jitter, warm, redis, breaker, unsafe), got a list`},
+			want: []string{`configs/x.yaml:1: want a mapping of cache config fields (name, disabled, ttl, jitter, warm, warming, redis, breaker, unsafe), got a list`},
 		},
 		{
 			name: "empty",
@@ -331,6 +343,7 @@ func TestConfigFieldNames(t *testing.T) {
 		{RedisConfig{}, p.redisFields(nil)},
 		{UnsafeConfig{}, p.unsafeFields(&UnsafeConfig{})},
 		{BreakerConfig{}, p.breakerFields(nil)},
+		{WarmingConfig{}, p.warmingFields(&WarmingConfig{})},
 	} {
 		got := names(tc.fields)
 		slices.Sort(got)

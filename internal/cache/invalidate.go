@@ -217,12 +217,14 @@ func (c *Cache) recoveryLoop(ctx context.Context) {
 				continue
 			}
 			users := c.recent.list()
-			n, err := c.warm(ctx, users)
+			b := c.newWarmBudget(time.Now())
+			err := c.warm(ctx, users, b)
+			r := b.report()
 			if err != nil {
-				c.log.Warn("cache: recovery warming", "users", len(users), "warmed", n, "err", err)
+				c.log.Warn("cache: recovery warming", "users", len(users), "warmed", r.Keys, "err", err)
 				continue
 			}
-			c.log.Info("cache: recovery warming", "users", len(users), "warmed", n)
+			c.log.Info("cache: recovery warming", "users", len(users), "warmed", r.Keys, "stopped", r.Stopped)
 		}
 	}
 }

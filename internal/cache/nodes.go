@@ -316,14 +316,29 @@ func (h nodeHook) DialHook(next redis.DialHook) redis.DialHook { return next }
 
 func (h nodeHook) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 	return func(ctx context.Context, cmd redis.Cmder) error {
+		if warming(ctx) {
+			return h.warm(func() error { return next(ctx, cmd) })
+		}
 		return h.run(func() error { return next(ctx, cmd) })
 	}
 }
 
 func (h nodeHook) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return func(ctx context.Context, cmds []redis.Cmder) error {
+		if warming(ctx) {
+			return h.warm(func() error { return next(ctx, cmds) })
+		}
 		return h.run(func() error { return next(ctx, cmds) })
 	}
+}
+
+// warm runs one of warming's calls (withWarming) outside the node's breaker counts,
+// refused while the breaker is not closed.
+func (h nodeHook) warm(fn func() error) error {
+	if h.cb.State() != gobreaker.StateClosed {
+		return fmt.Errorf("%w (node %s)", errBreakerOpen, h.addr)
+	}
+	return fn()
 }
 
 // run passes one call through the node's breaker; a refusal is errBreakerOpen, wrapped

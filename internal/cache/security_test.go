@@ -126,7 +126,7 @@ func secEndToEnd(t *testing.T, client redis.UniversalClient) {
 	secExpect(t, c, "u1", cache.ClassTier, "", "", db.tier("u1"), "studio", cache.Hit)
 	secExpect(t, c, "u1", cache.ClassUserProfile, "studio", "", db.value("profile-2"), "profile-2", cache.Miss)
 
-	if err := c.WarmStart(ctx); err != nil {
+	if _, err := c.WarmStart(ctx); err != nil {
 		t.Fatalf("WarmStart: %v", err)
 	}
 	calls := db.calls.Load()

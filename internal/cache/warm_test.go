@@ -83,7 +83,9 @@ func TestWarmSkipsUnreachableNode(t *testing.T) {
 	}
 	before := dead.PoolStats()
 
-	n, err := c.warm(ctx, users)
+	b := c.newWarmBudget(time.Now())
+	err = c.warm(ctx, users, b)
+	n := b.report().Keys
 	if err != nil {
 		t.Fatalf("warm: %v (%d entries written)", err, n)
 	}

@@ -21,6 +21,8 @@ type Model struct {
 	// for the hit rate within a phase (HitRateWithin).
 	seconds map[int]map[string]*tally
 	warm    bool // tier and profile preloaded at start
+	// warmed says which users warming preloads (nil: every user).
+	warmed func(userID string) bool
 }
 
 type tally struct{ hits, misses uint64 }
@@ -37,11 +39,14 @@ func New(ttl func(tier, class string) time.Duration, negTTL time.Duration) *Mode
 	return m
 }
 
-// WarmAtStart models a cache that preloads every user's tier and profile when the
-// server starts (the config's warm: true): a user's first tier and profile lookups then
-// hit while the preloaded entries live. The real server warms only its most active
-// users (WarmLimit), so this keeps the ideal an upper bound of what warming can reach.
-func (m *Model) WarmAtStart() { m.warm = true }
+// WarmAtStart models a cache that preloads the tier and profile of the users warmed
+// says (nil: every user) when the server starts (the config's warm: true): such a user's
+// first tier and profile lookups then hit while the preloaded entries live. warmed is
+// asked once per user, at the user's first request. The real server warms its active
+// population within a budget (cache.WarmingConfig), so the caller passes the users that
+// budget covers: the ideal then models what warming loads, and efficiency measures how
+// well the cache does with it, not the budget.
+func (m *Model) WarmAtStart(warmed func(userID string) bool) { m.warm, m.warmed = true, warmed }
 
 // Add replays one executed request: its tier lookup, its read, or its write's
 // invalidation. Attacks, unmatched results and requests without an answer are skipped;
@@ -60,7 +65,7 @@ func (m *Model) Add(r driver.Record) {
 	if entries == nil {
 		entries = map[string]time.Duration{}
 		m.users[req.UserID] = entries
-		if m.warm { // preloaded at time 0 with the seeded tier
+		if m.warm && (m.warmed == nil || m.warmed(req.UserID)) { // preloaded at time 0 with the seeded tier
 			entries["tier"] = m.ttl(req.Tier, atlas.QueryTier)
 			entries[atlas.QueryUserProfile+":"+req.Tier] = m.ttl(req.Tier, atlas.QueryUserProfile)
 		}

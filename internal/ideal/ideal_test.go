@@ -97,7 +97,7 @@ func TestWarmupNotCounted(t *testing.T) {
 // other classes still miss first, and a tier change still drops everything.
 func TestWarmAtStart(t *testing.T) {
 	m := New(func(string, string) time.Duration { return 10 * time.Second }, time.Second)
-	m.WarmAtStart()
+	m.WarmAtStart(nil)
 	for _, r := range []driver.Record{
 		rec(1, "u1", "GET", atlas.QueryUserProfile, "", 200),   // tier h, profile h
 		rec(2, "u1", "GET", atlas.QueryConversations, "", 200), // tier h, list m
@@ -135,5 +135,37 @@ func TestHitRateWithin(t *testing.T) {
 	}
 	if h := m.HitRateWithin(3, 4); h.Overall != 0 {
 		t.Errorf("within [3, 4): %+v, want only misses", h)
+	}
+}
+
+// TestWarmAtStartOnlyWarmedUsers: with a warmed set, only its users' first tier and
+// profile lookups hit; the others miss first as without warming. The same requests with
+// every user warmed give a higher ideal, which is what made efficiency read low when the
+// server warmed fewer users than the model assumed.
+func TestWarmAtStartOnlyWarmedUsers(t *testing.T) {
+	recs := []driver.Record{
+		rec(1, "u1", "GET", atlas.QueryUserProfile, "", 200), // warmed: tier h, profile h
+		rec(2, "u2", "GET", atlas.QueryUserProfile, "", 200), // warmed: h, h
+		rec(3, "u3", "GET", atlas.QueryUserProfile, "", 200), // not warmed: m, m
+		rec(4, "u3", "GET", atlas.QueryUserProfile, "", 200), // h, h
+	}
+	ttl := func(string, string) time.Duration { return time.Minute }
+	some := New(ttl, time.Second)
+	asked := map[string]int{}
+	some.WarmAtStart(func(u string) bool { asked[u]++; return u == "u1" || u == "u2" })
+	all := New(ttl, time.Second)
+	all.WarmAtStart(nil)
+	for _, r := range recs {
+		some.Add(r)
+		all.Add(r)
+	}
+	if h := some.HitRate(); h.Tier != 3.0/4 || h.UserProfile != 3.0/4 {
+		t.Errorf("warmed u1, u2: %+v, want tier and profile 3/4", h)
+	}
+	if h := all.HitRate(); h.Tier != 1 || h.UserProfile != 1 {
+		t.Errorf("every user warmed: %+v, want 1", h)
+	}
+	if asked["u1"] != 1 || asked["u3"] != 1 {
+		t.Errorf("warmed asked %v, want once per user", asked)
 	}
 }

@@ -137,3 +137,14 @@ func (cs *counterSeries) delta(from, to float64) (counters, float64, bool) {
 	}
 	return d, to - from, true
 }
+
+// HitRateWithin is the servers' counters' hit rate per class over [from, to) seconds from
+// origin (the start of the measured window), from the polled snapshots; false without
+// polls spanning part of it.
+func HitRateWithin(snaps []Snapshot, origin time.Time, from, to float64) (summary.HitRate, bool) {
+	d, _, ok := newCounterSeries(snaps, origin).delta(from, to)
+	if !ok {
+		return summary.HitRate{}, false
+	}
+	return d.hitRates(), true
+}

@@ -70,3 +70,40 @@ func users(s *summary.Summary) int {
 	}
 	return s.Population.Users
 }
+
+// warmingSection says what warming at start loaded and how the requests fared while it ran
+// and after: tier hit rate and efficiency before and after it ended, and the worst
+// per-second p99 of each part.
+func warmingSection(f *summary.Figures) *section {
+	w := f.Warming
+	if w == nil {
+		return nil
+	}
+	sec := &section{Title: "Warming at start (" + modeLabel(f) + ")"}
+	when := "was still running at the end of the window"
+	if w.DoneS != nil {
+		when = fmt.Sprintf("ended %.1f s into the measured window", *w.DoneS)
+		if *w.DoneS < 0 {
+			when = fmt.Sprintf("ended %.1f s before the measured window (during the warm-up)", -*w.DoneS)
+		}
+	}
+	sec.Lines = append(sec.Lines, line{Text: fmt.Sprintf(
+		"%s of %s active users warmed (%s entries, about %.1f MiB, %d instance(s)) in %.1f s at %.0f Redis commands/s (held to %d/s each); stopped: %s; it %s.",
+		count(int64(w.Users)), count(int64(w.Active)), count(int64(w.Keys)), float64(w.Bytes)/(1<<20), w.Instances, w.TookS, w.OpsPerS, w.OpsPerSLimit, w.Stopped, when)})
+	t := &table{Head: []string{"window", "seconds", "tier hit rate", "ideal", "efficiency", "overall hit rate", "worst 1 s p99 (ms)"}, Align: "lrrrrrr"}
+	for _, r := range []struct {
+		name string
+		w    *summary.WarmingWindow
+	}{{"while warming", w.During}, {"after warming", w.After}} {
+		if r.w == nil {
+			continue
+		}
+		t.Rows = append(t.Rows, []string{r.name, fmt.Sprintf("%.0f–%.0f", r.w.StartS, r.w.EndS), pct(r.w.HitRate.Tier), pct(r.w.HitRateIdeal.Tier),
+			fmt.Sprintf("%.2f", r.w.Efficiency.Tier), pct(r.w.HitRate.Overall), ms(r.w.LatencyP99MaxMS)})
+	}
+	if len(t.Rows) > 0 {
+		sec.Table = t
+	}
+	sec.Foot = []string{"Hit rates from the servers' counters over whole seconds of the window; the ideal cache preloads the users warming had loaded by each user's first request."}
+	return sec
+}

@@ -89,7 +89,7 @@ func newView(s *summary.Summary, charts []chart) *view {
 				"responses counts (no coordinated omission); service time is from the actual send.",
 		)},
 	)
-	for _, sec := range append(searchSections(s), crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), restartSection(&s.Figures), capacitySection(s, &s.Figures), clientCacheSection(s), checkSection(s), healthSection(s), processSection(s)) {
+	for _, sec := range append(searchSections(s), crossCheckSection(s), witnessSection(s), endpointSection(s), phaseSection(&s.Figures), serverSection(s), restartSection(&s.Figures), capacitySection(s, &s.Figures), warmingSection(&s.Figures), clientCacheSection(s), checkSection(s), healthSection(s), processSection(s)) {
 		if sec != nil {
 			v.Sections = append(v.Sections, *sec)
 		}

@@ -55,6 +55,8 @@ type Parts struct {
 	// GeneratorHealth is the load generator's health over the window (loadhealth); nil
 	// when it was not sampled.
 	GeneratorHealth *summary.GeneratorHealth
+	// Warming is what the instances' warming at start did, before and after it ended.
+	Warming *summary.Warming
 }
 
 // Compose is the one place a mode's Figures are put together: the recorder's figures with
@@ -112,6 +114,7 @@ func Compose(recorded summary.Figures, p Parts) summary.Figures {
 	f.Restarts = p.Restarts
 	f.CapacitySearch = p.CapacitySearch
 	f.GeneratorHealth = p.GeneratorHealth
+	f.Warming = p.Warming
 	f.RestartsTotal = summary.TotalRestarts(p.Restarts)
 	if p.Capacity != nil {
 		c := *p.Capacity
@@ -169,6 +172,7 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 		for _, sv := range st.Servers {
 			parts.ServerRSSMiB = append(parts.ServerRSSMiB, float64(sv.PeakRSS())/(1<<20))
 		}
+		parts.Warming = warmingFigures(st, recorded, p.model, input.Snapshots, out.MeasureStart, out.Ran.Seconds())
 		if st.Redis != nil {
 			parts.Redis = redisFigures(ctx, st.Redis)
 			if p.slots != nil && parts.Redis != nil {

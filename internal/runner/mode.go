@@ -145,7 +145,7 @@ func (m *modeRun) pipeline(ctx context.Context) *pipeline {
 		if cfg := m.cache; cfg != nil && cfg.Enabled() {
 			p.model = ideal.New(func(tier, class string) time.Duration { return cfg.TTL(tier, cache.Class(class)) }, cache.DefaultNegativeTTL)
 			if cfg.Warm {
-				p.model.WarmAtStart()
+				p.model.WarmAtStart(warmedUsers(m.st, m.e.Users == nil))
 			}
 			inner := next
 			next = func(v check.Verdict) { p.model.Add(v.Record); inner(v) }

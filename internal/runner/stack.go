@@ -53,6 +53,9 @@ func (m *modeRun) up(ctx context.Context) error {
 		Messages: sc.Population.Messages, Tiers: sc.Population.Tiers.String(),
 		DBLatency: sc.DB.Latency, DBJitter: sc.DB.Jitter, Secret: e.Secret, ServerLog: logw, Log: rl.Logger,
 		Servers: sc.Servers,
+		SeedProgress: func(line string) {
+			fmt.Fprintf(e.Progress, "%s %s\n", m.label(), strings.TrimPrefix(line, "atlas: "))
+		},
 	}.WithShutdown(shutdownFlags(sc)))
 	if err != nil {
 		if ctx.Err() != nil {

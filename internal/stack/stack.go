@@ -22,6 +22,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/cache"
 	"github.com/atlasbench/atlasbench/internal/faultproxy"
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx" for creating run databases
 )
@@ -57,8 +58,12 @@ type Options struct {
 	ServerLog io.Writer
 	// Log receives the stack's own progress.
 	Log *slog.Logger
-	// StartTimeout bounds seeding plus the server's start; default 3 minutes.
+	// StartTimeout bounds seeding plus the server's start; default 3 minutes plus one per
+	// 100,000 users seeded.
 	StartTimeout time.Duration
+	// SeedProgress, when set, hears the first instance's seeding progress lines
+	// ("atlas: seeding N of M users …").
+	SeedProgress func(line string)
 	// ShutdownDelay and DrainTimeout are every instance's -shutdown-delay and -drain-timeout
 	// (how it stops on SIGTERM); zero: bench serve's defaults.
 	ShutdownDelay, DrainTimeout time.Duration
@@ -105,6 +110,11 @@ type Server struct {
 	done    chan struct{}
 	peakRSS int64  // bytes, the highest VmHWM read from a process of this instance
 	drain   *Drain // what the running process said it drained, once it did
+	// warm is what the process's warming at start said last (a progress or the final
+	// line, warmEnded), warmAt when; nil before its first line.
+	warm      *cache.WarmReport
+	warmAt    time.Time
+	warmEnded bool
 }
 
 // Up starts Redis (cache mode), prepares the database and runs Options.Servers `bench serve`
@@ -120,7 +130,7 @@ func Up(ctx context.Context, o Options) (st *Stack, err error) {
 	}
 	o.ServerLog = SerialWriter(o.ServerLog) // shared by every instance
 	if o.StartTimeout == 0 {
-		o.StartTimeout = 3 * time.Minute
+		o.StartTimeout = 3*time.Minute + time.Duration(o.Users/100_000)*time.Minute
 	}
 	if o.Binary == "" {
 		if o.Binary, err = os.Executable(); err != nil {
@@ -270,6 +280,19 @@ func (s *Server) start(ctx context.Context) (time.Duration, error) {
 			if d, ok := parseDrain(line); ok {
 				s.mu.Lock()
 				s.drain = &d
+				s.mu.Unlock()
+			}
+			if strings.HasPrefix(line, "atlas: seeding ") && o.SeedProgress != nil {
+				o.SeedProgress(line)
+			}
+			if r, ok := ParseWarming(line); ok {
+				s.mu.Lock()
+				s.warm, s.warmAt, s.warmEnded = &r, time.Now(), false
+				s.mu.Unlock()
+			}
+			if r, ok := ParseWarmed(line); ok {
+				s.mu.Lock()
+				s.warm, s.warmAt, s.warmEnded = &r, time.Now(), true
 				s.mu.Unlock()
 			}
 			if _, after, ok := strings.Cut(line, " in "); ok && strings.HasPrefix(line, "atlas: seeded ") {

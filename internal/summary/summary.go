@@ -182,6 +182,9 @@ type Figures struct {
 	Capacity *Capacity `json:"capacity,omitempty"`
 	// CapacitySearch is what a capacity search found (rate shape search); nil otherwise.
 	CapacitySearch *CapacitySearch `json:"capacity_search,omitempty"`
+	// Warming is what the servers' warming at start loaded and how the requests fared while
+	// it ran and after; nil when no instance warmed.
+	Warming *Warming `json:"warming,omitempty"`
 	// IsolationNA is why isolation could not be judged: no answer named an owner at the
 	// run's owner pointer. A threshold on isolation_violations is then not applicable.
 	IsolationNA string `json:"isolation_not_applicable,omitempty"`
@@ -265,6 +268,52 @@ type Population struct {
 	Conversations int     `json:"conversations"` // per user
 	Messages      int     `json:"messages"`      // per conversation
 	SeedingS      float64 `json:"seeding_s"`     // the first instance's seeding time
+}
+
+// Warming is what the server instances' warming at start did (docs/CACHE-CONFIG.md,
+// warming) and the requests' figures before and after it ended.
+type Warming struct {
+	// Instances is how many instances said their warming ended.
+	Instances int `json:"instances"`
+	// Active is the active population one instance was to warm; Users the most users one
+	// instance warmed (every instance warms the same users, most active first).
+	Active int `json:"active"`
+	Users  int `json:"users"`
+	// Keys and Bytes are the entries every instance wrote (SET NX that took) and their
+	// estimated memory (key + value + 64 bytes each).
+	Keys  int   `json:"keys"`
+	Bytes int64 `json:"bytes"`
+	// TookS is the longest instance's warming; OpsPerS its Redis commands per second
+	// (every instance's commands over the longest time), OpsPerSLimit the pace each was held to.
+	TookS        float64 `json:"took_s"`
+	OpsPerS      float64 `json:"ops_per_s"`
+	OpsPerSLimit int     `json:"ops_per_s_limit"`
+	// Stopped is why the last instance's warming ended: done, budget or deadline; or
+	// WarmRunning when an instance's had not ended by the end of the window.
+	Stopped string `json:"stopped"`
+	// DoneS is when the last instance's warming ended, in seconds from the start of the
+	// measured window (negative: during the warm-up); nil when it had not by the end.
+	DoneS *float64 `json:"done_s"`
+	// During and After are the measured window's seconds before DoneS and from it (whole
+	// seconds); nil when that part of the window is empty.
+	During *WarmingWindow `json:"during,omitempty"`
+	After  *WarmingWindow `json:"after,omitempty"`
+}
+
+// WarmRunning is Warming.Stopped when an instance was still warming at the end of the window.
+const WarmRunning = "running"
+
+// WarmingWindow is the figures of part of the measured window, before or after warming ended.
+type WarmingWindow struct {
+	StartS float64 `json:"start_s"`
+	EndS   float64 `json:"end_s"`
+	// HitRate is the servers' counters' hit rate over the window, HitRateIdeal the ideal
+	// cache's over the same seconds, Efficiency their ratio.
+	HitRate      HitRate `json:"hit_rate"`
+	HitRateIdeal HitRate `json:"hit_rate_ideal"`
+	Efficiency   HitRate `json:"cache_efficiency"`
+	// LatencyP99MaxMS is the highest per-second p99 latency of the window (the live view's p99).
+	LatencyP99MaxMS float64 `json:"latency_p99_max_ms"`
 }
 
 // Capacity is the Redis memory of the cache and its extrapolation to larger populations.

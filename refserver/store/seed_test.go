@@ -289,3 +289,45 @@ func TestSeedWithOtherIDs(t *testing.T) {
 		}
 	})
 }
+
+// TestSeedBulkCountsAndProgress seeds 5,000 users (2 conversations of 3 messages: 45,000
+// rows) on every backend (PostgreSQL by COPY) and checks the row counts, that the most
+// active users come first, and that Progress heard every SeedProgressRows rows, in order,
+// ending at every row and every user.
+func TestSeedBulkCountsAndProgress(t *testing.T) {
+	eachBackend(t, func(t *testing.T, b backend) {
+		var seen []SeedProgress
+		cfg := SeedConfig{Seed: 3, Users: 5000, Conversations: 2, Messages: 3, Tiers: atlas.DefaultTierMix(),
+			Progress: func(p SeedProgress) { seen = append(seen, p) }}
+		s := seeded(t, b, cfg, Options{})
+		total := int64(5000 + 5000*2 + 5000*2*3)
+		for _, tc := range []struct {
+			q    string
+			want int64
+		}{
+			{`SELECT COUNT(*) FROM users`, 5000},
+			{`SELECT COUNT(*) FROM conversations`, 10000},
+			{`SELECT COUNT(*) FROM messages`, 30000},
+		} {
+			var n int64
+			if err := s.read.QueryRow(tc.q).Scan(&n); err != nil || n != tc.want {
+				t.Errorf("%s = %d, %v; want %d", tc.q, n, err, tc.want)
+			}
+		}
+		if want := int(total/SeedProgressRows) + 1; len(seen) != want {
+			t.Fatalf("%d progress calls, want %d", len(seen), want)
+		}
+		for i, p := range seen[:len(seen)-1] {
+			if p.Rows != int64(i+1)*SeedProgressRows || p.TotalRows != total || p.Of != 5000 || p.Users != int(5000*p.Rows/total) {
+				t.Errorf("progress %d = %+v", i, p)
+			}
+		}
+		if last := seen[len(seen)-1]; last.Rows != total || last.Users != 5000 {
+			t.Errorf("last progress %+v, want every row and user", last)
+		}
+		active, err := s.ActiveUsers(context.Background(), 3)
+		if err != nil || len(active) != 3 || active[0].ID != "u1" || active[2].ID != "u3" {
+			t.Errorf("ActiveUsers(3) = %v, %v; want u1, u2, u3", active, err)
+		}
+	})
+}

@@ -50,7 +50,11 @@ func (s *sqlStore) Seed(ctx context.Context, cfg SeedConfig) error {
 			return fmt.Errorf("store: seed: %w", err)
 		}
 	}
-	for _, tab := range (seedGen{cfg: cfg}).tables() {
+	tables := (seedGen{cfg: cfg}).tables()
+	if cfg.Progress != nil {
+		tables = withProgress(tables, cfg)
+	}
+	for _, tab := range tables {
 		if err := s.d.load(ctx, s.d, conn, tx, tab); err != nil {
 			return fmt.Errorf("store: seed %s: %w", tab.name, err)
 		}
@@ -62,6 +66,13 @@ func (s *sqlStore) Seed(ctx context.Context, cfg SeedConfig) error {
 	}
 	if err := tx.Commit(); err != nil {
 		return fmt.Errorf("store: seed: commit: %w", err)
+	}
+	if cfg.Progress != nil {
+		var total int64
+		for _, tab := range tables {
+			total += int64(tab.n)
+		}
+		cfg.Progress(SeedProgress{Rows: total, TotalRows: total, Users: cfg.Users, Of: cfg.Users})
 	}
 	U, C, M := cfg.Users, cfg.Conversations, cfg.Messages
 	s.log.Info("store: seeded", "driver", s.d.name, "seed", cfg.Seed, "users", U,
@@ -105,6 +116,27 @@ func (g seedGen) tables() []seedTable {
 			row[4], row[5] = g.content(id, role), g.messageCreated(conv, m)
 		}},
 	}
+}
+
+// withProgress wraps every table's fill so that cfg.Progress hears of every
+// SeedProgressRows rows loaded.
+func withProgress(tables []seedTable, cfg SeedConfig) []seedTable {
+	var total, done int64
+	for _, tab := range tables {
+		total += int64(tab.n)
+	}
+	out := make([]seedTable, len(tables))
+	for i, tab := range tables {
+		fill := tab.fill
+		tab.fill = func(k int, row []any) {
+			fill(k, row)
+			if done++; done%SeedProgressRows == 0 {
+				cfg.Progress(SeedProgress{Rows: done, TotalRows: total, Users: int(int64(cfg.Users) * done / total), Of: cfg.Users})
+			}
+		}
+		out[i] = tab
+	}
+	return out
 }
 
 // insertRows loads tab with multi-row INSERT statements in tx.
