@@ -76,6 +76,7 @@ const (
 	Changed         Verdict = "changed"               // a neutral metric moved significantly
 	TooFewSamples   Verdict = "warn: too few samples" // no test can reach significance with these sample sizes
 	Missing         Verdict = "missing"               // only one of the runs has the metric
+	NotJudged       Verdict = "not judged"            // Options.CountsOnly: a metric that drifts with the machine
 )
 
 // Row is the comparison of one metric.
@@ -96,6 +97,11 @@ type Row struct {
 	Verdict Verdict
 	// Note explains the verdict in a few words: "beyond 10%", "strict", "judged on value".
 	Note string
+	// Paired rows (ComparePairs) were judged pair by pair: Delta is the geometric mean of the
+	// pairs' ratios new/old − 1, Test.P the paired t-test's p adjusted for the number of paired
+	// metrics, Up how many pairs rose.
+	Paired bool
+	Up     int
 }
 
 // Result is the comparison of a run with its baseline.
@@ -108,6 +114,8 @@ type Result struct {
 	Rows             []Row
 	// Notes are caveats worth printing: embedded Redis, interrupted runs, too few samples.
 	Notes []string
+	// Pairs is the number of A/B pairs of a ComparePairs result (0 for Compare).
+	Pairs int
 }
 
 // RunInfo identifies one side of the comparison.
@@ -219,6 +227,10 @@ func judge(metric string, base, cur []float64, o resolved) Row {
 		return r
 	}
 	r.Delta = delta(r.Baseline.Center, r.Current.Center, k.absolute)
+	if o.countsOnly && !k.deterministic {
+		r.Verdict, r.Note = NotJudged, "drifts with the machine: judged by bench gate -against"
+		return r
+	}
 	r.Test = stats.Significance(base, cur, o.alpha)
 	worse := k.dir == LowerBetter && r.Delta > 0 || k.dir == HigherBetter && r.Delta < 0
 	beyond := math.Abs(r.Delta) > r.Tolerance
