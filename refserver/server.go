@@ -57,8 +57,8 @@ type Server struct {
 	tokens   tokenMemo
 	registry *prometheus.Registry
 	duration *prometheus.HistogramVec
-	// slowCachedPercent is the test-only slowdown of cache hits (SlowCachedPercent), 0 normally.
-	slowCachedPercent float64
+	// slowCached is the test-only slowdown of cache hits (BuildSlowdown), zero normally.
+	slowCached Slowdown
 }
 
 // New builds the server over a store and a cache. In no-cache mode pass a cache built
@@ -77,11 +77,11 @@ func New(cfg Config, st store.Store, c *cache.Cache) *Server {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{cfg: cfg, store: st, cache: c, log: cfg.Log, mux: http.NewServeMux()}
-	if p, err := SlowCachedPercent(); err != nil {
+	if sd, err := BuildSlowdown(); err != nil {
 		s.log.Error("ignoring a bad test-only build knob", "err", err)
-	} else if p > 0 {
-		s.slowCachedPercent = p
-		s.log.Warn("TEST-ONLY build: every cached GET served from the cache is slowed down", "percent", p)
+	} else if !sd.Zero() {
+		s.slowCached = sd
+		s.log.Warn("TEST-ONLY build: every cached GET served from the cache is slowed down", "by", sd.String())
 	}
 	s.initMetrics()
 	s.routes()
@@ -140,7 +140,7 @@ func (s *Server) routes() {
 	} {
 		h := s.authenticated(rt)
 		if rt.class != "" {
-			h = slowdown(h, s.slowCachedPercent)
+			h = slowdown(h, s.slowCached)
 		}
 		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, h))
 	}

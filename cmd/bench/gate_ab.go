@@ -330,7 +330,13 @@ func oldBench(ctx context.Context, ref, dir string, stdout io.Writer) (abSide, e
 
 // gitExtract writes the tree of commit into dir (git archive, read with archive/tar).
 func gitExtract(ctx context.Context, commit, dir string) error {
+	top, err := exec.CommandContext(ctx, "git", "rev-parse", "--show-toplevel").Output()
+	if err != nil {
+		return fmt.Errorf("git rev-parse --show-toplevel: %w", err)
+	}
+	// From the top: in a subdirectory git archive writes only that subdirectory's tree.
 	cmd := exec.CommandContext(ctx, "git", "archive", "--format=tar", commit)
+	cmd.Dir = strings.TrimSpace(string(top))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		return err
