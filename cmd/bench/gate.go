@@ -45,7 +45,7 @@ Examples:
   bench gate -update -baseline reports/baseline/smoke.json reports/latest   # accept as the new baseline
   bench gate -counts-only -baseline reports/baseline/smoke.json reports/latest
   bench gate -against origin/main                          # A/B: 5 pairs of smoke runs (about 6 minutes)
-  bench gate -against /tmp/bench-old -new bin/bench -pairs 6 -baseline reports/baseline/smoke.json
+  bench gate -against /tmp/bench-old -pairs 6 -baseline reports/baseline/smoke.json   # another bench binary
 
 Exit codes: 0 pass · 1 a threshold failed or a regression · 2 bad input · 3 no or incompatible
 baseline, or REF cannot be built or run · 130 interrupted (no verdict).`

@@ -66,15 +66,23 @@ func runGateAgainst(ctx context.Context, o abOptions, getenv func(string) string
 		newSide.label = o.newBin
 	}
 
+	tmp, err := os.MkdirTemp("", "atlasbench-ab-")
+	if err != nil {
+		return envError{fmt.Errorf("gate: %w", err)}
+	}
+	defer os.RemoveAll(tmp)
+	oldSide, err := oldBench(ctx, o.against, tmp, stdout)
+	if err != nil {
+		return err
+	}
+	if ctx.Err() != nil {
+		return interruptedError{"gate: interrupted before the first run: no verdict"}
+	}
 	root := filepath.Join(o.out, time.Now().UTC().Format("20060102T150405Z")+"-ab-"+filepath.Base(strings.TrimSuffix(o.scenario, ".yaml")))
 	if err := os.MkdirAll(root, 0o755); err != nil {
 		return envError{fmt.Errorf("gate: %w", err)}
 	}
 	runner.LinkLatest(o.out, root, abLatestLink)
-	oldSide, err := oldBench(ctx, o.against, root, stdout)
-	if err != nil {
-		return err
-	}
 	fmt.Fprintf(stdout, "gate: A/B of %s (old) against %s (new): scenario %s, mode %s, %d pairs = %d runs, alternated A B B A …; runs in %s\n",
 		oldSide.label, newSide.label, o.scenario, o.mode, o.pairs, 2*o.pairs, root)
 
@@ -300,8 +308,8 @@ func gitLabel(ctx context.Context, ref string) string {
 }
 
 // oldBench is the old side: REF itself when it is an executable, else the bench built from
-// the git commit REF names (git archive into dir/old-src, go build; the sources are removed
-// after the build, the binary stays in dir). Anything that fails here is exit 3.
+// the git commit REF names (git archive into dir/old-src, go build into dir, a temporary
+// directory the caller removes). Anything that fails here is exit 3.
 func oldBench(ctx context.Context, ref, dir string, stdout io.Writer) (abSide, error) {
 	if isExecutable(ref) {
 		return abSide{name: "old", bin: ref, label: ref}, nil
@@ -311,7 +319,6 @@ func oldBench(ctx context.Context, ref, dir string, stdout io.Writer) (abSide, e
 		return abSide{}, envError{fmt.Errorf("gate: -against %q is neither an executable bench nor a git commit of this repository", ref)}
 	}
 	src := filepath.Join(dir, "old-src")
-	defer os.RemoveAll(src)
 	fmt.Fprintf(stdout, "gate: building bench at %s (%s)…\n", ref, commit)
 	if err := gitExtract(ctx, commit, src); err != nil {
 		return abSide{}, envError{fmt.Errorf("gate: -against %s: %w", ref, err)}
