@@ -3,10 +3,12 @@ package gate
 import (
 	"bytes"
 	"errors"
+	"maps"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -24,8 +26,8 @@ func abPairs(rng *rand.Rand, n int, shift, sd float64, newCounts func(map[string
 		machine := math.Exp(rng.Float64() * math.Ln2)
 		side := func(f float64, isNew bool) *summary.Summary {
 			s := map[string][]float64{"hit_rate.tier": {0.985}, "db_queries.per_request": {0.643}, "errors": {0}, "stale_reads": {0}}
-			for m, v := range timings {
-				s[m] = []float64{v * machine * f * math.Exp(rng.NormFloat64()*sd)}
+			for _, m := range slices.Sorted(maps.Keys(timings)) { // in order: the same draws every time
+				s[m] = []float64{timings[m] * machine * f * math.Exp(rng.NormFloat64()*sd)}
 			}
 			if isNew && newCounts != nil {
 				newCounts(s)
