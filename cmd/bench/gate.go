@@ -32,7 +32,7 @@ With -against REF (a git commit, branch or tag of this repository, built with go
 path of another bench binary) the gate is an A/B test in one job: it runs the scenario -pairs
 times with each side, alternately (old new, new old, old new, …), each run starting its own
 Redis, database and server, so the machine's load falls on both sides. Timings are judged pair by
-pair (paired t-test of the log ratios new/old, Holm-adjusted over the timing metrics; a
+pair on the log ratios new/old (a sign-flip max-T test over all timing metrics at once; a
 regression is significant AND its geometric mean change beyond the tolerance: latency 10%);
 counts and ratios as above, all old runs against all new; every new run's thresholds must pass.
 With -baseline too, the new runs' counts and ratios are also judged against that baseline
@@ -44,7 +44,7 @@ Examples:
   bench gate -baseline reports/baseline/smoke.json -tolerance latency=50% reports/latest
   bench gate -update -baseline reports/baseline/smoke.json reports/latest   # accept as the new baseline
   bench gate -counts-only -baseline reports/baseline/smoke.json reports/latest
-  bench gate -against origin/main                          # A/B: 5 pairs of smoke runs (about 6 minutes)
+  bench gate -against origin/main                          # A/B: 6 pairs of smoke runs (about 6 minutes)
   bench gate -against /tmp/bench-old -pairs 6 -baseline reports/baseline/smoke.json   # another bench binary
 
 Exit codes: 0 pass · 1 a threshold failed or a regression · 2 bad input · 3 no or incompatible
@@ -73,7 +73,7 @@ func runGate(ctx context.Context, args []string, getenv func(string) string, std
 	countsOnly := fs.Bool("counts-only", false, "judge only counts and ratios against -baseline; timings are shown, not judged")
 	against := fs.String("against", "", "A/B test against `REF`: a git commit, branch or tag (built with go build), or the path of another bench binary")
 	newBin := fs.String("new", "", "with -against: the new side's bench `binary` (default this one)")
-	pairs := fs.Int("pairs", 5, "with -against: pairs of runs, one of each side per pair")
+	pairs := fs.Int("pairs", 6, "with -against: pairs of runs, one of each side per pair (5 or more to judge timings)")
 	scenario := fs.String("scenario", "smoke", "with -against: the scenario each run runs")
 	mode := fs.String("mode", string(summary.ModeBoth), "with -against: the mode of each run (both, cache, nocache)")
 	out := fs.String("out", "reports", "with -against: reports root; the runs go to DIR/<time>-ab-<scenario>/, linked as DIR/latest-ab")

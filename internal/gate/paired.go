@@ -1,7 +1,6 @@
 package gate
 
 import (
-	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -21,13 +20,15 @@ type Pair struct {
 // on one machine, so that the machine's load falls on both sides of each pair.
 //
 // What drifts with the machine (latency, service time, speed-up, achieved rate) is judged
-// pair by pair: stats.Paired's t-test of the log ratios new/old, its p-values adjusted for
-// the number of such metrics (Holm–Bonferroni, so that the chance of any false regression
-// in one gate stays below alpha), and a regression must be significant after that AND its
-// geometric mean change beyond the tolerance. What does not drift (hit rates, DB queries
-// per request, errors, isolation, staleness) is judged as Compare judges it, all old runs'
-// values against all new runs'. It returns an error wrapping ErrNoBaseline without pairs,
-// ErrIncompatible when two runs measured different things, and a plain error for bad Options.
+// pair by pair, on the log ratios new/old: the change is their mean (the geometric mean
+// ratio), and its significance comes from stats.MaxT over all those metrics at once (sign
+// flips of whole pairs, max-T), which keeps the chance of any false regression in one gate
+// below alpha however correlated the metrics and whatever the shape of the noise. A
+// regression is significant AND its change beyond the tolerance. What does not drift (hit
+// rates, DB queries per request, errors, isolation, staleness) is judged as Compare judges
+// it, all old runs' values against all new runs'. It returns an error wrapping
+// ErrNoBaseline without pairs, ErrIncompatible when two runs measured different things, and
+// a plain error for bad Options.
 func ComparePairs(pairs []Pair, o Options) (*Result, error) {
 	if len(pairs) == 0 {
 		return nil, ErrNoBaseline
@@ -72,7 +73,8 @@ func ComparePairs(pairs []Pair, o Options) (*Result, error) {
 		Confidence: opts.confidence,
 		Pairs:      len(pairs),
 	}
-	var paired []int // indices into res.Rows
+	var paired []int     // indices into res.Rows
+	var logs [][]float64 // the paired rows' log ratios new/old
 	for _, m := range names {
 		var old, cur, oldAll, curAll []float64
 		for _, p := range pairs {
@@ -90,8 +92,13 @@ func ComparePairs(pairs []Pair, o Options) (*Result, error) {
 		}
 		paired = append(paired, len(res.Rows))
 		res.Rows = append(res.Rows, judgePaired(m, k, old, cur, opts))
+		lr := make([]float64, len(old))
+		for i := range old {
+			lr[i] = math.Log(cur[i] / old[i])
+		}
+		logs = append(logs, lr)
 	}
-	holm(res.Rows, paired, opts.alpha)
+	familyTest(res.Rows, paired, logs, opts.alpha)
 	for _, i := range paired {
 		verdictPaired(&res.Rows[i])
 	}
@@ -121,23 +128,34 @@ func judgePaired(metric string, k kind, old, cur []float64, o resolved) Row {
 	}
 }
 
-// holm adjusts the p-values of rows[idx] for their number (Holm–Bonferroni step-down) and
-// marks them significant at alpha after the adjustment.
-func holm(rows []Row, idx []int, alpha float64) {
-	var tested []int
-	for _, i := range idx {
-		if !rows[i].Test.TooFew {
-			tested = append(tested, i)
+// familyTest replaces the paired rows' t-test p-values by stats.MaxT's over the whole family,
+// in the direction each row moved (worse or better), and marks them significant at alpha.
+// With fewer pairs than stats.PairsNeeded(alpha) no p can reach alpha: the rows are TooFew.
+func familyTest(rows []Row, idx []int, logs [][]float64, alpha float64) {
+	var d [][]float64
+	var up []float64
+	var which []int
+	for j, i := range idx {
+		if rows[i].Test.TooFew || rows[i].Direction == Neutral {
+			continue // a neutral metric keeps its own t-test: it is reported, never judged
 		}
+		if rows[i].Test.N1 < stats.PairsNeeded(alpha) {
+			rows[i].Test.TooFew, rows[i].Test.Significant = true, false
+			continue
+		}
+		d, up, which = append(d, logs[j]), append(up, 1), append(which, i)
 	}
-	slices.SortStableFunc(tested, func(a, b int) int {
-		return cmp.Compare(rows[a].Test.P, rows[b].Test.P)
-	})
-	running := 0.0
-	for j, i := range tested {
-		running = max(running, min(1, float64(len(tested)-j)*rows[i].Test.P))
-		rows[i].Test.P = running
-		rows[i].Test.Significant = running < alpha
+	pUp := stats.MaxT(d, up)
+	for k := range up {
+		up[k] = -1
+	}
+	pDown := stats.MaxT(d, up)
+	for k, i := range which {
+		p := pUp[k]
+		if rows[i].Delta < 0 {
+			p = pDown[k]
+		}
+		rows[i].Test.P, rows[i].Test.Significant = p, p < alpha
 	}
 }
 
@@ -148,7 +166,7 @@ func verdictPaired(r *Row) {
 	switch {
 	case r.Test.TooFew:
 		r.Verdict = TooFewSamples
-		r.Note = fmt.Sprintf("%d pairs; need %d", r.Test.N1, stats.MinPairs)
+		r.Note = fmt.Sprintf("%d pairs; need %d", r.Test.N1, stats.PairsNeeded(r.Test.Alpha))
 	case !r.Test.Significant:
 		r.Verdict = NotSignificant
 	case r.Direction == Neutral:
@@ -180,8 +198,8 @@ func pairNotes(pairs []Pair, res *Result) []string {
 			out = append(out, fmt.Sprintf("pair %d: a run was interrupted; its figures cover only part of the scenario", i+1))
 		}
 	}
-	if len(pairs) < stats.MinPairs {
-		out = append(out, fmt.Sprintf("%d pairs are too few to judge latency (need %d: bench gate -against -pairs %d)", len(pairs), stats.MinPairs, stats.MinPairs))
+	if need := stats.PairsNeeded(res.Alpha); len(pairs) < need {
+		out = append(out, fmt.Sprintf("%d pairs are too few to judge timings: no outcome can reach p < %v (need -pairs %d or more)", len(pairs), res.Alpha, need))
 	}
 	return out
 }

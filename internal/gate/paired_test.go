@@ -73,7 +73,7 @@ func TestComparePairsPower(t *testing.T) {
 		t.Errorf("+30%% caught in %d of %d trials, want 90%%+", caught, trials)
 	}
 	if falseAlarms > trials*3/100 {
-		t.Errorf("no change failed the gate in %d of %d trials, want at most 3%% (alpha 5%%, Holm, and the tolerance)", falseAlarms, trials)
+		t.Errorf("no change failed the gate in %d of %d trials, want at most 3%% (alpha 5%% over the whole table, and the tolerance)", falseAlarms, trials)
 	}
 }
 

@@ -21,8 +21,9 @@ func (r *Result) Write(w io.Writer) error {
 	cols := "metric\tbaseline\tthis run\tdelta\tp\tverdict"
 	if r.Pairs > 0 {
 		head = fmt.Sprintf("gate: scenario %s, config %s; A/B: %d pairs of old%s and new%s runs, alternated on this machine; "+
-			"medians ± %.0f%% CI; timings (paired) judged on the geometric mean of the pairs' ratios, paired t-test of the log ratios, "+
-			"p Holm-adjusted over the paired metrics; counts and ratios as the baseline gate judges them (all old runs against all new); alpha %v\n\n",
+			"medians ± %.0f%% CI; timings judged pair by pair: delta is the geometric mean of the pairs' ratios new/old, p a sign-flip "+
+			"max-T test over all the timing metrics (a false regression anywhere in the table < alpha); counts and ratios as the baseline gate "+
+			"judges them (all old runs against all new); alpha %v\n\n",
 			r.Scenario, r.Config, r.Pairs, gitSuffix(r.Baseline.Git), gitSuffix(r.Current.Git), 100*r.Confidence, r.Alpha)
 		cols = "metric\told\tnew\tdelta\tp\tverdict"
 	}
@@ -74,7 +75,7 @@ func (r *Result) Conclusion() string {
 			fails = append(fails, fmt.Sprintf("%s %s → %s (strict: any increase fails)", row.Metric,
 				threshold.FormatValue(row.Unit, row.Baseline.Max), threshold.FormatValue(row.Unit, row.Current.Max)))
 		case row.Paired:
-			fails = append(fails, fmt.Sprintf("%s %s (paired, %d of %d pairs up, adjusted p=%.3f < %v; tolerance %s)", row.Metric, deltaString(row),
+			fails = append(fails, fmt.Sprintf("%s %s (paired, %d of %d pairs up, max-T p=%.3f < %v; tolerance %s)", row.Metric, deltaString(row),
 				row.Up, row.Test.N1, row.Test.P, r.Alpha, formatTolerance(row)))
 		case row.Test.TooFew:
 			fails = append(fails, fmt.Sprintf("%s %s (n=%d+%d, judged on value; tolerance %s)", row.Metric, deltaString(row),

@@ -68,3 +68,36 @@ func TestPairedPower(t *testing.T) {
 		t.Errorf("no change was called significant in %d of %d trials, want about alpha (5%%)", false_, trials)
 	}
 }
+
+func TestMaxT(t *testing.T) {
+	up := []float64{0.30, 0.25, 0.35, 0.28, 0.31, 0.27} // every pair up
+	mixed := []float64{0.1, -0.2, 0.15, -0.05, 0.02, -0.1}
+	// Every pair up: only the observed pattern reaches its t, p = 1/2^6.
+	if p := MaxT([][]float64{up}, []float64{1}); p[0] != 1.0/64 {
+		t.Errorf("all up: p = %v, want 1/64", p[0])
+	}
+	// Tested for a decrease, the same pairs are nowhere near.
+	if p := MaxT([][]float64{up}, []float64{-1}); p[0] < 0.9 {
+		t.Errorf("all up, tested down: p = %v, want near 1", p[0])
+	}
+	// A copy of the metric (two figures that move together) costs nothing: max-T, not Bonferroni.
+	if p := MaxT([][]float64{up, up}, []float64{1, 1}); p[0] != 1.0/64 || p[1] != 1.0/64 {
+		t.Errorf("two copies: p = %v, want 1/64 each", p)
+	}
+	// A noisy metric beside it raises the bar a little, never below the observed pattern's share.
+	if p := MaxT([][]float64{up, mixed}, []float64{1, 1}); p[0] < 1.0/64 || p[0] > 0.05 || p[1] < 0.2 {
+		t.Errorf("up and mixed: p = %v, want the first still < 0.05, the second not significant", p)
+	}
+	// One disturbed pair among unchanged ones is not a finding.
+	spike := []float64{0.01, -0.02, 1.5, 0.0, -0.01, 0.02}
+	if p := MaxT([][]float64{spike}, []float64{1}); p[0] < 0.05 {
+		t.Errorf("one spike: p = %v, want not significant", p[0])
+	}
+	// Too few pairs or a NaN: untested.
+	if p := MaxT([][]float64{{0.1, 0.2}, {0.1, math.NaN(), 0.3}}, []float64{1, 1}); !math.IsNaN(p[0]) || !math.IsNaN(p[1]) {
+		t.Errorf("untestable: p = %v, want NaN", p)
+	}
+	if n := PairsNeeded(0.05); n != 5 {
+		t.Errorf("PairsNeeded(0.05) = %d, want 5", n)
+	}
+}
