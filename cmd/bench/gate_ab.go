@@ -47,6 +47,9 @@ func runGateAgainst(ctx context.Context, o abOptions, getenv func(string) string
 	if o.pairs < stats.MinPairs {
 		return usagef("gate: -pairs %d: want %d or more (a paired test needs them)", o.pairs, stats.MinPairs)
 	}
+	if m := summary.Mode(o.mode); m != summary.ModeBoth && m != summary.ModeCache && m != summary.ModeNoCache {
+		return usagef("gate: -mode %q: want both, cache or nocache", o.mode)
+	}
 	newSide := abSide{name: "new", bin: o.newBin}
 	if newSide.bin == "" {
 		newSide.bin = getenv("ATLAS_BENCH_BIN") // tests point this at a built bench
@@ -254,8 +257,8 @@ func abRun(ctx context.Context, side abSide, o abOptions, dir string) (*summary.
 	defer log.Close()
 	cmd.Stdout, cmd.Stderr = log, log
 	// The run starts its server from this side's binary, never from whatever the caller's
-	// environment names.
-	cmd.Env = append(withoutEnv(os.Environ(), "ATLAS_BENCH_BIN"), "ATLAS_BENCH_BIN="+side.bin)
+	// environment names (the last value of a key wins).
+	cmd.Env = append(os.Environ(), "ATLAS_BENCH_BIN="+side.bin)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 	// Interrupted: the run gets SIGINT, as from a terminal, and stops its Redis and server.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -281,16 +284,6 @@ func lastLine(path string) string {
 	b, _ := os.ReadFile(path)
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return strings.TrimSpace(lines[len(lines)-1])
-}
-
-func withoutEnv(env []string, key string) []string {
-	out := env[:0:0]
-	for _, kv := range env {
-		if !strings.HasPrefix(kv, key+"=") {
-			out = append(out, kv)
-		}
-	}
-	return out
 }
 
 func isExecutable(path string) bool {

@@ -93,6 +93,7 @@ func TestGateAgainstUsage(t *testing.T) {
 		{[]string{"-against", benchBin, "-pairs", "2"}, exitUsage, "-pairs 2"},
 		{[]string{"-against", benchBin, "reports/latest"}, exitUsage, "takes no SUMMARY"},
 		{[]string{"-against", benchBin, "-update"}, exitUsage, "-update"},
+		{[]string{"-against", benchBin, "-mode", "fast"}, exitUsage, "-mode"},
 		{[]string{"-against", benchBin, "-new", filepath.Join(out, "none")}, exitUsage, "not an executable"},
 	} {
 		args := append([]string{"gate", "-out", out}, tc.args...)
