@@ -66,7 +66,7 @@ func runGateAgainst(ctx context.Context, o abOptions, getenv func(string) string
 	}
 	newSide.label = gitLabel(ctx, "HEAD")
 	if o.newBin != "" {
-		newSide.label = o.newBin
+		newSide.label = filepath.Base(o.newBin)
 	}
 
 	tmp, err := os.MkdirTemp("", "atlasbench-ab-")
@@ -305,7 +305,7 @@ func gitLabel(ctx context.Context, ref string) string {
 // directory the caller removes). Anything that fails here is exit 3.
 func oldBench(ctx context.Context, ref, dir string, stdout io.Writer) (abSide, error) {
 	if isExecutable(ref) {
-		return abSide{name: "old", bin: ref, label: ref}, nil
+		return abSide{name: "old", bin: ref, label: filepath.Base(ref)}, nil
 	}
 	commit := gitLabel(ctx, ref)
 	if commit == "" {

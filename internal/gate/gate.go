@@ -99,9 +99,10 @@ type Row struct {
 	Note string
 	// Paired rows (ComparePairs) were judged pair by pair: Delta is the geometric mean of the
 	// pairs' ratios new/old − 1, Test.P the paired t-test's p adjusted for the number of paired
-	// metrics, Up how many pairs rose.
+	// metrics, Up how many pairs rose, Lo and Hi the 95% interval of Delta (the pairs' t interval).
 	Paired bool
 	Up     int
+	Lo, Hi float64
 }
 
 // Result is the comparison of a run with its baseline.

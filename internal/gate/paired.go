@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strings"
 
 	"github.com/atlasbench/atlasbench/internal/stats"
 	"github.com/atlasbench/atlasbench/internal/summary"
@@ -125,6 +126,8 @@ func judgePaired(metric string, k kind, old, cur []float64, o resolved) Row {
 		Delta:     t.Ratio,
 		Test:      t.Test,
 		Up:        t.Up,
+		Lo:        t.Lo,
+		Hi:        t.Hi,
 	}
 }
 
@@ -197,6 +200,22 @@ func pairNotes(pairs []Pair, res *Result) []string {
 		if p.Old.Interrupted || p.New.Interrupted {
 			out = append(out, fmt.Sprintf("pair %d: a run was interrupted; its figures cover only part of the scenario", i+1))
 		}
+	}
+	// Noise wider than the tolerance: the pairs' interval of a timing that did not move
+	// significantly still holds changes beyond its tolerance both ways.
+	var blind []string
+	for _, r := range res.Rows {
+		if r.Paired && r.Verdict == NotSignificant && r.Direction != Neutral && r.Lo < -r.Tolerance && r.Hi > r.Tolerance {
+			blind = append(blind, fmt.Sprintf("%s (%+.0f%% to %+.0f%%)", r.Metric, 100*r.Lo, 100*r.Hi))
+		}
+	}
+	if len(blind) > 0 {
+		shown := strings.Join(blind[:min(len(blind), 3)], ", ")
+		if len(blind) > 3 {
+			shown += ", …"
+		}
+		out = append(out, fmt.Sprintf("%d timings vary between the pairs more than their tolerance: a change of that size could hide in the noise "+
+			"(95%% interval of the change: %s); rerun with more -pairs or on a quieter machine to judge them", len(blind), shown))
 	}
 	if need := stats.PairsNeeded(res.Alpha); len(pairs) < need {
 		out = append(out, fmt.Sprintf("%d pairs are too few to judge timings: no outcome can reach p < %v (need -pairs %d or more)", len(pairs), res.Alpha, need))

@@ -164,3 +164,15 @@ func TestWritePairsGolden(t *testing.T) {
 		t.Errorf("Write output differs from %s (go test -update rewrites it):\n%s", golden, b.String())
 	}
 }
+
+// TestComparePairsTooNoisy: pairs whose timings scatter far more than the tolerance pass (no
+// finding) but say that a change of the tolerance's size could hide in them.
+func TestComparePairsTooNoisy(t *testing.T) {
+	res, err := ComparePairs(abPairs(rand.New(rand.NewPCG(9, 9)), 6, 0, 0.6, nil), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Regressed() || !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "could hide in the noise") }) {
+		t.Errorf("regressed %v, notes %q: want a pass with the noise note", res.Regressed(), res.Notes)
+	}
+}

@@ -105,8 +105,8 @@ func gitSuffix(git string) string {
 	if git == "" {
 		return ""
 	}
-	if len(git) > 12 {
-		git = git[:12]
+	if len(git) > 12 && strings.Trim(git, "0123456789abcdef") == "" {
+		git = git[:12] // a commit hash; a label such as a binary's name stays whole
 	}
 	return " (" + git + ")"
 }
