@@ -34,7 +34,8 @@ times with each side, alternately (old new, new old, old new, …), each run sta
 Redis, database and server, so the machine's load falls on both sides. Timings are judged pair by
 pair on the log ratios new/old (a sign-flip max-T test over all timing metrics at once; a
 regression is significant AND its geometric mean change beyond the tolerance: latency 10%);
-counts and ratios as above, all old runs against all new; every new run's thresholds must pass.
+counts and ratios as above, all old runs against all new; the thresholds of the new run with the
+median p50 latency must pass.
 With -baseline too, the new runs' counts and ratios are also judged against that baseline
 (-counts-only). Flags after -- go to every bench run of both sides. Ctrl-C stops with no verdict.
 

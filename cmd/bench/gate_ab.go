@@ -2,6 +2,7 @@ package main
 
 import (
 	"archive/tar"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -133,19 +135,24 @@ func runGateAgainst(ctx context.Context, o abOptions, getenv func(string) string
 	res.Baseline.Git, res.Current.Git = oldSide.label, newSide.label
 	var failed []string
 	fmt.Fprintln(stdout)
-	// The thresholds of every new run: all must pass.
-	var newThresholds []summary.Threshold
-	for i, p := range pairs {
-		for _, t := range p.New.Thresholds {
-			if !t.Pass {
-				failed = append(failed, fmt.Sprintf("pair %d: new run: threshold %s failed", i+1, t.Expr))
+	// The thresholds are judged on the new run with the median p50 latency, as bench run -count
+	// judges its median repeat: a run that a burst of load disturbed (hit rates drop when Redis
+	// calls time out) neither fails nor passes the gate alone. The other runs' failures are listed.
+	mid := medianRun(pairs)
+	newThresholds := pairs[mid].New.Thresholds
+	if len(newThresholds) > 0 {
+		fmt.Fprintf(stdout, "thresholds of the new run with the median p50 latency (pair %d):\n", mid+1)
+		threshold.WriteTable(stdout, newThresholds)
+		if !threshold.Passed(newThresholds) {
+			failed = append(failed, "thresholds failed")
+		}
+		for i, p := range pairs {
+			for _, t := range p.New.Thresholds {
+				if i != mid && !t.Pass {
+					fmt.Fprintf(stdout, "note: pair %d's new run failed %s (%s)\n", i+1, t.Expr, runLine(p.New))
+				}
 			}
 		}
-		newThresholds = p.New.Thresholds
-	}
-	if len(newThresholds) > 0 {
-		fmt.Fprintf(stdout, "thresholds of the last new run (%s):\n", o.scenario)
-		threshold.WriteTable(stdout, newThresholds)
 		fmt.Fprintln(stdout)
 	}
 	if err := res.Write(stdout); err != nil {
@@ -177,6 +184,19 @@ func runGateAgainst(ctx context.Context, o abOptions, getenv func(string) string
 	}
 	fmt.Fprintln(stdout, "gate: PASS")
 	return nil
+}
+
+// medianRun is the index of the pair whose new run has the median p50 latency (the lower of
+// the two middle ones).
+func medianRun(pairs []gate.Pair) int {
+	idx := make([]int, len(pairs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int {
+		return cmp.Compare(pairs[a].New.Latency.P50, pairs[b].New.Latency.P50)
+	})
+	return idx[(len(idx)-1)/2]
 }
 
 // completePairs counts the pairs with both runs.

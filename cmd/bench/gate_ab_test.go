@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/atlasbench/atlasbench/internal/gate"
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
@@ -145,5 +146,20 @@ func TestGitExtract(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
 			t.Errorf("%s: %v", f, err)
 		}
+	}
+}
+
+// TestMedianRun: thresholds are judged on the new run with the median p50 latency.
+func TestMedianRun(t *testing.T) {
+	pairs := make([]gate.Pair, 4)
+	for i, p50 := range []float64{3, 1, 9, 2} {
+		pairs[i].New = &summary.Summary{}
+		pairs[i].New.Latency.P50 = p50
+	}
+	if got := medianRun(pairs); got != 3 { // 1 2 | 3 9: the lower middle, 2 ms, is pair 4's
+		t.Errorf("medianRun = %d, want 3", got)
+	}
+	if got := medianRun(pairs[:3]); got != 0 { // 1 3 9: 3 ms, pair 1's
+		t.Errorf("medianRun of 3 = %d, want 0", got)
 	}
 }
