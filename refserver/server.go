@@ -57,6 +57,8 @@ type Server struct {
 	tokens   tokenMemo
 	registry *prometheus.Registry
 	duration *prometheus.HistogramVec
+	// slowCached is the test-only slowdown of cache hits (BuildSlowdown), zero normally.
+	slowCached Slowdown
 }
 
 // New builds the server over a store and a cache. In no-cache mode pass a cache built
@@ -75,6 +77,12 @@ func New(cfg Config, st store.Store, c *cache.Cache) *Server {
 		cfg.Log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
 	s := &Server{cfg: cfg, store: st, cache: c, log: cfg.Log, mux: http.NewServeMux()}
+	if sd, err := BuildSlowdown(); err != nil {
+		s.log.Error("ignoring a bad test-only build knob", "err", err)
+	} else if !sd.Zero() {
+		s.slowCached = sd
+		s.log.Warn("TEST-ONLY build: every cached GET served from the cache is slowed down", "by", sd.String())
+	}
 	s.initMetrics()
 	s.routes()
 	return s
@@ -135,7 +143,11 @@ func (s *Server) routes() {
 		{"GET /api/conversations/{id}/messages", cache.ClassAPIResponses, s.listMessages, messagesResource},
 		{"POST /api/conversations/{id}/messages", "", s.createMessage, nil},
 	} {
-		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, s.authenticated(rt)))
+		h := s.authenticated(rt)
+		if rt.class != "" {
+			h = slowdown(h, s.slowCached)
+		}
+		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, h))
 	}
 	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
 	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.readyz)))

@@ -59,7 +59,8 @@ func documentedCommands(t *testing.T) (cmds [][]string, where []string) {
 // TestDocumentedCommands runs every command the README and the -h texts show, in a fresh
 // directory that holds what they refer to (a run under reports/latest, the baseline, a
 // scenario file). The fast ones (help, scenarios, token, version, report, gate) run for real
-// and must exit 0. Those that start a stack or reach a service (run, compare, floor, claims, serve, doctor) run with a context
+// and must exit 0. Those that start a stack or reach a service (run, compare, floor, claims, serve, doctor,
+// gate -against) run with a context
 // that is already cancelled: they must get past usage checking (flags, scenario, cache config,
 // -db, -target) and stop, so never exit 2, and must leave no run directory behind.
 func TestDocumentedCommands(t *testing.T) {
@@ -113,7 +114,8 @@ func TestDocumentedCommands(t *testing.T) {
 				t.Skip("bench serve runs until stopped; its flags are checked by bench serve -h and TestRunExitCodes")
 			case args[0] == "merge" && !slices.Contains(args, "-h"):
 				t.Skip("bench merge reads the outputs of sharded runs on several machines; its own tests run it")
-			case (args[0] == "run" || args[0] == "compare" || args[0] == "floor" || args[0] == "doctor" || args[0] == "claims") && !slices.Contains(args, "-h"):
+			case (args[0] == "run" || args[0] == "compare" || args[0] == "floor" || args[0] == "doctor" || args[0] == "claims" ||
+				args[0] == "gate" && slices.Contains(args, "-against")) && !slices.Contains(args, "-h"):
 				before := listReports(t)
 				_, stderr, code := runBench(t, cancelled, nil, args...)
 				if code == exitUsage {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/atlasbench/atlasbench/internal/gate"
@@ -14,7 +15,8 @@ import (
 	"github.com/atlasbench/atlasbench/internal/threshold"
 )
 
-const gateUsage = `gate [-baseline FILE] [-tolerance METRIC=VALUE]... [-update] [-junit FILE] SUMMARY
+const gateUsage = `gate [-baseline FILE] [-tolerance METRIC=VALUE]... [-update] [-counts-only] [-junit FILE] SUMMARY
+   or: gate -against REF [-pairs N] [-scenario S] [-mode M] [-new BIN] [-baseline FILE] [-out DIR] [-tolerance …] [-junit FILE] [-- RUN FLAGS]
 
 Judges a run (a summary.json or its directory): its thresholds, then, with -baseline, a
 regression test against a baseline run's samples. Deterministic figures (hit rate, DB queries
@@ -23,16 +25,33 @@ change is significant (Mann-Whitney U over the -count repeats) AND beyond its to
 with too few samples the gate warns instead of judging. The table marks "~" what is not significant.
 
 Tolerances (defaults): latency 10%, hit_rate 2 points, db_queries 5%, errors/isolation/stale 0.
+-counts-only judges only what does not drift with the machine (hit rates, DB queries, success
+ratio, errors, isolation, staleness) and shows timings "not judged".
+
+With -against REF (a git commit, branch or tag of this repository, built with go build, or the
+path of another bench binary) the gate is an A/B test in one job: it runs the scenario -pairs
+times with each side, alternately (old new, new old, old new, …), each run starting its own
+Redis, database and server, so the machine's load falls on both sides. Timings are judged pair by
+pair on the log ratios new/old (a sign-flip max-T test over all timing metrics at once; a
+regression is significant AND its geometric mean change beyond the tolerance: latency 10%);
+counts and ratios as above, all old runs against all new; the thresholds of the new run with the
+median p50 latency must pass.
+With -baseline too, the new runs' counts and ratios are also judged against that baseline
+(-counts-only). Flags after -- go to every bench run of both sides. Ctrl-C stops with no verdict.
 
 Examples:
   bench gate reports/latest
   bench gate -baseline reports/baseline/smoke.json reports/latest/summary.json
   bench gate -baseline reports/baseline/smoke.json -tolerance latency=50% reports/latest
   bench gate -update -baseline reports/baseline/smoke.json reports/latest   # accept as the new baseline
+  bench gate -counts-only -baseline reports/baseline/smoke.json reports/latest
+  bench gate -against origin/main                          # A/B: 6 pairs of smoke runs (about 6 minutes)
+  bench gate -against /tmp/bench-old -pairs 6 -baseline reports/baseline/smoke.json   # another bench binary
 
 Exit codes: 0 pass · 1 a threshold failed or a regression · 2 bad input · 3 no or incompatible
-baseline · 4 INCONCLUSIVE: nothing failed, but a run's load generator was saturated, so its latency
-thresholds and latency regressions were not judged.`
+baseline, or REF cannot be built or run · 4 INCONCLUSIVE: nothing failed, but a run's load
+generator was saturated, so its latency thresholds and latency regressions were not judged · 130
+interrupted (no verdict).`
 
 // toleranceFlags collects repeated -tolerance METRIC=VALUE flags.
 type toleranceFlags map[string]float64
@@ -54,8 +73,27 @@ func runGate(ctx context.Context, args []string, getenv func(string) string, std
 	junit := fs.String("junit", "", "also write the thresholds as JUnit XML to this file")
 	tolerances := toleranceFlags{}
 	fs.Var(tolerances, "tolerance", "override a tolerance, e.g. latency=50% or hit_rate=3pts (repeatable)")
+	countsOnly := fs.Bool("counts-only", false, "judge only counts and ratios against -baseline; timings are shown, not judged")
+	against := fs.String("against", "", "A/B test against `REF`: a git commit, branch or tag (built with go build), or the path of another bench binary")
+	newBin := fs.String("new", "", "with -against: the new side's bench `binary` (default this one)")
+	pairs := fs.Int("pairs", 6, "with -against: pairs of runs, one of each side per pair (5 or more to judge timings)")
+	scenario := fs.String("scenario", "smoke", "with -against: the scenario each run runs")
+	mode := fs.String("mode", string(summary.ModeBoth), "with -against: the mode of each run (both, cache, nocache)")
+	out := fs.String("out", "reports", "with -against: reports root; the runs go to DIR/<time>-ab-<scenario>/, linked as DIR/latest-ab")
 	if err := parseFlags(fs, args); err != nil {
 		return err
+	}
+	if *against != "" {
+		if fs.NArg() > 0 && !slices.Contains(args, "--") {
+			return usagef("gate: -against takes no SUMMARY (it makes its own runs); flags for those runs go after --")
+		}
+		if *update || *countsOnly {
+			return usagef("gate: -against takes no -update or -counts-only (with -baseline it judges counts only against it)")
+		}
+		return runGateAgainst(ctx, abOptions{
+			against: *against, newBin: *newBin, pairs: *pairs, scenario: *scenario, mode: *mode, out: *out,
+			runArgs: fs.Args(), tolerances: tolerances, baseline: *baselinePath, junit: *junit,
+		}, getenv, stdout)
 	}
 	if fs.NArg() != 1 {
 		return usagef("gate: want exactly one SUMMARY (a summary.json or a run directory)")
@@ -107,7 +145,7 @@ func runGate(ctx context.Context, args []string, getenv func(string) string, std
 		if err != nil {
 			return envError{fmt.Errorf("gate: baseline: %w", err)}
 		}
-		res, err := gate.Compare(baseline, current, gate.Options{Tolerances: tolerances})
+		res, err := gate.Compare(baseline, current, gate.Options{Tolerances: tolerances, CountsOnly: *countsOnly})
 		switch {
 		case errors.Is(err, gate.ErrIncompatible), errors.Is(err, gate.ErrNoBaseline):
 			return envError{err}

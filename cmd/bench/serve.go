@@ -69,6 +69,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if fs.NArg() > 0 {
 		return usagef("serve: unexpected argument %q", fs.Arg(0))
 	}
+	if _, err := refserver.BuildSlowdown(); err != nil {
+		return envError{err} // a test-only build knob set wrong: this binary is unusable
+	}
 	if o.scenario != "" {
 		if err := o.fromScenario(fs); err != nil {
 			return err

@@ -6,6 +6,8 @@ import (
 	"io"
 	"runtime/debug"
 	"strings"
+
+	"github.com/atlasbench/atlasbench/refserver"
 )
 
 const versionUsage = `version
@@ -54,5 +56,8 @@ func versionLine() string {
 		details = append(details, "committed "+t)
 	}
 	details = append(details, bi.GoVersion)
+	if sd, _ := refserver.BuildSlowdown(); !sd.Zero() {
+		details = append(details, "TEST-ONLY build: cache hits slowed by "+sd.String())
+	}
 	return "bench " + version + " (" + strings.Join(details, ", ") + ")"
 }

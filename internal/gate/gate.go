@@ -80,6 +80,7 @@ const (
 	// the load generator was saturated in either run (summary.Summary.Inconclusive):
 	// neither a regression nor not.
 	Inconclusive Verdict = "INCONCLUSIVE"
+	NotJudged    Verdict = "not judged" // Options.CountsOnly: a metric that drifts with the machine
 )
 
 // Row is the comparison of one metric.
@@ -100,6 +101,12 @@ type Row struct {
 	Verdict Verdict
 	// Note explains the verdict in a few words: "beyond 10%", "strict", "judged on value".
 	Note string
+	// Paired rows (ComparePairs) were judged pair by pair: Delta is the geometric mean of the
+	// pairs' ratios new/old − 1, Test.P the paired t-test's p adjusted for the number of paired
+	// metrics, Up how many pairs rose, Lo and Hi the 95% interval of Delta (the pairs' t interval).
+	Paired bool
+	Up     int
+	Lo, Hi float64
 }
 
 // Result is the comparison of a run with its baseline.
@@ -112,6 +119,8 @@ type Result struct {
 	Rows             []Row
 	// Notes are caveats worth printing: embedded Redis, interrupted runs, too few samples.
 	Notes []string
+	// Pairs is the number of A/B pairs of a ComparePairs result (0 for Compare).
+	Pairs int
 }
 
 // RunInfo identifies one side of the comparison.
@@ -190,8 +199,8 @@ func Compare(baseline, current *summary.Summary, o Options) (*Result, error) {
 		}
 		row := judge(m, b, c, opts)
 		// A verdict on a latency metric is not one when a generator was saturated; rows the
-		// gate does not judge anyway (missing, too few samples) stay as they are.
-		if why := saturated(baseline, current); why != "" && row.Verdict != Missing && row.Verdict != TooFewSamples {
+		// gate does not judge anyway (missing, too few samples, not judged) stay as they are.
+		if why := saturated(baseline, current); why != "" && row.Verdict != Missing && row.Verdict != TooFewSamples && row.Verdict != NotJudged {
 			if p, err := threshold.ParsePath(m); err == nil && p.Latency() {
 				row.Verdict, row.Note = Inconclusive, why
 			}
@@ -255,6 +264,10 @@ func judge(metric string, base, cur []float64, o resolved) Row {
 		return r
 	}
 	r.Delta = delta(r.Baseline.Center, r.Current.Center, k.absolute)
+	if o.countsOnly && !k.deterministic {
+		r.Verdict, r.Note = NotJudged, "drifts with the machine: judged by bench gate -against"
+		return r
+	}
 	r.Test = stats.Significance(base, cur, o.alpha)
 	worse := k.dir == LowerBetter && r.Delta > 0 || k.dir == HigherBetter && r.Delta < 0
 	beyond := math.Abs(r.Delta) > r.Tolerance

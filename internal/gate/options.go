@@ -23,6 +23,11 @@ type Options struct {
 	Alpha float64
 	// Confidence is the level of the confidence intervals printed around medians; default 0.95.
 	Confidence float64
+	// CountsOnly judges only what does not drift with the machine (hit rates, DB queries,
+	// success ratio, errors, isolation, staleness); latency and the other timings are shown
+	// "not judged". For a baseline recorded on another day or machine: bench gate -against
+	// judges timings in one job instead.
+	CountsOnly bool
 }
 
 // DefaultTolerances returns the tolerance of each metric family: latency 10% (relative),
@@ -59,11 +64,12 @@ type resolved struct {
 	tolerances map[string]float64
 	alpha      float64
 	confidence float64
+	countsOnly bool
 }
 
 // resolve fills in defaults and reports every bad option at once.
 func (o Options) resolve() (resolved, error) {
-	r := resolved{tolerances: DefaultTolerances(), alpha: o.Alpha, confidence: o.Confidence}
+	r := resolved{tolerances: DefaultTolerances(), alpha: o.Alpha, confidence: o.Confidence, countsOnly: o.CountsOnly}
 	var errs []error
 	if r.alpha == 0 {
 		r.alpha = DefaultAlpha

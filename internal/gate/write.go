@@ -15,13 +15,23 @@ import (
 // current median ± confidence interval, delta, p-value and sample sizes, verdict), the
 // notes, and a last line that says PASS or FAIL and why.
 func (r *Result) Write(w io.Writer) error {
-	if _, err := fmt.Fprintf(w, "gate: scenario %s, config %s; baseline n=%d%s vs this run n=%d%s; median ± %.0f%% CI, Mann-Whitney U, alpha %v\n\n",
+	head := fmt.Sprintf("gate: scenario %s, config %s; baseline n=%d%s vs this run n=%d%s; median ± %.0f%% CI, Mann-Whitney U, alpha %v\n\n",
 		r.Scenario, r.Config, r.Baseline.Count, gitSuffix(r.Baseline.Git), r.Current.Count, gitSuffix(r.Current.Git),
-		100*r.Confidence, r.Alpha); err != nil {
+		100*r.Confidence, r.Alpha)
+	cols := "metric\tbaseline\tthis run\tdelta\tp\tverdict"
+	if r.Pairs > 0 {
+		head = fmt.Sprintf("gate: scenario %s, config %s; A/B: %d pairs of old%s and new%s runs, alternated on this machine; "+
+			"medians ± %.0f%% CI; timings judged pair by pair: delta is the geometric mean of the pairs' ratios new/old, p a sign-flip "+
+			"max-T test over all the timing metrics (a false regression anywhere in the table < alpha); counts and ratios as the baseline gate "+
+			"judges them (all old runs against all new); alpha %v\n\n",
+			r.Scenario, r.Config, r.Pairs, gitSuffix(r.Baseline.Git), gitSuffix(r.Current.Git), 100*r.Confidence, r.Alpha)
+		cols = "metric\told\tnew\tdelta\tp\tverdict"
+	}
+	if _, err := io.WriteString(w, head); err != nil {
 		return fmt.Errorf("gate: write: %w", err)
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "metric\tbaseline\tthis run\tdelta\tp\tverdict")
+	fmt.Fprintln(tw, cols)
 	for _, row := range r.Rows {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", row.Metric, statString(row, row.Baseline), statString(row, row.Current),
 			deltaString(row), pString(row), verdictString(row))
@@ -66,6 +76,9 @@ func (r *Result) Conclusion() string {
 		case row.Strict:
 			fails = append(fails, fmt.Sprintf("%s %s → %s (strict: any increase fails)", row.Metric,
 				threshold.FormatValue(row.Unit, row.Baseline.Max), threshold.FormatValue(row.Unit, row.Current.Max)))
+		case row.Paired:
+			fails = append(fails, fmt.Sprintf("%s %s (paired, %d of %d pairs up, max-T p=%.3f < %v; tolerance %s)", row.Metric, deltaString(row),
+				row.Up, row.Test.N1, row.Test.P, r.Alpha, formatTolerance(row)))
 		case row.Test.TooFew:
 			fails = append(fails, fmt.Sprintf("%s %s (n=%d+%d, judged on value; tolerance %s)", row.Metric, deltaString(row),
 				row.Test.N1, row.Test.N2, formatTolerance(row)))
@@ -82,7 +95,7 @@ func (r *Result) Conclusion() string {
 		return fmt.Sprintf("FAIL: %d %s: %s", len(fails), noun, strings.Join(fails, "; "))
 	}
 	var parts []string
-	for _, v := range []Verdict{Improved, NotSignificant, WithinTolerance, Changed, TooFewSamples, Missing, Inconclusive} {
+	for _, v := range []Verdict{Improved, NotSignificant, WithinTolerance, Changed, TooFewSamples, Missing, Inconclusive, NotJudged} {
 		if n := counts[v]; n > 0 {
 			parts = append(parts, fmt.Sprintf("%d %s", n, v))
 		}
@@ -98,8 +111,8 @@ func gitSuffix(git string) string {
 	if git == "" {
 		return ""
 	}
-	if len(git) > 12 {
-		git = git[:12]
+	if len(git) > 12 && strings.Trim(git, "0123456789abcdef") == "" {
+		git = git[:12] // a commit hash; a label such as a binary's name stays whole
 	}
 	return " (" + git + ")"
 }
@@ -138,7 +151,10 @@ func deltaString(row Row) string {
 // pString is the test's p-value and sample sizes, as benchstat prints them.
 func pString(row Row) string {
 	n := fmt.Sprintf("n=%d+%d", row.Test.N1, row.Test.N2)
-	if row.Test.N1 == row.Test.N2 {
+	switch {
+	case row.Paired:
+		n = fmt.Sprintf("%d pairs", row.Test.N1)
+	case row.Test.N1 == row.Test.N2:
 		n = fmt.Sprintf("n=%d", row.Test.N1)
 	}
 	if math.IsNaN(row.Test.P) || row.Test.TooFew {
