@@ -442,12 +442,14 @@ func requestSequence(n, users int) []plannedRequest {
 // counters do not exist yet): the DB sees one load, and Redis one creation of the counters
 // and one write of the entry (INFO commandstats).
 func TestStampede(t *testing.T) {
-	// 200 handlers on two cores under -race can starve a 50 ms Redis read, or a 100 ms dial,
-	// past its deadline (a timeout, then a bypass straight to the DB; a loaded CI machine
-	// once saw 45 dials of the burst time out); this test is about coalescing, so it gives
-	// Redis generous timeouts and a pool as large as the burst.
+	// 200 handlers on two cores under -race can starve a Redis call past its deadline (a
+	// loaded CI machine once saw 45 dials of a burst miss a 100 ms deadline, and a fill's
+	// SET that times out leaves no entry, so a later caller loads again). This test is about
+	// coalescing, not about deadlines: Redis gets deadlines no starvation reaches and a pool
+	// as large as the burst, so every caller's Redis call answers and the count below is
+	// the same however the burst is scheduled.
 	e, _ := newEnv(t, envOptions{tune: func(c *cache.Config) {
-		c.Redis.DialTimeout, c.Redis.ReadTimeout, c.Redis.WriteTimeout = time.Second, time.Second, time.Second
+		c.Redis.DialTimeout, c.Redis.ReadTimeout, c.Redis.WriteTimeout = 30*time.Second, 30*time.Second, 30*time.Second
 		c.Redis.PoolSize = 256
 	}})
 	user, i := userOfTier(t, 30, atlas.TierStudio)
@@ -489,21 +491,25 @@ func TestStampede(t *testing.T) {
 	cmdsBefore := commandCalls(t, e.rdb)
 	path := convPath(i, 2)
 	burst(path)
-	// One load = GetConversation + ListMessages.
-	// A request whose Redis call failed anyway (a starved CI machine) bypasses to the DB on
-	// its own: one load each. Everything else must have shared a single load.
+	// One load = GetConversation + ListMessages. Every caller either joined the one shared
+	// fill or found its entry; a second load can only follow a failed Redis call (a bypass,
+	// or a fill whose write failed: an error), which the generous deadlines above rule out
+	// in practice. Each such failure allows one load more, and more than a few of them
+	// leave nothing to judge.
 	st := e.cache.Stats()[cache.ClassAPIResponses]
-	if st.Bypasses > 10 {
-		t.Fatalf("Redis failed for %d of the burst's requests (%+v): the test cannot judge coalescing", st.Bypasses, st)
+	if st.Bypasses+st.Errors > 10 {
+		t.Fatalf("Redis failed for %d of the burst's requests (%+v): the test cannot judge coalescing", st.Bypasses+st.Errors, st)
 	}
-	if got, want := e.store.Stats().ByClass[atlas.QueryAPIResponses]-before, 2*(1+st.Bypasses); got != want {
-		t.Fatalf("200 concurrent cold GETs made %d apiResponses queries, want %d (one shared load + %d bypasses, 2 queries each)", got, want, st.Bypasses)
+	got, want := e.store.Stats().ByClass[atlas.QueryAPIResponses]-before, 2*(1+st.Bypasses+st.Errors)
+	if got < 2 || got > want {
+		t.Fatalf("200 concurrent cold GETs made %d apiResponses queries, want 2 (one shared load), at most %d with %d bypasses and %d Redis errors (2 queries each); stats %+v", got, want, st.Bypasses, st.Errors, st)
 	}
 	// The page's two missing counters (gen:data, gen:r:<path>) are created by the one
-	// shared fill, which then writes the entry: 3 SETs, not 2 per caller.
+	// shared fill, which then writes the entry: 3 SETs, not 2 per caller (a failed write
+	// may be written again by the load it allows).
 	cmds := commandCalls(t, e.rdb)
-	if got := cmds["set"] - cmdsBefore["set"]; got != 3 {
-		t.Fatalf("200 concurrent cold GETs sent %d SETs, want 3 (2 counters created once + 1 entry); MGETs %d", got, cmds["mget"]-cmdsBefore["mget"])
+	if got := cmds["set"] - cmdsBefore["set"]; got < 3 || got > 3+int64(st.Errors) {
+		t.Fatalf("200 concurrent cold GETs sent %d SETs, want 3 (2 counters created once + 1 entry), at most %d with %d Redis errors; MGETs %d", got, 3+st.Errors, st.Errors, cmds["mget"]-cmdsBefore["mget"])
 	}
 	t.Logf("200 concurrent cold GETs: %d MGETs, %d SETs, %d bypasses", cmds["mget"]-cmdsBefore["mget"], cmds["set"]-cmdsBefore["set"], st.Bypasses)
 }
