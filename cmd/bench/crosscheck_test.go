@@ -19,6 +19,7 @@ import (
 // miscounts (unsafe.miscountHits) the keyspace check disagrees, the report says so at
 // the top, and the threshold fails the run.
 func TestCrossChecks(t *testing.T) {
+	t.Parallel()
 	db := "sqlite"
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second); err == nil || os.Getenv("ATLAS_TEST_POSTGRES") != "" {
 		if c != nil {

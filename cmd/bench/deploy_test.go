@@ -14,6 +14,7 @@ import (
 // seconds); with a server that exits on SIGTERM without readiness or drain
 // (unsafe.abruptShutdown) the same run fails with errors.
 func TestRollingDeploy(t *testing.T) {
+	t.Parallel()
 	run := func(t *testing.T, config string) (*summary.Summary, int, string) {
 		out := t.TempDir()
 		stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", filepath.Join("testdata", "rolling-deploy.yaml"),
@@ -91,6 +92,7 @@ func TestRollingDeploy(t *testing.T) {
 // to the fence log at its shutdown (none lost) and no read through instance 2 is stale.
 // Then instance 2 is stopped for good (stop-server): its reads move to instance 1.
 func TestRestartDuringPartition(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", filepath.Join("testdata", "restart-partition.yaml"),
 		"-mode", "cache", "-redis", "process", "-out", out, "-quiet")

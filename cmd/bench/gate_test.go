@@ -15,6 +15,7 @@ import (
 // judges the passing run against itself (pass), against a copy with a regression (exit 1),
 // against another scenario (exit 3) and against a missing baseline (exit 3).
 func TestSmokeGate(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	stdout, stderr, code := runBench(t, context.Background(), nil,
 		"run", "-scenario", "smoke", "-config", "none", "-mode", "cache", "-duration", "6s", "-out", out, "-quiet")
@@ -87,6 +88,7 @@ func TestSmokeGate(t *testing.T) {
 
 // TestCompareDefaultVsNone shows the DB-query difference between caching and not.
 func TestCompareDefaultVsNone(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	stdout, stderr, code := runBench(t, context.Background(), nil,
 		"compare", "-scenario", "smoke", "-config", "default", "-config", "none", "-duration", "5s", "-out", out, "-quiet")
@@ -128,6 +130,7 @@ func TestCompareDefaultVsNone(t *testing.T) {
 // TestGateInterruptedRun: bench gate never passes an interrupted run, and does not judge its
 // thresholds: they read "not judged".
 func TestGateInterruptedRun(t *testing.T) {
+	t.Parallel()
 	s, err := summary.Read(filepath.Join("..", "..", "reports", "baseline", "smoke.json"))
 	if err != nil {
 		t.Fatal(err)

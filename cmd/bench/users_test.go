@@ -138,6 +138,7 @@ func runScenario(t *testing.T, h http.Handler, scenario, users string, want int,
 // hit rates measured, isolation and staleness judged (a server serving stale message pages
 // fails with stale reads); the same read-only, with no write sent.
 func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
+	t.Parallel()
 	const n = 25
 	users := usersFile(t, n)
 
