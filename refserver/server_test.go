@@ -539,11 +539,10 @@ func TestRedisKilled(t *testing.T) {
 			wantStatus(t, e.do("POST", path, user, map[string]string{"content": "while down"}), 201)
 		}
 	}
-	// The budget is one Redis timeout (~100 ms) per request; a second is far beyond it
-	// yet far below go-redis defaults (seconds), so this bound holds on a noisy machine.
-	if slowest > time.Second {
-		t.Fatalf("slowest request with Redis dead took %v", slowest)
-	}
+	// How fast a request fails over is not timed here (a busy machine stretches any
+	// request): internal/cache counts it (TestRedisSlow: one timeout per request;
+	// TestRedisKilled: the breaker's count of failures, then none), and cmd/bench's
+	// TestFaultScenarios bounds it against the same run's healthy latency.
 	t.Logf("40 requests after SIGKILL: all 200 BYPASS, slowest %v", slowest)
 	h := e.health()
 	// Open, or half-open when openFor passed since the last failure and no probe ran yet.
@@ -556,7 +555,7 @@ func TestRedisKilled(t *testing.T) {
 	if err := e.redis.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(30 * time.Second) // a cap for a HIT that never comes, not a measure
 	for {
 		r := e.do("GET", path, user, nil)
 		wantStatus(t, r, 200)
@@ -564,7 +563,7 @@ func TestRedisKilled(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no HIT within 15s of Redis coming back; last X-Cache %q, health %+v", r.header.Get("X-Cache"), e.health().Redis)
+			t.Fatalf("no HIT within 30s of Redis coming back; last X-Cache %q, health %+v", r.header.Get("X-Cache"), e.health().Redis)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
