@@ -480,7 +480,7 @@ func TestStampede(t *testing.T) {
 	// deadline. What the pool holds afterwards serves the cold burst below. The breaker
 	// such misses may have opened is closed again before it starts.
 	burst("/api/me")
-	for deadline := time.Now().Add(10 * time.Second); e.health().Redis.Breaker != "closed"; {
+	for deadline := time.Now().Add(30 * time.Second); e.health().Redis.Breaker != "closed"; {
 		if time.Now().After(deadline) {
 			t.Fatalf("breaker still %s after the warm-up burst", e.health().Redis.Breaker)
 		}
@@ -593,7 +593,7 @@ func TestWriteWhileRedisUnreachable(t *testing.T) {
 		t.Fatalf("stale read after Redis came back with its old data: newest %v, X-Cache %s", first, r.header.Get("X-Cache"))
 	}
 	// Once the retried invalidation lands, caching resumes.
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for e.do("GET", path, user, nil).header.Get("X-Cache") != "HIT" {
 		if time.Now().After(deadline) {
 			t.Fatal("caching did not resume after the invalidation was retried")
