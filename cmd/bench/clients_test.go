@@ -24,6 +24,7 @@ func TestClientCaches(t *testing.T) {
 		{"weak-validator", exitFail},
 	} {
 		t.Run(tc.config, func(t *testing.T) {
+			t.Parallel()
 			config := tc.config
 			if config != "default" {
 				config = filepath.Join("testdata", config+".yaml")

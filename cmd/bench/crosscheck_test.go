@@ -65,6 +65,7 @@ func TestCrossChecks(t *testing.T) {
 	}
 
 	t.Run("honest", func(t *testing.T) {
+		t.Parallel()
 		s, report := run(t, "default", db, 0)
 		v := verdicts(s)
 		want := []string{"Redis commands per request", "Redis keyspace hit ratio", "latency p50 (server ≤ harness service time)",
@@ -89,6 +90,7 @@ func TestCrossChecks(t *testing.T) {
 	})
 
 	t.Run("miscounting server", func(t *testing.T) {
+		t.Parallel()
 		s, report := run(t, filepath.Join("testdata", "weak-miscount.yaml"), "sqlite", exitFail)
 		if v := verdicts(s); v["Redis keyspace hit ratio"] != summary.Disagree {
 			t.Errorf("keyspace hit ratio: verdict %q, want %s", v["Redis keyspace hit ratio"], summary.Disagree)

@@ -26,6 +26,7 @@ func TestRollingDeploy(t *testing.T) {
 		return readValidSummary(t, filepath.Join(out, "latest")), code, stdout + stderr
 	}
 	t.Run("graceful", func(t *testing.T) {
+		t.Parallel()
 		s, code, log := run(t, "default")
 		for _, n := range s.Notes {
 			t.Log(n)
@@ -88,6 +89,7 @@ func TestRollingDeploy(t *testing.T) {
 		}
 	})
 	t.Run("abrupt", func(t *testing.T) {
+		t.Parallel()
 		s, code, _ := run(t, filepath.Join("testdata", "weak-abrupt-shutdown.yaml"))
 		if code != exitFail || s.Errors == 0 {
 			t.Fatalf("a server that exits without draining: exit %d with %d errors; want the run failed with errors", code, s.Errors)

@@ -95,6 +95,6 @@ func TestRunOwnRoutesReadYourWrites(t *testing.T) {
 			t.Errorf("a correct target: %d stale reads: %+v", s.StaleReads, s.Examples)
 		}
 	}
-	t.Run("correct", func(t *testing.T) { run(t, false, exitOK) })
-	t.Run("stale", func(t *testing.T) { run(t, true, exitFail) })
+	t.Run("correct", func(t *testing.T) { t.Parallel(); run(t, false, exitOK) })
+	t.Run("stale", func(t *testing.T) { t.Parallel(); run(t, true, exitFail) })
 }

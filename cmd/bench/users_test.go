@@ -143,6 +143,7 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	users := usersFile(t, n)
 
 	t.Run("read-write", func(t *testing.T) {
+		t.Parallel()
 		s, _ := runForeign(t, foreignServer(t, n), users, exitOK)
 		if s.Errors != 0 || s.IsolationViolations != 0 || s.StaleReads != 0 || s.Requests < 300 {
 			t.Errorf("requests %d, errors %d %v, isolation %d, stale %d", s.Requests, s.Errors, s.ErrorsByKind, s.IsolationViolations, s.StaleReads)
@@ -164,6 +165,7 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	})
 
 	t.Run("stale server fails", func(t *testing.T) {
+		t.Parallel()
 		s, _ := runForeign(t, staleMessages(foreignServer(t, n)), users, exitFail)
 		if s.StaleReads == 0 {
 			t.Errorf("a server that never invalidates message pages: 0 stale reads")
@@ -173,6 +175,7 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	// Answers with no owner where -owner points: isolation is not applicable, with the
 	// reason, and its threshold neither passes nor fails; never "0 violations".
 	t.Run("owner not applicable", func(t *testing.T) {
+		t.Parallel()
 		s, dir := runForeign(t, foreignServer(t, n), users, exitOK, "-owner", "/data/ownerId", "-read-only")
 		if !strings.Contains(s.IsolationNA, "names an owner at /data/ownerId") || s.IsolationViolations != 0 {
 			t.Errorf("isolation_not_applicable %q, violations %d", s.IsolationNA, s.IsolationViolations)
@@ -188,6 +191,7 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	})
 
 	t.Run("read-only", func(t *testing.T) {
+		t.Parallel()
 		s, _ := runForeign(t, foreignServer(t, n), users, exitOK, "-read-only")
 		if s.Errors != 0 || s.IsolationViolations != 0 || s.Requests < 300 || s.HitRate.Overall <= 0 {
 			t.Errorf("requests %d, errors %d, isolation %d, hit rate %v", s.Requests, s.Errors, s.IsolationViolations, s.HitRate.Overall)
