@@ -6,7 +6,7 @@ BIN       := bin/bench
 PKGS      := ./...
 FUZZTIME  ?= 30s
 
-.PHONY: all build bench claims bench-go bench-floor bench-scale bench-soak bench-distributed test lint fuzz gate compare clean
+.PHONY: all build bench claims bench-go bench-floor bench-scale bench-soak bench-distributed bench-users test lint fuzz gate compare clean
 
 all: build
 
@@ -95,3 +95,8 @@ bench-floor: build
 # within 2 points. Prints both side by side.
 bench-distributed:
 	$(GO) test -count=1 -timeout 30m -run '^TestShardsMergeEqualsUnsharded$$' -v ./cmd/bench/ -args -shards.scenario mixed -shards.n 3
+
+# A million users from a users file (bench run -users) held once in memory: the heap grows by
+# about the file's size. make test loads 100,000, the same ratio in seconds.
+bench-users:
+	$(GO) test -count=1 -run '^TestLoadUsersMillion$$' -v ./internal/driver/ -args -users.n 1000000
