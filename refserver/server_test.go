@@ -439,8 +439,9 @@ func requestSequence(n, users int) []plannedRequest {
 }
 
 // TestStampede sends 200 concurrent GETs of one cold key (a conversation whose generation
-// counters do not exist yet): the DB sees one load, and Redis one creation of the counters
-// and one write of the entry (INFO commandstats).
+// counters do not exist yet): the DB sees one load (two when the cold fill races a fill at
+// the counters it just created), and Redis one creation of the counters and one write of
+// the entry per load (INFO commandstats), never one per caller.
 func TestStampede(t *testing.T) {
 	// 200 handlers on two cores under -race can starve a Redis call past its deadline (a
 	// loaded CI machine once saw 45 dials of a burst miss a 100 ms deadline, and a fill's
@@ -491,25 +492,29 @@ func TestStampede(t *testing.T) {
 	cmdsBefore := commandCalls(t, e.rdb)
 	path := convPath(i, 2)
 	burst(path)
-	// One load = GetConversation + ListMessages. Every caller either joined the one shared
-	// fill or found its entry; a second load can only follow a failed Redis call (a bypass,
-	// or a fill whose write failed: an error), which the generous deadlines above rule out
-	// in practice. Each such failure allows one load more, and more than a few of them
-	// leave nothing to judge.
+	// One load = GetConversation + ListMessages. Every caller joins a running fill or finds
+	// its entry, with one exception that scheduling decides: the cold fill (the one that
+	// creates the missing counters) loads from its own earlier reading, so a fill at the new
+	// counters that a caller started and finished in between has loaded too: at most 2 loads
+	// for the burst, whatever the machine's speed. A failed Redis call (a bypass, or a fill
+	// whose write failed: an error), which the deadlines above rule out in practice, allows
+	// one load more each; more than a few of them leave nothing to judge.
 	st := e.cache.Stats()[cache.ClassAPIResponses]
 	if st.Bypasses+st.Errors > 10 {
 		t.Fatalf("Redis failed for %d of the burst's requests (%+v): the test cannot judge coalescing", st.Bypasses+st.Errors, st)
 	}
-	got, want := e.store.Stats().ByClass[atlas.QueryAPIResponses]-before, 2*(1+st.Bypasses+st.Errors)
-	if got < 2 || got > want {
-		t.Fatalf("200 concurrent cold GETs made %d apiResponses queries, want 2 (one shared load), at most %d with %d bypasses and %d Redis errors (2 queries each); stats %+v", got, want, st.Bypasses, st.Errors, st)
+	got := int64(e.store.Stats().ByClass[atlas.QueryAPIResponses] - before)
+	if loads, most := got/2, 2+int64(st.Bypasses+st.Errors); got%2 != 0 || loads < 1 || loads > most {
+		t.Fatalf("200 concurrent cold GETs made %d apiResponses queries (%d loads), want 1 or 2 loads, at most %d with %d bypasses and %d Redis errors (2 queries each); stats %+v",
+			got, got/2, most, st.Bypasses, st.Errors, st)
 	}
-	// The page's two missing counters (gen:data, gen:r:<path>) are created by the one
-	// shared fill, which then writes the entry: 3 SETs, not 2 per caller (a failed write
-	// may be written again by the load it allows).
+	// The page's two missing counters (gen:data, gen:r:<path>) are created once, and each
+	// fill that loaded writes its entry: 2 SETs + 1 per fill (the bypasses write nothing), not
+	// 2 per caller.
+	fills := got/2 - int64(st.Bypasses)
 	cmds := commandCalls(t, e.rdb)
-	if got := cmds["set"] - cmdsBefore["set"]; got < 3 || got > 3+int64(st.Errors) {
-		t.Fatalf("200 concurrent cold GETs sent %d SETs, want 3 (2 counters created once + 1 entry), at most %d with %d Redis errors; MGETs %d", got, 3+st.Errors, st.Errors, cmds["mget"]-cmdsBefore["mget"])
+	if sets := cmds["set"] - cmdsBefore["set"]; sets < 2+fills || sets > 2+fills+int64(st.Errors) {
+		t.Fatalf("200 concurrent cold GETs sent %d SETs, want %d (2 counters created once + 1 entry for each of %d fills); MGETs %d", sets, 2+fills, fills, cmds["mget"]-cmdsBefore["mget"])
 	}
 	t.Logf("200 concurrent cold GETs: %d MGETs, %d SETs, %d bypasses", cmds["mget"]-cmdsBefore["mget"], cmds["set"]-cmdsBefore["set"], st.Bypasses)
 }
