@@ -60,7 +60,7 @@ func startAt(sc *scenarios.Scenario) string {
 func TestShardsMergeEqualsUnsharded(t *testing.T) {
 	t.Parallel()
 	scPath, n := *shardScenario, *shardCount
-	config, err := filepath.Abs(filepath.Join("testdata", "shards-cache.yaml"))
+	config, err := filepath.Abs(filepath.Join("testdata", "patient.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

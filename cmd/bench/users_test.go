@@ -42,6 +42,11 @@ func foreignServer(t *testing.T, users int) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Patient Redis timeouts and a breaker that does not open: the tests against this server
+	// judge hits, isolation and staleness, which 50ms timeouts on a starved CPU turn into
+	// bypasses (as shards-cache.yaml does for the shard test).
+	cfg.Redis.DialTimeout, cfg.Redis.ReadTimeout, cfg.Redis.WriteTimeout = time.Second, time.Second, time.Second
+	cfg.Breaker.Failures = 1000
 	client, err := cache.NewClient(testutil.Redis(t).URL(), cfg)
 	if err != nil {
 		t.Fatal(err)
