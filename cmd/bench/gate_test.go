@@ -10,7 +10,9 @@ import (
 	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
-// TestSmokeGate runs the smoke scenario with caching off (config none) and on (default):
+// TestSmokeGate runs the smoke scenario with caching off (config none) and on (the default
+// policy with patient Redis timeouts, testdata/patient.yaml, so that a starved CPU does not
+// turn its hits into bypasses):
 // the first must fail hit_rate.tier >= 0.80 with exit 1, the second pass; then bench gate
 // judges the passing run against itself (pass), against a copy with a regression (exit 1),
 // against another scenario (exit 3) and against a missing baseline (exit 3).
