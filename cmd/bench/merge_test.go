@@ -53,8 +53,8 @@ func startAt(sc *scenarios.Scenario) string {
 }
 
 // TestShardsMergeEqualsUnsharded is the proof on one machine: one reference server, the
-// same scenario as 3 shards at one -start-at, merged; beside them, at the same time, one
-// unsharded run against an identical fresh server. Request count and per-route counts are equal exactly; both have
+// same scenario as 3 shards at one -start-at, merged; then one unsharded run against an
+// identical fresh server. Request count and per-route counts are equal exactly; both have
 // 0 errors, isolation violations and stale reads; hit rates are within 2 points. Then
 // bench merge refuses shards that do not belong together (exit 2) and a missing one (exit 3).
 func TestShardsMergeEqualsUnsharded(t *testing.T) {
@@ -71,35 +71,26 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 	env := map[string]string{"ATLAS_JWT_SECRET": shardSecret}
 	root := t.TempDir()
 
-	// The shards against one server and the unsharded run against an identical fresh one
-	// run at the same time, so both see the same machine.
-	st, stWhole := upFor(t, sc, config), upFor(t, sc, config)
+	st := upFor(t, sc, config)
 	at := startAt(sc)
 	var wg sync.WaitGroup
 	dirs := make([]string, n)
 	for i := range n {
 		out := filepath.Join(root, "shard", strconv.Itoa(i+1))
 		dirs[i] = filepath.Join(out, "latest")
-		wg.Go(func() {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
 			stdout, stderr, code := runBench(t, context.Background(), env, "run", "-scenario", scPath, "-target", st.URL,
 				"-shard", fmt.Sprintf("%d/%d", i+1, n), "-start-at", at, "-out", out, "-quiet")
 			// Exit 1 is a threshold failing on the shard's share: bench merge judges the whole.
 			if code != 0 && code != exitFail {
 				t.Errorf("shard %d/%d: exit %d\n%s\n%s", i+1, n, code, stdout, stderr)
 			}
-		})
+		}()
 	}
-	whole := filepath.Join(root, "whole")
-	wg.Go(func() {
-		stdout, stderr, code := runBench(t, context.Background(), env, "run", "-scenario", scPath, "-target", stWhole.URL,
-			"-start-at", at, "-out", whole, "-quiet")
-		if code != 0 && code != exitFail {
-			t.Errorf("unsharded: exit %d\n%s\n%s", code, stdout, stderr)
-		}
-	})
 	wg.Wait()
 	st.Close()
-	stWhole.Close()
 	if t.Failed() {
 		t.FailNow()
 	}
@@ -118,6 +109,14 @@ func TestShardsMergeEqualsUnsharded(t *testing.T) {
 		}
 	}
 
+	st = upFor(t, sc, config)
+	whole := filepath.Join(root, "whole")
+	stdout, stderr, code = runBench(t, context.Background(), env, "run", "-scenario", scPath, "-target", st.URL,
+		"-start-at", startAt(sc), "-out", whole, "-quiet")
+	st.Close()
+	if code != 0 && code != exitFail {
+		t.Fatalf("unsharded: exit %d\n%s\n%s", code, stdout, stderr)
+	}
 	u, err := summary.Read(filepath.Join(whole, "latest"))
 	if err != nil {
 		t.Fatal(err)
