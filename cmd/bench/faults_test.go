@@ -30,8 +30,10 @@ func TestFaultScenarios(t *testing.T) {
 		{"fault-flap", "default", 0, nil},
 		{"fault-cold", "default", 0, nil},
 		// A 3x1 Redis Cluster (each node behind its own fault proxy): master-1 killed, its
-		// replica promoted, the old master back as a replica.
-		{"fault-shard", "default", 0, func(t *testing.T, s *summary.Summary) {
+		// replica promoted, the old master back as a replica. The default layer with patient
+		// Redis timeouts (testdata/patient-breaker.yaml): what the thresholds judge is the
+		// breaker per node, which 50ms timeouts on a starved CPU would hide.
+		{"fault-shard", "patient-breaker", 0, func(t *testing.T, s *summary.Summary) {
 			checkFaultFree(t, s)
 			if s.Redis == nil || s.Redis.Topology != (summary.Topology{Kind: summary.TopologyCluster, Masters: 3, Replicas: 1}) || len(s.Redis.Nodes) != 6 {
 				t.Fatalf("redis: %+v", s.Redis)
