@@ -110,7 +110,7 @@ func (e *lifeEnv) inFlight() <-chan error {
 // listenerClosed waits until new connections are refused.
 func (e *lifeEnv) listenerClosed() {
 	e.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		c, err := net.Dial("tcp", e.addr)
 		if err != nil {

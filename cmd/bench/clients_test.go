@@ -15,6 +15,7 @@ import (
 // 304s that are all correct (0 stale reads, client-visible or not), and a layer whose ETags
 // ignore the tier is caught with client-visible stale reads.
 func TestClientCaches(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		config string
 		code   int
@@ -23,6 +24,7 @@ func TestClientCaches(t *testing.T) {
 		{"weak-validator", exitFail},
 	} {
 		t.Run(tc.config, func(t *testing.T) {
+			t.Parallel()
 			config := tc.config
 			if config != "default" {
 				config = filepath.Join("testdata", config+".yaml")
@@ -70,6 +72,7 @@ func TestClientCaches(t *testing.T) {
 // TestCompareClientCaches: bench compare -client-caches runs the scenario with the devices'
 // caches off, then on, and shows the client-cache rows side by side.
 func TestCompareClientCaches(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	stdout, stderr, code := runBench(t, context.Background(), nil, "compare", "-scenario", "testdata/clients.yaml",
 		"-config", "default", "-client-caches", "-duration", "4s", "-redis", "process", "-out", out, "-quiet")

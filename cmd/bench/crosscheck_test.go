@@ -19,6 +19,7 @@ import (
 // miscounts (unsafe.miscountHits) the keyspace check disagrees, the report says so at
 // the top, and the threshold fails the run.
 func TestCrossChecks(t *testing.T) {
+	t.Parallel()
 	db := "sqlite"
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second); err == nil || os.Getenv("ATLAS_TEST_POSTGRES") != "" {
 		if c != nil {
@@ -64,6 +65,7 @@ func TestCrossChecks(t *testing.T) {
 	}
 
 	t.Run("honest", func(t *testing.T) {
+		t.Parallel()
 		s, report := run(t, "default", db, 0)
 		v := verdicts(s)
 		want := []string{"Redis commands per request", "Redis keyspace hit ratio", "latency p50 (server ≤ harness service time)",
@@ -88,6 +90,7 @@ func TestCrossChecks(t *testing.T) {
 	})
 
 	t.Run("miscounting server", func(t *testing.T) {
+		t.Parallel()
 		s, report := run(t, filepath.Join("testdata", "weak-miscount.yaml"), "sqlite", exitFail)
 		if v := verdicts(s); v["Redis keyspace hit ratio"] != summary.Disagree {
 			t.Errorf("keyspace hit ratio: verdict %q, want %s", v["Redis keyspace hit ratio"], summary.Disagree)

@@ -17,6 +17,7 @@ import (
 // noeviction, the default user open), 0 on a Redis set up right, 2 for bad usage, 3 when
 // nothing answers; -json is the report.
 func TestDoctorExitCodes(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	bad := testutil.Redis(t)
 	out, _, code := runBench(t, ctx, nil, "doctor", "-redis", bad.URL())
@@ -53,6 +54,7 @@ func TestDoctorExitCodes(t *testing.T) {
 // doctor -target as the first user of a users file, against the real reference server
 // behind a secret the harness does not know.
 func TestDoctorTargetWithUsersFile(t *testing.T) {
+	t.Parallel()
 	hs := httptest.NewServer(foreignServer(t, 3))
 	defer hs.Close()
 	users := usersFile(t, 3)

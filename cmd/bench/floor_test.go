@@ -12,6 +12,7 @@ import (
 // answer every request of every leg with 200, and the table has both sides' figures and
 // the ratios. (No timing is asserted: the ratios are what a person reads.)
 func TestFloorSideBySide(t *testing.T) {
+	t.Parallel()
 	stdout, stderr, code := runBench(t, context.Background(), nil,
 		"floor", "-rounds", "2", "-duration", "700ms", "-warmup", "300ms", "-rate", "200", "-workers", "4")
 	if code != 0 {

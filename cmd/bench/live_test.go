@@ -109,6 +109,7 @@ func promQuery(t *testing.T, base, query string, at time.Time) float64 {
 // run's count exactly, its request rate over the measured window equals the rate the run
 // reported, and -out jsonl=FILE holds a line per second of the attack.
 func TestLiveViewPrometheus(t *testing.T) {
+	t.Parallel()
 	metricsAddr := freeAddr(t)
 	prom := startPrometheus(t, metricsAddr, 500*time.Millisecond)
 	out := t.TempDir()

@@ -32,7 +32,13 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// runBench calls run as main would, with the built binary for the server.
+// runBench calls run as main would, with the built binary for the server. run keeps no
+// state between calls (no globals, no environment, no working directory; each run its own
+// Redis and server on free ports and the -out directory it is given), so the end-to-end
+// tests that start a stack run in parallel (t.Parallel): they judge counts and ratios of
+// their own run, never the machine's speed. TestDocumentedCommands changes the working
+// directory and so stays sequential (go test runs it before the parallel ones), as do
+// the claims tests, which run several stacks at once themselves.
 func runBench(t *testing.T, ctx context.Context, env map[string]string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	getenv := func(k string) string {

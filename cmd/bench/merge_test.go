@@ -58,8 +58,9 @@ func startAt(sc *scenarios.Scenario) string {
 // 0 errors, isolation violations and stale reads; hit rates are within 2 points. Then
 // bench merge refuses shards that do not belong together (exit 2) and a missing one (exit 3).
 func TestShardsMergeEqualsUnsharded(t *testing.T) {
+	t.Parallel()
 	scPath, n := *shardScenario, *shardCount
-	config, err := filepath.Abs(filepath.Join("testdata", "shards-cache.yaml"))
+	config, err := filepath.Abs(filepath.Join("testdata", "patient.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -69,6 +69,7 @@ func itemServer(stale bool) http.Handler {
 // read it changes: a target that serves the read from a copy it does not invalidate fails
 // with stale reads; a correct one passes, with its X-Cache hit rate and owners judged.
 func TestRunOwnRoutesReadYourWrites(t *testing.T) {
+	t.Parallel()
 	var b strings.Builder
 	b.WriteString("id,token,item\n")
 	for i := 1; i <= 8; i++ {
@@ -94,6 +95,6 @@ func TestRunOwnRoutesReadYourWrites(t *testing.T) {
 			t.Errorf("a correct target: %d stale reads: %+v", s.StaleReads, s.Examples)
 		}
 	}
-	t.Run("correct", func(t *testing.T) { run(t, false, exitOK) })
-	t.Run("stale", func(t *testing.T) { run(t, true, exitFail) })
+	t.Run("correct", func(t *testing.T) { t.Parallel(); run(t, false, exitOK) })
+	t.Run("stale", func(t *testing.T) { t.Parallel(); run(t, true, exitFail) })
 }

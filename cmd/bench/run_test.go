@@ -22,6 +22,7 @@ import (
 // TestRunEndToEnd runs a short scenario in both modes against a real redis-server child,
 // with a Redis kill and restart, and checks every output file and the key figures.
 func TestRunEndToEnd(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	stdout, stderr, code := runBench(t, context.Background(), nil,
 		"run", "-scenario", "testdata/e2e.yaml", "-out", out, "-redis", "process", "-quiet")
@@ -213,29 +214,25 @@ func TestScenariosListsBuiltins(t *testing.T) {
 // TestRunInterrupted stops a run midway, as Ctrl-C does: it exits 130 and still writes what
 // it measured, under an INTERRUPTED headline with its thresholds not judged.
 func TestRunInterrupted(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
+	progress := filepath.Join(t.TempDir(), "progress.jsonl")
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
-		// Cancel a few seconds after the run directory appears: the stack is up within a second
-		// or two (60 users), the warm-up takes one, and the measured window is a minute long.
-		for {
-			if m, _ := filepath.Glob(filepath.Join(out, "*", "server-cache.log")); len(m) > 0 {
-				break
-			}
-			select {
-			case <-ctx.Done():
+		// Cancel once the run's progress lines show its measured window under way (two
+		// lines of the steady phase), however long the stack and the warm-up took: the
+		// measured window is a minute long.
+		for ctx.Err() == nil {
+			if b, _ := os.ReadFile(progress); strings.Count(string(b), `"phase":"steady"`) >= 2 {
+				cancel()
 				return
-			case <-time.After(50 * time.Millisecond):
 			}
-		}
-		select {
-		case <-ctx.Done():
-		case <-time.After(6 * time.Second):
-			cancel()
+			time.Sleep(50 * time.Millisecond) // polling for the file: there is no event to wait on
 		}
 	}()
 	defer cancel()
-	stdout, stderr, code := runBench(t, ctx, nil, "run", "-scenario", "testdata/e2e.yaml", "-mode", "cache", "-duration", "60s", "-out", out, "-quiet")
+	stdout, stderr, code := runBench(t, ctx, nil, "run", "-scenario", "testdata/e2e.yaml", "-mode", "cache", "-duration", "60s",
+		"-out", out, "-out", "jsonl="+progress, "-quiet")
 	if code != exitInterrupted {
 		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitInterrupted, stdout, stderr)
 	}
@@ -264,6 +261,7 @@ func TestRunInterrupted(t *testing.T) {
 // its server log appears), before its measured window: it exits 130, writes no report and
 // leaves reports/latest pointing where it pointed.
 func TestRunInterruptedBeforeWindow(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	if err := os.Mkdir(filepath.Join(out, "earlier-run"), 0o755); err != nil {
 		t.Fatal(err)
@@ -307,6 +305,7 @@ func TestRunInterruptedBeforeWindow(t *testing.T) {
 // process group, so that a terminal's Ctrl-C (sent to the foreground group) reaches only
 // the harness, which decides the order of shutdown.
 func TestChildrenOwnProcessGroup(t *testing.T) {
+	t.Parallel()
 	sc, err := scenarios.Load("testdata/e2e.yaml")
 	if err != nil {
 		t.Fatal(err)
@@ -337,6 +336,7 @@ func TestChildrenOwnProcessGroup(t *testing.T) {
 // measures far fewer requests than its 30-second window schedules, fails (exit 1) and says
 // why in the summary and the headline.
 func TestRunAbortOnFail(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", "testdata/abort.yaml", "-mode", "cache", "-out", out, "-quiet")
 	if code != exitFail {

@@ -49,6 +49,7 @@ func TestServeFromScenario(t *testing.T) {
 // TestServeBindsBeforeSeeding: on a busy address bench serve fails (exit 3) before it seeds
 // anything, however many users it was asked for.
 func TestServeBindsBeforeSeeding(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

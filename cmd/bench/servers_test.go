@@ -11,6 +11,7 @@ import (
 // TestServersKill runs two instances over one Redis and one SQLite file, kills instance 2
 // and starts it again: only instance 2's requests fail, and only while it is down.
 func TestServersKill(t *testing.T) {
+	t.Parallel()
 	out := t.TempDir()
 	stdout, stderr, code := runBench(t, context.Background(), nil, "run", "-scenario", filepath.Join("testdata", "servers-kill.yaml"),
 		"-mode", "cache", "-redis", "process", "-out", out, "-quiet")

@@ -42,6 +42,11 @@ func foreignServer(t *testing.T, users int) http.Handler {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Patient Redis timeouts and a breaker that does not open: the tests against this server
+	// judge hits, isolation and staleness, which 50ms timeouts on a starved CPU turn into
+	// bypasses (as shards-cache.yaml does for the shard test).
+	cfg.Redis.DialTimeout, cfg.Redis.ReadTimeout, cfg.Redis.WriteTimeout = time.Second, time.Second, time.Second
+	cfg.Breaker.Failures = 1000
 	client, err := cache.NewClient(testutil.Redis(t).URL(), cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -138,10 +143,12 @@ func runScenario(t *testing.T, h http.Handler, scenario, users string, want int,
 // hit rates measured, isolation and staleness judged (a server serving stale message pages
 // fails with stale reads); the same read-only, with no write sent.
 func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
+	t.Parallel()
 	const n = 25
 	users := usersFile(t, n)
 
 	t.Run("read-write", func(t *testing.T) {
+		t.Parallel()
 		s, _ := runForeign(t, foreignServer(t, n), users, exitOK)
 		if s.Errors != 0 || s.IsolationViolations != 0 || s.StaleReads != 0 || s.Requests < 300 {
 			t.Errorf("requests %d, errors %d %v, isolation %d, stale %d", s.Requests, s.Errors, s.ErrorsByKind, s.IsolationViolations, s.StaleReads)
@@ -163,6 +170,7 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	})
 
 	t.Run("stale server fails", func(t *testing.T) {
+		t.Parallel()
 		s, _ := runForeign(t, staleMessages(foreignServer(t, n)), users, exitFail)
 		if s.StaleReads == 0 {
 			t.Errorf("a server that never invalidates message pages: 0 stale reads")
@@ -172,6 +180,7 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	// Answers with no owner where -owner points: isolation is not applicable, with the
 	// reason, and its threshold neither passes nor fails; never "0 violations".
 	t.Run("owner not applicable", func(t *testing.T) {
+		t.Parallel()
 		s, dir := runForeign(t, foreignServer(t, n), users, exitOK, "-owner", "/data/ownerId", "-read-only")
 		if !strings.Contains(s.IsolationNA, "names an owner at /data/ownerId") || s.IsolationViolations != 0 {
 			t.Errorf("isolation_not_applicable %q, violations %d", s.IsolationNA, s.IsolationViolations)
@@ -187,6 +196,7 @@ func TestRunWithUsersFileAgainstAForeignServer(t *testing.T) {
 	})
 
 	t.Run("read-only", func(t *testing.T) {
+		t.Parallel()
 		s, _ := runForeign(t, foreignServer(t, n), users, exitOK, "-read-only")
 		if s.Errors != 0 || s.IsolationViolations != 0 || s.Requests < 300 || s.HitRate.Overall <= 0 {
 			t.Errorf("requests %d, errors %d, isolation %d, hit rate %v", s.Requests, s.Errors, s.IsolationViolations, s.HitRate.Overall)

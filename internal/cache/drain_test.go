@@ -73,7 +73,7 @@ func TestPendingSurvivesRestart(t *testing.T) {
 				return
 			}
 			// The successor applies the increment once Redis answers, and deletes the fence.
-			deadline := time.Now().Add(10 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for log.count() > 0 && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}
@@ -101,7 +101,7 @@ func TestDrainAppliesWhenRedisAnswers(t *testing.T) {
 	var rep DrainReport
 	// The breaker may still be open for its openFor after the refusals: Drain skips nothing
 	// but may fail the increment; try until it applies (each call is one attempt).
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for rep.Applied == 0 && time.Now().Before(deadline) {
 		rep = a.Drain(context.Background())
 		if rep.Applied == 0 {

@@ -131,7 +131,7 @@ func TestFencesAcrossInstances(t *testing.T) {
 				t.Fatalf("after A's acknowledged write B answered %q (%v), want \"new\" (Bypass)", got, o)
 			}
 			// B applies the increment itself (it reaches Redis) and the fence goes away.
-			deadline := time.Now().Add(5 * time.Second)
+			deadline := time.Now().Add(30 * time.Second)
 			for log.count() > 0 && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
 			}

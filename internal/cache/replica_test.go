@@ -100,7 +100,7 @@ func TestReplicaReads(t *testing.T) {
 				return
 			}
 			// The retrier's increment reaches both nodes; then the user is served from Redis again.
-			for deadline := time.Now().Add(10 * time.Second); c.pending.len() > 0; time.Sleep(20 * time.Millisecond) {
+			for deadline := time.Now().Add(30 * time.Second); c.pending.len() > 0; time.Sleep(20 * time.Millisecond) {
 				if time.Now().After(deadline) {
 					t.Fatal("pending invalidation not applied after the replica caught up")
 				}

@@ -76,7 +76,7 @@ func TestWarmSkipsUnreachableNode(t *testing.T) {
 		}
 		c.User(ctx, victim).Load(ctx, ClassTier, "", "", db.loader("tier"))
 	}
-	for deadline := time.Now().Add(10 * time.Second); c.nodes.breaker(addr).State() != gobreaker.StateHalfOpen; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(30 * time.Second); c.nodes.breaker(addr).State() != gobreaker.StateHalfOpen; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			t.Fatalf("master-1's breaker %s, want half-open", c.nodes.breaker(addr).State())
 		}
@@ -117,7 +117,7 @@ func TestRefusalDoesNotCloseNodeBreaker(t *testing.T) {
 	h := nodeHook{nb: nb, addr: "dead:1", cb: nb.breaker("dead:1")}
 	h.run(func() error { return io.EOF }) // trips it
 	for round := range 5 {
-		for deadline := time.Now().Add(5 * time.Second); h.cb.State() != gobreaker.StateHalfOpen; time.Sleep(5 * time.Millisecond) {
+		for deadline := time.Now().Add(30 * time.Second); h.cb.State() != gobreaker.StateHalfOpen; time.Sleep(5 * time.Millisecond) {
 			if time.Now().After(deadline) {
 				t.Fatalf("round %d: breaker %s, want half-open", round, h.cb.State())
 			}

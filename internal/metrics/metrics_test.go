@@ -423,8 +423,15 @@ func TestPoller(t *testing.T) {
 	if !s.RedisUp || s.Mode != "cache" || s.Stats.Cache["tier"].Hits != 8 || s.Stats.DB.ByClass["writes"] != 1 || s.Stats.Requests != 10 {
 		t.Errorf("snapshot %+v", s)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	// Run until it has polled three times more, however long a busy machine takes to tick.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second) // a cap, not a measure
 	defer cancel()
+	go func() {
+		for len(p.Snapshots()) < 4 && ctx.Err() == nil {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cancel()
+	}()
 	p.Run(ctx)
 	snaps := p.Snapshots()
 	if len(snaps) < 3 {

@@ -213,7 +213,7 @@ func TestRedisPersistence(t *testing.T) {
 			if tc.persistence == redisproc.PersistenceAOF {
 				// With everysec Redis postpones writing the AOF (for up to 2 s) while a background
 				// fsync still runs, replies sent all the same: wait until nothing is left unwritten.
-				for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 					info, err := cl.Info(ctx, "persistence").Result()
 					if err != nil {
 						t.Fatal(err)
@@ -222,7 +222,7 @@ func TestRedisPersistence(t *testing.T) {
 						break
 					}
 					if time.Now().After(deadline) {
-						t.Fatalf("AOF buffer not written within 10s:\n%s", info)
+						t.Fatalf("AOF buffer not written within 30s:\n%s", info)
 					}
 				}
 			}
