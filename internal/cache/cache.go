@@ -41,7 +41,7 @@ type Options struct {
 	// (itself 0 by default: the budgets of the warming section bound it).
 	WarmLimit int
 	// WarmProgress, when set, hears the running totals of a warming run after every
-	// batch (from the batches' goroutines, one at a time per batch).
+	// batch (from the batches' goroutines, but never two calls at once).
 	WarmProgress func(WarmReport)
 	// RecentUsers is how many recently seen users recovery warming remembers; default 10000.
 	RecentUsers int

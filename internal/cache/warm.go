@@ -99,8 +99,10 @@ type warmBudget struct {
 	limiter *rate.Limiter
 	start   time.Time
 	opsRate int
-	// progress hears the running totals after every batch (WarmStart's: Options.WarmProgress).
-	progress func(WarmReport)
+	// progress hears the running totals after every batch (WarmStart's: Options.WarmProgress),
+	// one call at a time (progressMu) although batches run concurrently.
+	progress   func(WarmReport)
+	progressMu sync.Mutex
 
 	mu                    sync.Mutex
 	keysLeft              int
@@ -223,7 +225,9 @@ func (c *Cache) warm(ctx context.Context, users []string, b *warmBudget) error {
 			defer func() { <-turn; taken() }() // a batch that took nothing still keeps its turn
 			err := c.warmBatch(ctx, batch, b, func() { <-turn }, taken)
 			if b.progress != nil {
+				b.progressMu.Lock()
 				b.progress(b.report())
+				b.progressMu.Unlock()
 			}
 			return err
 		})
