@@ -42,8 +42,22 @@ func capacityLines(s *summary.Summary) []string {
 		lines = append(lines, capacityLine(s, f))
 	}
 	if r := s.CapacityRatio; r != nil && s.NoCache != nil {
-		lines = append(lines, fmt.Sprintf("The cache multiplies capacity by %s (%s rps held with it, %s without).",
-			render.Sig(*r, 3), render.Sig(s.CapacitySearch.RPSHeld, 3), render.Sig(s.NoCache.CapacitySearch.RPSHeld, 3)))
+		c, nc := s.CapacitySearch, s.NoCache.CapacitySearch
+		// A mode that held the search's top rate (no step missed) has a capacity of at least
+		// that: the multiple is then a bound, or not known when both held it.
+		bound, why := "", ""
+		switch {
+		case c.RPSMissed == 0 && nc.RPSMissed == 0:
+			lines = append(lines, fmt.Sprintf("What the cache multiplies capacity by is not known: both modes held the search's top rate (%s rps); raise its to.",
+				render.Sig(c.RPSHeld, 3)))
+			return lines
+		case c.RPSMissed == 0:
+			bound, why = "at least ", "; with the cache it held the search's top rate"
+		case nc.RPSMissed == 0:
+			bound, why = "at most ", "; without the cache it held the search's top rate"
+		}
+		lines = append(lines, fmt.Sprintf("The cache multiplies capacity by %s%s (%s rps held with it, %s without%s).",
+			bound, render.Sig(*r, 3), render.Sig(c.RPSHeld, 3), render.Sig(nc.RPSHeld, 3), why))
 	} else if len(searchModes(s)) == 2 {
 		c, nc := s.CapacitySearch.RPSHeld, s.NoCache.CapacitySearch.RPSHeld
 		switch {

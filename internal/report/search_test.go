@@ -87,3 +87,27 @@ func TestRenderCapacitySearch(t *testing.T) {
 		}
 	}
 }
+
+// A mode that held the search's top rate has a capacity of at least that: the multiple is a
+// bound then, and not known when both modes held it.
+func TestCapacityRatioAtTheTopRate(t *testing.T) {
+	for _, tc := range []struct {
+		name                  string
+		cacheMissed, noMissed float64
+		want                  string
+	}{
+		{"both missed", 450, 125, "The cache multiplies capacity by 4.00 (400 rps held with it, 100 without)."},
+		{"the cache held the top", 0, 125, "The cache multiplies capacity by at least 4.00 (400 rps held with it, 100 without; with the cache it held the search's top rate)."},
+		{"no cache held the top", 450, 0, "The cache multiplies capacity by at most 4.00 (400 rps held with it, 100 without; without the cache it held the search's top rate)."},
+		{"both held the top", 0, 0, "What the cache multiplies capacity by is not known: both modes held the search's top rate (400 rps); raise its to."},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := searchSummary()
+			s.CapacitySearch.RPSMissed, s.NoCache.CapacitySearch.RPSMissed = tc.cacheMissed, tc.noMissed
+			got := strings.Join(capacityLines(s), "\n")
+			if !strings.Contains(got, tc.want) {
+				t.Errorf("capacity lines:\n%s\nwant %q", got, tc.want)
+			}
+		})
+	}
+}
