@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
 	"github.com/atlasbench/atlasbench/internal/cache"
@@ -45,6 +48,9 @@ func TestClusterCommandsAgree(t *testing.T) {
 			}
 			s := Open(ctx, Sources{Redis: []string{seeds}, Server: server})
 			defer s.Close()
+			if replicas {
+				waitForReplicasKnown(t, client)
+			}
 			s.Begin(ctx)
 			for round := range 3 {
 				for i := 1; i <= 30; i++ {
@@ -83,6 +89,7 @@ func TestClusterCommandsAgree(t *testing.T) {
 				// The replicas served some of the reads, and they were counted.
 				var read uint64
 				for addr, n := range s.finish.Redis.nodes {
+					t.Logf("DEBUG %s replica=%v mget %d -> %d", addr, n.replica, s.begin.Redis.nodes[addr].read["mget"], n.read["mget"])
 					if n.replica {
 						read += n.read["mget"] - s.begin.Redis.nodes[addr].read["mget"]
 					}
@@ -95,5 +102,32 @@ func TestClusterCommandsAgree(t *testing.T) {
 				t.Errorf("the witness read %d nodes, want all 6", st.Nodes)
 			}
 		})
+	}
+}
+
+// waitForReplicasKnown waits (at most 30 s) until the cluster client's view of the topology lists
+// a replica for every master: the cluster is ready (every replica in sync) seconds before every
+// node's CLUSTER SLOTS has heard of the replicas by gossip, and until then go-redis routes every
+// read to the masters, so no replica read would be there to count.
+func waitForReplicasKnown(t *testing.T, client redis.UniversalClient) {
+	t.Helper()
+	cc, ok := client.(*redis.ClusterClient)
+	if !ok {
+		t.Fatalf("client is a %T, want a cluster client", client)
+	}
+	ctx := context.Background()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		cc.ReloadState(ctx)
+		n := 0
+		var mu sync.Mutex
+		err := cc.ForEachSlave(ctx, func(context.Context, *redis.Client) error { mu.Lock(); n++; mu.Unlock(); return nil })
+		if err == nil && n == 3 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after 30 s the cluster client knows %d replicas (want 3; err %v)", n, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }
