@@ -64,9 +64,15 @@ func TestRunEndToEnd(t *testing.T) {
 			t.Errorf("%s: no requests measured", f.Mode)
 		}
 	}
-	// The key audit is part of the figures: the cache mode left keys in Redis to scan.
-	if n, ok := s.Extra["cache_keys_audited"]; !ok || n <= 0 {
-		t.Errorf("cache: cache_keys_audited = %v (%v), want > 0", n, ok)
+	// The key audit is part of the figures, and it found keys whenever the cache had keys to
+	// find: Redis restarted empty at 4.5 s, so it has them if the cache answered hits after
+	// that (on a starved machine the breaker may keep Redis out until the end: then none).
+	audited, ok := s.Extra["cache_keys_audited"]
+	if !ok {
+		t.Errorf("cache: no cache_keys_audited in the figures")
+	}
+	if last := s.Phases[len(s.Phases)-1]; audited <= 0 && last.HitRate.Overall > 0 {
+		t.Errorf("cache: cache_keys_audited = %v, but the last phase (%s) answered %.1f%% from the cache: the audit missed its keys", audited, last.Name, 100*last.HitRate.Overall)
 	}
 	var down bool
 	for _, p := range s.Phases {
