@@ -19,6 +19,7 @@ import (
 	"github.com/atlasbench/atlasbench/internal/redisproc"
 	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/redis/go-redis/v9"
+	"github.com/sony/gobreaker/v2"
 )
 
 // relaxed is the default config with timeouts loose enough for a loaded CI
@@ -44,6 +45,27 @@ func testLogger(t testing.TB) *slog.Logger {
 		return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}
 	return slog.New(slog.DiscardHandler)
+}
+
+// breakerLog is a slog handler that counts the Redis breaker's moves to half-open (the
+// cache logs every state change) and drops everything else.
+type breakerLog struct{ halfOpen atomic.Int64 }
+
+func (b *breakerLog) count() int64                             { return b.halfOpen.Load() }
+func (b *breakerLog) Enabled(context.Context, slog.Level) bool { return true }
+func (b *breakerLog) WithAttrs([]slog.Attr) slog.Handler       { return b }
+func (b *breakerLog) WithGroup(string) slog.Handler            { return b }
+func (b *breakerLog) Handle(_ context.Context, r slog.Record) error {
+	if r.Message != "cache: redis circuit breaker" {
+		return nil
+	}
+	r.Attrs(func(a slog.Attr) bool {
+		if a.Key == "to" && a.Value.String() == gobreaker.StateHalfOpen.String() {
+			b.halfOpen.Add(1)
+		}
+		return true
+	})
+	return nil
 }
 
 // newTestCache returns a Cache on a client for url; opts.Config defaults to relaxed().
@@ -609,7 +631,8 @@ func TestRedisKilled(t *testing.T) {
 		return out, nil
 	}
 	cfg := tight()
-	c, client := newTestCache(t, srv.URL(), Options{Config: cfg, Warmer: warmer})
+	halfOpens := &breakerLog{}
+	c, client := newTestCache(t, srv.URL(), Options{Config: cfg, Warmer: warmer, Log: slog.New(halfOpens)})
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
 	c.Start(ctx)
@@ -625,17 +648,17 @@ func TestRedisKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	// What the breaker saves is counted, not timed: its count of failed Redis calls, then
-	// none but one half-open probe per openFor (300ms) that the loads took, which a busy
-	// machine may stretch past it.
+	// none but one probe per time the breaker went half-open (as many as openFor periods the
+	// loads took: a busy machine may stretch them past it), counted from its own log.
 	const loads = 10
-	t0 := time.Now()
+	halfOpensBefore := halfOpens.count()
 	for i := range loads {
 		got, o, err := load(t, c, "k1", ClassConversations, "core", "", db.loader("convs"))
 		if err != nil || got != "[c1]" || o != Bypass {
 			t.Fatalf("load %d with Redis dead: %q, %v, %v", i, got, o, err)
 		}
 	}
-	probes := uint64(time.Since(t0) / cfg.Breaker.OpenFor)
+	probes := uint64(halfOpens.count() - halfOpensBefore)
 	s := c.Stats()[ClassConversations]
 	if errs := s.Errors - before.Errors; errs < uint64(cfg.Breaker.Failures) || errs > uint64(cfg.Breaker.Failures)+probes || s.Bypasses-before.Bypasses != loads {
 		t.Errorf("stats %+v (before %+v): want %d errors (then the breaker is open; %d more for half-open probes) and %d bypasses", s, before, cfg.Breaker.Failures, probes, loads)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/redisproc"
+	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -100,11 +101,7 @@ func TestReplicaReads(t *testing.T) {
 				return
 			}
 			// The retrier's increment reaches both nodes; then the user is served from Redis again.
-			for deadline := time.Now().Add(30 * time.Second); c.pending.len() > 0; time.Sleep(20 * time.Millisecond) {
-				if time.Now().After(deadline) {
-					t.Fatal("pending invalidation not applied after the replica caught up")
-				}
-			}
+			testutil.WaitFor(t, "the pending invalidation applied after the replica caught up", func() bool { return c.pending.len() == 0 })
 			expect(t, c, user, ClassConversations, "core", "", db.loader("convs"), "new", Miss)
 			hits := 0
 			for i := 0; i < 40; i++ {

@@ -76,11 +76,7 @@ func TestWarmSkipsUnreachableNode(t *testing.T) {
 		}
 		c.User(ctx, victim).Load(ctx, ClassTier, "", "", db.loader("tier"))
 	}
-	for deadline := time.Now().Add(30 * time.Second); c.nodes.breaker(addr).State() != gobreaker.StateHalfOpen; time.Sleep(20 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("master-1's breaker %s, want half-open", c.nodes.breaker(addr).State())
-		}
-	}
+	testutil.WaitFor(t, "master-1's breaker half-open", func() bool { return c.nodes.breaker(addr).State() == gobreaker.StateHalfOpen })
 	before := dead.PoolStats()
 
 	b := c.newWarmBudget(time.Now())
@@ -117,11 +113,7 @@ func TestRefusalDoesNotCloseNodeBreaker(t *testing.T) {
 	h := nodeHook{nb: nb, addr: "dead:1", cb: nb.breaker("dead:1")}
 	h.run(func() error { return io.EOF }) // trips it
 	for round := range 5 {
-		for deadline := time.Now().Add(30 * time.Second); h.cb.State() != gobreaker.StateHalfOpen; time.Sleep(5 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatalf("round %d: breaker %s, want half-open", round, h.cb.State())
-			}
-		}
+		testutil.WaitFor(t, fmt.Sprintf("round %d: the breaker half-open", round), func() bool { return h.cb.State() == gobreaker.StateHalfOpen })
 		h.run(func() error { return errBreakerOpen })
 		if st := h.cb.State(); st == gobreaker.StateClosed || closed > 0 {
 			t.Fatalf("round %d: a refused probe closed the breaker (state %s, %d recovery signals)", round, st, closed)

@@ -406,7 +406,7 @@ func TestFlapEndsWithItsContext(t *testing.T) {
 	if err := p.Flap(ctx, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(60 * time.Millisecond) // lets it flap once; not an assertion
+	until(t, "the flap's first refusing half period", func() bool { return p.State() != faultproxy.StateUp })
 	cancel()
 	eventually(t, "state up after the flap context ended", func() error {
 		if s := p.State(); s != faultproxy.StateUp {

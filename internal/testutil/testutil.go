@@ -109,3 +109,18 @@ func replaceDB(dsn, name string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// WaitCap bounds WaitFor: long enough for a starved machine, only there to end a test whose
+// event never comes. It is a cap, never a measure.
+const WaitCap = 30 * time.Second
+
+// WaitFor polls cond until it holds, failing the test (naming what it waited for) after
+// WaitCap: the one way tests here wait for an event that has no channel to wait on.
+func WaitFor(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(WaitCap); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not seen within %s", what, WaitCap)
+		}
+	}
+}

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,7 +105,7 @@ func TestClusterCommandsAgree(t *testing.T) {
 	}
 }
 
-// waitForReplicasKnown waits (at most 30 s) until the cluster client's view of the topology lists
+// waitForReplicasKnown waits until the cluster client's view of the topology lists
 // a replica for every master: the cluster is ready (every replica in sync) seconds before every
 // node's CLUSTER SLOTS has heard of the replicas by gossip, and until then go-redis routes every
 // read to the masters, so no replica read would be there to count.
@@ -116,18 +116,10 @@ func waitForReplicasKnown(t *testing.T, client redis.UniversalClient) {
 		t.Fatalf("client is a %T, want a cluster client", client)
 	}
 	ctx := context.Background()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	testutil.WaitFor(t, "the cluster client knowing 3 replicas", func() bool {
 		cc.ReloadState(ctx)
-		n := 0
-		var mu sync.Mutex
-		err := cc.ForEachSlave(ctx, func(context.Context, *redis.Client) error { mu.Lock(); n++; mu.Unlock(); return nil })
-		if err == nil && n == 3 {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("after 30 s the cluster client knows %d replicas (want 3; err %v)", n, err)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		var n atomic.Int32
+		err := cc.ForEachSlave(ctx, func(context.Context, *redis.Client) error { n.Add(1); return nil })
+		return err == nil && n.Load() == 3
+	})
 }
