@@ -6,8 +6,6 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -150,19 +148,7 @@ func TestWritePairsGolden(t *testing.T) {
 	if err := res.Write(&b); err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "pairs.golden")
-	if *update {
-		if err := os.WriteFile(golden, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if b.String() != string(want) {
-		t.Errorf("Write output differs from %s (go test -update rewrites it):\n%s", golden, b.String())
-	}
+	checkGolden(t, "pairs.golden", b.Bytes())
 }
 
 // TestComparePairsTooNoisy: pairs whose timings scatter far more than the tolerance pass (no

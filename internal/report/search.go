@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -238,15 +239,7 @@ func searchPoints(cs *summary.CapacitySearch, y func(summary.SearchStep) float64
 			xy = append(xy, plotter.XY{X: st.OfferedRPS, Y: v})
 		}
 	}
-	slices.SortStableFunc(xy, func(a, b plotter.XY) int {
-		switch {
-		case a.X < b.X:
-			return -1
-		case a.X > b.X:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(xy, func(a, b plotter.XY) int { return cmp.Compare(a.X, b.X) })
 	return xy
 }
 

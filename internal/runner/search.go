@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -343,15 +344,7 @@ const BottleneckRule = "the first step (by offered rate) at which a resource rea
 // missed, else the last).
 func bottleneck(cs *summary.CapacitySearch) *summary.Bottleneck {
 	steps := slices.Clone(cs.Steps)
-	slices.SortStableFunc(steps, func(a, b summary.SearchStep) int {
-		switch {
-		case a.OfferedRPS < b.OfferedRPS:
-			return -1
-		case a.OfferedRPS > b.OfferedRPS:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(steps, func(a, b summary.SearchStep) int { return cmp.Compare(a.OfferedRPS, b.OfferedRPS) })
 	bound := cs.SLOMS
 	cores := float64(max(cs.Cores, 1))
 	base := baseDBMS(steps)
