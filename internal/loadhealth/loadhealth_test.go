@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/summary"
+	"github.com/atlasbench/atlasbench/internal/testutil"
 )
 
 // fakeProc is a /proc fixture the test rewrites between samples.
@@ -140,9 +141,7 @@ func TestSamplerWithoutPSI(t *testing.T) {
 func TestSamplerNoProc(t *testing.T) {
 	s := Start(context.Background(), Options{Proc: filepath.Join(t.TempDir(), "none"), Every: 100 * time.Millisecond,
 		Rule: summary.SaturationRule{PSISome: 0.01, Steal: 0.01, Share: 0}})
-	for i := 0; i < 50 && len(s.Snapshot().Timeline) < 2; i++ {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "two samples", func() bool { return len(s.Snapshot().Timeline) >= 2 })
 	h := s.Stop()
 	if h.PSI || h.Steal || len(h.Timeline) < 2 || h.Saturated {
 		t.Fatalf("health %+v", h)
