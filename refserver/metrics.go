@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
+	"github.com/atlasbench/atlasbench/internal/cache"
 )
 
 // DurationMetric is the name of the request-duration histogram on /metrics: time from the
@@ -33,7 +35,7 @@ func (s *Server) initMetrics() {
 		NativeHistogramBucketFactor:    DurationBucketFactor,
 		NativeHistogramZeroThreshold:   1e-6,
 		NativeHistogramMaxBucketNumber: 400,
-	}, []string{"route", "code"})
+	}, []string{"route", "code", "cache"})
 	s.registry.MustRegister(
 		s.duration,
 		statsCollector{s},
@@ -46,16 +48,30 @@ func (s *Server) metricsHandler() http.Handler {
 	return promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{Registry: s.registry})
 }
 
-// instrument records the duration of every request to route.
+// instrument records the duration of every request to route, labelled with its status code
+// and with how the cache answered it (X-Cache: "hit", "miss", "bypass"; "" for a route that
+// does not cache), so that the cached path's own time can be read apart.
 func (s *Server) instrument(route string, h http.Handler) http.Handler {
-	ok := s.duration.WithLabelValues(route, "200") // resolved once: most answers are 200
+	ok := s.duration.WithLabelValues(route, "200", "") // resolved once: most answers are 200
+	byCache := map[string]prometheus.Observer{}
+	for _, o := range []cache.Outcome{cache.Hit, cache.Miss, cache.Bypass} {
+		byCache[o.String()] = s.duration.WithLabelValues(route, "200", strings.ToLower(o.String()))
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		rec := statusRecorder{ResponseWriter: w, status: http.StatusOK}
 		h.ServeHTTP(&rec, r)
 		obs := ok
-		if rec.status != http.StatusOK {
-			obs = s.duration.WithLabelValues(route, strconv.Itoa(rec.status))
+		xc := rec.Header().Get("X-Cache")
+		switch o, known := byCache[xc]; {
+		case rec.status != http.StatusOK:
+			label := ""
+			if known {
+				label = strings.ToLower(xc)
+			}
+			obs = s.duration.WithLabelValues(route, strconv.Itoa(rec.status), label)
+		case known:
+			obs = o
 		}
 		obs.Observe(time.Since(start).Seconds())
 	})

@@ -245,7 +245,9 @@ func TestHealthAndMetrics(t *testing.T) {
 		`atlas_cache_lookups_total{class="userProfile",outcome="hit"} 2`,
 		`atlas_db_queries_total{class="userProfile"} 1`,
 		`atlas_redis_up 1`,
-		`atlas_http_request_duration_seconds_count{code="200",route="GET /api/me"} 3`,
+		// One miss, then two hits: the durations say how the cache answered.
+		`atlas_http_request_duration_seconds_count{cache="miss",code="200",route="GET /api/me"} 1`,
+		`atlas_http_request_duration_seconds_count{cache="hit",code="200",route="GET /api/me"} 2`,
 		`go_goroutines`,
 		// The pools' waits: none at this load, but counted.
 		atlas.MetricRedisPoolWaits + " 0", atlas.MetricRedisPoolTimeouts + " 0", atlas.MetricDBPoolWaits + " ",

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"image/png"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -55,6 +57,16 @@ func TestRunEndToEnd(t *testing.T) {
 	// The default config warms the whole active population (60 users), while the server serves.
 	if w := s.Warming; w == nil || w.Active != 60 || w.Users != 60 || w.Keys != 120 || w.Stopped != "done" || w.DoneS == nil || w.Instances != 1 {
 		t.Errorf("warming = %+v, want 60 of 60 users, 120 keys, done, by one instance", w)
+	}
+	// The server timed its cache hits apart (bench gate judges their median); a no-cache run
+	// has none.
+	if sl := s.ServerLatency; sl == nil || sl.HitRequests == 0 || sl.HitRequests > sl.Requests || !(sl.HitP50 > 0) {
+		t.Errorf("cache: server latency %+v, want the hits timed apart", sl)
+	} else if s.Samples["server_latency.hit_p50"] == nil {
+		t.Errorf("cache: no server_latency.hit_p50 sample for the gate (samples %v)", slices.Collect(maps.Keys(s.Samples)))
+	}
+	if sl := s.NoCache.ServerLatency; sl != nil && sl.HitRequests != 0 {
+		t.Errorf("nocache: %d hits timed by the server", sl.HitRequests)
 	}
 	for _, f := range []*summary.Figures{&s.Figures, s.NoCache} {
 		if f.Errors != 0 || f.IsolationViolations != 0 || f.StaleReads != 0 {

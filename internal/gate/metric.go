@@ -97,7 +97,7 @@ func classify(metric string) kind {
 // the strict counts; no-cache figures after the cache's.
 func familyOrder() []string {
 	return []string{"hit_rate", "db_queries", "db_query_reduction", "latency", "service_time",
-		"speedup", "rate", "success_ratio", "errors", "isolation_violations", "stale_reads"}
+		"server_latency", "speedup", "rate", "success_ratio", "errors", "isolation_violations", "stale_reads"}
 }
 
 func fieldOrder() []string {

@@ -30,13 +30,15 @@ type Options struct {
 	CountsOnly bool
 }
 
-// DefaultTolerances returns the tolerance of each metric family: latency 10% (relative),
+// DefaultTolerances returns the tolerance of each metric family: latency, service time and
+// the server's own time of cache hits 10% (relative),
 // hit rate 2 points (absolute), DB queries per request 5% (relative), errors, isolation
 // violations and stale reads 0 (strict: any increase fails), and the rest.
 func DefaultTolerances() map[string]float64 {
 	return map[string]float64{
 		"latency":              0.10,
 		"service_time":         0.10,
+		"server_latency":       0.10,
 		"hit_rate":             0.02,
 		"db_queries":           0.05,
 		"db_query_reduction":   0.02,

@@ -2,6 +2,8 @@ package procstat
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
 	"os"
 	"strconv"
 	"strings"
@@ -12,12 +14,52 @@ import (
 // Linux architecture Go supports (sysconf(_SC_CLK_TCK) would need cgo).
 const clockTicks = 100
 
-// CPU is the CPU time pid has used, user and system together (/proc/<pid>/stat utime +
-// stime); 0 when the process is gone or /proc is not available.
+// CPU is the CPU time pid has used, user and system together: the sum of its threads'
+// run times in nanoseconds (/proc/<pid>/task/*/schedstat) where the kernel keeps them, else
+// /proc/<pid>/stat's utime + stime in clock ticks (10 ms). 0 when the process is gone or
+// /proc is not available. The nanosecond sum leaves out threads that have exited (a Go
+// process keeps its threads), so compare two readings of one process, never of two kinds.
 func CPU(pid int) time.Duration {
 	if pid <= 0 {
 		return 0
 	}
+	if d, ok := schedCPU(pid); ok {
+		return d
+	}
+	return statCPU(pid)
+}
+
+// schedCPU sums the first field (time on a CPU, ns) of every thread's schedstat.
+func schedCPU(pid int) (time.Duration, bool) {
+	dir := "/proc/" + strconv.Itoa(pid) + "/task"
+	tasks, err := os.ReadDir(dir)
+	if err != nil || len(tasks) == 0 {
+		return 0, false
+	}
+	var sum time.Duration
+	for _, t := range tasks {
+		b, err := os.ReadFile(dir + "/" + t.Name() + "/schedstat")
+		if errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat(dir + "/" + t.Name()); err != nil {
+				continue // the thread exited between the listing and the read
+			}
+			return 0, false // no schedstat on this kernel
+		}
+		if err != nil {
+			return 0, false
+		}
+		f, _, _ := strings.Cut(strings.TrimSpace(string(b)), " ")
+		ns, err := strconv.ParseInt(f, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		sum += time.Duration(ns)
+	}
+	return sum, true
+}
+
+// statCPU is utime + stime from /proc/<pid>/stat, in clock ticks.
+func statCPU(pid int) time.Duration {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
 	if err != nil {
 		return 0

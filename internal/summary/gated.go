@@ -1,5 +1,7 @@
 package summary
 
+import "math"
+
 // Metric is a gated metric: a figure bench run keeps per repeat (Summary.Samples), bench gate
 // compares with a baseline's and bench compare tabulates. Path is its Samples key and
 // threshold path ("latency.p99"); the no-cache figures of a both-mode run are gated too,
@@ -9,8 +11,8 @@ type Metric struct {
 	Label string // for tables: "p99 latency"
 	// Key marks the key figures: the rows of bench compare's table.
 	Key bool
-	// CacheOnly marks the hit rates: a no-cache run makes no lookups, its zero hit rates
-	// are not figures.
+	// CacheOnly marks the figures of the cache's hits (hit rates, the server's time of its
+	// hits): a no-cache run makes no lookups, its zero hit rates are not figures.
 	CacheOnly bool
 	// Effect marks what the cache bought against no cache (both modes only): it has no
 	// "nocache." twin.
@@ -25,6 +27,16 @@ type Metric struct {
 func GatedMetrics() []Metric {
 	fig := func(path, label string, key bool, v func(f *Figures) float64) Metric {
 		return Metric{Path: path, Label: label, Key: key, figure: v}
+	}
+	// hitOpt is a figure of the cache's hits that a run may lack (ok false): it has no
+	// sample then, and a no-cache run never has one.
+	hitOpt := func(path, label string, v func(f *Figures) (float64, bool)) Metric {
+		return Metric{Path: path, Label: label, CacheOnly: true, figure: func(f *Figures) float64 {
+			if x, ok := v(f); ok {
+				return x
+			}
+			return math.NaN()
+		}}
 	}
 	hit := func(class string) Metric {
 		return Metric{Path: "hit_rate." + class, Label: class + " hit rate", Key: true, CacheOnly: true,
@@ -44,6 +56,12 @@ func GatedMetrics() []Metric {
 		fig("latency.p99", "p99 latency", true, func(f *Figures) float64 { return f.Latency.P99 }),
 		fig("service_time.p50", "p50 service time", false, func(f *Figures) float64 { return f.ServiceTime.P50 }),
 		fig("service_time.p99", "p99 service time", false, func(f *Figures) float64 { return f.ServiceTime.P99 }),
+		hitOpt("server_latency.hit_p50", "server p50 of cache hits", func(f *Figures) (float64, bool) {
+			if f.ServerLatency == nil || f.ServerLatency.HitRequests == 0 {
+				return 0, false
+			}
+			return f.ServerLatency.HitP50, true
+		}),
 		fig("db_queries.per_request", "DB queries/request", true, func(f *Figures) float64 { return f.DBQueries.PerRequest }),
 		eff("db_query_reduction", "DB-query reduction vs no cache", true, func(red *float64, _ *Speedup) float64 { return *red }),
 		eff("speedup.p50", "p50 speed-up vs no cache", true, func(_ *float64, sp *Speedup) float64 { return sp.P50 }),
@@ -88,16 +106,23 @@ func GatedValues(top, under *Figures) map[string]float64 {
 			}
 		case m.CacheOnly:
 			if top.Mode != ModeNoCache {
-				out[m.Path] = m.figure(top)
+				set(out, m.Path, m.figure(top))
 			}
 		default:
-			out[m.Path] = m.figure(top)
+			set(out, m.Path, m.figure(top))
 			if under != nil {
-				out["nocache."+m.Path] = m.figure(under)
+				set(out, "nocache."+m.Path, m.figure(under))
 			}
 		}
 	}
 	return out
+}
+
+// set keeps a figure the run has (NaN: it lacks it).
+func set(out map[string]float64, path string, v float64) {
+	if !math.IsNaN(v) {
+		out[path] = v
+	}
 }
 
 // Effect is what the cache bought against no cache on the same seeded requests: the

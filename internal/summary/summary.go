@@ -604,7 +604,7 @@ type ProcessRSS struct {
 	RSSMiB  []float64 `json:"rss_mib"`
 }
 
-// GCPauses is a Go process's garbage collection over the attack.
+// GCPauses is one Go process's GC work over an attack.
 type GCPauses struct {
 	Process string  `json:"process"`
 	Count   int64   `json:"count"`    // collections

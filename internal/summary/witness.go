@@ -82,6 +82,12 @@ type ServerLatency struct {
 	Requests uint64  `json:"requests"`
 	P50      float64 `json:"p50"`
 	P99      float64 `json:"p99"`
+	// HitRequests and HitP50 are the same over the answers served from the cache alone
+	// (X-Cache: HIT): the cached path's own service time, which a busy machine's scheduling
+	// delays stretch no more for one build than for another (bench gate judges it). Zero
+	// when the server labels no hits.
+	HitRequests uint64  `json:"hit_requests,omitempty"`
+	HitP50      float64 `json:"hit_p50,omitempty"`
 	// NetworkClientP50/P99 are the harness's service time minus the server's, at that percentile.
 	NetworkClientP50 float64 `json:"network_client_p50"`
 	NetworkClientP99 float64 `json:"network_client_p99"`

@@ -2,6 +2,7 @@ package witness
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -229,22 +230,23 @@ func (s *Session) Mark(ctx context.Context, name string, offset time.Duration, s
 	began := time.Now()
 	m := Mark{Name: name, Offset: offset.Seconds()}
 	if len(s.src.MetricsURLs) > 0 {
-		var sum *Hist
+		var sum, hits *Hist
 		for _, u := range s.src.MetricsURLs {
-			h, err := ScrapeHist(ctx, s.src.HTTP, u, DurationMetric, APIRoutes)
+			hs, err := ScrapeHists(ctx, s.src.HTTP, u, DurationMetric, APIRoutes, CacheHits)
 			if err != nil {
 				s.note("server latency witness: %v", err)
-				sum = nil
+				sum, hits = nil, nil
 				break
 			}
 			if sum == nil {
-				sum = &h
-			} else if err := sum.merge(h); err != nil {
+				sum, hits = &hs[0], &hs[1]
+			} else if err := errors.Join(sum.merge(hs[0]), hits.merge(hs[1])); err != nil {
 				s.note("server latency witness: %v", err)
-				sum = nil
+				sum, hits = nil, nil
 				break
 			}
 		}
+		m.HitHist = hits
 		m.Hist = sum
 		m.HistAt = m.Offset + time.Since(began).Seconds()
 	}

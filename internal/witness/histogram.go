@@ -115,19 +115,32 @@ var ErrNoMetric = errors.New("witness: no such histogram on /metrics")
 // ScrapeHist reads the histogram metric from url (a /metrics endpoint) and merges the
 // series whose labels keep accepts (nil keeps all).
 func ScrapeHist(ctx context.Context, client *http.Client, url, metric string, keep func(labels map[string]string) bool) (Hist, error) {
-	h := Hist{Buckets: map[int]uint64{}, Classic: map[float64]uint64{}}
+	hs, err := ScrapeHists(ctx, client, url, metric, keep)
+	if err != nil {
+		return Hist{}, err
+	}
+	return hs[0], nil
+}
+
+// ScrapeHists reads the histogram metric from url once and merges, for each keep, the series
+// whose labels it accepts (nil keeps all): one Hist per keep, in order.
+func ScrapeHists(ctx context.Context, client *http.Client, url, metric string, keeps ...func(labels map[string]string) bool) ([]Hist, error) {
+	hs := make([]Hist, len(keeps))
+	for i := range hs {
+		hs[i] = Hist{Buckets: map[int]uint64{}, Classic: map[float64]uint64{}}
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return h, fmt.Errorf("witness: scrape: %w", err)
+		return hs, fmt.Errorf("witness: scrape: %w", err)
 	}
 	req.Header.Set("Accept", protoAccept)
 	res, err := client.Do(req)
 	if err != nil {
-		return h, fmt.Errorf("witness: scrape %s: %w", url, err)
+		return hs, fmt.Errorf("witness: scrape %s: %w", url, err)
 	}
 	defer res.Body.Close()
 	if res.StatusCode != http.StatusOK {
-		return h, fmt.Errorf("witness: scrape %s: %s", url, res.Status)
+		return hs, fmt.Errorf("witness: scrape %s: %s", url, res.Status)
 	}
 	dec := expfmt.NewDecoder(io.LimitReader(res.Body, 64<<20), expfmt.ResponseFormat(res.Header))
 	found := false
@@ -137,7 +150,7 @@ func ScrapeHist(ctx context.Context, client *http.Client, url, metric string, ke
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return h, fmt.Errorf("witness: scrape %s: %w", url, err)
+			return hs, fmt.Errorf("witness: scrape %s: %w", url, err)
 		}
 		if mf.GetName() != metric || mf.GetType() != dto.MetricType_HISTOGRAM {
 			continue
@@ -148,18 +161,20 @@ func ScrapeHist(ctx context.Context, client *http.Client, url, metric string, ke
 			for _, l := range m.GetLabel() {
 				labels[l.GetName()] = l.GetValue()
 			}
-			if keep != nil && !keep(labels) {
-				continue
-			}
-			if err := h.add(m.GetHistogram()); err != nil {
-				return h, fmt.Errorf("witness: scrape %s: %s%v: %w", url, metric, labels, err)
+			for i, keep := range keeps {
+				if keep != nil && !keep(labels) {
+					continue
+				}
+				if err := hs[i].add(m.GetHistogram()); err != nil {
+					return hs, fmt.Errorf("witness: scrape %s: %s%v: %w", url, metric, labels, err)
+				}
 			}
 		}
 	}
 	if !found {
-		return h, fmt.Errorf("%w: %s at %s", ErrNoMetric, metric, url)
+		return hs, fmt.Errorf("%w: %s at %s", ErrNoMetric, metric, url)
 	}
-	return h, nil
+	return hs, nil
 }
 
 // merge adds o's observations to h.
@@ -216,6 +231,12 @@ func (h *Hist) add(s *dto.Histogram) error {
 		}
 	}
 	return nil
+}
+
+// CacheHits keeps the series of answers under /api/ served from the cache: the reference
+// server labels its durations with cache="hit" when it answered X-Cache: HIT.
+func CacheHits(labels map[string]string) bool {
+	return APIRoutes(labels) && labels["cache"] == "hit"
 }
 
 // APIRoutes keeps the series of routes under /api/ (the requests a harness sends).

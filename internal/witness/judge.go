@@ -61,7 +61,9 @@ type Mark struct {
 	Server *metrics.Snapshot
 	Redis  *RedisCounters
 	Hist   *Hist
-	HistAt float64 // when the histogram scrape finished, seconds from the end of warm-up
+	// HitHist is the same histogram of the answers served from the cache alone.
+	HitHist *Hist
+	HistAt  float64 // when the histogram scrape finished, seconds from the end of warm-up
 }
 
 // Figures are what the witnesses measured of one mode, and the cross-checks of the
@@ -374,6 +376,11 @@ func judgeLatency(c Cuts, f *summary.Figures, checks []summary.CrossCheck) (*sum
 		sl.Buckets = fmt.Sprintf("native ×%.3g", 1+rel)
 	} else {
 		rel = 0.25 // classic buckets: a quantile is only known to its bucket; allow a quarter
+	}
+	if a.HitHist != nil && b.HitHist != nil {
+		if hh := b.HitHist.Sub(*a.HitHist); hh.Count > 0 {
+			sl.HitRequests, sl.HitP50 = hh.Count, 1000*hh.Quantile(0.5)
+		}
 	}
 	sl.NetworkClientP50 = f.ServiceTime.P50 - sl.P50
 	sl.NetworkClientP99 = f.ServiceTime.P99 - sl.P99

@@ -160,3 +160,35 @@ func TestHistogram(t *testing.T) {
 		t.Error("a missing metric: no error")
 	}
 }
+
+// TestHistogramsOfHits: one scrape, two merges: every API answer, and the answers the
+// cache served (cache="hit"), whose median is the cached path's own time.
+func TestHistogramsOfHits(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	h := prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: DurationMetric, Help: "x",
+		Buckets: []float64{.001, .01, .1}, NativeHistogramBucketFactor: 1.05}, []string{"route", "code", "cache"})
+	reg.MustRegister(h)
+	web := httptest.NewServer(promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	defer web.Close()
+	for i := 1; i <= 60; i++ {
+		h.WithLabelValues("GET /api/me", "200", "hit").Observe(float64(i) / 10000) // 0.1..6 ms
+	}
+	for range 40 {
+		h.WithLabelValues("GET /api/me", "200", "miss").Observe(0.02)
+	}
+	h.WithLabelValues("GET /healthz", "200", "hit").Observe(1) // not an API route
+	h.WithLabelValues("PUT /api/me/tier", "200", "").Observe(0.03)
+	hs, err := ScrapeHists(context.Background(), http.DefaultClient, web.URL, DurationMetric, APIRoutes, CacheHits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 2 || hs[0].Count != 101 || hs[1].Count != 60 {
+		t.Fatalf("counts %d and %d, want 101 API answers and 60 hits", hs[0].Count, hs[1].Count)
+	}
+	if got, want := hs[1].Quantile(0.5), 0.003; math.Abs(got-want)/want > 2*hs[1].RelError() {
+		t.Errorf("median hit = %v, want %v", got, want)
+	}
+	if got := hs[0].Quantile(0.5); got < 0.004 {
+		t.Errorf("median answer = %v: the misses (20 ms) are not in it", got)
+	}
+}
