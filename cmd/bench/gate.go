@@ -33,9 +33,12 @@ path of another bench binary) the gate is an A/B test in one job: it runs the sc
 times with each side, alternately (old new, new old, old new, …), each run starting its own
 Redis, database and server, so the machine's load falls on both sides. Timings are judged pair by
 pair on the log ratios new/old (a sign-flip max-T test over all timing metrics at once; a
-regression is significant AND its geometric mean change beyond the tolerance: latency 10%);
-counts and ratios as above, all old runs against all new; the thresholds of the new run with the
-median p50 latency must pass.
+regression is significant AND its geometric mean change beyond the tolerance: latency 10%).
+Among them is server_latency.hit_p50, the server's own median time of the answers it served
+from the cache (its duration histogram, labelled cache="hit"): the cached path's cost, which the
+client, the kernel and a busy machine's scheduler dilute in the end-to-end latency. Counts and
+ratios are judged as above, all old runs against all new; the thresholds of the new run with
+the median p50 latency must pass.
 With -baseline too, the new runs' counts and ratios are also judged against that baseline
 (-counts-only). Flags after -- go to every bench run of both sides. Ctrl-C stops with no verdict.
 

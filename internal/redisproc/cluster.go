@@ -298,9 +298,13 @@ func (c *Cluster) waitKnown(ctx context.Context, n *Node) error {
 }
 
 // WaitHealthy waits until every running node reports cluster_state:ok with every slot
-// assigned, and every running replica's link to its master is up and not syncing.
+// assigned, every running replica's link to its master is up and not syncing, and every
+// running node's CLUSTER SLOTS lists every running replica: gossip brings a replica into the
+// other nodes' views seconds after it is in sync, and until then a client that loads the
+// topology from them (go-redis does, from any node) sends every read to the masters.
 func (c *Cluster) WaitHealthy(ctx context.Context) error {
 	return poll(ctx, func() error {
+		var replicas []string // the running replicas' node IDs
 		for _, n := range c.nodes {
 			if !n.Running() {
 				continue
@@ -316,9 +320,31 @@ func (c *Cluster) WaitHealthy(ctx context.Context) error {
 			if err != nil {
 				return fmt.Errorf("%s: INFO replication: %w", n.Name, err)
 			}
-			if InfoField(repl, "role") == "slave" &&
-				(InfoField(repl, "master_link_status") != "up" || InfoField(repl, "master_sync_in_progress") != "0") {
-				return fmt.Errorf("%s: replica not in sync with its master", n.Name)
+			if InfoField(repl, "role") == "slave" {
+				if InfoField(repl, "master_link_status") != "up" || InfoField(repl, "master_sync_in_progress") != "0" {
+					return fmt.Errorf("%s: replica not in sync with its master", n.Name)
+				}
+				replicas = append(replicas, n.id)
+			}
+		}
+		for _, n := range c.nodes {
+			if !n.Running() {
+				continue
+			}
+			slots, err := n.admin.ClusterSlots(ctx).Result()
+			if err != nil {
+				return fmt.Errorf("%s: CLUSTER SLOTS: %w", n.Name, err)
+			}
+			listed := map[string]bool{}
+			for _, s := range slots {
+				for _, r := range s.Nodes[min(1, len(s.Nodes)):] {
+					listed[r.ID] = true
+				}
+			}
+			for _, id := range replicas {
+				if !listed[id] {
+					return fmt.Errorf("%s: CLUSTER SLOTS does not list replica %s yet", n.Name, id)
+				}
 			}
 		}
 		return nil

@@ -49,7 +49,7 @@ func TestClusterCommandsAgree(t *testing.T) {
 			s := Open(ctx, Sources{Redis: []string{seeds}, Server: server})
 			defer s.Close()
 			if replicas {
-				waitForReplicasKnown(t, client)
+				replicasKnown(t, client)
 			}
 			s.Begin(ctx)
 			for round := range 3 {
@@ -105,21 +105,20 @@ func TestClusterCommandsAgree(t *testing.T) {
 	}
 }
 
-// waitForReplicasKnown waits until the cluster client's view of the topology lists
-// a replica for every master: the cluster is ready (every replica in sync) seconds before every
-// node's CLUSTER SLOTS has heard of the replicas by gossip, and until then go-redis routes every
-// read to the masters, so no replica read would be there to count.
-func waitForReplicasKnown(t *testing.T, client redis.UniversalClient) {
+// replicasKnown fails unless the cluster client's view of the topology lists a replica for
+// every master: the fixture is ready only once every node's CLUSTER SLOTS lists its replicas
+// (redisproc.Cluster.WaitHealthy); before that go-redis routes every read to the masters and
+// no replica read would be there to count.
+func replicasKnown(t *testing.T, client redis.UniversalClient) {
 	t.Helper()
 	cc, ok := client.(*redis.ClusterClient)
 	if !ok {
 		t.Fatalf("client is a %T, want a cluster client", client)
 	}
 	ctx := context.Background()
-	testutil.WaitFor(t, "the cluster client knowing 3 replicas", func() bool {
-		cc.ReloadState(ctx)
-		var n atomic.Int32
-		err := cc.ForEachSlave(ctx, func(context.Context, *redis.Client) error { n.Add(1); return nil })
-		return err == nil && n.Load() == 3
-	})
+	cc.ReloadState(ctx)
+	var n atomic.Int32
+	if err := cc.ForEachSlave(ctx, func(context.Context, *redis.Client) error { n.Add(1); return nil }); err != nil || n.Load() != 3 {
+		t.Fatalf("the cluster client knows %d replicas (%v) of a ready 3 × 1 cluster, want 3", n.Load(), err)
+	}
 }
