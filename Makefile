@@ -61,7 +61,7 @@ test:
 
 # The gate. Latency drifts with the machine and its load, so it is judged only in one job: with a
 # merge base (of origin/main, else main; GATE_AGAINST=REF overrides) that is not HEAD, the A/B gate
-# runs smoke alternately with the merge base's bench and this one, 6 pairs (about 6 minutes),
+# runs smoke alternately with the merge base's bench and this one, 10 pairs (about 9 minutes),
 # latency judged pair by pair at 10%, and judges the new runs' counts and ratios against
 # reports/baseline/smoke.json. At the merge base itself (CI on main) smoke runs with 4 repeats
 # and only its counts and ratios are judged against the committed baseline (about 2 minutes).

@@ -48,8 +48,8 @@ Examples:
   bench gate -baseline reports/baseline/smoke.json -tolerance latency=50% reports/latest
   bench gate -update -baseline reports/baseline/smoke.json reports/latest   # accept as the new baseline
   bench gate -counts-only -baseline reports/baseline/smoke.json reports/latest
-  bench gate -against origin/main                          # A/B: 6 pairs of smoke runs (about 6 minutes)
-  bench gate -against /tmp/bench-old -pairs 6 -baseline reports/baseline/smoke.json   # another bench binary
+  bench gate -against origin/main                          # A/B: 10 pairs of smoke runs (about 9 minutes)
+  bench gate -against /tmp/bench-old -pairs 8 -baseline reports/baseline/smoke.json   # another bench binary
 
 Exit codes: 0 pass · 1 a threshold failed or a regression · 2 bad input · 3 no or incompatible
 baseline, or REF cannot be built or run · 4 INCONCLUSIVE: nothing failed, but a run's load
@@ -79,7 +79,7 @@ func runGate(ctx context.Context, args []string, getenv func(string) string, std
 	countsOnly := fs.Bool("counts-only", false, "judge only counts and ratios against -baseline; timings are shown, not judged")
 	against := fs.String("against", "", "A/B test against `REF`: a git commit, branch or tag (built with go build), or the path of another bench binary")
 	newBin := fs.String("new", "", "with -against: the new side's bench `binary` (default this one)")
-	pairs := fs.Int("pairs", 6, "with -against: pairs of runs, one of each side per pair (5 or more to judge timings)")
+	pairs := fs.Int("pairs", 10, "with -against: pairs of runs, one of each side per pair (5 or more to judge timings)")
 	scenario := fs.String("scenario", "smoke", "with -against: the scenario each run runs")
 	mode := fs.String("mode", string(summary.ModeBoth), "with -against: the mode of each run (both, cache, nocache)")
 	out := fs.String("out", "reports", "with -against: reports root; the runs go to DIR/<time>-ab-<scenario>/, linked as DIR/latest-ab")
