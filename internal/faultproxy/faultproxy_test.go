@@ -187,7 +187,7 @@ func TestSlow(t *testing.T) {
 	// While the latency is there every GET takes at least latency; once it is gone, one
 	// soon takes less (a busy machine may slow a few GETs past it, never all of them).
 	gets := 0
-	until(t, "a GET faster than the healed latency", func() bool {
+	testutil.WaitFor(t, "a GET faster than the healed latency", func() bool {
 		gets++
 		if gets > 100 {
 			t.Fatalf("100 GETs after Heal all took >= %s: the latency is still there", latency)
@@ -333,16 +333,6 @@ func pingFor(c redis.UniversalClient, d time.Duration) (ok, failed int) {
 	return ok, failed
 }
 
-// until calls f every 10ms until it says done, failing the test after patience.
-func until(t *testing.T, what string, f func() (done bool)) {
-	t.Helper()
-	for deadline := time.Now().Add(patience); !f(); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not seen within %s", what, patience)
-		}
-	}
-}
-
 // TestFlap waits for the events it wants (dials accepted and refused, pings that pass and
 // fail) instead of counting them in a fixed window, which a starved machine may spend
 // in one half period.
@@ -356,7 +346,7 @@ func TestFlap(t *testing.T) {
 	wantState(t, p, faultproxy.StateFlapping)
 	// The proxy itself: raw dials are accepted in one half period, refused in the other.
 	accepted, refused := 0, 0
-	until(t, "3 dials accepted and 3 refused or reset", func() bool {
+	testutil.WaitFor(t, "3 dials accepted and 3 refused or reset", func() bool {
 		conn, err := net.DialTimeout("tcp", p.Addr(), time.Second)
 		switch {
 		case err == nil:
@@ -377,7 +367,7 @@ func TestFlap(t *testing.T) {
 	// fails every call with the last dial error until a background probe, once a
 	// second, gets through: internal/pool tryDial).
 	ok, failed := 0, 0
-	until(t, "pings through go-redis both passing and failing", func() bool {
+	testutil.WaitFor(t, "pings through go-redis both passing and failing", func() bool {
 		if c.Ping(ctx).Err() == nil {
 			ok++
 		} else {
@@ -406,7 +396,7 @@ func TestFlapEndsWithItsContext(t *testing.T) {
 	if err := p.Flap(ctx, 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	until(t, "the flap's first refusing half period", func() bool { return p.State() != faultproxy.StateUp })
+	testutil.WaitFor(t, "the flap's first refusing half period", func() bool { return p.State() != faultproxy.StateUp })
 	cancel()
 	eventually(t, "state up after the flap context ended", func() error {
 		if s := p.State(); s != faultproxy.StateUp {
