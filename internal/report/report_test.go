@@ -486,6 +486,7 @@ func TestRenderVariants(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel() // each renders its own summary into its own directory
 			s := sampleSummary()
 			tt.edit(s)
 			dir := renderRun(t, s)
