@@ -633,11 +633,9 @@ func TestDisabled(t *testing.T) {
 // caching (and recovery warming) resumes after a restart.
 func TestRedisKilled(t *testing.T) {
 	srv := testutil.Redis(t)
-	var warmed atomic.Int64
 	warmer := func(ctx context.Context, ids []string) ([]WarmEntry, error) {
 		var out []WarmEntry
 		for _, id := range ids {
-			warmed.Add(1)
 			out = append(out, WarmEntry{UserID: id, Tier: "core", Profile: []byte(`{"userId":"` + id + `"}`)})
 		}
 		return out, nil
@@ -688,33 +686,22 @@ func TestRedisKilled(t *testing.T) {
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(30 * time.Second) // a cap for a HIT that never comes, not a measure
-	for {
+	testutil.WaitFor(t, "a HIT after the restart", func() bool {
 		_, o, err := load(t, c, "k1", ClassConversations, "core", "", db.loader("convs"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		if o == Hit {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no HIT within 30s of the restart; health %+v", c.Health(context.Background()))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return o == Hit
+	})
 	if h := c.Health(context.Background()); !h.Up || h.Breaker != "closed" || h.Pending != 0 {
 		t.Errorf("health after recovery: %+v", h)
 	}
 	// Recovery warming refilled the tier of the users seen recently (k1 may be
 	// skipped: it was pending when the breaker closed).
-	for time.Now().Before(deadline) {
-		if raw := stored(client, entryKey(t, c, "k2", ClassTier, "", "")); raw == "vcore" {
-			expect(t, c, "k2", ClassTier, "", "", db.loader("tier"), "core", Hit)
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Errorf("recovery warming did not fill k2's tier (warmer saw %d users)", warmed.Load())
+	testutil.WaitFor(t, "recovery warming filling k2's tier", func() bool {
+		return stored(client, entryKey(t, c, "k2", ClassTier, "", "")) == "vcore"
+	})
+	expect(t, c, "k2", ClassTier, "", "", db.loader("tier"), "core", Hit)
 }
 
 // TestRedisSlow: a Redis that accepts connections but never answers costs one
@@ -802,25 +789,15 @@ func TestLostInvalidation(t *testing.T) {
 	if err != nil || got != "new" || o == Hit {
 		t.Fatalf("first read after Redis came back: %q, %v, %v; want \"new\" not from the cache", got, o, err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for c.Health(context.Background()).Pending != 0 {
-		if time.Now().After(deadline) {
-			t.Fatalf("pending invalidation not retried within 30s: %+v", c.Health(context.Background()))
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.WaitFor(t, "the pending invalidation retried", func() bool { return c.Health(context.Background()).Pending == 0 })
 	// The retrier applied it: caching resumes, with the new value.
-	for time.Now().Before(deadline) {
+	testutil.WaitFor(t, "caching resumed after the pending invalidation was applied", func() bool {
 		got, o, err := load(t, c, "w", ClassConversations, "core", "", db.loader("convs"))
 		if err != nil || got != "new" {
 			t.Fatalf("after the retry: %q, %v", got, err)
 		}
-		if o == Hit {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal("caching did not resume after the pending invalidation was applied")
+		return o == Hit
+	})
 }
 
 // TestWarmStart is hazard 5: SET NX of tier and profile, never over a fresher
@@ -1203,26 +1180,14 @@ func TestInvalidatePathPending(t *testing.T) {
 	if err != nil || got != "new" || o == Hit {
 		t.Fatalf("first read after Redis came back: %q, %v, %v; want \"new\" not from the cache", got, o, err)
 	}
-	deadline := time.Now().Add(30 * time.Second)
-	for c.Health(context.Background()).Pending != 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("pending invalidation not retried within 30s")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	for {
+	testutil.WaitFor(t, "the pending invalidation retried", func() bool { return c.Health(context.Background()).Pending == 0 })
+	testutil.WaitFor(t, "caching resumed", func() bool {
 		got, o, err := load(t, c, "w", ClassAPIResponses, "core", res, db.loader("page"))
 		if err != nil || got != "new" {
 			t.Fatalf("after the retry: %q, %v", got, err)
 		}
-		if o == Hit {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("caching did not resume")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return o == Hit
+	})
 }
 
 // TestColdFillNotJoinedLate: a cold fill (counters missing) loads the old value and

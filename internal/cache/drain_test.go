@@ -73,13 +73,7 @@ func TestPendingSurvivesRestart(t *testing.T) {
 				return
 			}
 			// The successor applies the increment once Redis answers, and deletes the fence.
-			deadline := time.Now().Add(30 * time.Second)
-			for log.count() > 0 && time.Now().Before(deadline) {
-				time.Sleep(20 * time.Millisecond)
-			}
-			if n := log.count(); n != 0 {
-				t.Fatalf("%d fences left after the restarted instance could reach Redis", n)
-			}
+			testutil.WaitFor(t, "no fence left once the restarted instance could reach Redis", func() bool { return log.count() == 0 })
 			expect(t, reader, "u1", ClassConversations, "core", "", db.loader("list"), "new", Miss)
 		})
 	}
@@ -101,13 +95,10 @@ func TestDrainAppliesWhenRedisAnswers(t *testing.T) {
 	var rep DrainReport
 	// The breaker may still be open for its openFor after the refusals: Drain skips nothing
 	// but may fail the increment; try until it applies (each call is one attempt).
-	deadline := time.Now().Add(30 * time.Second)
-	for rep.Applied == 0 && time.Now().Before(deadline) {
+	testutil.WaitFor(t, "Drain applying the pending invalidation", func() bool {
 		rep = a.Drain(context.Background())
-		if rep.Applied == 0 {
-			time.Sleep(50 * time.Millisecond)
-		}
-	}
+		return rep.Applied > 0
+	})
 	if rep.Applied != 1 || rep.Lost != 0 {
 		t.Fatalf("Drain with Redis back = %+v, want 1 applied", rep)
 	}

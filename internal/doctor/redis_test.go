@@ -238,22 +238,21 @@ func TestRedisClusterFullCoverage(t *testing.T) {
 // for), or fails after a generous deadline.
 func pollFinding(t *testing.T, url, id string, o doctor.RedisOptions) doctor.Finding {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	var found doctor.Finding
+	testutil.WaitFor(t, "a "+id+" finding", func() bool {
 		sec, err := doctor.CheckRedis(context.Background(), url, o)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, f := range sec.Findings {
 			if f.ID == id {
-				return f
+				found = f
+				return true
 			}
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no %s finding: %+v", id, sec.Findings)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return false
+	})
+	return found
 }
 
 // A master whose replica stops acknowledging (the replica process stopped) reports it
@@ -264,15 +263,10 @@ func TestRedisReplicaBehind(t *testing.T) {
 	o := doctor.RedisOptions{Pings: 1, MaxReplicaLag: 1}
 	c := redis.NewClient(&redis.Options{Addr: master.Addr(), Username: "ops", Password: "ops-pw"})
 	defer c.Close()
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+	testutil.WaitFor(t, "the replica online", func() bool {
 		info, _ := c.Info(context.Background(), "replication").Result()
-		if strings.Contains(info, "state=online") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the replica never came online: %s", info)
-		}
-	}
+		return strings.Contains(info, "state=online")
+	})
 	if got := ids(check(t, opsURL(master))); len(got) != 0 {
 		t.Fatalf("master with its replica in sync: findings %v", got)
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/atlasbench/atlasbench/internal/redisproc"
+	"github.com/atlasbench/atlasbench/internal/testutil"
 	"github.com/atlasbench/atlasbench/scenarios"
 	"github.com/redis/go-redis/v9"
 )
@@ -213,18 +214,13 @@ func TestRedisPersistence(t *testing.T) {
 			if tc.persistence == redisproc.PersistenceAOF {
 				// With everysec Redis postpones writing the AOF (for up to 2 s) while a background
 				// fsync still runs, replies sent all the same: wait until nothing is left unwritten.
-				for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				testutil.WaitFor(t, "the AOF buffer written", func() bool {
 					info, err := cl.Info(ctx, "persistence").Result()
 					if err != nil {
 						t.Fatal(err)
 					}
-					if strings.Contains(info, "aof_buffer_length:0\r") && strings.Contains(info, "aof_pending_bio_fsync:0\r") {
-						break
-					}
-					if time.Now().After(deadline) {
-						t.Fatalf("AOF buffer not written within 30s:\n%s", info)
-					}
-				}
+					return strings.Contains(info, "aof_buffer_length:0\r") && strings.Contains(info, "aof_pending_bio_fsync:0\r")
+				})
 			}
 			for _, verb := range []string{scenarios.FaultKillRedis, scenarios.FaultStartRedis} {
 				fault.Do = verb
