@@ -256,6 +256,16 @@ func TestHealthAndMetrics(t *testing.T) {
 			t.Errorf("/metrics lacks %q", want)
 		}
 	}
+	// Routes that do not cache have no cache-labelled series, not even empty ones.
+	for _, route := range []string{"GET /healthz", "PUT /api/me/tier"} {
+		if bad := `cache="hit",code="200",route="` + route + `"`; strings.Contains(string(m.body), bad) {
+			t.Errorf("/metrics has a hit series for %s, which does not cache", route)
+		}
+	}
+	// Two /healthz requests: e.health() and the one above.
+	if want := `atlas_http_request_duration_seconds_count{cache="",code="200",route="GET /healthz"} 2`; !strings.Contains(string(m.body), want) {
+		t.Errorf("/metrics lacks %q", want)
+	}
 }
 
 func TestNoCacheMode(t *testing.T) {

@@ -147,10 +147,10 @@ func (s *Server) routes() {
 		if rt.class != "" {
 			h = slowdown(h, s.slowCached)
 		}
-		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, h))
+		s.mux.Handle(rt.pattern, s.instrument(rt.pattern, rt.class != "", h))
 	}
-	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", http.HandlerFunc(s.healthz)))
-	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", http.HandlerFunc(s.readyz)))
+	s.mux.Handle("GET /healthz", s.instrument("GET /healthz", false, http.HandlerFunc(s.healthz)))
+	s.mux.Handle("GET /readyz", s.instrument("GET /readyz", false, http.HandlerFunc(s.readyz)))
 	s.mux.Handle("GET /metrics", s.metricsHandler())
 	s.mux.HandleFunc("/", s.notFound)
 }
