@@ -14,6 +14,7 @@ import (
 	"github.com/xeipuuv/gojsonschema"
 
 	"github.com/atlasbench/atlasbench/internal/claims"
+	"github.com/atlasbench/atlasbench/internal/summary"
 )
 
 // readScorecard reads out/latest-claims/claims.json and checks it against its schema.
@@ -163,6 +164,9 @@ func TestClaimsFlip(t *testing.T) {
 		ids    []string
 		rows   map[string]claims.Row
 		err    error
+		// filled is the hit rate of the faults run's phase just before the partition: the
+		// share of lookups the cache answered while entries that could go stale were cached.
+		filled float64
 	}
 	layers := []layer{
 		{config: "default", ids: []string{"tier-invalidation", "fallback", "graceful-shutdown"}},
@@ -194,11 +198,27 @@ func TestClaimsFlip(t *testing.T) {
 			return
 		}
 		l.rows = verdicts(sc)
+		if fs, err := summary.Read(filepath.Join(out, "latest-claims", claims.RunFaults, "latest")); err == nil {
+			for i, p := range fs.Phases {
+				if p.Name == summary.PhaseRedisPartition && i > 0 {
+					l.filled = fs.Phases[i-1].HitRate.Overall
+				}
+			}
+		}
 		for _, id := range l.ids {
 			if r := l.rows[id]; r.Verdict == claims.NotMeasured {
 				l.err = fmt.Errorf("%s not measured: %s", id, r.Reason)
 			}
 		}
+	}
+	stale := func(r claims.Row) float64 {
+		total := 0.0
+		for _, cr := range r.Checks {
+			if strings.HasPrefix(cr.Expr, "stale_reads") || strings.HasPrefix(cr.Expr, "isolation_violations") {
+				total += cr.Value
+			}
+		}
+		return total
 	}
 	for _, pair := range [][2]int{{1, 2}, {0, 3}} {
 		var wg sync.WaitGroup
@@ -206,6 +226,18 @@ func TestClaimsFlip(t *testing.T) {
 			wg.Go(func() { measure(&layers[i]) })
 		}
 		wg.Wait()
+	}
+	// The stale reads a dropped invalidation leaves need entries cached before the partition
+	// and read back after it heals. On a CPU starved hard enough (PSI 95% measured) Redis's
+	// restart after the kill takes seconds and the breaker keeps the cache bypassed until the
+	// partition: the phase before it answers no lookup from the cache (hit rate 0), and such a
+	// run shows nothing either way. Only then is the weakened layer measured again, twice at
+	// most; a run with a filled cache and no stale read fails at once.
+	weak := &layers[1]
+	for attempt := 2; attempt <= 3 && weak.err == nil && stale(weak.rows["tier-invalidation"]) == 0 && weak.filled < 0.1; attempt++ {
+		t.Logf("weak-invalidation, attempt %d: the cache answered %.0f%% before the partition, nothing to go stale (%s); measuring again",
+			attempt, 100*weak.filled, weak.rows["tier-invalidation"].Measured)
+		measure(weak)
 	}
 	for _, l := range layers {
 		if l.err != nil {
@@ -217,17 +249,9 @@ func TestClaimsFlip(t *testing.T) {
 	// Lost invalidations are stale reads, and stale tiers: answers served as a tier the user no
 	// longer has, which isolation_violations counts beside foreign data. The default layer keeps
 	// the user pending instead, so it has neither at any speed.
-	stale := func(r claims.Row) float64 {
-		total := 0.0
-		for _, cr := range r.Checks {
-			if strings.HasPrefix(cr.Expr, "stale_reads") || strings.HasPrefix(cr.Expr, "isolation_violations") {
-				total += cr.Value
-			}
-		}
-		return total
-	}
 	if r := weakInv["tier-invalidation"]; r.Verdict != claims.Fails || stale(r) == 0 {
-		t.Errorf("tier-invalidation on weak-invalidation: %s (%s), want FAILS with stale reads or tiers; measured %s", r.Verdict, r.Reason, r.Measured)
+		t.Errorf("tier-invalidation on weak-invalidation: %s (%s), want FAILS with stale reads or tiers; the cache answered %.0f%% before the partition; measured %s",
+			r.Verdict, r.Reason, 100*weak.filled, r.Measured)
 	}
 	if r := def["tier-invalidation"]; stale(r) != 0 {
 		t.Errorf("tier-invalidation on the default layer: %s, stale reads or tiers; measured %s", r.Verdict, r.Measured)

@@ -119,7 +119,11 @@ func TestFaultScenarios(t *testing.T) {
 		// far beyond the bound the default layer keeps in the same scenario.
 		{"fault-partition", "weak-client", anyExit, func(t *testing.T, s *summary.Summary) {
 			p := phaseNamed(t, s, summary.PhaseRedisPartition)
-			bound := harmBound(t, s, "testdata/weak-client.yaml")
+			// Its bound comes from the healthy phases' median, not their p99: on a starved CPU
+			// the weak client's seconds-long timeouts stretch the healthy phases' tail to
+			// seconds as well (a healthy p99 of 5 s measured at PSI 86%), which must not
+			// widen the bound that its stall is caught by.
+			bound := harmBound(t, s, "testdata/weak-client.yaml", "p50")
 			t.Logf("weak-client: %s p99 %.0f ms, max %.0f ms", p.Name, p.Latency.P99, p.Latency.Max)
 			if p.Latency.P99 <= bound {
 				t.Errorf("weakened client: %s p99 %.0f ms within the bound %.0f ms; want the multi-second stall caught", p.Name, p.Latency.P99, bound)
@@ -192,7 +196,7 @@ func checkFaultFree(t *testing.T, s *summary.Summary) {
 // machine's speed, which the same run's healthy phases measure.
 func boundedHarm(t *testing.T, s *summary.Summary, config string) {
 	t.Helper()
-	bound := harmBound(t, s, config)
+	bound := harmBound(t, s, config, "p99")
 	for _, p := range s.Phases {
 		if p.Fault != "" && p.Requests > 0 && p.Latency.P99 > bound {
 			t.Errorf("%s: p99 %.1f ms, want <= %.1f ms (harmBound)", p.Name, p.Latency.P99, bound)
@@ -209,7 +213,9 @@ func boundedHarm(t *testing.T, s *summary.Summary, config string) {
 // harness itself fell behind its schedule (rate.max_lag_s: a busy machine that freezes the
 // harness for seconds delays every request sent meanwhile, in whatever phase that falls; the
 // open-loop generator adds workers for slow answers, so a stalling cache does not add to it).
-func harmBound(t *testing.T, s *summary.Summary, config string) float64 {
+// stat is the healthy phases' figure the bound doubles: "p99", or "p50" for a layer whose
+// own tail is what is judged.
+func harmBound(t *testing.T, s *summary.Summary, config, stat string) float64 {
 	t.Helper()
 	cfg, err := cache.LoadConfig(config)
 	if err != nil {
@@ -218,7 +224,11 @@ func harmBound(t *testing.T, s *summary.Summary, config string) float64 {
 	healthy := 0.0
 	for _, p := range s.Phases {
 		if p.Fault == "" && p.Requests > 0 {
-			healthy = max(healthy, p.Latency.P99)
+			v := p.Latency.P99
+			if stat == "p50" {
+				v = p.Latency.P50
+			}
+			healthy = max(healthy, v)
 		}
 	}
 	if healthy == 0 {
@@ -226,8 +236,8 @@ func harmBound(t *testing.T, s *summary.Summary, config string) float64 {
 	}
 	budget := 3 * float64(cfg.Redis.DialTimeout+cfg.Redis.ReadTimeout) / float64(time.Millisecond)
 	lag := s.Rate.MaxLagS * 1000
-	t.Logf("harm bound %.1f ms = 2 x healthy p99 %.1f ms + 3 x (dialTimeout %s + readTimeout %s) + the harness's max lag %.1f ms",
-		2*healthy+budget+lag, healthy, cfg.Redis.DialTimeout, cfg.Redis.ReadTimeout, lag)
+	t.Logf("harm bound %.1f ms = 2 x healthy %s %.1f ms + 3 x (dialTimeout %s + readTimeout %s) + the harness's max lag %.1f ms",
+		2*healthy+budget+lag, stat, healthy, cfg.Redis.DialTimeout, cfg.Redis.ReadTimeout, lag)
 	return 2*healthy + budget + lag
 }
 
