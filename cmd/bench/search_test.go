@@ -38,7 +38,10 @@ func TestRunCapacitySearch(t *testing.T) {
 		if cs.SLOMS != 200 || cs.Cores < 1 || cs.Stopped == "" {
 			t.Errorf("%s: slo_ms %v, cores %d, stopped %q", f.Mode, cs.SLOMS, cs.Cores, cs.Stopped)
 		}
-		held, sampled := 0.0, 0
+		// Each step's readings come from scrapes during it; on a starved CPU one can miss its
+		// pair (a /metrics or INFO answer too late), so every reading must be present in some
+		// step, not in each.
+		held, sampled, pooled, redisRead := 0.0, 0, 0, 0
 		for i, st := range cs.Steps {
 			if st.Held {
 				held = max(held, st.OfferedRPS)
@@ -62,15 +65,21 @@ func TestRunCapacitySearch(t *testing.T) {
 					t.Errorf("%s: step %d: no CPU of %s in %v", f.Mode, i, p, r.CPU)
 				}
 			}
-			if r.RedisPoolWaitsPerRequest == nil || r.DBPoolWaitsPerRequest == nil {
-				t.Errorf("%s: step %d: the pools' waits were not read", f.Mode, i)
+			if r.RedisPoolWaitsPerRequest != nil && r.DBPoolWaitsPerRequest != nil {
+				pooled++
 			}
-			if f.Mode == summary.ModeCache && (r.RedisCPU == nil || r.RedisOpsPerS == nil || *r.RedisOpsPerS <= 0) {
-				t.Errorf("cache: step %d: Redis's own CPU and commands not read: %v %v", i, r.RedisCPU, r.RedisOpsPerS)
+			if r.RedisCPU != nil && r.RedisOpsPerS != nil && *r.RedisOpsPerS > 0 {
+				redisRead++
 			}
 		}
 		if sampled == 0 {
 			t.Errorf("%s: no step has its resources", f.Mode)
+		}
+		if pooled == 0 {
+			t.Errorf("%s: no step read the pools' waits", f.Mode)
+		}
+		if f.Mode == summary.ModeCache && redisRead == 0 {
+			t.Errorf("cache: no step read Redis's own CPU and commands")
 		}
 		if cs.RPSHeld != held {
 			t.Errorf("%s: rps_held %v, but the highest step that held offered %v", f.Mode, cs.RPSHeld, held)
