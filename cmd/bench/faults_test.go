@@ -221,6 +221,9 @@ func harmBound(t *testing.T, s *summary.Summary, config, stat string) float64 {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if stat != "p99" && stat != "p50" {
+		t.Fatalf("harmBound: stat %q, want p99 or p50", stat)
+	}
 	healthy := 0.0
 	for _, p := range s.Phases {
 		if p.Fault == "" && p.Requests > 0 {

@@ -686,7 +686,7 @@ func TestRedisKilled(t *testing.T) {
 	if err := srv.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	testutil.WaitFor(t, "a HIT after the restart", func() bool {
+	testutil.WaitEvery(t, "a HIT after the restart", 50*time.Millisecond, func() bool {
 		_, o, err := load(t, c, "k1", ClassConversations, "core", "", db.loader("convs"))
 		if err != nil {
 			t.Fatal(err)

@@ -54,7 +54,7 @@ func TestReplicaReads(t *testing.T) {
 				t.Fatalf("invalidation with both nodes in sync: %v", err)
 			}
 			before := replicaReads(t, replica)
-			testutil.WaitFor(t, "reads routed to the replica", func() bool {
+			testutil.WaitEvery(t, "reads routed to the replica", 50*time.Millisecond, func() bool {
 				for range 10 {
 					expect(t, c, user, ClassConversations, "core", "", db.loader("convs"), "old", Hit)
 				}

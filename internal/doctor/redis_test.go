@@ -239,7 +239,7 @@ func TestRedisClusterFullCoverage(t *testing.T) {
 func pollFinding(t *testing.T, url, id string, o doctor.RedisOptions) doctor.Finding {
 	t.Helper()
 	var found doctor.Finding
-	testutil.WaitFor(t, "a "+id+" finding", func() bool {
+	testutil.WaitEvery(t, "a "+id+" finding", 200*time.Millisecond, func() bool {
 		sec, err := doctor.CheckRedis(context.Background(), url, o)
 		if err != nil {
 			t.Fatal(err)

@@ -118,7 +118,14 @@ const WaitCap = 30 * time.Second
 // WaitCap: the one way tests here wait for an event that has no channel to wait on.
 func WaitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(WaitCap); !cond(); time.Sleep(10 * time.Millisecond) {
+	WaitEvery(t, what, 10*time.Millisecond, cond)
+}
+
+// WaitEvery is WaitFor polling every interval: for a cond that costs a round of work (a
+// check that opens connections, a batch of loads) and need not run a hundred times a second.
+func WaitEvery(t testing.TB, what string, interval time.Duration, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(WaitCap); !cond(); time.Sleep(interval) {
 		if time.Now().After(deadline) {
 			t.Fatalf("%s: not seen within %s", what, WaitCap)
 		}
