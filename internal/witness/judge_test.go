@@ -1,6 +1,8 @@
 package witness
 
 import (
+	"math"
+	"slices"
 	"testing"
 
 	"github.com/atlasbench/atlasbench/internal/atlas"
@@ -126,5 +128,71 @@ func TestDBReduction(t *testing.T) {
 	}
 	if _, ok := DBReduction(nil, nocache, nil); ok {
 		t.Error("a check without the cache mode's PostgreSQL figures")
+	}
+}
+
+// histOf is a native histogram (schema 4, the server's bucket factor 1.044) of durations
+// in seconds.
+func histOf(ds ...float64) *Hist {
+	h := &Hist{Native: true, Schema: 4, Buckets: map[int]uint64{}, Classic: map[float64]uint64{}}
+	base := math.Pow(2, 1.0/16)
+	for _, d := range ds {
+		h.Buckets[int(math.Ceil(math.Log(d)/math.Log(base)))]++
+		h.Count++
+		h.Sum += d
+	}
+	return h
+}
+
+// TestJudgeLatency: the server's quantiles are bounded by the harness's service time at the
+// same rank plus the requests only one window holds. The warm-up requests still in flight
+// when the window opened are in the server's window alone; on a starved machine they are
+// the slowest of all (seen: 4 of them at 600 ms, a harness max of 266 ms, 300 requests),
+// and a server p99 that falls among them is judged at the highest rank the harness bounds.
+// A server slower than the harness at ranks the harness holds still disagrees.
+func TestJudgeLatency(t *testing.T) {
+	// The harness timed 300 requests: 290 at 2 ms, 10 from 100 to 266 ms.
+	var harness []float64
+	for range 290 {
+		harness = append(harness, 0.002)
+	}
+	for i := range 10 {
+		harness = append(harness, 0.100+float64(i)*0.166/9)
+	}
+	f := summary.Figures{Mode: summary.ModeCache, Requests: 300, Rate: summary.Rate{Target: 60, Achieved: 60},
+		ServiceTime: summary.Latency{P50: 2, P90: 2, P95: 2, P99: 247.6, P999: 266, Max: 266}}
+	server := func(ds ...float64) []float64 {
+		out := make([]float64, len(ds))
+		for i, d := range ds {
+			out[i] = 0.9 * d // the server's time is the harness's less the network and client
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		name     string
+		window   []float64
+		p50, p99 string
+	}{
+		{"the same requests", server(harness...), summary.Agree, summary.Agree},
+		{"four slow warm-up requests in the server's window only", append(server(harness...), 0.6, 0.6, 0.6, 0.6), summary.Agree, summary.Agree},
+		// The server's own 10 slowest took 600 ms where the harness saw at most 266 ms.
+		{"a server slower than the harness", append(server(harness[:290]...), 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6, 0.6), summary.Agree, summary.Disagree},
+		// Over half its requests took 50 ms, where the harness's median is 2 ms.
+		{"a server median above the harness's", append(server(harness[:140]...), slices.Repeat([]float64{0.05}, 160)...), summary.Disagree, summary.Agree},
+	} {
+		c := Cuts{Marks: []Mark{
+			{Name: driver.EventWarmupEnd, Hist: histOf(), HistAt: 0.01},
+			{Name: driver.EventEnd, Offset: 5, Hist: histOf(tc.window...), HistAt: 5.01},
+		}}
+		got := Judge(c, f)
+		verdicts := map[string]summary.CrossCheck{}
+		for _, cc := range got.CrossChecks {
+			verdicts[cc.Figure] = cc
+		}
+		p50, p99 := verdicts["latency p50 (server ≤ harness service time)"], verdicts["latency p99 (server ≤ harness service time)"]
+		if p50.Verdict != tc.p50 || p99.Verdict != tc.p99 {
+			t.Errorf("%s: p50 %s (%.1f vs %.1f, %s), p99 %s (%.1f vs %.1f, %s); want %s, %s", tc.name,
+				p50.Verdict, p50.Value1, p50.Value2, p50.Tolerance, p99.Verdict, p99.Value1, p99.Value2, p99.Tolerance, tc.p50, tc.p99)
+		}
 	}
 }
