@@ -35,8 +35,9 @@ bench-soak: build
 
 # cmd/bench's end-to-end tests take minutes: they run with -v, filtered to the test names as they
 # start and pass (subtests and their chatter left out; failures in full), beside the other packages
-# (plain go test, one at a time), so the output moves while they run. Every package still ends with
-# go test's own "ok" or "FAIL" line. TESTFLAGS adds go test flags to both (e.g. -run).
+# (plain go test, one at a time, then each fuzz target for 3 seconds), so the output moves while
+# they run. Every package still ends with go test's own "ok" or "FAIL" line. TESTFLAGS adds go test
+# flags to both (e.g. -run).
 # The end-to-end tests run in parallel (t.Parallel; go test's -parallel, the core count by
 # default): each is bounded by its scenario's seconds rather than by the CPU, and none judges the
 # machine's speed. More at once (-parallel 4 on 2 cores) starves the cache's 50 ms Redis timeouts
@@ -47,7 +48,8 @@ test:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))" || { echo "gofmt needed:"; gofmt -l .; exit 1; }
 	@rest=$$($(GO) list $(PKGS) | grep -v '/cmd/bench$$'); \
 	bench=$$($(GO) list $(PKGS) | grep '/cmd/bench$$'); \
-	$(GO) test -race -count=1 -timeout 15m -p 1 $(TESTFLAGS) $$rest & pid=$$!; \
+	{ $(GO) test -race -count=1 -timeout 15m -p 1 $(TESTFLAGS) $$rest; r=$$?; \
+	  $(MAKE) --no-print-directory fuzz FUZZTIME=3s || r=1; exit $$r; } & pid=$$!; \
 	status=0; \
 	if [ -n "$$bench" ]; then \
 		st=$$(mktemp); \
@@ -57,7 +59,6 @@ test:
 	fi; \
 	wait $$pid || status=1; \
 	exit $$status
-	$(MAKE) fuzz FUZZTIME=3s
 
 # The gate. Latency drifts with the machine and its load, so it is judged only in one job: with a
 # merge base (of origin/main, else main; GATE_AGAINST=REF overrides) that is not HEAD, the A/B gate

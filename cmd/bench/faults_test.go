@@ -17,8 +17,10 @@ import (
 // the layer's Redis budget of the same run's healthy p99, harmBound), and the two-instance partition.
 // Then it weakens the cache layer three ways and shows the same harness failing it. The
 // runs are independent (each its own Redis, server and output directory) and run in
-// parallel: nothing they judge depends on how fast the machine is.
+// parallel, beside the package's other parallel tests: nothing they judge depends on how
+// fast the machine is.
 func TestFaultScenarios(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		scenario, config string
 		code             int // exit code; anyExit: 0 or 1, the check judges

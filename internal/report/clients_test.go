@@ -11,6 +11,7 @@ import (
 // TestClientCacheSection: a run with client caches gets a section with each class's 304
 // share, bytes saved, 304 and 200 latency and stale reads; a run without has none.
 func TestClientCacheSection(t *testing.T) {
+	t.Parallel()
 	s := sampleSummary()
 	if clientCacheSection(s) != nil {
 		t.Fatal("a section without client caches")

@@ -10,6 +10,7 @@ import (
 )
 
 func TestFormat(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		got  string
@@ -65,6 +66,7 @@ func TestFormat(t *testing.T) {
 }
 
 func TestMarkdownEscaping(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		got  string
@@ -90,6 +92,7 @@ func TestMarkdownEscaping(t *testing.T) {
 // TestSplitAtGaps: samples every 2 s with two missing (Redis down) become two runs, so the
 // chart draws no line where nothing was measured; steady samples stay one run.
 func TestSplitAtGaps(t *testing.T) {
+	t.Parallel()
 	pts := plotter.XYs{{X: 0}, {X: 2}, {X: 4}, {X: 10}, {X: 12}, {X: 14}}
 	runs := splitAtGaps(pts)
 	if len(runs) != 2 || len(runs[0]) != 3 || runs[1][0].X != 10 {

@@ -229,6 +229,7 @@ func checkPNG(t *testing.T, name string, data []byte) {
 }
 
 func TestRender(t *testing.T) {
+	t.Parallel()
 	dir := renderRun(t, sampleSummary())
 	if *look != "" {
 		lookAt(t, "sample", sampleSummary())
@@ -346,6 +347,7 @@ func checkHTML(t *testing.T, page string) (imgs []string) {
 }
 
 func TestRenderGolden(t *testing.T) {
+	t.Parallel()
 	dir := renderRun(t, sampleSummary())
 	got := readFile(t, filepath.Join(dir, MarkdownFile))
 	golden := filepath.Join("testdata", "report.md.golden")
@@ -381,6 +383,7 @@ func diff(want, got string) string {
 }
 
 func TestRenderWithoutData(t *testing.T) {
+	t.Parallel()
 	dir := renderRun(t, minimalSummary())
 	for _, name := range Charts() {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
@@ -407,6 +410,7 @@ func TestRenderWithoutData(t *testing.T) {
 // TestRenderVariants renders odd but possible summaries: each must render, drawing the
 // charts it has data for and nothing else.
 func TestRenderVariants(t *testing.T) {
+	t.Parallel()
 	all := Charts()
 	tests := []struct {
 		name   string
@@ -522,6 +526,7 @@ func TestRenderVariants(t *testing.T) {
 // TestRenderFromSummaryJSON re-renders a run from its summary.json, as `bench report DIR`
 // does, and gets the same report; a chart that no longer has data is removed.
 func TestRenderFromSummaryJSON(t *testing.T) {
+	t.Parallel()
 	s := sampleSummary()
 	dir := renderRun(t, s)
 	if err := summary.Write(dir, s); err != nil {
@@ -548,6 +553,7 @@ func TestRenderFromSummaryJSON(t *testing.T) {
 }
 
 func TestRenderErrors(t *testing.T) {
+	t.Parallel()
 	if err := Render(t.TempDir(), nil); err == nil {
 		t.Error("Render(nil) succeeded")
 	}
@@ -580,6 +586,7 @@ func generatorHealth(n int, saturated bool) *summary.GeneratorHealth {
 }
 
 func TestCharts(t *testing.T) {
+	t.Parallel()
 	names := Charts()
 	if len(names) != 6 {
 		t.Fatalf("Charts() = %v, want 6 charts", names)
@@ -610,6 +617,7 @@ func lookAt(t *testing.T, name string, s *summary.Summary) {
 // A long threshold error and a not-applicable threshold go below the table, numbered, so
 // neither widens it; verdicts are plain words; the terminal output stays narrow.
 func TestThresholdNotesBelowTable(t *testing.T) {
+	t.Parallel()
 	s := sampleSummary()
 	long := `threshold "by_endpoint[\"GET /api/nothing\"].p99 < 5ms": by_endpoint["GET /api/nothing"]: threshold: not in the summary (have "GET /api/conversations/{id}/messages", "GET /api/me", "GET /api/me/tier", "POST /api/conversations/{id}/messages")`
 	s.Thresholds = []summary.Threshold{
@@ -660,6 +668,7 @@ func TestThresholdNotesBelowTable(t *testing.T) {
 // A fault's recovery is shown on the row where it happens, never "not recovered" beside a
 // figure that says it did.
 func TestPhaseRecovery(t *testing.T) {
+	t.Parallel()
 	r := ptr(3.0)
 	for _, tc := range []struct {
 		name   string
@@ -691,6 +700,7 @@ func TestPhaseRecovery(t *testing.T) {
 
 // With -count N the report says which repeat the headline figures are.
 func TestRepeatNote(t *testing.T) {
+	t.Parallel()
 	s := sampleSummary()
 	s.Count = 3
 	s.Figures.Repeat, s.NoCache.Repeat = 2, 1
@@ -715,6 +725,7 @@ func TestRepeatNote(t *testing.T) {
 
 // The latency chart draws the no-cache p50 beside the no-cache p99: p50 is where the cache wins.
 func TestLatencyChartHasNoCacheP50(t *testing.T) {
+	t.Parallel()
 	f, skipped := latencyFigure(sampleSummary())
 	if f == nil {
 		t.Fatalf("no latency chart: %s", skipped)
@@ -759,6 +770,7 @@ func clusterSummary() *summary.Summary {
 // keys-per-node bar chart, referenced by report.md and inlined in report.html; a run on
 // one Redis gets neither, and a re-render of such a run removes stale ones.
 func TestRenderCluster(t *testing.T) {
+	t.Parallel()
 	s := clusterSummary()
 	dir := renderRun(t, s)
 	if *look != "" {
@@ -794,6 +806,7 @@ func TestRenderCluster(t *testing.T) {
 // TestInterruptedHeadline: an interrupted run's report leads with INTERRUPTED and what was
 // measured, never PASS or FAIL, and its thresholds read "not judged".
 func TestInterruptedHeadline(t *testing.T) {
+	t.Parallel()
 	s := sampleSummary()
 	s.Interrupted, s.Pass = true, false
 	s.Thresholds = []summary.Threshold{
@@ -826,6 +839,7 @@ func TestInterruptedHeadline(t *testing.T) {
 // TestRoutineFiguresNotWarnings: process and GC figures are a section of their own, not a
 // note among the caveats; a long table of the HTML report is folded in <details>.
 func TestRoutineFiguresNotWarnings(t *testing.T) {
+	t.Parallel()
 	s := sampleSummary()
 	s.Processes = []summary.ProcessRSS{{Name: "harness", PeakMiB: 41, RSSMiB: []float64{30, 41}}}
 	s.GC = []summary.GCPauses{{Process: "harness", Count: 6, PauseMS: 0.9}}
@@ -858,6 +872,7 @@ func TestRoutineFiguresNotWarnings(t *testing.T) {
 // TestFenceLogAccounted: where PostgreSQL's transactions stand beside the DB queries, the
 // report says what the transactions count that db_queries leaves out (the fence-log polls).
 func TestFenceLogAccounted(t *testing.T) {
+	t.Parallel()
 	s := sampleSummary()
 	s.PGStats = &summary.PGStats{Database: "atlas", XactCommit: 900, Requests: 300, ServerTransactions: 900, TransactionsPerRequest: 3}
 	md := readFile(t, filepath.Join(renderRun(t, s), MarkdownFile))

@@ -11,6 +11,7 @@ import (
 // TestRestartsTable: a run with restarts has their table in report.md and report.html, one
 // row each; a stop without a start shows dashes where a restart has its first seconds.
 func TestRestartsTable(t *testing.T) {
+	t.Parallel()
 	s := sampleSummary()
 	ready := 1.25
 	s.Restarts = []summary.Restart{

@@ -38,6 +38,7 @@ func searchSummary() *summary.Summary {
 }
 
 func TestRenderCapacitySearch(t *testing.T) {
+	t.Parallel()
 	s := searchSummary()
 	if s.CapacityRatio == nil || *s.CapacityRatio != 4 {
 		t.Fatalf("capacity ratio %v, want 4", s.CapacityRatio)
@@ -91,6 +92,7 @@ func TestRenderCapacitySearch(t *testing.T) {
 // A mode that held the search's top rate has a capacity of at least that: the multiple is a
 // bound then, and not known when both modes held it.
 func TestCapacityRatioAtTheTopRate(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name                  string
 		cacheMissed, noMissed float64
