@@ -173,5 +173,9 @@ func Finding(h *summary.GeneratorHealth) string {
 		s, _, _ := strings.Cut(r, " (above")
 		short = append(short, s)
 	}
-	return "generator health: the machine was saturated (" + strings.Join(short, ", ") + "): latency verdicts are INCONCLUSIVE"
+	shard := ""
+	if h.Shard != "" {
+		shard = "shard " + h.Shard + ": "
+	}
+	return "generator health: " + shard + "the machine was saturated (" + strings.Join(short, ", ") + "): latency verdicts are INCONCLUSIVE"
 }

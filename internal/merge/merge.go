@@ -198,15 +198,21 @@ func mergeMode(shards []shard, mode summary.Mode) (summary.Figures, []summary.No
 }
 
 // serverParts are the figures of a merged mode that the parts do not hold, measured by
-// the shards after their attacks: the harness's peak memory (the largest shard's), every
-// shard's cross-checks of the mode (their witnesses' verdicts, each labelled with its
-// shard), and, of the server side, shard 1's: capacity, extra figures, the instances'
-// memory and the witnesses' figures.
+// the shards after their attacks: the harness's peak memory (the largest shard's), the
+// generator health of the most saturated shard (labelled with it: a saturated generator
+// in any shard distorts the merged latency), every shard's cross-checks of the mode (their
+// witnesses' verdicts, each labelled with its shard), and, of the server side, shard 1's:
+// capacity, extra figures, the instances' memory and the witnesses' figures.
 func serverParts(shards []shard, mode summary.Mode) runner.Parts {
 	var p runner.Parts
 	for i, sh := range shards {
 		sf := modeFigures(sh.s, mode)
 		p.HarnessRSSMiB = max(p.HarnessRSSMiB, sf.HarnessRSSMiB)
+		if h := sf.GeneratorHealth; h != nil && worseHealth(h, p.GeneratorHealth) {
+			gh := *h
+			gh.Shard = sh.label()
+			p.GeneratorHealth = &gh
+		}
 		if sh.s.CrossChecks != nil {
 			for _, c := range sh.s.CrossChecks.Checks {
 				if c.Mode != mode {
@@ -226,6 +232,15 @@ func serverParts(shards []shard, mode summary.Mode) runner.Parts {
 		p.Witnessed.RedisStats, p.Witnessed.PGStats, p.Witnessed.ServerLatency = sf.RedisStats, sf.PGStats, sf.ServerLatency
 	}
 	return p
+}
+
+// worseHealth is whether h is more saturated than the worst so far: saturated before not,
+// then the larger share of saturated seconds.
+func worseHealth(h, worst *summary.GeneratorHealth) bool {
+	if worst == nil || h.Saturated != worst.Saturated {
+		return worst == nil || h.Saturated
+	}
+	return h.Aggregates.SaturatedShare > worst.Aggregates.SaturatedShare
 }
 
 // modeFigures is the summary's figures of mode: NoCache when both modes ran and mode is

@@ -169,6 +169,70 @@ func TestMergeSynthetic(t *testing.T) {
 	}
 }
 
+// TestMergeGeneratorHealth: a merged run carries the generator health of its most
+// saturated shard, labelled with it. One shard's saturated generator makes the merged
+// latency thresholds INCONCLUSIVE and names the shard; with none saturated, the merged
+// run's latency is judged, and its health is the shard with the most saturated seconds.
+func TestMergeGeneratorHealth(t *testing.T) {
+	health := func(saturated bool, share float64) *summary.GeneratorHealth {
+		h := &summary.GeneratorHealth{EveryS: 1, CPUs: 2, PSI: true, Steal: true, Saturated: saturated,
+			Aggregates: summary.HealthAggregates{SaturatedShare: share}}
+		if saturated {
+			h.Reasons = []string{"PSI cpu some avg 62% (above 50% in 40% of the seconds)"}
+		}
+		return h
+	}
+	for _, tc := range []struct {
+		name   string
+		shards []*summary.GeneratorHealth
+		shard  string // the merged health's
+		// inconclusive is how the merged run's finding starts; "" when it has none.
+		inconclusive string
+	}{
+		{"shard 2 saturated", []*summary.GeneratorHealth{health(false, 0.1), health(true, 0.4), health(false, 0.15)}, "2/3",
+			"generator health: shard 2/3: the machine was saturated (PSI cpu some avg 62%)"},
+		{"none saturated", []*summary.GeneratorHealth{health(false, 0.1), health(false, 0.05), health(false, 0.15)}, "3/3", ""},
+		{"shard 1 without samples", []*summary.GeneratorHealth{nil, health(true, 0.3), health(true, 0.5)}, "3/3",
+			"generator health: shard 3/3: the machine was saturated"},
+	} {
+		root := t.TempDir()
+		dirs := synthesize(t, root, 3, 5*time.Second, 60)
+		for i, dir := range dirs {
+			s, err := summary.Read(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.Figures.GeneratorHealth = tc.shards[i]
+			if err := summary.Write(dir, s); err != nil {
+				t.Fatal(err)
+			}
+		}
+		res, err := Merge(dirs, filepath.Join(root, "merged"))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		s := res.Summary
+		if h := s.GeneratorHealth; h == nil || h.Shard != tc.shard {
+			t.Fatalf("%s: merged generator health %+v, want shard %s's", tc.name, h, tc.shard)
+		}
+		if !strings.HasPrefix(s.Inconclusive, tc.inconclusive) || (tc.inconclusive == "") != (s.Inconclusive == "") {
+			t.Errorf("%s: inconclusive %q, want it to start %q", tc.name, s.Inconclusive, tc.inconclusive)
+		}
+		for _, th := range s.Thresholds {
+			latency := strings.HasPrefix(th.Expr, "latency")
+			if (th.Inconclusive != "") != (latency && tc.inconclusive != "") {
+				t.Errorf("%s: threshold %s: inconclusive %q", tc.name, th.Expr, th.Inconclusive)
+			}
+		}
+		if s.Pass != (tc.inconclusive == "") {
+			t.Errorf("%s: pass %v", tc.name, s.Pass)
+		}
+		if md, err := os.ReadFile(filepath.Join(res.Dir, "report.md")); err != nil || !strings.Contains(string(md), "(shard "+tc.shard+", the most saturated of the merged shards)") {
+			t.Errorf("%s: report.md does not say whose generator health it shows: %v", tc.name, err)
+		}
+	}
+}
+
 // BenchmarkMerge3x10Min merges 3 synthetic shards of a 10-minute run at 1000 rps in all
 // and reports the peak resident memory of the merge (the process's high-water mark, reset
 // after the shards are written).

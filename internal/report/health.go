@@ -40,9 +40,13 @@ func healthSection(s *summary.Summary) *section {
 		} else if h.Saturated {
 			verdict = "SATURATED: " + strings.Join(h.Reasons, "; ")
 		}
+		label := modeLabel(f)
+		if h.Shard != "" {
+			label += " (shard " + h.Shard + ", the most saturated of the merged shards)"
+		}
 		sec.Lines = append(sec.Lines, line{Loud: h.Saturated, Text: fmt.Sprintf(
 			"%s: %s. Scheduling lag p50 %s, p99 %s, max %s; PSI cpu some %s on average (worst second %s); steal %s; load %s on %d CPUs (worst %s); harness CPU %s cores; harness GC paused %s in all; Go scheduler latency p99 %s.",
-			modeLabel(f), verdict, msText(a.LagP50MS), msText(a.LagP99MS), msText(a.LagMaxMS), shareText(a.PSISomeMean), shareText(a.PSISomeMax),
+			label, verdict, msText(a.LagP50MS), msText(a.LagP99MS), msText(a.LagMaxMS), shareText(a.PSISomeMean), shareText(a.PSISomeMax),
 			shareText(a.StealMean), render.Sig(a.Load1Mean, 3), h.CPUs, render.Sig(a.Load1Max, 3), render.Sig(a.HarnessCPUMean, 2),
 			msText(a.GCPauseTotalMS), msText(a.SchedP99MS))})
 		if !h.Saturated {

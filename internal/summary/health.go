@@ -24,6 +24,9 @@ type GeneratorHealth struct {
 	Reasons   []string `json:"reasons,omitempty"`
 	// Timeline is one point per sample, from the end of warm-up.
 	Timeline []HealthPoint `json:"timeline"`
+	// Shard is, on a merged run, the shard whose health this is ("2/3"): the most
+	// saturated shard's, since any shard's saturated generator distorts the merged latency.
+	Shard string `json:"shard,omitempty"`
 }
 
 // HealthAggregates are a GeneratorHealth's figures over the whole window.
