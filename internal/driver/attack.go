@@ -188,14 +188,17 @@ type Outcome struct {
 	Interrupted bool
 	// CutOff is true when the run stopped sending because it fell more than Config.MaxLag
 	// behind its schedule; Ran ends at the cut, Rate.Dropped counts what was never sent.
-	CutOff    bool
-	Sent      int64  // requests sent, warm-up included
-	Results   int64  // results received, warm-up included
-	Measured  int64  // results in the measured window (intended time after warm-up)
-	Scheduled uint64 // hits the schedule meant for the part of the measured window that ran
-	Aborted   int64  // requests aborted after an interrupt (not given to Sink)
-	Unmatched int64  // results no planned request could be found for
-	Rate      summary.Rate
+	CutOff   bool
+	Sent     int64 // requests sent, warm-up included
+	Results  int64 // results received, warm-up included
+	Measured int64 // results in the measured window (intended time after warm-up)
+	// WarmupLate counts the warm-up results answered after the measured window opened: a
+	// server counting what it answered in the window counts them too, the harness does not.
+	WarmupLate int64
+	Scheduled  uint64 // hits the schedule meant for the part of the measured window that ran
+	Aborted    int64  // requests aborted after an interrupt (not given to Sink)
+	Unmatched  int64  // results no planned request could be found for
+	Rate       summary.Rate
 	// Search is what a capacity search found (rate shape search); nil otherwise.
 	Search *SearchOutcome
 	// Late is how long after Config.StartAt the measured window started; 0 without StartAt.
@@ -593,6 +596,9 @@ func (a *attack) consume(results <-chan *vegeta.Result, rw *resultsWriter) {
 			continue
 		}
 		a.prog.add(req, res, rec.Latency)
+		if rec.Warmup && rec.End() > 0 {
+			a.out.WarmupLate++
+		}
 		if !rec.Warmup {
 			a.out.Measured++
 			if a.firstSent.IsZero() || res.Timestamp.Before(a.firstSent) {

@@ -156,7 +156,7 @@ func TestRunWarmupAndEvents(t *testing.T) {
 	var mu sync.Mutex
 	var events []EventRecord
 	var ran atomic.Int32
-	var warm, measured int
+	var warm, measured, late int
 	var lag time.Duration // the latest any request was sent behind its schedule
 	dir := t.TempDir()
 	out, err := Run(context.Background(), Config{
@@ -178,6 +178,9 @@ func TestRunWarmupAndEvents(t *testing.T) {
 			lag = max(lag, r.Sent-r.Intended)
 			if r.Warmup {
 				warm++
+				if r.End() > 0 {
+					late++
+				}
 			} else {
 				measured++
 			}
@@ -188,6 +191,11 @@ func TestRunWarmupAndEvents(t *testing.T) {
 	}
 	if warm != 50 || measured != 100 || out.Measured != 100 || out.Scheduled != 100 {
 		t.Errorf("warm-up %d, measured %d (outcome %d, scheduled %d); want 50 and 100", warm, measured, out.Measured, out.Scheduled)
+	}
+	// The warm-up requests answered after the window opened, which a server's count of the
+	// window holds.
+	if out.WarmupLate != int64(late) {
+		t.Errorf("outcome: %d warm-up requests answered late, the sink saw %d", out.WarmupLate, late)
 	}
 	// The results file holds what the figures count; the warm-up has its own file.
 	if n, w := len(decodeAll(t, filepath.Join(dir, "results.bin"))), len(decodeAll(t, filepath.Join(dir, "warmup.bin"))); n != measured || w != warm {

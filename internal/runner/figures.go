@@ -143,6 +143,7 @@ func (m *modeRun) figures(ctx context.Context, p *pipeline, out *driver.Outcome)
 	recorded, notes := p.rec.Finish(input)
 	cuts := p.wit.Cuts()
 	cuts.InstanceRestarted = st != nil && restartsInstances(m.sc)
+	cuts.WarmupLate = out.WarmupLate
 	parts := Parts{
 		HarnessRSSMiB: harnessPeakRSSMiB(),
 		// The slowest write of the results stream: a disk stall would show here.

@@ -149,7 +149,8 @@ func histOf(ds ...float64) *Hist {
 // when the window opened are in the server's window alone; on a starved machine they are
 // the slowest of all (seen: 4 of them at 600 ms, a harness max of 266 ms, 300 requests),
 // and a server p99 that falls among them is judged at the highest rank the harness bounds.
-// A server slower than the harness at ranks the harness holds still disagrees.
+// A server slower than the harness at ranks the harness holds still disagrees. The request
+// counts agree within the warm-up requests answered late, and disagree beyond them.
 func TestJudgeLatency(t *testing.T) {
 	// The harness timed 300 requests: 290 at 2 ms, 10 from 100 to 266 ms.
 	var harness []float64
@@ -173,6 +174,9 @@ func TestJudgeLatency(t *testing.T) {
 		window   []float64
 		p50, p99 string
 	}{
+		// A start stalled for 1.4 s: 39 warm-up requests answered inside the server's window
+		// (seen beside two busy loops), which the driver counted; their count agrees.
+		{"39 warm-up requests in the server's window only", append(server(harness...), slices.Repeat([]float64{0.6}, 39)...), summary.Agree, summary.Agree},
 		{"the same requests", server(harness...), summary.Agree, summary.Agree},
 		{"four slow warm-up requests in the server's window only", append(server(harness...), 0.6, 0.6, 0.6, 0.6), summary.Agree, summary.Agree},
 		// The server's own 10 slowest took 600 ms where the harness saw at most 266 ms.
@@ -183,16 +187,49 @@ func TestJudgeLatency(t *testing.T) {
 		c := Cuts{Marks: []Mark{
 			{Name: driver.EventWarmupEnd, Hist: histOf(), HistAt: 0.01},
 			{Name: driver.EventEnd, Offset: 5, Hist: histOf(tc.window...), HistAt: 5.01},
-		}}
+		}, WarmupLate: int64(max(len(tc.window)-300, 0))}
 		got := Judge(c, f)
 		verdicts := map[string]summary.CrossCheck{}
 		for _, cc := range got.CrossChecks {
 			verdicts[cc.Figure] = cc
 		}
 		p50, p99 := verdicts["latency p50 (server ≤ harness service time)"], verdicts["latency p99 (server ≤ harness service time)"]
+		if count := verdicts["requests in the measured window"]; count.Verdict != summary.Agree {
+			t.Errorf("%s: requests %s (%.0f vs %.0f, %s)", tc.name, count.Verdict, count.Value1, count.Value2, count.Tolerance)
+		}
 		if p50.Verdict != tc.p50 || p99.Verdict != tc.p99 {
 			t.Errorf("%s: p50 %s (%.1f vs %.1f, %s), p99 %s (%.1f vs %.1f, %s); want %s, %s", tc.name,
 				p50.Verdict, p50.Value1, p50.Value2, p50.Tolerance, p99.Verdict, p99.Value1, p99.Value2, p99.Tolerance, tc.p50, tc.p99)
+		}
+	}
+}
+
+// TestJudgeRequestCount: the server's count of the window may exceed the harness's by the
+// warm-up requests answered after the window opened, not by more, and fall short of it by
+// those answered before the first scrape.
+func TestJudgeRequestCount(t *testing.T) {
+	f := summary.Figures{Mode: summary.ModeCache, Requests: 300, Rate: summary.Rate{Target: 60, Achieved: 60},
+		ServiceTime: summary.Latency{P50: 2, P90: 2, P95: 2, P99: 2, P999: 2, Max: 2}}
+	for _, tc := range []struct {
+		name         string
+		server, late int
+		want         string
+	}{
+		{"39 more, 39 answered late", 339, 39, summary.Agree},
+		{"39 more, none answered late", 339, 0, summary.Disagree},
+		{"60 more, 39 answered late", 360, 39, summary.Disagree},
+		{"3 fewer, the first scrape 10 ms late", 297, 0, summary.Agree},
+		// Late warm-up answers do not excuse a server that counted fewer.
+		{"20 fewer, 39 answered late", 280, 39, summary.Disagree},
+	} {
+		c := Cuts{Marks: []Mark{
+			{Name: driver.EventWarmupEnd, Hist: histOf(), HistAt: 0.01},
+			{Name: driver.EventEnd, Offset: 5, Hist: histOf(slices.Repeat([]float64{0.0018}, tc.server)...), HistAt: 5.01},
+		}, WarmupLate: int64(tc.late)}
+		for _, cc := range Judge(c, f).CrossChecks {
+			if cc.Figure == "requests in the measured window" && cc.Verdict != tc.want {
+				t.Errorf("%s: %s (%.0f vs %.0f, %s), want %s", tc.name, cc.Verdict, cc.Value1, cc.Value2, cc.Tolerance, tc.want)
+			}
 		}
 	}
 }
