@@ -69,7 +69,7 @@ func (s *Server) instrument(route string, caches bool, h http.Handler) http.Hand
 		xc := rec.Header().Get("X-Cache")
 		o, known := byCache[xc]
 		switch {
-		case rec.status == http.StatusOK && known:
+		case rec.status == http.StatusOK && known: // the series resolved for that X-Cache
 		case rec.status == http.StatusOK && !caches:
 			o = ok
 		default: // another status, or a caching route that did not say how it answered

@@ -596,10 +596,11 @@ func (a *attack) consume(results <-chan *vegeta.Result, rw *resultsWriter) {
 			continue
 		}
 		a.prog.add(req, res, rec.Latency)
-		if rec.Warmup && rec.End() > 0 {
-			a.out.WarmupLate++
-		}
-		if !rec.Warmup {
+		if rec.Warmup {
+			if rec.End() > 0 {
+				a.out.WarmupLate++
+			}
+		} else {
 			a.out.Measured++
 			if a.firstSent.IsZero() || res.Timestamp.Before(a.firstSent) {
 				a.firstSent = res.Timestamp

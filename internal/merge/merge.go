@@ -237,10 +237,14 @@ func serverParts(shards []shard, mode summary.Mode) runner.Parts {
 // worseHealth is whether h is more saturated than the worst so far: saturated before not,
 // then the larger share of saturated seconds.
 func worseHealth(h, worst *summary.GeneratorHealth) bool {
-	if worst == nil || h.Saturated != worst.Saturated {
-		return worst == nil || h.Saturated
+	switch {
+	case worst == nil:
+		return true
+	case h.Saturated != worst.Saturated:
+		return h.Saturated
+	default:
+		return h.Aggregates.SaturatedShare > worst.Aggregates.SaturatedShare
 	}
-	return h.Aggregates.SaturatedShare > worst.Aggregates.SaturatedShare
 }
 
 // modeFigures is the summary's figures of mode: NoCache when both modes ran and mode is

@@ -147,7 +147,8 @@ func histOf(ds ...float64) *Hist {
 // TestJudgeLatency: the server's quantiles are bounded by the harness's service time at the
 // same rank plus the requests only one window holds. The warm-up requests still in flight
 // when the window opened are in the server's window alone; on a starved machine they are
-// the slowest of all (seen: 4 of them at 600 ms, a harness max of 266 ms, 300 requests),
+// the slowest of all (seen: 4 more requests in the server's window than the harness's 300,
+// the server's p99 594 ms, the harness's max 266 ms),
 // and a server p99 that falls among them is judged at the highest rank the harness bounds.
 // A server slower than the harness at ranks the harness holds still disagrees. The request
 // counts agree within the warm-up requests answered late, and disagree beyond them.
@@ -174,8 +175,9 @@ func TestJudgeLatency(t *testing.T) {
 		window   []float64
 		p50, p99 string
 	}{
-		// A start stalled for 1.4 s: 39 warm-up requests answered inside the server's window
-		// (seen beside two busy loops), which the driver counted; their count agrees.
+		// A stalled start (seen beside two busy loops: the slowest request 1.4 s, the server's
+		// window 39 requests more than the harness's): 39 warm-up requests answered inside the
+		// server's window, which the driver counted; the counts agree.
 		{"39 warm-up requests in the server's window only", append(server(harness...), slices.Repeat([]float64{0.6}, 39)...), summary.Agree, summary.Agree},
 		{"the same requests", server(harness...), summary.Agree, summary.Agree},
 		{"four slow warm-up requests in the server's window only", append(server(harness...), 0.6, 0.6, 0.6, 0.6), summary.Agree, summary.Agree},
